@@ -1,0 +1,290 @@
+"""Admin for environments, their write-only secrets and their rollout phases.
+
+Secrets are never rendered: the form takes a new one and the pages show its fingerprint.
+Phases change only through the phase actions or the buttons on a configuration's page,
+both of which go through ``services.change_phase`` and are recorded as admin history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
+
+from .conf import conf
+from .exceptions import PhaseRequiresSecret
+from .hashing import validate_secret
+from .models import Environment, PlatformConfig, RolloutPhase
+from .services import can_manage, change_phase
+
+PHASE_CONSEQUENCES = {
+    RolloutPhase.OFF: _("No hash is handed out. If Intercom still enforces, users of this platform will be rejected."),
+    RolloutPhase.SENDING: _("Hashes are handed out; Intercom does not enforce them yet. Safe to ship."),
+    RolloutPhase.ENFORCED: _(
+        "Only turn this on once Intercom enforces identity verification for this platform and nearly all "
+        "active users run an app version that sends the hash: versions that do not will stop working."
+    ),
+}
+
+
+class PlatformConfigForm(forms.ModelForm):
+    new_secret = forms.CharField(
+        label=_("New secret"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_(
+            "Paste the identity verification secret from Intercom's settings for this platform to set "
+            "or replace it. Leave empty to keep the current one. It is stored encrypted and never shown."
+        ),
+    )
+
+    class Meta:
+        model = PlatformConfig
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Remembered for the history entry, which is written after the new secret is saved.
+        self.previous_fingerprint = self.instance.secret_fingerprint
+
+    def clean_new_secret(self) -> str:
+        secret: str = self.cleaned_data["new_secret"]
+        if secret:
+            try:
+                validate_secret(secret)
+            except ValueError as exc:
+                raise ValidationError(str(exc), code="invalid_secret") from None
+        return secret
+
+
+class PlatformConfigInline(admin.TabularInline):
+    model = PlatformConfig
+    fields = ["platform", "phase", "secret_fingerprint", "secret_set_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Environment)
+class EnvironmentAdmin(admin.ModelAdmin):
+    list_display = ["label", "slug", "app_id", "is_production", "is_current", "phases"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [PlatformConfigInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Environment]:
+        return super().get_queryset(request).prefetch_related("platforms")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Environment | None = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields.append("slug")  # the setting and history refer to it
+        if obj is not None and not request.user.has_perm("intercom_identity.manage_production"):
+            fields.append("is_production")
+        return fields
+
+    @admin.display(boolean=True, description=_("current"))
+    def is_current(self, obj: Environment) -> bool:
+        return obj.slug == conf.ENVIRONMENT
+
+    @admin.display(description=_("phases"))
+    def phases(self, obj: Environment) -> str:
+        return ", ".join(f"{config.get_platform_display()}: {config.phase}" for config in obj.platforms.all())
+
+    def has_change_permission(self, request: HttpRequest, obj: Environment | None = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or can_manage(request.user, obj))
+
+    def has_delete_permission(self, request: HttpRequest, obj: Environment | None = None) -> bool:
+        """An environment can only be deleted once every platform is back to ``off``."""
+        allowed = super().has_delete_permission(request, obj)
+        if obj is None:
+            return allowed
+        return (
+            allowed
+            and can_manage(request.user, obj)
+            and all(config.phase == RolloutPhase.OFF for config in obj.platforms.all())
+        )
+
+
+@admin.register(PlatformConfig)
+class PlatformConfigAdmin(admin.ModelAdmin):
+    form = PlatformConfigForm
+    change_form_template = "intercom_identity/admin/platformconfig_change_form.html"
+    list_display = [
+        "__str__",
+        "environment",
+        "platform",
+        "phase",
+        "secret_fingerprint",
+        "secret_set_at",
+        "phase_changed_at",
+    ]
+    list_filter = ["environment", "platform", "phase"]
+    list_select_related = ["environment"]
+    fields = [
+        "environment",
+        "platform",
+        "phase",
+        "secret_fingerprint",
+        "secret_set_at",
+        "phase_changed_at",
+        "new_secret",
+    ]
+    readonly_fields = ["environment", "platform", "phase", "secret_fingerprint", "secret_set_at", "phase_changed_at"]
+    actions = ["move_to_off", "move_to_sending", "move_to_enforced"]
+
+    # --- permissions -------------------------------------------------------------------
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # rows are created with their environment, one per platform
+
+    def has_delete_permission(self, request: HttpRequest, obj: PlatformConfig | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: PlatformConfig | None = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or can_manage(request.user, obj.environment))
+
+    # --- secrets -----------------------------------------------------------------------
+
+    @method_decorator(sensitive_post_parameters("new_secret"))
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "phase_choices": RolloutPhase.choices}
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request: HttpRequest, obj: PlatformConfig, form: forms.ModelForm, change: bool) -> None:
+        secret = form.cleaned_data.get("new_secret")
+        if secret:
+            obj.set_secret(secret)
+        super().save_model(request, obj, form, change)
+
+    def construct_change_message(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, add: bool = False
+    ) -> Any:
+        if not form.cleaned_data.get("new_secret"):
+            return []
+        previous = getattr(form, "previous_fingerprint", "") or "none"
+        return f"Secret replaced (fingerprint {previous} -> {form.instance.secret_fingerprint})."
+
+    # --- phases ------------------------------------------------------------------------
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<path:object_id>/phase/",
+                self.admin_site.admin_view(self.phase_view),
+                name="intercom_identity_platformconfig_phase",
+            ),
+            *super().get_urls(),
+        ]
+
+    def phase_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Confirm, then apply, one phase change from the buttons of a configuration's page."""
+        config = get_object_or_404(PlatformConfig.objects.select_related("environment"), pk=object_id)
+        if not self.has_change_permission(request, config):
+            raise PermissionDenied
+        try:
+            target = RolloutPhase(request.POST.get("phase") or request.GET.get("to"))
+        except ValueError:
+            messages.error(request, _("Choose one of the phases: off, sending, enforced."))
+            return HttpResponseRedirect(self._change_url(config))
+        if request.method == "POST" and request.POST.get("confirm") == "yes":
+            self._apply_phase(request, [config], target)
+            return HttpResponseRedirect(self._change_url(config))
+        return self._confirmation(request, [config], target, action=None)
+
+    @admin.action(description=_("Move selected to phase: off"), permissions=["change"])
+    def move_to_off(self, request: HttpRequest, queryset: QuerySet[PlatformConfig]) -> HttpResponse | None:
+        return self._phase_action(request, queryset, RolloutPhase.OFF, "move_to_off")
+
+    @admin.action(description=_("Move selected to phase: sending"), permissions=["change"])
+    def move_to_sending(self, request: HttpRequest, queryset: QuerySet[PlatformConfig]) -> HttpResponse | None:
+        return self._phase_action(request, queryset, RolloutPhase.SENDING, "move_to_sending")
+
+    @admin.action(description=_("Move selected to phase: enforced (asks for confirmation)"), permissions=["change"])
+    def move_to_enforced(self, request: HttpRequest, queryset: QuerySet[PlatformConfig]) -> HttpResponse | None:
+        return self._phase_action(request, queryset, RolloutPhase.ENFORCED, "move_to_enforced")
+
+    def _phase_action(
+        self, request: HttpRequest, queryset: QuerySet[PlatformConfig], target: RolloutPhase, action: str
+    ) -> HttpResponse | None:
+        configs = list(queryset.select_related("environment"))
+        if target == RolloutPhase.ENFORCED and request.POST.get("confirm") != "yes":
+            return self._confirmation(request, configs, target, action=action)
+        self._apply_phase(request, configs, target)
+        return None
+
+    def _apply_phase(self, request: HttpRequest, configs: Iterable[PlatformConfig], target: RolloutPhase) -> None:
+        """All or nothing: refuse the whole change if any row may not or cannot move."""
+        configs = list(configs)
+        forbidden = [str(c) for c in configs if not self.has_change_permission(request, c)]
+        if forbidden:
+            messages.error(
+                request,
+                _(
+                    "You may not change %(rows)s: production changes need the 'manage production' "
+                    "permission. Nothing was changed."
+                )
+                % {"rows": ", ".join(forbidden)},
+            )
+            return
+        try:
+            with transaction.atomic():
+                changes = [(config, change_phase(config, target)) for config in configs]
+        except PhaseRequiresSecret as exc:
+            messages.error(request, _("%(reason)s Nothing was changed.") % {"reason": exc})
+            return
+        changed = [(config, previous) for config, previous in changes if previous != target]
+        for config, previous in changed:
+            self.log_change(request, config, f"Phase changed from {previous.value} to {target.value}.")
+        if changed:
+            messages.success(
+                request,
+                _("Moved %(rows)s to phase '%(phase)s'.")
+                % {"rows": ", ".join(str(c) for c, _p in changed), "phase": target.value},
+            )
+        else:
+            messages.info(request, _("Nothing to change: already in phase '%(phase)s'.") % {"phase": target.value})
+
+    def _confirmation(
+        self, request: HttpRequest, configs: list[PlatformConfig], target: RolloutPhase, *, action: str | None
+    ) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Move to phase '%(phase)s'?") % {"phase": target.value},
+            "opts": self.model._meta,
+            "configs": configs,
+            "target": target,
+            "consequence": PHASE_CONSEQUENCES[target],
+            "missing_secret": [c for c in configs if target.needs_secret and not c.has_secret],
+            "includes_production": any(c.environment.is_production for c in configs),
+            "action": action,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "intercom_identity/admin/confirm_phase.html", context)
+
+    def _change_url(self, config: PlatformConfig) -> str:
+        return reverse("admin:intercom_identity_platformconfig_change", args=[config.pk])

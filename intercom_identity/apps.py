@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.core import checks
+
+
+class IntercomIdentityConfig(AppConfig):
+    name = "intercom_identity"
+    verbose_name = "Intercom identity verification"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from .checks import ALL_CHECKS
+
+        for check in ALL_CHECKS:
+            checks.register(check, checks.Tags.security)

@@ -1,0 +1,99 @@
+"""System checks: a misconfiguration is reported at start-up, not at the first request.
+
+Every message, hint and id lives in ``MESSAGES`` so ids stay unique and their letter
+matches the severity (``E`` errors, ``W`` warnings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.checks import CheckMessage, Error, Warning
+from django.core.exceptions import ImproperlyConfigured
+
+from . import crypto
+from .conf import PREFIX, conf, unknown_settings
+
+KEY_HINT = (
+    "Generate one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' "
+    "and list it in " + PREFIX + "ENCRYPTION_KEYS."
+)
+
+
+def _error(id: str, hint: str | None = None) -> Callable[[str], CheckMessage]:
+    return lambda msg: Error(msg, hint=hint, id=f"intercom_identity.{id}")
+
+
+def _warning(id: str, hint: str | None = None) -> Callable[[str], CheckMessage]:
+    return lambda msg: Warning(msg, hint=hint, id=f"intercom_identity.{id}")
+
+
+MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
+    "keys_missing": _error("E001", KEY_HINT),
+    "keys_malformed": _error("E002", KEY_HINT),
+    "environment_malformed": _error("E003"),
+    "user_id_malformed": _error("E004"),
+    "user_email_malformed": _error("E005"),
+    "authenticate_malformed": _error("E006"),
+    "keys_derived": _warning(
+        "W001",
+        "Fine for local development only: secrets stored now become unreadable if SECRET_KEY changes. " + KEY_HINT,
+    ),
+    "unknown_setting": _warning("W002", "Check the spelling against the settings listed in the README."),
+}
+
+
+def check_encryption_keys(**kwargs: Any) -> list[CheckMessage]:
+    try:
+        keys = conf.ENCRYPTION_KEYS
+    except ImproperlyConfigured as exc:
+        return [MESSAGES["keys_malformed"](str(exc))]
+    if not keys:
+        if conf.DEBUG:
+            return [
+                MESSAGES["keys_derived"](
+                    f"{PREFIX}ENCRYPTION_KEYS is empty; using a key derived from SECRET_KEY because DEBUG is on."
+                )
+            ]
+        return [
+            MESSAGES["keys_missing"](
+                f"{PREFIX}ENCRYPTION_KEYS is empty and DEBUG is off: stored secrets cannot be encrypted or read."
+            )
+        ]
+    try:
+        crypto.fernet()
+    except ImproperlyConfigured as exc:
+        return [MESSAGES["keys_malformed"](str(exc))]
+    return []
+
+
+def check_environment(**kwargs: Any) -> list[CheckMessage]:
+    try:
+        _ = conf.ENVIRONMENT
+    except ImproperlyConfigured as exc:
+        return [MESSAGES["environment_malformed"](str(exc))]
+    return []
+
+
+def check_callables(**kwargs: Any) -> list[CheckMessage]:
+    errors = []
+    for setting, key in (
+        ("USER_ID", "user_id_malformed"),
+        ("USER_EMAIL", "user_email_malformed"),
+        ("AUTHENTICATE", "authenticate_malformed"),
+    ):
+        try:
+            getattr(conf, setting)
+        except ImproperlyConfigured as exc:
+            errors.append(MESSAGES[key](str(exc)))
+    return errors
+
+
+def check_unknown_settings(**kwargs: Any) -> list[CheckMessage]:
+    return [
+        MESSAGES["unknown_setting"](f"{name} is not a setting of intercom_identity.") for name in unknown_settings()
+    ]
+
+
+ALL_CHECKS = [check_encryption_keys, check_environment, check_callables, check_unknown_settings]

@@ -1,0 +1,112 @@
+"""The one place that reads the app's Django settings.
+
+Each setting is a property read live from ``django.conf.settings``, so
+``override_settings`` in tests and per-process settings just work, and nothing is read at
+import time. Malformed values raise ``ImproperlyConfigured``; the system checks in
+``checks.py`` call these same properties so a bad value is reported at start-up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+PREFIX = "INTERCOM_IDENTITY_"
+
+ENVIRONMENT_SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*\Z")
+
+DEFAULTS: dict[str, Any] = {
+    "ENVIRONMENT": "development",
+    "ENCRYPTION_KEYS": (),
+    "USER_ID": "intercom_identity.identity.default_user_id",
+    "USER_EMAIL": "intercom_identity.identity.default_user_email",
+    "AUTHENTICATE": "intercom_identity.identity.default_authenticate",
+}
+
+
+@lru_cache(maxsize=64)
+def _import_callable(path: str) -> Callable[..., Any]:
+    return import_string(path)  # type: ignore[no-any-return]
+
+
+def _callable_setting(name: str) -> Callable[..., Any]:
+    value = getattr(django_settings, PREFIX + name, DEFAULTS[name])
+    if callable(value):
+        return value  # type: ignore[no-any-return]
+    if not isinstance(value, str):
+        raise ImproperlyConfigured(
+            f"{PREFIX}{name} must be a callable or the dotted path of one, not {type(value).__name__}."
+        )
+    try:
+        imported = _import_callable(value)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"{PREFIX}{name} = {value!r} cannot be imported: {exc}") from exc
+    if not callable(imported):
+        raise ImproperlyConfigured(f"{PREFIX}{name} = {value!r} does not name a callable.")
+    return imported
+
+
+class Settings:
+    """Typed, live view of the ``INTERCOM_IDENTITY_*`` settings (see the README for each)."""
+
+    @property
+    def ENVIRONMENT(self) -> str:
+        """Slug of the environment (Intercom workspace) this process serves."""
+        value = getattr(django_settings, PREFIX + "ENVIRONMENT", DEFAULTS["ENVIRONMENT"])
+        if not isinstance(value, str) or not ENVIRONMENT_SLUG_RE.match(value):
+            raise ImproperlyConfigured(
+                f"{PREFIX}ENVIRONMENT must be an environment slug such as 'development' or "
+                f"'production' (lowercase letters, digits, '-' and '_'), not {value!r}."
+            )
+        return value
+
+    @property
+    def ENCRYPTION_KEYS(self) -> tuple[str, ...]:
+        """Fernet keys; the first encrypts, all decrypt. Empty means "derive one in DEBUG"."""
+        value = getattr(django_settings, PREFIX + "ENCRYPTION_KEYS", DEFAULTS["ENCRYPTION_KEYS"])
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise ImproperlyConfigured(
+                f"{PREFIX}ENCRYPTION_KEYS must be a list of Fernet keys (split a comma-separated "
+                f"environment variable before assigning it), not {type(value).__name__}."
+            )
+        if not all(isinstance(key, str) and key for key in value):
+            raise ImproperlyConfigured(f"{PREFIX}ENCRYPTION_KEYS must hold non-empty strings only.")
+        return tuple(value)
+
+    @property
+    def USER_ID(self) -> Callable[[Any], object | None]:
+        """``(user) -> str | None``: the id Intercom knows the user by."""
+        return _callable_setting("USER_ID")
+
+    @property
+    def USER_EMAIL(self) -> Callable[[Any], str | None]:
+        """``(user) -> str | None``: the email sent to Intercom."""
+        return _callable_setting("USER_EMAIL")
+
+    @property
+    def AUTHENTICATE(self) -> Callable[[Any], Any]:
+        """``(request) -> user | None``: who is asking the JSON view for a hash."""
+        return _callable_setting("AUTHENTICATE")
+
+    @property
+    def DEBUG(self) -> bool:
+        return bool(django_settings.DEBUG)
+
+    @property
+    def SECRET_KEY(self) -> str:
+        return str(django_settings.SECRET_KEY)
+
+
+def unknown_settings() -> list[str]:
+    """Names of ``INTERCOM_IDENTITY_*`` settings this app does not know: most likely typos."""
+    known = {PREFIX + name for name in DEFAULTS}
+    return sorted(name for name in dir(django_settings) if name.startswith(PREFIX) and name not in known)
+
+
+conf = Settings()

@@ -1,0 +1,88 @@
+"""Pure rules of Intercom identity verification: which identifier is signed and how.
+
+Nothing here touches Django, the database or settings, so the rules can be tested (and
+reasoned about) on their own. Everything else in the app calls into this module rather
+than re-implementing a piece of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import unicodedata
+from enum import Enum
+
+__all__ = [
+    "IdentifiedBy",
+    "compute_user_hash",
+    "digests_match",
+    "fingerprint",
+    "select_identifier",
+    "sign",
+    "validate_secret",
+]
+
+
+class IdentifiedBy(str, Enum):
+    """Which user attribute Intercom identifies (and verifies) the user by."""
+
+    USER_ID = "user_id"
+    EMAIL = "email"
+
+
+def select_identifier(*, user_id: object | None = None, email: str | None = None) -> tuple[IdentifiedBy, str] | None:
+    """Return the identifier Intercom expects the hash of, or None for a visitor.
+
+    Intercom verifies the ``user_id`` whenever one is sent; the email is only used when
+    there is no user_id (a hash of the email is rejected when a user_id is also sent).
+    ``0`` is a real id, so only ``None`` and ``""`` count as "no user_id". The value is
+    used exactly as given: stripping or case-folding would sign something the app does
+    not send.
+    """
+    if user_id is not None and user_id != "":
+        return IdentifiedBy.USER_ID, str(user_id)
+    if email is not None and email != "":
+        return IdentifiedBy.EMAIL, email
+    return None
+
+
+def sign(secret: str | bytes, message: str) -> str:
+    """Lowercase hex HMAC-SHA256 of the UTF-8 ``message``: what ``openssl dgst -sha256 -hmac`` prints."""
+    key = secret.encode("utf-8") if isinstance(secret, str) else secret
+    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def compute_user_hash(secret: str | bytes, *, user_id: object | None = None, email: str | None = None) -> str | None:
+    """The ``user_hash`` Intercom expects for this user, or None when there is no identifier."""
+    selected = select_identifier(user_id=user_id, email=email)
+    if selected is None:
+        return None
+    return sign(secret, selected[1])
+
+
+def digests_match(expected: str, received: str) -> bool:
+    """Compare two hex digests in constant time (``==`` would leak how many leading characters match)."""
+    return hmac.compare_digest(expected.encode("utf-8"), received.encode("utf-8"))
+
+
+def fingerprint(secret: str) -> str:
+    """First 8 hex characters of SHA-256 of the secret: enough to tell secrets apart, useless to an attacker."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:8]
+
+
+def validate_secret(secret: str) -> None:
+    """Refuse a value that cannot be a real Intercom secret; raise ``ValueError`` saying why.
+
+    Intercom secrets never start or end with whitespace and hold no control characters,
+    so such a value is a paste mistake (a stray newline, a tab) that would make every
+    hash wrong. The message never repeats the value.
+    """
+    if secret == "":
+        raise ValueError("The secret is empty.")
+    if secret != secret.strip():
+        raise ValueError(
+            "The secret starts or ends with whitespace; Intercom secrets never do, "
+            "so this is most likely a paste mistake."
+        )
+    if any(unicodedata.category(char) == "Cc" for char in secret):
+        raise ValueError("The secret contains control characters (such as a newline or a tab).")

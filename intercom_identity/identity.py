@@ -1,0 +1,42 @@
+"""Who the user is, as Intercom sees them: the defaults behind the pluggable
+``INTERCOM_IDENTITY_USER_ID``, ``INTERCOM_IDENTITY_USER_EMAIL`` and
+``INTERCOM_IDENTITY_AUTHENTICATE`` settings, and the one function that applies them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from .conf import conf
+
+
+def default_user_id(user: Any) -> str | None:
+    """``str(user.pk)``: the primary key is stable, unlike usernames and emails."""
+    return None if user.pk is None else str(user.pk)
+
+
+def default_user_email(user: Any) -> str | None:
+    """The user's email field (whatever the user model names it), or None when blank."""
+    field = user.get_email_field_name() if hasattr(user, "get_email_field_name") else "email"
+    return getattr(user, field, None) or None
+
+
+def default_authenticate(request: HttpRequest) -> Any:
+    """``request.user`` when it is an authenticated user (session or any auth middleware)."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user
+    return None
+
+
+def user_identity(user: Any) -> tuple[str | None, str | None]:
+    """``(user_id, email)`` for a user, each None when absent; ``(None, None)`` for a visitor."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None, None
+    user_id = conf.USER_ID(user)
+    email = conf.USER_EMAIL(user)
+    return (
+        None if user_id is None or user_id == "" else str(user_id),
+        email or None,
+    )

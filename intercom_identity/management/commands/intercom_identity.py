@@ -1,0 +1,106 @@
+"""``python manage.py intercom_identity <subcommand>``: secrets, phases, hashes and status."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from typing import Any, TextIO
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.views.decorators.debug import sensitive_variables
+
+from ...exceptions import IntercomIdentityError
+from ...hashing import compute_user_hash
+from ...models import Platform, RolloutPhase
+from ...services import change_phase, get_platform_config, parse_phase, status_matrix, store_secret
+
+
+class Command(BaseCommand):
+    help = "Manage Intercom identity verification: secrets, rollout phases, hashes and status."
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
+
+        set_secret = sub.add_parser(
+            "set-secret",
+            help="Store a secret read from standard input (never from the command line); prints its fingerprint.",
+        )
+        self._env_platform(set_secret)
+
+        phase = sub.add_parser("phase", help="Move an environment's platform to a rollout phase.")
+        self._env_platform(phase)
+        phase.add_argument("phase", choices=RolloutPhase.values)
+
+        hash_ = sub.add_parser("hash", help="Print the user hash for an identifier (whatever the phase).")
+        self._env_platform(hash_)
+        hash_.add_argument("--user-id", help="The user's id (wins over --email).")
+        hash_.add_argument("--email", help="The user's email, used only without --user-id.")
+
+        status = sub.add_parser(
+            "status", help="Show phase, secret fingerprint and when it was set, per environment and platform."
+        )
+        status.add_argument("--json", action="store_true", dest="as_json", help="Print JSON instead of a table.")
+
+    @staticmethod
+    def _env_platform(parser: CommandParser) -> None:
+        parser.add_argument("environment", help="Environment slug, e.g. development or production.")
+        parser.add_argument("platform", choices=Platform.values)
+
+    def handle(self, *args: Any, subcommand: str, **options: Any) -> None:
+        handler = getattr(self, "handle_" + subcommand.replace("-", "_"))
+        try:
+            handler(**options)
+        except IntercomIdentityError as exc:
+            raise CommandError(str(exc)) from None
+        except ValueError as exc:  # bad phase, invalid secret
+            raise CommandError(str(exc)) from None
+
+    @sensitive_variables("secret")
+    def handle_set_secret(
+        self, *, environment: str, platform: str, stdin: TextIO | None = None, **options: Any
+    ) -> None:
+        config = get_platform_config(platform, environment)
+        secret = self._read_secret(stdin or sys.stdin)
+        fingerprint = store_secret(config, secret)
+        self.stdout.write(fingerprint)
+
+    @staticmethod
+    def _read_secret(stream: TextIO) -> str:
+        """The secret from a pipe (one trailing newline dropped) or, on a terminal, an unechoed prompt."""
+        if stream.isatty():
+            return getpass.getpass("Secret (not echoed): ")
+        secret = stream.read()
+        for newline in ("\r\n", "\n"):
+            if secret.endswith(newline):
+                return secret[: -len(newline)]
+        return secret
+
+    def handle_phase(self, *, environment: str, platform: str, phase: str, **options: Any) -> None:
+        config = get_platform_config(platform, environment)
+        previous = change_phase(config, parse_phase(phase))
+        if previous == phase:
+            self.stdout.write(f"{config} is already in phase '{phase}'.")
+        else:
+            self.stdout.write(f"{config}: phase {previous.value} -> {phase}.")
+
+    @sensitive_variables("secret")
+    def handle_hash(
+        self, *, environment: str, platform: str, user_id: str | None, email: str | None, **options: Any
+    ) -> None:
+        if not user_id and not email:
+            raise CommandError("Give --user-id or --email (or both: the user id wins, as in Intercom).")
+        secret = get_platform_config(platform, environment).secret()
+        self.stdout.write(str(compute_user_hash(secret, user_id=user_id, email=email)))
+
+    def handle_status(self, *, as_json: bool = False, **options: Any) -> None:
+        matrix = status_matrix()
+        if as_json:
+            self.stdout.write(json.dumps(matrix, indent=2))
+            return
+        self.stdout.write(f"{'ENVIRONMENT':<16}{'PLATFORM':<10}{'PHASE':<10}{'SECRET':<10}SET AT")
+        for env_slug, platforms in matrix.items():
+            for platform, row in platforms.items():
+                fingerprint, set_at = row["fingerprint"] or "-", row["secret_set_at"] or "-"
+                self.stdout.write(f"{env_slug:<16}{platform:<10}{row['phase']:<10}{fingerprint:<10}{set_at}")

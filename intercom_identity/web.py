@@ -1,0 +1,66 @@
+"""The web messenger boot script: ``window.intercomSettings`` as JSON that cannot escape
+its ``<script>`` element."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from .exceptions import IntercomIdentityError
+from .services import web_settings
+
+logger = logging.getLogger(__name__)
+
+# Keys the template may not set: they carry the verified identity.
+RESERVED_KEYS = frozenset({"app_id", "user_id", "email", "user_hash"})
+
+# Inside <script>, the HTML parser ends the element at "</script" and treats "<!--" specially;
+# escaping <, > and & as JSON \u escapes keeps every string literal intact. U+2028/U+2029 are
+# line terminators in older JavaScript engines.
+_SCRIPT_ESCAPES = {
+    ord("<"): "\\u003C",
+    ord(">"): "\\u003E",
+    ord("&"): "\\u0026",
+    ord("\u2028"): "\\u2028",
+    ord("\u2029"): "\\u2029",
+}
+
+
+def script_safe_json(value: Any) -> str:
+    """JSON text that is safe to place verbatim inside a ``<script>`` element."""
+    return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False).translate(_SCRIPT_ESCAPES)
+
+
+def intercom_settings_script(settings: Mapping[str, Any], *, nonce: str | None = None) -> SafeString:
+    """``<script>window.intercomSettings = {...};</script>``, with a CSP nonce when given."""
+    body = SafeString(script_safe_json(dict(settings)))
+    if nonce:
+        return format_html('<script nonce="{}">window.intercomSettings = {};</script>', nonce, body)
+    return format_html("<script>window.intercomSettings = {};</script>", body)
+
+
+def messenger_settings(user: Any, extra: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Settings for the current environment, or None when the messenger cannot boot at all.
+
+    A failure to produce the identity never breaks the page: it is logged and the messenger
+    boots without identity (or, without an environment, not at all).
+    """
+    ignored = sorted(RESERVED_KEYS.intersection(extra))
+    if ignored:
+        logger.warning("intercom_settings: ignored reserved keys %s passed from a template.", ", ".join(ignored))
+    try:
+        settings = web_settings(user)
+    except IntercomIdentityError as exc:
+        logger.error("Intercom messenger booted without identity: %s", exc)
+        try:
+            settings = web_settings(None)
+        except IntercomIdentityError:
+            return None
+    extras = {key: value for key, value in extra.items() if key not in RESERVED_KEYS}
+    return {**extras, **settings}

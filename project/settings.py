@@ -1,0 +1,90 @@
+"""Demo site settings: everything comes from the environment (django-environ).
+
+With no environment set it runs in DEBUG on a SQLite file next to manage.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env(
+    DEBUG=(bool, True),
+    ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost"]),
+    INTERCOM_IDENTITY_ENVIRONMENT=(str, "development"),
+)
+environ.Env.read_env(BASE_DIR / ".env")  # optional; variables already set win
+
+DEBUG = env("DEBUG")
+# The default only exists so the demo starts with no configuration; DEBUG=False refuses it below.
+SECRET_KEY = env("SECRET_KEY", default="django-insecure-demo-key-change-me")
+if not DEBUG and SECRET_KEY.startswith("django-insecure-"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("Set SECRET_KEY when DEBUG is off.")
+ALLOWED_HOSTS = env("ALLOWED_HOSTS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "intercom_identity",
+    "project",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "project" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "project.wsgi.application"
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+LOGIN_URL = "admin:login"
+
+# --- intercom_identity ---------------------------------------------------------------
+INTERCOM_IDENTITY_ENVIRONMENT = env("INTERCOM_IDENTITY_ENVIRONMENT")
+# Comma-separated Fernet keys, newest first. Empty in DEBUG: a key is derived from SECRET_KEY.
+INTERCOM_IDENTITY_ENCRYPTION_KEYS = [
+    key.strip() for key in env.list("INTERCOM_IDENTITY_ENCRYPTION_KEYS", default=[]) if key.strip()
+]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"intercom_identity": {"handlers": ["console"], "level": "INFO"}},
+}

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("api/login/", views.mobile_login, name="mobile-login"),
+    path("intercom/", include("intercom_identity.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from intercom_identity import crypto
+from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
+from intercom_identity.services import change_phase, get_platform_config, store_secret
+from tests import leakguard
+
+DATA = Path(__file__).parent / "data"
+
+# Distinct, realistic-looking secrets per environment and platform.
+SECRETS = {
+    ("development", "ios"): "dev-ios-0123456789abcdef0123456789abcdef0123",
+    ("development", "android"): "dev-android-fedcba9876543210fedcba98765432",
+    ("development", "web"): "dev-web-00112233445566778899aabbccddeeff0011",
+    ("production", "ios"): "prod-ios-aa11bb22cc33dd44ee55ff6677889900aabb",
+    ("production", "android"): "prod-android-99887766554433221100ffeeddccbb",
+    ("production", "web"): "prod-web-0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _learn_stored_secrets() -> Iterator[None]:
+    """Every plaintext the suite encrypts becomes a secret the leak guard looks for."""
+    original = crypto.encrypt
+
+    def encrypt(plaintext: str) -> str:
+        leakguard.remember_secret(plaintext)
+        return original(plaintext)
+
+    crypto.encrypt = encrypt  # type: ignore[assignment]
+    for secret in SECRETS.values():
+        leakguard.remember_secret(secret)
+    yield
+    crypto.encrypt = original  # type: ignore[assignment]
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_outputs() -> Iterator[None]:
+    leakguard.recorded.clear()
+    yield
+    leaks = leakguard.find_leaks(leakguard.recorded, leakguard.known_secrets)
+    leakguard.recorded.clear()
+    if leaks:
+        pytest.fail(f"A stored secret appeared in: {sorted(set(leaks))}", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
+    """Captured stdout/stderr of a test must not contain a stored secret either."""
+    report = yield
+    leaking = [title for title, text in report.sections if leakguard.find_leaks([("", text)], leakguard.known_secrets)]
+    if leaking:
+        # Fail the test, and do not print the secret while saying so.
+        report.sections = [
+            (t, "(withheld: contains a stored secret)" if t in leaking else text) for t, text in report.sections
+        ]
+        report.outcome = "failed"
+        report.longrepr = f"A stored secret appeared in the test's output: {', '.join(leaking)}."
+    return report
+
+
+@pytest.fixture
+def vectors() -> list[dict[str, str]]:
+    return json.loads((DATA / "hmac_sha256.json").read_text("utf-8"))["vectors"]  # type: ignore[no-any-return]
+
+
+def configure(env: str, platform: str, phase: RolloutPhase | None = None, secret: str | None = None) -> PlatformConfig:
+    """Store a secret (the default one for the pair) and move to ``phase``."""
+    config = get_platform_config(platform, env)
+    store_secret(config, secret or SECRETS[(env, platform)])
+    if phase is not None:
+        change_phase(config, phase)
+    return config
+
+
+@pytest.fixture
+def all_secrets(db: None) -> dict[tuple[str, str], PlatformConfig]:
+    """Every pair has its secret stored; development is 'sending', production 'off'."""
+    return {
+        (env, platform): configure(env, platform, RolloutPhase.SENDING if env == "development" else None)
+        for env, platform in SECRETS
+    }
+
+
+@pytest.fixture
+def user(db: None) -> Any:
+    return get_user_model().objects.create_user("jane", "jane+beta@example.com", "pw-jane-123")
+
+
+@pytest.fixture
+def user_client(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def production(db: None) -> Environment:
+    return Environment.objects.get(slug="production")

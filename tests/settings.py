@@ -1,0 +1,60 @@
+"""Settings for the test suite. ``DATABASE_URL`` picks the database (default: SQLite in memory)."""
+
+from __future__ import annotations
+
+import environ
+
+env = environ.Env()
+
+DEBUG = False
+SECRET_KEY = "tests-only-secret-key-not-for-production"
+ALLOWED_HOSTS = ["testserver"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "intercom_identity",
+    "project",
+]
+MIDDLEWARE = [
+    "tests.leakguard.RecordResponsesMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+ROOT_URLCONF = "project.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+DATABASES = {"default": env.db("DATABASE_URL", default="sqlite://:memory:")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+STATIC_URL = "static/"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests
+
+INTERCOM_IDENTITY_ENVIRONMENT = "development"
+INTERCOM_IDENTITY_ENCRYPTION_KEYS = ["yq4Zp6L7m0f8lJ1gqS1-tX0vTn3pQ0v3mWJQ2Dk1s8A="]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"leakguard": {"class": "tests.leakguard.RecordLogHandler"}},
+    "root": {"handlers": ["leakguard"], "level": "DEBUG"},
+}
