@@ -17,7 +17,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py demo_setup
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: lint
+test: lint typecheck
 	$(BIN)/python manage.py makemigrations --check --dry-run intercom_identity
 	$(BIN)/python -m pytest
 

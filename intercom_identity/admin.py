@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -39,7 +40,7 @@ PHASE_CONSEQUENCES = {
 }
 
 
-class PlatformConfigForm(forms.ModelForm):
+class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
     new_secret = forms.CharField(
         label=_("New secret"),
         required=False,
@@ -70,10 +71,10 @@ class PlatformConfigForm(forms.ModelForm):
         return secret
 
 
-class PlatformConfigInline(admin.TabularInline):
+class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
     model = PlatformConfig
     fields = ["platform", "phase", "secret_fingerprint", "secret_set_at"]
-    readonly_fields = fields
+    readonly_fields = ["platform", "phase", "secret_fingerprint", "secret_set_at"]
     extra = 0
     can_delete = False
     show_change_link = True
@@ -83,7 +84,7 @@ class PlatformConfigInline(admin.TabularInline):
 
 
 @admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):
+class EnvironmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["label", "slug", "app_id", "is_production", "is_current", "phases"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [PlatformConfigInline]
@@ -124,7 +125,7 @@ class EnvironmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(PlatformConfig)
-class PlatformConfigAdmin(admin.ModelAdmin):
+class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = PlatformConfigForm
     change_form_template = "intercom_identity/admin/platformconfig_change_form.html"
     list_display = [
@@ -175,18 +176,17 @@ class PlatformConfigAdmin(admin.ModelAdmin):
         extra_context = {**(extra_context or {}), "phase_choices": RolloutPhase.choices}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    def save_model(self, request: HttpRequest, obj: PlatformConfig, form: forms.ModelForm, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: PlatformConfig, form: Any, change: bool) -> None:
         secret = form.cleaned_data.get("new_secret")
         if secret:
             obj.set_secret(secret)
         super().save_model(request, obj, form, change)
 
-    def construct_change_message(
-        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, add: bool = False
-    ) -> Any:
-        if not form.cleaned_data.get("new_secret"):
+    def construct_change_message(self, request: HttpRequest, form: forms.Form, formsets: Any, add: bool = False) -> Any:
+        """History says that the secret changed, by fingerprint; never the secret."""
+        if not isinstance(form, PlatformConfigForm) or not form.cleaned_data.get("new_secret"):
             return []
-        previous = getattr(form, "previous_fingerprint", "") or "none"
+        previous = form.previous_fingerprint or "none"
         return f"Secret replaced (fingerprint {previous} -> {form.instance.secret_fingerprint})."
 
     # --- phases ------------------------------------------------------------------------
@@ -207,7 +207,7 @@ class PlatformConfigAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, config):
             raise PermissionDenied
         try:
-            target = RolloutPhase(request.POST.get("phase") or request.GET.get("to"))
+            target = RolloutPhase(request.POST.get("phase") or request.GET.get("to") or "")
         except ValueError:
             messages.error(request, _("Choose one of the phases: off, sending, enforced."))
             return HttpResponseRedirect(self._change_url(config))
@@ -282,7 +282,7 @@ class PlatformConfigAdmin(admin.ModelAdmin):
             "missing_secret": [c for c in configs if target.needs_secret and not c.has_secret],
             "includes_production": any(c.environment.is_production for c in configs),
             "action": action,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "intercom_identity/admin/confirm_phase.html", context)
 

@@ -27,7 +27,7 @@ class IdentityPayload(TypedDict):
     identified_by: str | None
 
 
-def parse_platform(value: object) -> Platform:
+def parse_platform(value: str) -> Platform:
     """``Platform`` for ``"ios"``, ``"android"`` or ``"web"``; ``UnknownPlatform`` otherwise."""
     try:
         return Platform(value)
@@ -37,7 +37,8 @@ def parse_platform(value: object) -> Platform:
         ) from None
 
 
-def parse_phase(value: object) -> RolloutPhase:
+def parse_phase(value: str) -> RolloutPhase:
+    """``RolloutPhase`` for ``"off"``, ``"sending"`` or ``"enforced"``; ``ValueError`` otherwise."""
     try:
         return RolloutPhase(value)
     except ValueError:

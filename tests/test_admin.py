@@ -1,0 +1,294 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+
+from intercom_identity.hashing import fingerprint
+from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
+from tests.conftest import SECRETS, configure
+
+pytestmark = pytest.mark.django_db
+
+NEW_SECRET = "replacement-secret-5f4e3d2c1b0a99887766554433"
+
+
+def config_of(env: str, platform: str) -> PlatformConfig:
+    return PlatformConfig.objects.get(environment__slug=env, platform=platform)
+
+
+def change_url(config: PlatformConfig) -> str:
+    return reverse("admin:intercom_identity_platformconfig_change", args=[config.pk])
+
+
+def phase_url(config: PlatformConfig) -> str:
+    return reverse("admin:intercom_identity_platformconfig_phase", args=[config.pk])
+
+
+CHANGELIST = "/admin/intercom_identity/platformconfig/"
+
+
+def staff(username: str, *codenames: str) -> Client:
+    user = get_user_model().objects.create_user(username, f"{username}@example.com", "pw", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="intercom_identity", codename__in=codenames)
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def superuser_client(db: None) -> Client:
+    user = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def dev_staff() -> Client:
+    """May change configurations, but not production ones."""
+    return staff("dev", "view_platformconfig", "change_platformconfig", "view_environment", "change_environment")
+
+
+@pytest.fixture
+def prod_staff() -> Client:
+    return staff(
+        "ops",
+        "view_platformconfig",
+        "change_platformconfig",
+        "view_environment",
+        "change_environment",
+        "manage_production",
+    )
+
+
+# --- pages ---------------------------------------------------------------------------
+
+
+def test_pages_show_fingerprint_never_the_secret(superuser_client: Client, all_secrets: Any) -> None:
+    config = config_of("production", "ios")
+    superuser_client.post(change_url(config), {"new_secret": NEW_SECRET})  # history has an entry
+    config.refresh_from_db()
+    pages = [
+        CHANGELIST,
+        change_url(config),
+        "/admin/intercom_identity/environment/",
+        reverse("admin:intercom_identity_environment_change", args=[config.environment.pk]),
+        phase_url(config) + "?to=sending",
+        change_url(config).replace("change/", "history/"),
+        "/admin/",
+    ]
+    for url in pages:
+        response = superuser_client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        for secret in [*SECRETS.values(), NEW_SECRET]:
+            assert secret not in html, url
+            assert config.encrypted_secret not in html, url
+    assert fingerprint(NEW_SECRET) in superuser_client.get(change_url(config)).content.decode()
+
+
+def test_secret_field_is_write_only(superuser_client: Client, all_secrets: Any) -> None:
+    html = superuser_client.get(change_url(config_of("development", "ios"))).content.decode()
+    assert 'type="password"' in html
+    assert 'name="new_secret"' in html
+    assert 'name="encrypted_secret"' not in html
+
+
+def test_setting_a_secret_through_the_form(superuser_client: Client, all_secrets: Any) -> None:
+    config = config_of("development", "ios")
+    old = config.secret_fingerprint
+    response = superuser_client.post(change_url(config), {"new_secret": NEW_SECRET})
+    assert response.status_code == 302
+    config.refresh_from_db()
+    assert config.secret() == NEW_SECRET
+    assert config.secret_fingerprint == fingerprint(NEW_SECRET)
+    entry = LogEntry.objects.get(object_id=str(config.pk))
+    assert entry.get_change_message() == f"Secret replaced (fingerprint {old} -> {fingerprint(NEW_SECRET)})."
+    assert NEW_SECRET not in entry.change_message
+
+
+def test_empty_secret_keeps_the_current_one(superuser_client: Client, all_secrets: Any) -> None:
+    config = config_of("development", "ios")
+    superuser_client.post(change_url(config), {"new_secret": ""})
+    config.refresh_from_db()
+    assert config.secret() == SECRETS[("development", "ios")]
+
+
+@pytest.mark.parametrize("bad", [NEW_SECRET + "\n", " " + NEW_SECRET, NEW_SECRET + "\t", "ab\x00" + NEW_SECRET])
+def test_pasted_whitespace_is_refused_without_echo(superuser_client: Client, all_secrets: Any, bad: str) -> None:
+    config = config_of("development", "ios")
+    response = superuser_client.post(change_url(config), {"new_secret": bad})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "errorlist" in html
+    assert NEW_SECRET not in html
+    config.refresh_from_db()
+    assert config.secret() == SECRETS[("development", "ios")]
+
+
+def test_rows_cannot_be_added_or_deleted(superuser_client: Client, all_secrets: Any) -> None:
+    assert superuser_client.get(CHANGELIST + "add/").status_code == 403
+    config = config_of("development", "ios")
+    assert superuser_client.get(change_url(config).replace("change/", "delete/")).status_code == 403
+
+
+# --- phases --------------------------------------------------------------------------
+
+
+def test_phase_button_asks_then_applies(superuser_client: Client, all_secrets: Any) -> None:
+    config = config_of("development", "web")
+    assert 'href="' + phase_url(config) + '?to=enforced"' in superuser_client.get(change_url(config)).content.decode()
+    page = superuser_client.get(phase_url(config) + "?to=enforced")
+    assert page.status_code == 200
+    assert b"versions that do not will stop working" in page.content
+    config.refresh_from_db()
+    assert config.phase == RolloutPhase.SENDING  # a GET changes nothing
+
+    response = superuser_client.post(phase_url(config), {"phase": "enforced", "confirm": "yes"})
+    assert response.status_code == 302
+    config.refresh_from_db()
+    assert config.phase == RolloutPhase.ENFORCED
+    assert LogEntry.objects.filter(
+        object_id=str(config.pk), change_message="Phase changed from sending to enforced."
+    ).exists()
+
+
+def test_phase_view_rejects_unknown_phase(superuser_client: Client, all_secrets: Any) -> None:
+    config = config_of("development", "web")
+    response = superuser_client.post(phase_url(config), {"phase": "maximum", "confirm": "yes"})
+    assert response.status_code == 302
+    config.refresh_from_db()
+    assert config.phase == RolloutPhase.SENDING
+
+
+def test_phase_view_404_for_unknown_row(superuser_client: Client) -> None:
+    assert (
+        superuser_client.get(reverse("admin:intercom_identity_platformconfig_phase", args=[999999])).status_code == 404
+    )
+
+
+def test_phase_needs_a_secret(superuser_client: Client) -> None:
+    config = config_of("development", "ios")
+    page = superuser_client.get(phase_url(config) + "?to=sending").content.decode()
+    assert "cannot leave phase" in page
+    response = superuser_client.post(phase_url(config), {"phase": "sending", "confirm": "yes"}, follow=True)
+    assert "no stored secret" in response.content.decode()
+    config.refresh_from_db()
+    assert config.phase == RolloutPhase.OFF
+    assert not LogEntry.objects.exists()
+
+
+def action(client: Client, name: str, configs: list[PlatformConfig], **extra: str) -> Any:
+    return client.post(CHANGELIST, {"action": name, "_selected_action": [c.pk for c in configs], **extra}, follow=True)
+
+
+def test_action_moves_to_sending_and_records_history(superuser_client: Client) -> None:
+    ios = configure("development", "ios")
+    android = configure("development", "android")
+    response = action(superuser_client, "move_to_sending", [ios, android])
+    assert response.status_code == 200
+    assert {c.phase for c in PlatformConfig.objects.filter(pk__in=[ios.pk, android.pk])} == {"sending"}
+    assert LogEntry.objects.filter(change_message="Phase changed from off to sending.").count() == 2
+
+
+def test_enforce_action_confirms_first(superuser_client: Client, all_secrets: Any) -> None:
+    ios = config_of("development", "ios")
+    page = action(superuser_client, "move_to_enforced", [ios])
+    assert b"Yes, move to enforced" in page.content
+    ios.refresh_from_db()
+    assert ios.phase == RolloutPhase.SENDING
+    action(superuser_client, "move_to_enforced", [ios], confirm="yes")
+    ios.refresh_from_db()
+    assert ios.phase == RolloutPhase.ENFORCED
+
+
+def test_action_is_all_or_nothing_when_a_secret_is_missing(superuser_client: Client) -> None:
+    ios = configure("development", "ios")
+    android = config_of("development", "android")  # no secret
+    response = action(superuser_client, "move_to_sending", [ios, android])
+    assert "Nothing was changed" in response.content.decode()
+    assert set(PlatformConfig.objects.values_list("phase", flat=True)) == {"off"}
+
+
+# --- production permission ----------------------------------------------------------
+
+
+def test_dev_staff_can_change_development(dev_staff: Client, all_secrets: Any) -> None:
+    config = config_of("development", "ios")
+    assert dev_staff.post(change_url(config), {"new_secret": NEW_SECRET}).status_code == 302
+    dev_staff.post(phase_url(config), {"phase": "off", "confirm": "yes"})
+    config.refresh_from_db()
+    assert config.phase == RolloutPhase.OFF
+    assert config.secret() == NEW_SECRET
+
+
+def test_dev_staff_cannot_change_production(dev_staff: Client, all_secrets: Any) -> None:
+    config = config_of("production", "ios")
+    page = dev_staff.get(change_url(config))
+    assert page.status_code == 200  # view permission: read-only page
+    assert b'name="new_secret"' not in page.content
+    assert dev_staff.post(change_url(config), {"new_secret": NEW_SECRET}).status_code == 403
+    assert dev_staff.post(phase_url(config), {"phase": "sending", "confirm": "yes"}).status_code == 403
+    response = action(dev_staff, "move_to_sending", [config, config_of("development", "android")])
+    assert "manage production" in response.content.decode()
+    config.refresh_from_db()
+    assert config.phase == RolloutPhase.OFF
+    assert config.secret() == SECRETS[("production", "ios")]
+    assert config_of("development", "android").phase == RolloutPhase.SENDING
+    env_url = reverse("admin:intercom_identity_environment_change", args=[config.environment.pk])
+    assert dev_staff.post(env_url, {"label": "Hijacked", "app_id": "x"}).status_code == 403
+
+
+def test_prod_staff_can_change_production(prod_staff: Client, all_secrets: Any) -> None:
+    config = config_of("production", "ios")
+    prod_staff.post(phase_url(config), {"phase": "sending", "confirm": "yes"})
+    config.refresh_from_db()
+    assert config.phase == RolloutPhase.SENDING
+
+
+def test_staff_without_permissions_sees_nothing(db: None, all_secrets: Any) -> None:
+    client = staff("nobody")
+    assert client.get(CHANGELIST).status_code == 403
+    assert client.get(phase_url(config_of("development", "ios"))).status_code == 403
+
+
+def test_anonymous_is_sent_to_login(client: Client, all_secrets: Any) -> None:
+    response = client.get(phase_url(config_of("development", "ios")) + "?to=off")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_environment_with_active_phase_cannot_be_deleted(superuser_client: Client, all_secrets: Any) -> None:
+    development = Environment.objects.get(slug="development")
+    url = reverse("admin:intercom_identity_environment_delete", args=[development.pk])
+    assert superuser_client.get(url).status_code == 403
+    PlatformConfig.objects.filter(environment=development).update(phase="off")
+    assert superuser_client.get(url).status_code == 200
+
+
+def test_new_environment_gets_its_platforms(superuser_client: Client) -> None:
+    response = superuser_client.post(
+        "/admin/intercom_identity/environment/add/",
+        {
+            "slug": "staging",
+            "label": "Staging",
+            "app_id": "stg1",
+            "platforms-TOTAL_FORMS": "0",
+            "platforms-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    staging = Environment.objects.get(slug="staging")
+    assert sorted(staging.platforms.values_list("platform", "phase")) == [
+        ("android", "off"),
+        ("ios", "off"),
+        ("web", "off"),
+    ]

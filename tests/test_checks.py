@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import pytest
+from django.core.checks import Error, Warning
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+
+from intercom_identity.checks import (
+    MESSAGES,
+    check_callables,
+    check_encryption_keys,
+    check_environment,
+    check_unknown_settings,
+)
+
+KEY = "yq4Zp6L7m0f8lJ1gqS1-tX0vTn3pQ0v3mWJQ2Dk1s8A="
+
+
+def ids(messages: list) -> list[str]:  # type: ignore[type-arg]
+    return [m.id for m in messages]
+
+
+def test_ids_are_unique_and_match_severity() -> None:
+    made = [factory("x") for factory in MESSAGES.values()]
+    assert len({m.id for m in made}) == len(made)
+    for message in made:
+        letter = message.id.split(".")[1][0]
+        assert letter == ("E" if isinstance(message, Error) else "W"), message.id
+
+
+def test_configured_keys_pass() -> None:
+    assert check_encryption_keys() == []
+
+
+@override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[], DEBUG=False)
+def test_missing_keys_without_debug_is_an_error() -> None:
+    assert ids(check_encryption_keys()) == ["intercom_identity.E001"]
+
+
+@override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[], DEBUG=True)
+def test_missing_keys_in_debug_is_a_warning() -> None:
+    messages = check_encryption_keys()
+    assert ids(messages) == ["intercom_identity.W001"]
+    assert isinstance(messages[0], Warning)
+
+
+@pytest.mark.parametrize("keys", [KEY, [KEY, "not-a-fernet-key"], [KEY, ""], [42], {"a": KEY}])
+def test_malformed_keys_are_an_error_that_never_shows_a_key(keys: object) -> None:
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=keys):
+        messages = check_encryption_keys()
+    assert ids(messages) == ["intercom_identity.E002"]
+    assert "not-a-fernet-key" not in messages[0].msg
+    assert KEY not in messages[0].msg
+
+
+@pytest.mark.parametrize("value", ["Production", "prod env", "", "../x", 7, "dev-"])
+def test_environment_must_be_a_slug(value: object) -> None:
+    with override_settings(INTERCOM_IDENTITY_ENVIRONMENT=value):
+        assert ids(check_environment()) == ["intercom_identity.E003"]
+
+
+@pytest.mark.parametrize("value", ["development", "production", "staging-eu", "qa_2"])
+def test_slug_environments_pass(value: str) -> None:
+    with override_settings(INTERCOM_IDENTITY_ENVIRONMENT=value):
+        assert check_environment() == []
+
+
+@override_settings(
+    INTERCOM_IDENTITY_USER_ID="no.such.module.func",
+    INTERCOM_IDENTITY_USER_EMAIL=42,
+    INTERCOM_IDENTITY_AUTHENTICATE="intercom_identity.conf.PREFIX",
+)
+def test_bad_callables_each_have_their_own_id() -> None:
+    assert ids(check_callables()) == ["intercom_identity.E004", "intercom_identity.E005", "intercom_identity.E006"]
+
+
+@override_settings(INTERCOM_IDENTITY_USER_ID=lambda user: "x")
+def test_callables_may_be_given_directly() -> None:
+    assert check_callables() == []
+
+
+@override_settings(INTERCOM_IDENTITY_ENVIROMENT="production")
+def test_misspelled_setting_is_a_warning() -> None:
+    messages = check_unknown_settings()
+    assert ids(messages) == ["intercom_identity.W002"]
+    assert "INTERCOM_IDENTITY_ENVIROMENT" in messages[0].msg
+
+
+@override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[], DEBUG=False)
+def test_check_command_really_fails() -> None:
+    with pytest.raises(SystemCheckError, match=r"intercom_identity\.E001"):
+        call_command("check")
+
+
+@override_settings(INTERCOM_IDENTITY_ENVIRONMENT="Prod")
+def test_check_command_fails_on_bad_environment() -> None:
+    with pytest.raises(SystemCheckError, match=r"intercom_identity\.E003"):
+        call_command("check")
+
+
+def test_check_command_passes_when_configured() -> None:
+    call_command("check")

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from intercom_identity import compute_user_hash
+from intercom_identity.hashing import fingerprint
+from intercom_identity.models import PlatformConfig, RolloutPhase
+from tests.conftest import SECRETS, configure
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "cmd-secret-0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+
+
+def run(*args: str, stdin: str | None = None) -> str:
+    out = io.StringIO()
+    kwargs: dict[str, Any] = {"stdout": out, "stderr": io.StringIO()}
+    if stdin is not None:
+        kwargs["stdin"] = io.StringIO(stdin)
+    call_command("intercom_identity", *args, **kwargs)
+    return out.getvalue()
+
+
+def config_of(env: str, platform: str) -> PlatformConfig:
+    return PlatformConfig.objects.get(environment__slug=env, platform=platform)
+
+
+@pytest.mark.parametrize("stdin", [SECRET, SECRET + "\n", SECRET + "\r\n"])
+def test_set_secret_reads_stdin_and_prints_the_fingerprint_only(stdin: str) -> None:
+    output = run("set-secret", "production", "android", stdin=stdin)
+    assert output == fingerprint(SECRET) + "\n"
+    assert config_of("production", "android").secret() == SECRET
+
+
+@pytest.mark.parametrize(
+    ("stdin", "reason"),
+    [
+        ("", "empty"),
+        ("\n", "empty"),
+        (SECRET + "\n\n", "whitespace"),
+        (" " + SECRET, "whitespace"),
+        (SECRET + " \n", "whitespace"),
+        ("ab\x07" + SECRET, "control"),
+    ],
+)
+def test_set_secret_refuses_paste_mistakes(stdin: str, reason: str) -> None:
+    with pytest.raises(CommandError, match=reason) as excinfo:
+        run("set-secret", "development", "ios", stdin=stdin)
+    assert SECRET not in str(excinfo.value)
+    assert not config_of("development", "ios").has_secret
+
+
+def test_set_secret_replaces() -> None:
+    run("set-secret", "development", "ios", stdin=SECRET)
+    run("set-secret", "development", "ios", stdin="second-" + SECRET)
+    assert config_of("development", "ios").secret() == "second-" + SECRET
+
+
+def test_secret_is_never_an_argument() -> None:
+    with pytest.raises(CommandError):
+        run("set-secret", "development", "ios", SECRET)
+
+
+def test_phase_changes_and_reports() -> None:
+    configure("development", "web")
+    assert "off -> sending" in run("phase", "development", "web", "sending")
+    assert "off -> sending" not in run("phase", "development", "web", "sending")
+    assert "sending -> enforced" in run("phase", "development", "web", "enforced")
+    assert config_of("development", "web").phase == RolloutPhase.ENFORCED
+    run("phase", "development", "web", "off")
+    assert config_of("development", "web").phase == RolloutPhase.OFF
+
+
+def test_phase_needs_a_secret() -> None:
+    with pytest.raises(CommandError, match="no stored secret"):
+        run("phase", "production", "ios", "enforced")
+    assert config_of("production", "ios").phase == RolloutPhase.OFF
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("phase", "staging", "ios", "off"),
+        ("phase", "development", "windows", "off"),
+        ("phase", "development", "ios", "maximum"),
+        ("hash", "nowhere", "ios", "--user-id", "1"),
+        ("set-secret", "development", "blackberry"),
+        ("frobnicate",),
+        (),
+    ],
+)
+def test_bad_input_is_a_command_error(args: tuple[str, ...]) -> None:
+    with pytest.raises(CommandError):
+        run(*args, stdin=SECRET)
+
+
+def test_hash_prints_the_digest_whatever_the_phase() -> None:
+    configure("development", "ios")  # phase off
+    expected = compute_user_hash(SECRETS[("development", "ios")], user_id="42")
+    assert run("hash", "development", "ios", "--user-id", "42") == expected + "\n"
+    assert run("hash", "development", "ios", "--user-id", "42", "--email", "a@b.c") == expected + "\n"
+    by_email = compute_user_hash(SECRETS[("development", "ios")], email="a@b.c")
+    assert run("hash", "development", "ios", "--email", "a@b.c") == by_email + "\n"
+
+
+def test_hash_matches_openssl_vectors(vectors: list[dict[str, str]]) -> None:
+    for vector in vectors:
+        configure("development", "android", secret=vector["secret"])
+        output = run("hash", "development", "android", "--user-id", vector["identifier"])
+        assert output == vector["user_hash"] + "\n", vector["note"]
+
+
+def test_hash_needs_an_identifier_and_a_secret() -> None:
+    configure("development", "ios")
+    with pytest.raises(CommandError, match="--user-id or --email"):
+        run("hash", "development", "ios")
+    with pytest.raises(CommandError, match="No Intercom secret"):
+        run("hash", "production", "web", "--user-id", "1")
+
+
+def test_status_table_and_json(all_secrets: Any) -> None:
+    table = run("status")
+    assert "development" in table
+    assert fingerprint(SECRETS[("production", "web")]) in table
+    matrix = json.loads(run("status", "--json"))
+    assert set(matrix) == {"development", "production"}
+    assert set(matrix["production"]) == {"ios", "android", "web"}
+    assert matrix["development"]["ios"]["phase"] == "sending"
+    assert matrix["production"]["ios"]["phase"] == "off"
+    assert matrix["production"]["web"]["fingerprint"] == fingerprint(SECRETS[("production", "web")])
+    assert matrix["production"]["web"]["secret_set_at"]
+
+
+def test_status_of_an_empty_install() -> None:
+    matrix = json.loads(run("status", "--json"))
+    assert matrix["development"]["ios"] == {"phase": "off", "fingerprint": None, "secret_set_at": None}
