@@ -67,17 +67,15 @@ def get_platform_config(platform: Platform | str, environment: Environment | str
         env = environment
     else:
         slug = conf.ENVIRONMENT if environment is None else environment
-        config = (
-            PlatformConfig.objects.select_related("environment")
-            .filter(environment__slug=slug, platform=platform)
-            .first()
-        )
-        if config is not None:
-            return config
-        env = get_environment(slug)
-    config = env.platforms.filter(platform=platform).first()
-    # A row can only be missing if an environment was inserted without save(): treat it as off.
-    return config or PlatformConfig(environment=env, platform=platform)
+        try:
+            return PlatformConfig.objects.select_related("environment").get(environment__slug=slug, platform=platform)
+        except PlatformConfig.DoesNotExist:
+            env = get_environment(slug)
+    try:
+        return env.platforms.get(platform=platform)
+    except PlatformConfig.DoesNotExist:
+        # Only when an environment was inserted without save() (raw SQL, fixtures): treat it as off.
+        return PlatformConfig(environment=env, platform=platform)
 
 
 def payload_for_config(config: PlatformConfig, user: Any) -> IdentityPayload:
