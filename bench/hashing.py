@@ -17,17 +17,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
 
-from intercom_identity import compute_user_hash, identity_payload  # noqa: E402
-from intercom_identity.models import RolloutPhase  # noqa: E402
-from intercom_identity.services import change_phase, get_platform_config, store_secret  # noqa: E402
+from intercom_identity import compute_user_hash, identity_payload
+from intercom_identity.models import RolloutPhase
+from intercom_identity.services import change_phase, get_platform_config, store_secret
 
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 USER_ID = "1234567"

@@ -13,22 +13,22 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from .conf import conf
 from .exceptions import PhaseRequiresSecret
 from .hashing import validate_secret
 from .models import Environment, PlatformConfig, RolloutPhase
-from .services import can_manage, change_phase
+from .services import can_manage, change_phase, store_secret
 
 PHASE_CONSEQUENCES = {
     RolloutPhase.OFF: _("No hash is handed out. If Intercom still enforces, users of this platform will be rejected."),
@@ -61,6 +61,7 @@ class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
         # Remembered for the history entry, which is written after the new secret is saved.
         self.previous_fingerprint = self.instance.secret_fingerprint
 
+    @method_decorator(sensitive_variables("secret"))
     def clean_new_secret(self) -> str:
         secret: str = self.cleaned_data["new_secret"]
         if secret:
@@ -111,6 +112,18 @@ class EnvironmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_change_permission(self, request: HttpRequest, obj: Environment | None = None) -> bool:
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or can_manage(request.user, obj))
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        """No bulk delete: it would skip the per-environment guard of ``has_delete_permission``."""
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """Platform rows belong to their environment: deleting it needs no permission on them."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(PlatformConfig._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
 
     def has_delete_permission(self, request: HttpRequest, obj: Environment | None = None) -> bool:
         """An environment can only be deleted once every platform is back to ``off``."""
@@ -163,6 +176,12 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or can_manage(request.user, obj.environment))
 
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        """No filtering on the encrypted secret through the changelist's query string."""
+        if lookup.split("__")[0] == "encrypted_secret":
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
     # --- secrets -----------------------------------------------------------------------
 
     @method_decorator(sensitive_post_parameters("new_secret"))
@@ -176,11 +195,12 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         extra_context = {**(extra_context or {}), "phase_choices": RolloutPhase.choices}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
+    @method_decorator(sensitive_variables("secret"))
     def save_model(self, request: HttpRequest, obj: PlatformConfig, form: Any, change: bool) -> None:
+        """Save the secret fields only: a full save would write back a phase changed meanwhile."""
         secret = form.cleaned_data.get("new_secret")
         if secret:
-            obj.set_secret(secret)
-        super().save_model(request, obj, form, change)
+            store_secret(obj, secret)
 
     def construct_change_message(self, request: HttpRequest, form: forms.Form, formsets: Any, add: bool = False) -> Any:
         """History says that the secret changed, by fingerprint; never the secret."""
@@ -203,7 +223,9 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def phase_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Confirm, then apply, one phase change from the buttons of a configuration's page."""
-        config = get_object_or_404(PlatformConfig.objects.select_related("environment"), pk=object_id)
+        config = self.get_object(request, unquote(object_id))
+        if config is None:
+            raise Http404(_("No such platform configuration."))
         if not self.has_change_permission(request, config):
             raise PermissionDenied
         try:
@@ -224,7 +246,7 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def move_to_sending(self, request: HttpRequest, queryset: QuerySet[PlatformConfig]) -> HttpResponse | None:
         return self._phase_action(request, queryset, RolloutPhase.SENDING, "move_to_sending")
 
-    @admin.action(description=_("Move selected to phase: enforced (asks for confirmation)"), permissions=["change"])
+    @admin.action(description=_("Move selected to phase: enforced"), permissions=["change"])
     def move_to_enforced(self, request: HttpRequest, queryset: QuerySet[PlatformConfig]) -> HttpResponse | None:
         return self._phase_action(request, queryset, RolloutPhase.ENFORCED, "move_to_enforced")
 
@@ -232,7 +254,8 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         self, request: HttpRequest, queryset: QuerySet[PlatformConfig], target: RolloutPhase, action: str
     ) -> HttpResponse | None:
         configs = list(queryset.select_related("environment"))
-        if target == RolloutPhase.ENFORCED and request.POST.get("confirm") != "yes":
+        risky = target == RolloutPhase.ENFORCED or any(config.environment.is_production for config in configs)
+        if risky and request.POST.get("confirm") != "yes":
             return self._confirmation(request, configs, target, action=action)
         self._apply_phase(request, configs, target)
         return None
@@ -280,6 +303,7 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "target": target,
             "consequence": PHASE_CONSEQUENCES[target],
             "missing_secret": [c for c in configs if target.needs_secret and not c.has_secret],
+            "forbidden": [c for c in configs if not self.has_change_permission(request, c)],
             "includes_production": any(c.environment.is_production for c in configs),
             "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,

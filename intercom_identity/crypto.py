@@ -10,12 +10,11 @@ import base64
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import PREFIX, conf
-from .exceptions import EncryptionKeyMissing, SecretDecryptionError
+from .exceptions import EncryptionKeyInvalid, EncryptionKeyMissing, SecretDecryptionError
 
 _DERIVATION_SALT = "intercom_identity.crypto.development-key"
 
@@ -29,6 +28,7 @@ def derive_development_key(secret_key: str) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii")
 
 
+@sensitive_variables()
 def effective_keys() -> tuple[str, ...]:
     """The configured keys, or the derived development key when none are set and DEBUG is on."""
     keys = conf.ENCRYPTION_KEYS
@@ -43,17 +43,18 @@ def effective_keys() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=8)
+@sensitive_variables()
 def _multi_fernet(keys: tuple[str, ...]) -> MultiFernet:
     fernets = []
     for position, key in enumerate(keys, start=1):
         try:
             fernets.append(Fernet(key))
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError):
             # Name the position, never the key.
-            raise ImproperlyConfigured(
+            raise EncryptionKeyInvalid(
                 f"{PREFIX}ENCRYPTION_KEYS: key #{position} is not a valid Fernet key "
                 "(32 url-safe base64-encoded bytes)."
-            ) from exc
+            ) from None
     return MultiFernet(fernets)
 
 

@@ -36,3 +36,7 @@ class SecretDecryptionError(SecretUnavailable):
 
 class EncryptionKeyMissing(SecretUnavailable, ImproperlyConfigured):
     """INTERCOM_IDENTITY_ENCRYPTION_KEYS is empty and no development key may be derived."""
+
+
+class EncryptionKeyInvalid(SecretUnavailable, ImproperlyConfigured):
+    """INTERCOM_IDENTITY_ENCRYPTION_KEYS holds a value that is not a Fernet key."""

@@ -1,7 +1,8 @@
 """Pure rules of Intercom identity verification: which identifier is signed and how.
 
-Nothing here touches Django, the database or settings, so the rules can be tested (and
-reasoned about) on their own. Everything else in the app calls into this module rather
+Nothing here touches the database or settings (Django only lends ``sensitive_variables``,
+which keeps the secret out of error reports), so the rules can be tested and reasoned about
+on their own. Everything else in the app calls into this module rather
 than re-implementing a piece of it.
 """
 
@@ -11,6 +12,8 @@ import hashlib
 import hmac
 import unicodedata
 from enum import Enum
+
+from django.views.decorators.debug import sensitive_variables
 
 __all__ = [
     "IdentifiedBy",
@@ -46,12 +49,14 @@ def select_identifier(*, user_id: object | None = None, email: str | None = None
     return None
 
 
+@sensitive_variables("secret", "key")
 def sign(secret: str | bytes, message: str) -> str:
     """Lowercase hex HMAC-SHA256 of the UTF-8 ``message``: what ``openssl dgst -sha256 -hmac`` prints."""
     key = secret.encode("utf-8") if isinstance(secret, str) else secret
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+@sensitive_variables("secret")
 def compute_user_hash(secret: str | bytes, *, user_id: object | None = None, email: str | None = None) -> str | None:
     """The ``user_hash`` Intercom expects for this user, or None when there is no identifier."""
     selected = select_identifier(user_id=user_id, email=email)
@@ -65,17 +70,19 @@ def digests_match(expected: str, received: str) -> bool:
     return hmac.compare_digest(expected.encode("utf-8"), received.encode("utf-8"))
 
 
+@sensitive_variables("secret")
 def fingerprint(secret: str) -> str:
     """First 8 hex characters of SHA-256 of the secret: enough to tell secrets apart, useless to an attacker."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:8]
 
 
+@sensitive_variables("secret", "char")
 def validate_secret(secret: str) -> None:
     """Refuse a value that cannot be a real Intercom secret; raise ``ValueError`` saying why.
 
-    Intercom secrets never start or end with whitespace and hold no control characters,
-    so such a value is a paste mistake (a stray newline, a tab) that would make every
-    hash wrong. The message never repeats the value.
+    Intercom secrets never start or end with whitespace and hold no control or invisible
+    formatting characters, so such a value is a paste mistake (a stray newline, a tab, a
+    byte-order mark) that would make every hash wrong. The message never repeats the value.
     """
     if secret == "":
         raise ValueError("The secret is empty.")
@@ -84,5 +91,8 @@ def validate_secret(secret: str) -> None:
             "The secret starts or ends with whitespace; Intercom secrets never do, "
             "so this is most likely a paste mistake."
         )
-    if any(unicodedata.category(char) == "Cc" for char in secret):
-        raise ValueError("The secret contains control characters (such as a newline or a tab).")
+    if any(unicodedata.category(char) in ("Cc", "Cf") for char in secret):
+        raise ValueError(
+            "The secret contains control or invisible formatting characters "
+            "(such as a newline, a tab, a byte-order mark or a zero-width space)."
+        )

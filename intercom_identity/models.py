@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
+from .conf import ENVIRONMENT_SLUG_RE
 from .exceptions import MissingSecret
 from .hashing import fingerprint, validate_secret
 
@@ -41,7 +43,16 @@ class RolloutPhase(models.TextChoices):
 class Environment(models.Model):
     """One Intercom workspace, e.g. "development" (the test workspace) or "production"."""
 
-    slug = models.SlugField(unique=True, help_text=_("Matched against the INTERCOM_IDENTITY_ENVIRONMENT setting."))
+    slug = models.SlugField(
+        unique=True,
+        validators=[
+            RegexValidator(
+                ENVIRONMENT_SLUG_RE,
+                _("Use lowercase letters and digits, separated by single '-' or '_' (e.g. 'staging-eu')."),
+            )
+        ],
+        help_text=_("Matched against the INTERCOM_IDENTITY_ENVIRONMENT setting."),
+    )
     label = models.CharField(max_length=100)
     app_id = models.CharField(
         _("Intercom app ID"),

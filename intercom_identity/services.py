@@ -61,7 +61,10 @@ def get_environment(environment: Environment | str | None = None) -> Environment
 
 
 def get_platform_config(platform: Platform | str, environment: Environment | str | None = None) -> PlatformConfig:
-    """The configuration of one platform in one environment (one query when given a slug)."""
+    """The configuration of one platform in one environment (one query when given a slug).
+
+    Raises ``UnknownPlatform`` or ``UnknownEnvironment``.
+    """
     platform = parse_platform(platform)
     if isinstance(environment, Environment):
         env = environment
@@ -71,11 +74,10 @@ def get_platform_config(platform: Platform | str, environment: Environment | str
             return PlatformConfig.objects.select_related("environment").get(environment__slug=slug, platform=platform)
         except PlatformConfig.DoesNotExist:
             env = get_environment(slug)
-    try:
-        return env.platforms.get(platform=platform)
-    except PlatformConfig.DoesNotExist:
-        # Only when an environment was inserted without save() (raw SQL, fixtures): treat it as off.
-        return PlatformConfig(environment=env, platform=platform)
+    # The row is only missing when an environment was inserted without save() (SQL, bulk_create):
+    # create it, in phase off, so every caller can rely on a saved row.
+    config, _created = PlatformConfig.objects.get_or_create(environment=env, platform=platform)
+    return config
 
 
 def payload_for_config(config: PlatformConfig, user: Any) -> IdentityPayload:

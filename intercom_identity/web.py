@@ -62,5 +62,19 @@ def messenger_settings(user: Any, extra: Mapping[str, Any]) -> dict[str, Any] | 
             settings = web_settings(None)
         except IntercomIdentityError:
             return None
-    extras = {key: value for key, value in extra.items() if key not in RESERVED_KEYS}
-    return {**extras, **settings}
+    return {**_serializable(extra), **settings}
+
+
+def _serializable(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The template's extra settings that can be sent as JSON; others are dropped and logged."""
+    kept = {}
+    for key, value in extra.items():
+        if key in RESERVED_KEYS:
+            continue
+        try:
+            script_safe_json(value)
+        except (TypeError, ValueError):
+            logger.error("intercom_settings: dropped %s, a %s that JSON cannot encode.", key, type(value).__name__)
+            continue
+        kept[key] = value
+    return kept

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
-from django.contrib.auth import authenticate, login
+from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
+from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity import identity_payload
 from intercom_identity.exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform
@@ -21,19 +20,25 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "project/home.html")
 
 
-@csrf_exempt  # a JSON API for mobile apps; a real one would use token authentication
-@sensitive_post_parameters()
+@csrf_exempt  # a stateless JSON API for apps: it starts no session, so there is nothing to forge
 @never_cache
-@require_POST
+@sensitive_variables("body")
 def mobile_login(request: HttpRequest) -> JsonResponse:
-    """``POST {"username", "password", "platform"}`` -> the user and their Intercom identity."""
+    """``POST {"username", "password", "platform"}`` -> the user and their Intercom identity.
+
+    A real API would also return its own token here; the point is the ``intercom`` part,
+    which the app hands to the Intercom SDK.
+    """
+    if request.method != "POST":
+        response = error_response(405, "method_not_allowed", f"{request.method} is not allowed here; use POST.")
+        response["Allow"] = "POST"
+        return response
     try:
         body = json.loads(request.body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return error_response(400, "invalid_json", 'Send a JSON object: {"username", "password", "platform"}.')
-    if not isinstance(body, dict) or not all(
-        isinstance(body.get(k), str) for k in ("username", "password", "platform")
-    ):
+    fields = ("username", "password", "platform")
+    if not isinstance(body, dict) or not all(isinstance(body.get(k), str) and "\x00" not in body[k] for k in fields):
         return error_response(400, "invalid_body", "username, password and platform are required strings.")
     user = authenticate(request, username=body["username"], password=body["password"])
     if user is None:
@@ -44,5 +49,4 @@ def mobile_login(request: HttpRequest) -> JsonResponse:
         return error_response(400, "unknown_platform", str(exc))
     except (UnknownEnvironment, SecretUnavailable):
         return error_response(503, "intercom_unavailable", "Intercom identity is temporarily unavailable.")
-    login(request, user)
     return JsonResponse({"user": {"id": user.pk, "username": user.get_username()}, "intercom": intercom})

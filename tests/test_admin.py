@@ -237,7 +237,9 @@ def test_dev_staff_cannot_change_production(dev_staff: Client, all_secrets: Any)
     assert b'name="new_secret"' not in page.content
     assert dev_staff.post(change_url(config), {"new_secret": NEW_SECRET}).status_code == 403
     assert dev_staff.post(phase_url(config), {"phase": "sending", "confirm": "yes"}).status_code == 403
-    response = action(dev_staff, "move_to_sending", [config, config_of("development", "android")])
+    page = action(dev_staff, "move_to_sending", [config, config_of("development", "android")])
+    assert "manage production" in page.content.decode()  # the confirmation page says so up front
+    response = action(dev_staff, "move_to_sending", [config, config_of("development", "android")], confirm="yes")
     assert "manage production" in response.content.decode()
     config.refresh_from_db()
     assert config.phase == RolloutPhase.OFF
@@ -292,3 +294,60 @@ def test_new_environment_gets_its_platforms(superuser_client: Client) -> None:
         ("ios", "off"),
         ("web", "off"),
     ]
+
+
+def test_phase_view_404_for_malformed_id(superuser_client: Client) -> None:
+    response = superuser_client.get("/admin/intercom_identity/platformconfig/abc/phase/?to=sending")
+    assert response.status_code == 404
+
+
+def test_saving_a_secret_keeps_a_phase_changed_meanwhile(superuser_client: Client, all_secrets: Any) -> None:
+    config = config_of("development", "ios")
+    PlatformConfig.objects.filter(pk=config.pk).update(phase="enforced")  # another admin, after our form loaded
+    superuser_client.post(change_url(config), {"new_secret": NEW_SECRET})
+    config.refresh_from_db()
+    assert config.phase == RolloutPhase.ENFORCED
+    assert config.secret() == NEW_SECRET
+
+
+def test_production_actions_ask_for_confirmation(superuser_client: Client, all_secrets: Any) -> None:
+    config = config_of("production", "web")
+    page = action(superuser_client, "move_to_sending", [config])
+    assert "This changes a production environment" in page.content.decode()
+    config.refresh_from_db()
+    assert config.phase == RolloutPhase.OFF
+    action(superuser_client, "move_to_sending", [config], confirm="yes")
+    config.refresh_from_db()
+    assert config.phase == RolloutPhase.SENDING
+
+
+def test_environment_can_be_deleted_once_all_off(superuser_client: Client) -> None:
+    staging = Environment.objects.create(slug="staging", label="Staging")
+    url = reverse("admin:intercom_identity_environment_delete", args=[staging.pk])
+    assert superuser_client.post(url, {"post": "yes"}).status_code == 302
+    assert not Environment.objects.filter(slug="staging").exists()
+    assert not PlatformConfig.objects.filter(environment__slug="staging").exists()
+
+
+def test_environments_have_no_bulk_delete(superuser_client: Client, all_secrets: Any) -> None:
+    development = Environment.objects.get(slug="development")
+    superuser_client.post(
+        "/admin/intercom_identity/environment/",
+        {"action": "delete_selected", "_selected_action": [development.pk], "post": "yes"},
+    )
+    assert Environment.objects.filter(slug="development").exists()
+
+
+def test_environment_slug_must_fit_the_setting(superuser_client: Client) -> None:
+    response = superuser_client.post(
+        "/admin/intercom_identity/environment/add/",
+        {"slug": "Staging", "label": "Staging", "platforms-TOTAL_FORMS": "0", "platforms-INITIAL_FORMS": "0"},
+    )
+    assert response.status_code == 200
+    assert "lowercase letters" in response.content.decode()
+    assert not Environment.objects.filter(slug="Staging").exists()
+
+
+def test_changelist_cannot_filter_on_the_encrypted_secret(superuser_client: Client, all_secrets: Any) -> None:
+    response = superuser_client.get(CHANGELIST, {"encrypted_secret__startswith": "gAAAA"})
+    assert response.status_code in (302, 400)

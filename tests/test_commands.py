@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 
 from intercom_identity import compute_user_hash
 from intercom_identity.hashing import fingerprint
-from intercom_identity.models import PlatformConfig, RolloutPhase
+from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
 from tests.conftest import SECRETS, configure
 
 pytestmark = pytest.mark.django_db
@@ -140,3 +140,17 @@ def test_status_table_and_json(all_secrets: Any) -> None:
 def test_status_of_an_empty_install() -> None:
     matrix = json.loads(run("status", "--json"))
     assert matrix["development"]["ios"] == {"phase": "off", "fingerprint": None, "secret_set_at": None}
+
+
+def test_set_secret_refuses_non_utf8_stdin() -> None:
+    stdin = io.TextIOWrapper(io.BytesIO(b"secret-\xff-not-utf8"), encoding="utf-8")
+    with pytest.raises(CommandError, match="not UTF-8"):
+        call_command("intercom_identity", "set-secret", "development", "ios", stdin=stdin, stdout=io.StringIO())
+    assert not config_of("development", "ios").has_secret
+
+
+def test_environment_inserted_without_rows_still_works() -> None:
+    Environment.objects.bulk_create([Environment(slug="staging", label="Staging")])  # no save(): no rows
+    assert "fingerprint" not in run("set-secret", "staging", "web", stdin=SECRET)
+    assert "off -> sending" in run("phase", "staging", "web", "sending")
+    assert json.loads(run("status", "--json"))["staging"]["web"]["phase"] == "sending"

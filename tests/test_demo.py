@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 LOGIN = "/api/login/"
 
 
-def login(client: Client, body: Any, content_type: str = "application/json") -> Any:
+def login(client: Client, body: Any) -> Any:
     data = body if isinstance(body, (str, bytes)) else json.dumps(body)
-    return client.post(LOGIN, data, content_type=content_type)
+    return client.post(LOGIN, data, content_type="application/json")
 
 
 @pytest.mark.django_db
@@ -32,39 +32,39 @@ def test_mobile_login_returns_the_identity_payload(client: Client, user: Any, al
     assert body["user"] == {"id": user.pk, "username": "jane"}
     assert body["intercom"]["user_hash"] == compute_user_hash(SECRETS[("development", "android")], user_id=str(user.pk))
     assert body["intercom"]["platform"] == "android"
-    # The same payload as the JSON view, which the session from the login can now call.
+    assert "sessionid" not in response.cookies  # stateless: no session to forge
+    # Exactly the payload the JSON view gives the same user.
+    client.force_login(user)
     assert client.get("/intercom/user-hash/", {"platform": "android"}).json() == body["intercom"]
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("body", "content_type", "status", "code"),
+    ("body", "status", "code"),
     [
-        ("{not json", "application/json", 400, "invalid_json"),
-        (b"\xff\xfe{}", "application/json", 400, "invalid_json"),
-        ([1, 2], "application/json", 400, "invalid_body"),
-        ({"username": "jane", "password": "pw-jane-123"}, "application/json", 400, "invalid_body"),
-        ({"username": "jane", "password": 5, "platform": "ios"}, "application/json", 400, "invalid_body"),
-        ({"username": "jane", "password": "wrong", "platform": "ios"}, "application/json", 401, "invalid_credentials"),
-        (
-            {"username": "jane", "password": "pw-jane-123", "platform": "tv"},
-            "application/json",
-            400,
-            "unknown_platform",
-        ),
+        ("{not json", 400, "invalid_json"),
+        (b"\xff\xfe{}", 400, "invalid_json"),
+        (b"[" * 100_000, 400, "invalid_json"),
+        ([1, 2], 400, "invalid_body"),
+        ({"username": "jane", "password": "pw-jane-123"}, 400, "invalid_body"),
+        ({"username": "jane", "password": 5, "platform": "ios"}, 400, "invalid_body"),
+        ({"username": "ja\x00ne", "password": "pw-jane-123", "platform": "ios"}, 400, "invalid_body"),
+        ({"username": "jane", "password": "wrong", "platform": "ios"}, 401, "invalid_credentials"),
+        ({"username": "jane", "password": "pw-jane-123", "platform": "tv"}, 400, "unknown_platform"),
     ],
 )
-def test_mobile_login_bad_input_is_4xx_json(
-    client: Client, user: Any, body: Any, content_type: str, status: int, code: str
-) -> None:
-    response = login(client, body, content_type)
+def test_mobile_login_bad_input_is_4xx_json(client: Client, user: Any, body: Any, status: int, code: str) -> None:
+    response = login(client, body)
     assert response.status_code == status
     assert response.json()["error"] == code
 
 
 @pytest.mark.django_db
 def test_mobile_login_is_post_only(client: Client) -> None:
-    assert client.get(LOGIN).status_code == 405
+    response = client.get(LOGIN)
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.json()["error"] == "method_not_allowed"
 
 
 def manage(db_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -95,7 +95,19 @@ def test_fingerprint_is_short_stable_and_distinct() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", " leading", "trailing ", "trailing\n", "\tx", "in\x00side", "in\x1bside", "nbsp\u00a0", "\u3000ideographic"],
+    [
+        "",
+        " leading",
+        "trailing ",
+        "trailing\n",
+        "\tx",
+        "in\x00side",
+        "in\x1bside",
+        "nbsp\u00a0",
+        "\u3000ideographic",
+        "\ufeffbyte-order-mark",
+        "zero\u200bwidth",
+    ],
 )
 def test_validate_secret_refuses_paste_mistakes(bad: str) -> None:
     with pytest.raises(ValueError, match=r"secret") as excinfo:

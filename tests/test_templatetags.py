@@ -151,3 +151,17 @@ def test_demo_page_renders_the_tag(user_client: Any, app_id: str) -> None:
     html = user_client.get("/").content.decode()
     assert "window.intercomSettings = " in html
     assert compute_user_hash(SECRETS[("development", "web")], user_id=str(user_client.session["_auth_user_id"])) in html
+
+
+def test_unencodable_extra_is_dropped_and_logged(user: Any, app_id: str, caplog: Any) -> None:
+    got = settings_of(render(user, "{% intercom_settings thing=thing ok=1 %}", thing=object()))
+    assert "thing" not in got
+    assert got["ok"] == 1
+    assert any("dropped thing" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("keys", [["typo-key"], ["yq4Zp6L7m0f8lJ1gqS1-tX0vTn3pQ0v3mWJQ2Dk1s8A=", "typo-key"]])
+def test_malformed_key_boots_without_identity(user: Any, app_id: str, keys: list[str]) -> None:
+    configure("development", "web", RolloutPhase.SENDING)
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=keys):
+        assert settings_of(render(user)) == {"app_id": app_id}

@@ -177,8 +177,35 @@ def test_one_query_per_request(user_client: Client, all_secrets: Any, django_ass
         get(user_client, platform="ios")
 
 
-def test_missing_config_row_counts_as_off(user_client: Client) -> None:
+def test_missing_config_row_is_recreated_off(user_client: Client) -> None:
     PlatformConfig.objects.filter(environment__slug="development", platform="web").delete()
     body = get(user_client, platform="web").json()
     assert body["phase"] == "off"
     assert body["user_hash"] is None
+    assert PlatformConfig.objects.filter(environment__slug="development", platform="web", phase="off").exists()
+
+
+@pytest.mark.parametrize("keys", [["typo-key"], ["yq4Zp6L7m0f8lJ1gqS1-tX0vTn3pQ0v3mWJQ2Dk1s8A=", "typo-key"]])
+def test_malformed_key_is_503_json_not_500(user_client: Client, all_secrets: Any, keys: list[str]) -> None:
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=keys):
+        response = get(user_client, platform="ios")
+    assert response.status_code == 503
+    assert response.json()["error"] == "secret_unavailable"
+    assert "typo-key" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "platform=%ff",
+        "platform=ios%00",
+        "platform=" + "a" * 100_000,
+        "platform=ios&platform=web",
+        "platform[]=ios",
+        "%zz",
+    ],
+)
+def test_odd_query_strings_get_4xx_or_200_json(user_client: Client, all_secrets: Any, query: str) -> None:
+    response = user_client.get(URL + "?" + query)
+    assert response.status_code in (200, 400)
+    assert response["Content-Type"] == "application/json"

@@ -67,11 +67,16 @@ class Command(BaseCommand):
         self.stdout.write(fingerprint)
 
     @staticmethod
+    @sensitive_variables("raw", "secret")
     def _read_secret(stream: TextIO) -> str:
         """The secret from a pipe (one trailing newline dropped) or, on a terminal, an unechoed prompt."""
         if stream.isatty():
             return getpass.getpass("Secret (not echoed): ")
-        secret = stream.read()
+        raw = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode("utf-8", "surrogateescape")
+        try:
+            secret = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CommandError("The secret on standard input is not UTF-8 text.") from None
         for newline in ("\r\n", "\n"):
             if secret.endswith(newline):
                 return secret[: -len(newline)]

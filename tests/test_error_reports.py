@@ -1,0 +1,48 @@
+"""An exception while a secret is in hand: Django's error report (what mail_admins sends) hides it."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+from django.core.signals import got_request_exception
+from django.test import Client
+from django.urls import reverse
+from django.views.debug import ExceptionReporter
+
+from intercom_identity.models import PlatformConfig
+from tests import leakguard
+
+pytestmark = pytest.mark.django_db
+
+NEW_SECRET = "report-secret-1a2b3c4d5e6f708192a3b4c5d6e7f8"
+
+
+def test_admin_secret_save_failure_report_hides_the_secret(admin_user: Any, monkeypatch: Any) -> None:
+    config = PlatformConfig.objects.get(environment__slug="production", platform="ios")
+    reports: list[str] = []
+
+    def on_exception(sender: Any, request: Any, **kwargs: Any) -> None:
+        reporter = ExceptionReporter(request, *sys.exc_info())
+        reports.extend([reporter.get_traceback_html(), reporter.get_traceback_text()])
+
+    def broken_save(self: PlatformConfig, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(PlatformConfig, "save", broken_save)
+    got_request_exception.connect(on_exception)
+    try:
+        client = Client(raise_request_exception=False)
+        client.force_login(admin_user)
+        url = reverse("admin:intercom_identity_platformconfig_change", args=[config.pk])
+        response = client.post(url, {"new_secret": NEW_SECRET})
+    finally:
+        got_request_exception.disconnect(on_exception)
+    assert response.status_code == 500
+    assert len(reports) == 2
+    assert "database went away" in reports[0]
+    assert "set_secret" in reports[0] or "store_secret" in reports[0]  # the secret-holding frames are in it
+    for report in reports:
+        leakguard.record("error report", report)
+        assert NEW_SECRET not in report
