@@ -36,6 +36,10 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     "user_id_malformed": _error("E004"),
     "user_email_malformed": _error("E005"),
     "authenticate_malformed": _error("E006"),
+    "jwt_expiry_malformed": _error("E007"),
+    "jwt_signed_fields_malformed": _error("E008"),
+    "verify_in_production_malformed": _error("E009"),
+    "verify_rate_limit_malformed": _error("E010"),
     "keys_derived": _warning(
         "W001",
         "Fine for local development only: secrets stored now become unreadable if SECRET_KEY changes. " + KEY_HINT,
@@ -76,17 +80,25 @@ def check_environment(**kwargs: Any) -> list[CheckMessage]:
     return []
 
 
-def check_callables(**kwargs: Any) -> list[CheckMessage]:
+# Settings whose property in ``conf`` validates them, each with its own message id.
+VALIDATED_SETTINGS = (
+    "USER_ID",
+    "USER_EMAIL",
+    "AUTHENTICATE",
+    "JWT_EXPIRY",
+    "JWT_SIGNED_FIELDS",
+    "VERIFY_IN_PRODUCTION",
+    "VERIFY_RATE_LIMIT",
+)
+
+
+def check_settings(**kwargs: Any) -> list[CheckMessage]:
     errors = []
-    for setting, key in (
-        ("USER_ID", "user_id_malformed"),
-        ("USER_EMAIL", "user_email_malformed"),
-        ("AUTHENTICATE", "authenticate_malformed"),
-    ):
+    for setting in VALIDATED_SETTINGS:
         try:
             getattr(conf, setting)
         except ImproperlyConfigured as exc:
-            errors.append(MESSAGES[key](str(exc)))
+            errors.append(MESSAGES[f"{setting.lower()}_malformed"](str(exc)))
     return errors
 
 
@@ -96,4 +108,4 @@ def check_unknown_settings(**kwargs: Any) -> list[CheckMessage]:
     ]
 
 
-ALL_CHECKS = [check_encryption_keys, check_environment, check_callables, check_unknown_settings]
+ALL_CHECKS = [check_encryption_keys, check_environment, check_settings, check_unknown_settings]

@@ -27,6 +27,10 @@ DEFAULTS: dict[str, Any] = {
     "USER_ID": "intercom_identity.identity.default_user_id",
     "USER_EMAIL": "intercom_identity.identity.default_user_email",
     "AUTHENTICATE": "intercom_identity.identity.default_authenticate",
+    "JWT_EXPIRY": 3600,
+    "JWT_SIGNED_FIELDS": ("email",),
+    "VERIFY_IN_PRODUCTION": False,
+    "VERIFY_RATE_LIMIT": 60,
 }
 
 
@@ -50,6 +54,13 @@ def _callable_setting(name: str) -> Callable[..., Any]:
     if not callable(imported):
         raise ImproperlyConfigured(f"{PREFIX}{name} = {value!r} does not name a callable.")
     return imported
+
+
+def _positive_int(name: str, *, minimum: int) -> int:
+    value = getattr(django_settings, PREFIX + name, DEFAULTS[name])
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ImproperlyConfigured(f"{PREFIX}{name} must be a whole number of at least {minimum}, not {value!r}.")
+    return value
 
 
 class Settings:
@@ -93,6 +104,36 @@ class Settings:
     def AUTHENTICATE(self) -> Callable[[Any], Any]:
         """``(request) -> user | None``: who is asking the JSON view for a hash."""
         return _callable_setting("AUTHENTICATE")
+
+    @property
+    def JWT_EXPIRY(self) -> int:
+        """Lifetime of a handed-out JWT, in seconds."""
+        return _positive_int("JWT_EXPIRY", minimum=1)
+
+    @property
+    def JWT_SIGNED_FIELDS(self) -> tuple[str, ...]:
+        """User attributes signed into the JWT beside ``user_id`` (and kept out of clear web settings)."""
+        value = getattr(django_settings, PREFIX + "JWT_SIGNED_FIELDS", DEFAULTS["JWT_SIGNED_FIELDS"])
+        if (
+            isinstance(value, str)
+            or not isinstance(value, (list, tuple))
+            or not all(isinstance(name, str) and name.isidentifier() for name in value)
+        ):
+            raise ImproperlyConfigured(f"{PREFIX}JWT_SIGNED_FIELDS must be a list of attribute names, e.g. ['email'].")
+        return tuple(value)
+
+    @property
+    def VERIFY_IN_PRODUCTION(self) -> bool:
+        """Whether the verification emulator also exists in a production environment."""
+        value = getattr(django_settings, PREFIX + "VERIFY_IN_PRODUCTION", DEFAULTS["VERIFY_IN_PRODUCTION"])
+        if not isinstance(value, bool):
+            raise ImproperlyConfigured(f"{PREFIX}VERIFY_IN_PRODUCTION must be True or False.")
+        return value
+
+    @property
+    def VERIFY_RATE_LIMIT(self) -> int:
+        """Verification requests per minute and client address; 0 turns the limit off."""
+        return _positive_int("VERIFY_RATE_LIMIT", minimum=0)
 
     @property
     def DEBUG(self) -> bool:

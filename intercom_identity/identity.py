@@ -40,3 +40,18 @@ def user_identity(user: Any) -> tuple[str | None, str | None]:
         None if user_id is None or user_id == "" else str(user_id),
         email or None,
     )
+
+
+def signed_claims(user: Any, email: str | None) -> dict[str, Any]:
+    """The claims named in ``INTERCOM_IDENTITY_JWT_SIGNED_FIELDS`` for a JWT.
+
+    ``email`` is the value of ``INTERCOM_IDENTITY_USER_EMAIL``; any other name is read from
+    the user (called when it is a method). ``user_id`` is always signed and not repeated here.
+    """
+    claims: dict[str, Any] = {}
+    for name in conf.JWT_SIGNED_FIELDS:
+        if name == "user_id":
+            continue
+        value = email if name == "email" else getattr(user, name, None)
+        claims[name] = value() if callable(value) else value
+    return claims

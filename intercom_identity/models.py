@@ -40,6 +40,13 @@ class RolloutPhase(models.TextChoices):
         return self is not RolloutPhase.OFF
 
 
+class CredentialMode(models.TextChoices):
+    """What the app hands out: the (deprecated) user hash or a signed JWT (Messenger Security)."""
+
+    USER_HASH = "user_hash", _("User hash (HMAC)")
+    JWT = "jwt", _("JWT (Messenger Security)")
+
+
 class Environment(models.Model):
     """One Intercom workspace, e.g. "development" (the test workspace) or "production"."""
 
@@ -96,7 +103,10 @@ class PlatformConfig(models.Model):
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="platforms")
     platform = models.CharField(max_length=16, choices=Platform.choices)
     phase = models.CharField(max_length=16, choices=RolloutPhase.choices, default=RolloutPhase.OFF)
+    credential_mode = models.CharField(max_length=16, choices=CredentialMode.choices, default=CredentialMode.USER_HASH)
     encrypted_secret = models.TextField(blank=True, editable=False)
+    # The secret this one replaced, kept encrypted only to diagnose apps still using it.
+    encrypted_previous_secret = models.TextField(blank=True, editable=False)
     secret_fingerprint = models.CharField(_("secret fingerprint"), max_length=8, blank=True, editable=False)
     secret_set_at = models.DateTimeField(_("secret set at"), null=True, blank=True, editable=False)
     phase_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -127,8 +137,11 @@ class PlatformConfig(models.Model):
     def set_secret(self, secret: str) -> None:
         """Validate, encrypt and remember a new secret (the caller saves the row)."""
         validate_secret(secret)
+        new_fingerprint = fingerprint(secret)
+        if self.encrypted_secret and new_fingerprint != self.secret_fingerprint:
+            self.encrypted_previous_secret = self.encrypted_secret
         self.encrypted_secret = crypto.encrypt(secret)
-        self.secret_fingerprint = fingerprint(secret)
+        self.secret_fingerprint = new_fingerprint
         self.secret_set_at = timezone.now()
 
     def secret(self) -> str:
@@ -136,3 +149,7 @@ class PlatformConfig(models.Model):
         if not self.encrypted_secret:
             raise MissingSecret(f"No Intercom secret is stored for {self}.")
         return crypto.decrypt(self.encrypted_secret)
+
+    def previous_secret(self) -> str | None:
+        """The replaced secret (for diagnosis only), or None when there is none."""
+        return crypto.decrypt(self.encrypted_previous_secret) if self.encrypted_previous_secret else None

@@ -1,9 +1,10 @@
 """The app's behaviour, free of HTTP: load a configuration, build the identity payload,
-change a secret or a phase under the rules. Views, the template tag, the admin and the
-command are thin adapters over these functions."""
+change a secret, phase or credential mode under the rules, verify what an app sent.
+Views, the template tag, the admin and the command are thin adapters over these functions."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any, TypedDict
 
 from django.db import transaction
@@ -11,10 +12,19 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import conf
-from .exceptions import PhaseRequiresSecret, UnknownEnvironment, UnknownPlatform
+from .exceptions import PhaseRequiresSecret, SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from .hashing import compute_user_hash, select_identifier
-from .identity import user_identity
-from .models import Environment, Platform, PlatformConfig, RolloutPhase
+from .identity import signed_claims, user_identity
+from .jwt_tokens import make_user_jwt
+from .models import CredentialMode, Environment, Platform, PlatformConfig, RolloutPhase
+from .verification import OtherSecret, Verification, VerificationContext, check_identified, verify_credential
+
+logger = logging.getLogger(__name__)
+
+
+class CredentialError(TypedDict):
+    reason: str
+    detail: str
 
 
 class IdentityPayload(TypedDict):
@@ -25,6 +35,10 @@ class IdentityPayload(TypedDict):
     email: str | None
     user_hash: str | None
     identified_by: str | None
+    credential: str
+    intercom_user_jwt: str | None
+    jwt_expires_at: int | None
+    credential_error: CredentialError | None
 
 
 def parse_platform(value: str) -> Platform:
@@ -80,28 +94,39 @@ def get_platform_config(platform: Platform | str, environment: Environment | str
     return config
 
 
+@sensitive_variables("secret")
 def payload_for_config(config: PlatformConfig, user: Any) -> IdentityPayload:
     """The identity payload of ``user`` under one loaded configuration."""
     user_id, email = user_identity(user)
     selected = select_identifier(user_id=user_id, email=email)
-    user_hash = None
-    if selected is not None and RolloutPhase(config.phase).needs_secret:
-        user_hash = _hash_for(config, user_id, email)
-    return {
+    payload: IdentityPayload = {
         "platform": config.platform,
         "environment": config.environment.slug,
         "phase": config.phase,
         "user_id": user_id,
         "email": email,
-        "user_hash": user_hash,
+        "user_hash": None,
         "identified_by": None if selected is None else selected[0].value,
+        "credential": config.credential_mode,
+        "intercom_user_jwt": None,
+        "jwt_expires_at": None,
+        "credential_error": None,
     }
-
-
-@sensitive_variables("secret")
-def _hash_for(config: PlatformConfig, user_id: str | None, email: str | None) -> str | None:
+    if selected is None or not RolloutPhase(config.phase).needs_secret:
+        return payload
     secret = config.secret()
-    return compute_user_hash(secret, user_id=user_id, email=email)
+    if config.credential_mode == CredentialMode.USER_HASH:
+        payload["user_hash"] = compute_user_hash(secret, user_id=user_id, email=email)
+    elif user_id is None:
+        payload["credential_error"] = {
+            "reason": "jwt_requires_user_id",
+            "detail": "This platform hands out JWTs, which need a user_id; this user has only an email.",
+        }
+    else:
+        payload["intercom_user_jwt"], payload["jwt_expires_at"] = make_user_jwt(
+            secret, user_id=user_id, claims=signed_claims(user, email), expires_in=conf.JWT_EXPIRY
+        )
+    return payload
 
 
 def identity_payload(
@@ -111,8 +136,11 @@ def identity_payload(
 
     ``user_hash`` is None while the phase is ``off`` and for a user with neither id nor
     email; ``identified_by`` says which identifier the app must register the user with
-    (``"user_id"``, ``"email"`` or None for a visitor). Raises ``UnknownPlatform``,
-    ``UnknownEnvironment`` or ``SecretUnavailable``; never returns a wrong hash.
+    (``"user_id"``, ``"email"`` or None for a visitor). In ``jwt`` credential mode the
+    credential is ``intercom_user_jwt`` (expiring at ``jwt_expires_at``) instead of the
+    hash, and ``credential_error`` says why a user without user_id gets none. Raises
+    ``UnknownPlatform``, ``UnknownEnvironment`` or ``SecretUnavailable``; never returns a
+    wrong credential.
     """
     return payload_for_config(get_platform_config(platform, environment), user)
 
@@ -122,35 +150,87 @@ def web_settings(user: Any, *, environment: Environment | str | None = None) -> 
     config = get_platform_config(Platform.WEB, environment)
     result: dict[str, Any] = {"app_id": config.environment.app_id}
     payload = payload_for_config(config, user)
-    identity = {"user_id": payload["user_id"], "email": payload["email"], "user_hash": payload["user_hash"]}
+    identity: dict[str, Any] = {"user_id": payload["user_id"], "email": payload["email"]}
+    if payload["intercom_user_jwt"] is not None:
+        # user_id and the signed fields travel inside the token, not in the clear.
+        identity = {key: value for key, value in identity.items() if key not in jwt_signed_keys()}
+        identity["intercom_user_jwt"] = payload["intercom_user_jwt"]
+    else:
+        identity["user_hash"] = payload["user_hash"]
     result.update((key, value) for key, value in identity.items() if value is not None)
     return result
+
+
+def jwt_signed_keys() -> frozenset[str]:
+    """Settings that a JWT carries signed, and that therefore stay out of the clear settings."""
+    return frozenset({"user_id", *conf.JWT_SIGNED_FIELDS})
 
 
 @sensitive_variables("secret")
 def store_secret(config: PlatformConfig, secret: str) -> str:
     """Validate, encrypt and save a new secret for ``config``; returns its fingerprint."""
     config.set_secret(secret)
-    config.save(update_fields=["encrypted_secret", "secret_fingerprint", "secret_set_at", "updated_at"])
+    config.save(
+        update_fields=[
+            "encrypted_secret",
+            "encrypted_previous_secret",
+            "secret_fingerprint",
+            "secret_set_at",
+            "updated_at",
+        ]
+    )
     return config.secret_fingerprint
 
 
 def change_phase(config: PlatformConfig, phase: RolloutPhase | str) -> RolloutPhase:
     """Move ``config`` to ``phase`` under the rules; returns the phase it had before.
 
-    A phase other than ``off`` needs a stored secret (``PhaseRequiresSecret``). The row is
-    locked while it changes, so two admins acting at once cannot lose an update.
+    A phase other than ``off`` needs a stored secret (``PhaseRequiresSecret``).
     """
     target = parse_phase(phase)
-    with transaction.atomic():
-        locked = PlatformConfig.objects.select_for_update().get(pk=config.pk)
-        previous = RolloutPhase(locked.phase)
+
+    def check(locked: PlatformConfig) -> None:
         if target.needs_secret and not locked.has_secret:
             raise PhaseRequiresSecret(f"{config} has no stored secret: store one before moving it to '{target.value}'.")
-        if previous != target:
-            locked.phase = target
-            locked.phase_changed_at = timezone.now()
-            locked.save(update_fields=["phase", "phase_changed_at", "updated_at"])
+
+    return RolloutPhase(_change_field(config, "phase", target, check, stamp="phase_changed_at"))
+
+
+def change_mode(config: PlatformConfig, mode: CredentialMode | str) -> CredentialMode:
+    """Switch the credential ``config`` hands out (``user_hash`` or ``jwt``); returns the previous mode."""
+    try:
+        target = CredentialMode(mode)
+    except ValueError:
+        raise ValueError(
+            f"Unknown credential mode {str(mode)[:40]!r}; expected one of: {', '.join(CredentialMode.values)}."
+        ) from None
+    return CredentialMode(_change_field(config, "credential_mode", target))
+
+
+def _change_field(
+    config: PlatformConfig,
+    field: str,
+    value: str,
+    check: Any = None,
+    *,
+    stamp: str | None = None,
+) -> str:
+    """Set one field of ``config`` on a locked row; returns the previous value.
+
+    The row is locked while it changes, so two admins acting at once cannot lose an update.
+    """
+    with transaction.atomic():
+        locked = PlatformConfig.objects.select_for_update().get(pk=config.pk)
+        previous = str(getattr(locked, field))
+        if check is not None:
+            check(locked)
+        if previous != value:
+            setattr(locked, field, value)
+            fields = [field, "updated_at"]
+            if stamp:
+                setattr(locked, stamp, timezone.now())
+                fields.append(stamp)
+            locked.save(update_fields=fields)
     config.refresh_from_db()
     return previous
 
@@ -168,11 +248,12 @@ def can_manage(user: Any, environment: Environment) -> bool:
 
 
 def status_matrix() -> dict[str, dict[str, dict[str, str | None]]]:
-    """``{environment: {platform: {"phase", "fingerprint", "secret_set_at"}}}``, no secret material."""
+    """``{environment: {platform: {"phase", "credential", "fingerprint", "secret_set_at"}}}``, no secret material."""
     return {
         environment.slug: {
             config.platform: {
                 "phase": config.phase,
+                "credential": config.credential_mode,
                 "fingerprint": config.secret_fingerprint or None,
                 "secret_set_at": config.secret_set_at.isoformat() if config.secret_set_at else None,
             }
@@ -180,3 +261,49 @@ def status_matrix() -> dict[str, dict[str, dict[str, str | None]]]:
         }
         for environment in Environment.objects.prefetch_related("platforms").order_by("slug")
     }
+
+
+@sensitive_variables("context")
+def verification_context(platform: Platform | str, environment: Environment | str | None = None) -> VerificationContext:
+    """What ``verify_credential`` compares against: this pair's secret, the one it replaced,
+    every other stored secret (to recognise mix-ups) and the app ids.
+
+    Raises ``SecretUnavailable`` when this pair's own secret is missing or unreadable; other
+    rows that cannot be decrypted are left out (and logged), since they only refine a diagnosis.
+    """
+    config = get_platform_config(platform, environment)
+    others = []
+    for other in (
+        PlatformConfig.objects.select_related("environment").exclude(pk=config.pk).exclude(encrypted_secret="")
+    ):
+        try:
+            others.append(OtherSecret(other.environment.slug, other.platform, other.secret()))
+        except SecretUnavailable as exc:
+            logger.warning("Left %s out of the diagnosis: %s", other, exc)
+    return VerificationContext(
+        environment=config.environment.slug,
+        platform=config.platform,
+        secret=config.secret(),
+        previous_secret=config.previous_secret(),
+        others=tuple(others),
+        app_ids=tuple(Environment.objects.exclude(app_id="").values_list("app_id", flat=True)),
+    )
+
+
+def verify(
+    platform: Platform | str,
+    environment: Environment | str | None = None,
+    *,
+    user_id: str | None = None,
+    email: str | None = None,
+    user_hash: str | None = None,
+    token: str | None = None,
+) -> tuple[Verification, PlatformConfig]:
+    """Verify a credential against a stored configuration; returns the result and the configuration."""
+    config = get_platform_config(platform, environment)
+    unidentified = check_identified(user_id=user_id, email=email, token=token)
+    if unidentified is not None:
+        return unidentified, config
+    context = verification_context(config.platform, config.environment)
+    result = verify_credential(context, user_id=user_id, email=email, user_hash=user_hash, token=token)
+    return result, config

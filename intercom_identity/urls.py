@@ -8,4 +8,5 @@ app_name = "intercom_identity"
 
 urlpatterns = [
     path("user-hash/", views.user_hash, name="user-hash"),
+    path("verify/", views.verify_credential, name="verify"),
 ]

@@ -2,23 +2,49 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 
 from .conf import conf
-from .exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform
-from .services import identity_payload
+from .exceptions import MissingSecret, SecretUnavailable, UnknownEnvironment, UnknownPlatform
+from .models import RolloutPhase
+from .ratelimit import retry_after
+from .services import get_environment, identity_payload, verify
+from .verification import emulator_response
 
 logger = logging.getLogger(__name__)
 
 ALLOWED_METHODS = ("GET", "HEAD")
+MAX_FIELD_LENGTH = 16_384
+VERIFY_FIELDS = ("user_id", "email", "user_hash", "intercom_user_jwt")
 
 
 def error_response(status: int, code: str, detail: str) -> JsonResponse:
     """Every error of the app's endpoints has this shape: ``{"error": code, "detail": sentence}``."""
     return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+def method_not_allowed(request: HttpRequest, allowed: tuple[str, ...]) -> JsonResponse:
+    response = error_response(
+        405, "method_not_allowed", f"{request.method} is not allowed here; use {' or '.join(allowed)}."
+    )
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
+def unavailable(exc: Exception) -> JsonResponse:
+    """503 for a server-side configuration problem; the log gets the reason, the client a sentence."""
+    logger.error("Intercom identity unavailable: %s", exc)
+    if isinstance(exc, UnknownEnvironment):
+        return error_response(503, "environment_not_configured", "Intercom identity is not configured on this server.")
+    if isinstance(exc, MissingSecret):
+        return error_response(503, "secret_missing", "No Intercom secret is stored for this platform yet.")
+    return error_response(503, "secret_unavailable", "Intercom identity is temporarily unavailable on this server.")
 
 
 @never_cache
@@ -42,9 +68,66 @@ def user_hash(request: HttpRequest) -> JsonResponse:
         return JsonResponse(identity_payload(user, platform))
     except UnknownPlatform as exc:
         return error_response(400, "unknown_platform", str(exc))
+    except (UnknownEnvironment, SecretUnavailable) as exc:
+        return unavailable(exc)
+
+
+def parse_verify_body(body: bytes) -> dict[str, Any] | JsonResponse:
+    """The verification request's fields, or the 400 response that says what is wrong."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return error_response(400, "invalid_json", "The body must be a JSON object.")
+    if not isinstance(data, dict):
+        return error_response(400, "invalid_body", "The body must be a JSON object.")
+    platform = data.get("platform")
+    if not isinstance(platform, str) or not platform:
+        return error_response(400, "missing_platform", 'Name the platform: "ios", "android" or "web".')
+    fields: dict[str, Any] = {"platform": platform}
+    for name in VERIFY_FIELDS:
+        value = data.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and name == "user_id":
+            value = str(value)
+        if value is not None and not isinstance(value, str):
+            return error_response(400, "invalid_field", f"{name} must be a string.")
+        if value is not None and len(value) > MAX_FIELD_LENGTH:
+            return error_response(400, "invalid_field", f"{name} is longer than {MAX_FIELD_LENGTH} characters.")
+        fields[name] = value
+    return fields
+
+
+@csrf_exempt  # apps call it with JSON and no cookies; it changes nothing
+@never_cache
+def verify_credential(request: HttpRequest) -> JsonResponse:
+    """``POST {"platform", "user_id"?, "email"?, "user_hash"?, "intercom_user_jwt"?}``: Intercom's verdict."""
+    try:
+        environment = get_environment()
     except UnknownEnvironment as exc:
-        logger.error("Intercom identity unavailable: %s", exc)
-        return error_response(503, "environment_not_configured", "Intercom identity is not configured on this server.")
+        return unavailable(exc)
+    if environment.is_production and not conf.VERIFY_IN_PRODUCTION:
+        return error_response(404, "not_found", "The verification emulator is off in production.")
+    if request.method != "POST":
+        return method_not_allowed(request, ("POST",))
+    wait = retry_after(f"verify:{request.META.get('REMOTE_ADDR', '')}", conf.VERIFY_RATE_LIMIT)
+    if wait is not None:
+        response = error_response(429, "rate_limited", f"Too many verification requests; retry in {wait} seconds.")
+        response["Retry-After"] = str(wait)
+        return response
+    fields = parse_verify_body(request.body)
+    if isinstance(fields, JsonResponse):
+        return fields
+    try:
+        result, config = verify(
+            fields["platform"],
+            environment,
+            user_id=fields["user_id"],
+            email=fields["email"],
+            user_hash=fields["user_hash"],
+            token=fields["intercom_user_jwt"],
+        )
+    except UnknownPlatform as exc:
+        return error_response(400, "unknown_platform", str(exc))
     except SecretUnavailable as exc:
-        logger.error("Intercom identity unavailable: %s", exc)
-        return error_response(503, "secret_unavailable", "Intercom identity is temporarily unavailable on this server.")
+        return unavailable(exc)
+    status, body = emulator_response(result, platform=config.platform, enforced=config.phase == RolloutPhase.ENFORCED)
+    return JsonResponse(body, status=status)

@@ -13,12 +13,12 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from .exceptions import IntercomIdentityError
-from .services import web_settings
+from .services import jwt_signed_keys, web_settings
 
 logger = logging.getLogger(__name__)
 
 # Keys the template may not set: they carry the verified identity.
-RESERVED_KEYS = frozenset({"app_id", "user_id", "email", "user_hash"})
+RESERVED_KEYS = frozenset({"app_id", "user_id", "email", "user_hash", "intercom_user_jwt"})
 
 # Inside <script>, the HTML parser ends the element at "</script" and treats "<!--" specially;
 # escaping <, > and & as JSON \u escapes keeps every string literal intact. U+2028/U+2029 are
@@ -62,7 +62,11 @@ def messenger_settings(user: Any, extra: Mapping[str, Any]) -> dict[str, Any] | 
             settings = web_settings(None)
         except IntercomIdentityError:
             return None
-    return {**_serializable(extra), **settings}
+    extras = _serializable(extra)
+    if "intercom_user_jwt" in settings:
+        # A signed field must not also be sent in the clear, where it could contradict the token.
+        extras = {key: value for key, value in extras.items() if key not in jwt_signed_keys()}
+    return {**extras, **settings}
 
 
 def _serializable(extra: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from django.test import override_settings
 
 from intercom_identity.checks import (
     MESSAGES,
-    check_callables,
     check_encryption_keys,
     check_environment,
+    check_settings,
     check_unknown_settings,
 )
 
@@ -72,12 +72,12 @@ def test_slug_environments_pass(value: str) -> None:
     INTERCOM_IDENTITY_AUTHENTICATE="intercom_identity.conf.PREFIX",
 )
 def test_bad_callables_each_have_their_own_id() -> None:
-    assert ids(check_callables()) == ["intercom_identity.E004", "intercom_identity.E005", "intercom_identity.E006"]
+    assert ids(check_settings()) == ["intercom_identity.E004", "intercom_identity.E005", "intercom_identity.E006"]
 
 
 @override_settings(INTERCOM_IDENTITY_USER_ID=lambda user: "x")
 def test_callables_may_be_given_directly() -> None:
-    assert check_callables() == []
+    assert check_settings() == []
 
 
 @override_settings(INTERCOM_IDENTITY_ENVIROMENT="production")
@@ -101,3 +101,20 @@ def test_check_command_fails_on_bad_environment() -> None:
 
 def test_check_command_passes_when_configured() -> None:
     call_command("check")
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "check_id"),
+    [
+        ("INTERCOM_IDENTITY_JWT_EXPIRY", 0, "E007"),
+        ("INTERCOM_IDENTITY_JWT_EXPIRY", "3600", "E007"),
+        ("INTERCOM_IDENTITY_JWT_SIGNED_FIELDS", "email", "E008"),
+        ("INTERCOM_IDENTITY_JWT_SIGNED_FIELDS", ["e-mail"], "E008"),
+        ("INTERCOM_IDENTITY_VERIFY_IN_PRODUCTION", "yes", "E009"),
+        ("INTERCOM_IDENTITY_VERIFY_RATE_LIMIT", -1, "E010"),
+        ("INTERCOM_IDENTITY_VERIFY_RATE_LIMIT", True, "E010"),
+    ],
+)
+def test_malformed_jwt_and_verify_settings(setting: str, value: object, check_id: str) -> None:
+    with override_settings(**{setting: value}):
+        assert ids(check_settings()) == [f"intercom_identity.{check_id}"]

@@ -139,7 +139,12 @@ def test_status_table_and_json(all_secrets: Any) -> None:
 
 def test_status_of_an_empty_install() -> None:
     matrix = json.loads(run("status", "--json"))
-    assert matrix["development"]["ios"] == {"phase": "off", "fingerprint": None, "secret_set_at": None}
+    assert matrix["development"]["ios"] == {
+        "phase": "off",
+        "credential": "user_hash",
+        "fingerprint": None,
+        "secret_set_at": None,
+    }
 
 
 def test_set_secret_refuses_non_utf8_stdin() -> None:

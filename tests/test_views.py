@@ -38,6 +38,10 @@ def test_each_platform_is_signed_with_its_own_secret(
         "email": "jane+beta@example.com",
         "user_hash": expected,
         "identified_by": "user_id",
+        "credential": "user_hash",
+        "intercom_user_jwt": None,
+        "jwt_expires_at": None,
+        "credential_error": None,
     }
 
 

@@ -12,8 +12,16 @@ from django.views.decorators.debug import sensitive_variables
 
 from ...exceptions import IntercomIdentityError
 from ...hashing import compute_user_hash
-from ...models import Platform, RolloutPhase
-from ...services import change_phase, get_platform_config, parse_phase, status_matrix, store_secret
+from ...models import CredentialMode, Platform, RolloutPhase
+from ...services import (
+    change_mode,
+    change_phase,
+    get_platform_config,
+    parse_phase,
+    status_matrix,
+    store_secret,
+    verify,
+)
 
 
 class Command(BaseCommand):
@@ -37,6 +45,20 @@ class Command(BaseCommand):
         self._env_platform(hash_)
         hash_.add_argument("--user-id", help="The user's id (wins over --email).")
         hash_.add_argument("--email", help="The user's email, used only without --user-id.")
+
+        mode = sub.add_parser("mode", help="Choose the credential handed out: the user hash or a JWT.")
+        self._env_platform(mode)
+        mode.add_argument("mode", choices=CredentialMode.values)
+
+        verify = sub.add_parser(
+            "verify", help="Check a credential as Intercom would; exit 0 when valid, 1 with the reason when not."
+        )
+        self._env_platform(verify)
+        verify.add_argument("--user-id", help="The user_id the app sends.")
+        verify.add_argument("--email", help="The email the app sends.")
+        credential = verify.add_mutually_exclusive_group(required=True)
+        credential.add_argument("--hash", dest="user_hash", help="The user_hash the app sends.")
+        credential.add_argument("--jwt", dest="token", help="The intercom_user_jwt the app sends.")
 
         status = sub.add_parser(
             "status", help="Show phase, secret fingerprint and when it was set, per environment and platform."
@@ -90,6 +112,33 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"{config}: phase {previous.value} -> {phase}.")
 
+    def handle_mode(self, *, environment: str, platform: str, mode: str, **options: Any) -> None:
+        config = get_platform_config(platform, environment)
+        previous = change_mode(config, mode)
+        if previous == mode:
+            self.stdout.write(f"{config} already hands out credential '{mode}'.")
+        else:
+            self.stdout.write(f"{config}: credential {previous.value} -> {mode}.")
+
+    def handle_verify(
+        self,
+        *,
+        environment: str,
+        platform: str,
+        user_id: str | None,
+        email: str | None,
+        user_hash: str | None,
+        token: str | None,
+        **options: Any,
+    ) -> None:
+        result, _config = verify(platform, environment, user_id=user_id, email=email, user_hash=user_hash, token=token)
+        if result.verified:
+            self.stdout.write(f"valid: verified by {result.identified_by}")
+            return
+        assert result.diagnosis is not None  # noqa: S101 - failures carry a diagnosis
+        self.stdout.write(f"{result.diagnosis.reason}: {result.diagnosis.detail}")
+        raise CommandError("The credential is not valid.", returncode=1)
+
     @sensitive_variables("secret")
     def handle_hash(
         self, *, environment: str, platform: str, user_id: str | None, email: str | None, **options: Any
@@ -104,8 +153,10 @@ class Command(BaseCommand):
         if as_json:
             self.stdout.write(json.dumps(matrix, indent=2))
             return
-        self.stdout.write(f"{'ENVIRONMENT':<16}{'PLATFORM':<10}{'PHASE':<10}{'SECRET':<10}SET AT")
+        self.stdout.write(f"{'ENVIRONMENT':<16}{'PLATFORM':<10}{'PHASE':<10}{'CREDENTIAL':<12}{'SECRET':<10}SET AT")
         for env_slug, platforms in matrix.items():
             for platform, row in platforms.items():
                 fingerprint, set_at = row["fingerprint"] or "-", row["secret_set_at"] or "-"
-                self.stdout.write(f"{env_slug:<16}{platform:<10}{row['phase']:<10}{fingerprint:<10}{set_at}")
+                self.stdout.write(
+                    f"{env_slug:<16}{platform:<10}{row['phase']:<10}{row['credential']:<12}{fingerprint:<10}{set_at}"
+                )

@@ -1,0 +1,29 @@
+"""A fixed-window request counter in Django's cache (shared by every worker when the cache is)."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache
+
+
+def retry_after(bucket: str, limit: int, *, window: int = 60) -> int | None:
+    """Count one request in ``bucket``; seconds to wait when over ``limit`` per ``window``, else None.
+
+    ``limit`` 0 means unlimited. The counter lives in the default cache, so the limit holds
+    across processes when that cache is shared (Redis, Memcached).
+    """
+    if limit <= 0:
+        return None
+    now = int(time.time())
+    window_start = now - now % window
+    key = f"intercom_identity:rate:{bucket}:{window_start}"
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=window + 1)
+        count = 1
+    if count > limit:
+        return window_start + window - now
+    return None

@@ -1,0 +1,283 @@
+"""Verify a credential the way Intercom does, and explain a failure.
+
+``verify_credential`` is pure: it gets every secret it may compare against in a
+``VerificationContext`` (built from the database by ``services.verification_context``)
+and returns a ``Verification``. The emulator endpoint, the ``verify`` command and the
+admin's "Check a credential" page all call it, so they always agree.
+
+A diagnosis names platforms and environments, never a secret or any part of one, and
+every comparison of a digest or a signature is constant-time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from django.views.decorators.debug import sensitive_variables
+
+from .hashing import IdentifiedBy, digests_match, select_identifier, sign
+from .jwt_tokens import ALGORITHM, signed_with, unverified_parts
+
+# Reason code -> how to fix it (the README's table is generated from the same wording).
+REASONS: dict[str, str] = {
+    "unidentified": "Nothing to verify: identity verification only applies to identified users.",
+    "missing_credential": "Send the user_hash (or intercom_user_jwt) the backend hands out with the identity.",
+    "email_hash_with_user_id": "Hash the user_id: Intercom verifies the user_id whenever one is sent.",
+    "uppercase_hex": "Send the hash as lowercase hex, as the backend returns it.",
+    "identifier_whitespace": "Hash exactly the identifier that is sent: do not trim or pad it.",
+    "secret_whitespace": "Strip the newline or spaces around the secret where it is loaded, or use the backend's hash.",
+    "previous_secret": "Deploy the current secret: this one was replaced.",
+    "wrong_platform_secret": "Use this platform's own secret: iOS, Android and web secrets differ.",
+    "wrong_environment_secret": "Use the secret of the workspace the app talks to: development and production differ.",
+    "app_id_as_secret": "Use the identity verification secret, not the app ID.",
+    "mismatch": "Check which secret and identifier the app uses; compare with `manage.py intercom_identity hash`.",
+    "jwt_malformed": "Send the token exactly as the backend returned it: three base64url parts joined by dots.",
+    "jwt_alg_not_hs256": "Sign with HS256; 'none' and asymmetric algorithms are refused.",
+    "jwt_bad_signature": "Sign with this platform's secret, or fetch a new token from the backend.",
+    "jwt_wrong_platform_secret": "Sign with this platform's own secret.",
+    "jwt_wrong_environment_secret": "Sign with the secret of the workspace the app talks to.",
+    "jwt_previous_secret": "Sign with the current secret: this one was replaced.",
+    "jwt_expired": "Fetch a fresh token from the backend's user-hash endpoint (it doubles as the refresh endpoint).",
+    "jwt_missing_user_id": "Put the user's user_id in the token's claims.",
+    "jwt_user_id_mismatch": "Send the same user_id as the one inside the token.",
+}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    reason: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"reason": self.reason, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Verification:
+    verified: bool
+    identified_by: str | None = None
+    diagnosis: Diagnosis | None = None
+    credential: str = "user_hash"  # which credential was checked: "user_hash" or "jwt"
+
+
+@dataclass(frozen=True)
+class OtherSecret:
+    """A secret of another (environment, platform) pair, to recognise a mix-up."""
+
+    environment: str
+    platform: str
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class VerificationContext:
+    """Everything a verification compares against. Secrets are left out of ``repr``."""
+
+    environment: str
+    platform: str
+    secret: str = field(repr=False)
+    previous_secret: str | None = field(default=None, repr=False)
+    others: tuple[OtherSecret, ...] = field(default=(), repr=False)
+    app_ids: tuple[str, ...] = ()
+
+
+LABELS = {"ios": "iOS", "android": "Android", "web": "web"}
+
+
+def _label(platform: str) -> str:
+    return LABELS.get(platform, platform)
+
+
+def _fail(reason: str, detail: str, *, identified_by: str | None = None, credential: str = "user_hash") -> Verification:
+    return Verification(False, identified_by, Diagnosis(reason, detail), credential)
+
+
+def verify_credential(
+    context: VerificationContext,
+    *,
+    user_id: str | None = None,
+    email: str | None = None,
+    user_hash: str | None = None,
+    token: str | None = None,
+    now: float | None = None,
+) -> Verification:
+    """Check what an app sent. A JWT, when sent, is checked instead of the hash (Intercom prefers it)."""
+    unidentified = check_identified(user_id=user_id, email=email, token=token)
+    if unidentified is not None:
+        return unidentified
+    if token:
+        return _verify_jwt(context, token, user_id=user_id, now=time.time() if now is None else now)
+    selected = select_identifier(user_id=user_id, email=email)
+    assert selected is not None  # noqa: S101 - check_identified made sure
+    by, identifier = selected
+    if not user_hash:
+        return _fail(
+            "missing_credential",
+            f"A user identified by {by.value} was sent without a user_hash or intercom_user_jwt.",
+            identified_by=by.value,
+        )
+    return _verify_hash(context, by, identifier, email, user_hash)
+
+
+def check_identified(*, user_id: str | None, email: str | None, token: str | None) -> Verification | None:
+    """The ``unidentified`` result when nothing identifies the user (no secret needed), else None."""
+    if token or select_identifier(user_id=user_id, email=email) is not None:
+        return None
+    return _fail("unidentified", "Neither a user_id nor an email was sent: identity verification does not apply.")
+
+
+@sensitive_variables("expected")
+def _verify_hash(
+    context: VerificationContext, by: IdentifiedBy, identifier: str, email: str | None, user_hash: str
+) -> Verification:
+    expected = sign(context.secret, identifier)
+    # The web messenger accepts either case; the mobile SDKs compare lowercase hex.
+    received = user_hash.lower() if context.platform == "web" else user_hash
+    if digests_match(expected, received):
+        return Verification(True, by.value)
+    diagnosis = _diagnose_hash(context, by, identifier, email, user_hash)
+    return Verification(False, by.value, diagnosis)
+
+
+def _any_match(received: str, candidates: Iterable[str]) -> bool:
+    """Constant-time comparison with each candidate; checks them all so timing says nothing."""
+    matched = False
+    for candidate in candidates:
+        matched |= digests_match(candidate, received)
+    return matched
+
+
+def _whitespace_variants(value: str) -> list[str]:
+    """``value`` as a careless copy might have it: padded with or stripped of whitespace."""
+    variants = {value.strip(), value + "\n", value + "\r\n", value + " ", " " + value, value + "\t"}
+    variants.discard(value)
+    return sorted(variants)
+
+
+@sensitive_variables("context")
+def _diagnose_hash(
+    context: VerificationContext, by: IdentifiedBy, identifier: str, email: str | None, user_hash: str
+) -> Diagnosis:
+    received = user_hash.lower()
+    secret, platform, env = context.secret, _label(context.platform), context.environment
+    if user_hash != received and _any_match(received, [sign(secret, identifier)]):
+        return Diagnosis("uppercase_hex", f"The hash is right but in uppercase; {platform} needs lowercase hex.")
+    if by is IdentifiedBy.USER_ID and email and _any_match(received, [sign(secret, email)]):
+        return Diagnosis(
+            "email_hash_with_user_id",
+            "The hash is of the email, but a user_id was sent: Intercom then verifies the user_id.",
+        )
+    if _any_match(received, [sign(secret, variant) for variant in _whitespace_variants(identifier)]):
+        return Diagnosis(
+            "identifier_whitespace",
+            f"The hash is of the {by.value} with whitespace added or removed around it; hash it exactly as sent.",
+        )
+    if _any_match(received, [sign(variant, identifier) for variant in _whitespace_variants(secret)]):
+        return Diagnosis(
+            "secret_whitespace",
+            f"The hash was made with the {platform} secret plus surrounding whitespace or a newline.",
+        )
+    if context.previous_secret and _any_match(received, [sign(context.previous_secret, identifier)]):
+        return Diagnosis(
+            "previous_secret", f"The hash was made with the {platform} secret that has since been replaced."
+        )
+    for other in context.others:
+        if _any_match(received, [sign(other.secret, identifier)]):
+            return _other_secret_diagnosis(context, other, prefix="")
+    if _any_match(received, [sign(app_id, identifier) for app_id in context.app_ids if app_id]):
+        return Diagnosis(
+            "app_id_as_secret", "The hash was made with the Intercom app ID as the key instead of the secret."
+        )
+    return Diagnosis(
+        "mismatch",
+        f"The hash matches neither the {platform} secret of the {env} environment nor any known mistake.",
+    )
+
+
+def _other_secret_diagnosis(context: VerificationContext, other: OtherSecret, *, prefix: str) -> Diagnosis:
+    what = "hash was made" if not prefix else "token was signed"
+    if other.environment == context.environment:
+        return Diagnosis(
+            f"{prefix}wrong_platform_secret",
+            f"The {what} with the {_label(other.platform)} secret; {_label(context.platform)} has its own secret.",
+        )
+    return Diagnosis(
+        f"{prefix}wrong_environment_secret",
+        f"The {what} with the {other.environment} environment's {_label(other.platform)} secret; "
+        f"this is the {context.environment} environment.",
+    )
+
+
+def _verify_jwt(context: VerificationContext, token: str, *, user_id: str | None, now: float) -> Verification:
+    def fail(reason: str, detail: str) -> Verification:
+        return _fail(reason, detail, credential="jwt", identified_by="user_id" if user_id else None)
+
+    try:
+        header, claims = unverified_parts(token)
+    except (jwt.DecodeError, UnicodeError, ValueError, TypeError):
+        return fail("jwt_malformed", "The token is not a compact JWS (header.payload.signature in base64url).")
+    algorithm = header.get("alg")
+    if algorithm != ALGORITHM:
+        return fail(
+            "jwt_alg_not_hs256",
+            f"The token's algorithm is {str(algorithm)[:20]!r}; only HS256 is accepted "
+            "('none' and asymmetric algorithms are refused).",
+        )
+    if not signed_with(token, context.secret):
+        return _diagnose_signature(context, token, user_id)
+    exp = claims.get("exp")
+    if exp is not None and (not isinstance(exp, (int, float)) or isinstance(exp, bool)):
+        return fail("jwt_malformed", "The token's exp claim is not a number of seconds.")
+    if exp is not None and exp <= now:
+        return fail("jwt_expired", f"The token expired {int(now - exp)} seconds ago.")
+    claimed = claims.get("user_id")
+    if claimed is None or claimed == "":
+        return fail("jwt_missing_user_id", "The token has no user_id claim; Intercom requires one.")
+    if user_id not in (None, "") and str(user_id) != str(claimed):
+        return fail("jwt_user_id_mismatch", "The user_id sent differs from the user_id inside the token.")
+    return Verification(True, "user_id", credential="jwt")
+
+
+@sensitive_variables("context")
+def _diagnose_signature(context: VerificationContext, token: str, user_id: str | None) -> Verification:
+    identified_by = "user_id" if user_id else None
+    platform = _label(context.platform)
+    if context.previous_secret and signed_with(token, context.previous_secret):
+        diagnosis = Diagnosis(
+            "jwt_previous_secret", f"The token was signed with the {platform} secret that has since been replaced."
+        )
+    else:
+        other = next((o for o in context.others if signed_with(token, o.secret)), None)
+        if other is not None:
+            diagnosis = _other_secret_diagnosis(context, other, prefix="jwt_")
+        else:
+            diagnosis = Diagnosis(
+                "jwt_bad_signature",
+                f"The signature matches neither the {platform} secret of the {context.environment} environment "
+                "nor any other known secret.",
+            )
+    return Verification(False, identified_by, diagnosis, "jwt")
+
+
+def emulator_response(result: Verification, *, platform: str, enforced: bool) -> tuple[int, dict[str, Any]]:
+    """``(status, body)`` as Intercom's API auth server would answer, plus our diagnosis."""
+    if result.verified:
+        return 200, {"verified": True, "identified_by": result.identified_by}
+    assert result.diagnosis is not None  # noqa: S101 - every failure carries one
+    if result.diagnosis.reason == "unidentified":
+        return 200, {"verified": False, "diagnosis": result.diagnosis.as_dict()}
+    if not enforced:
+        # Accepted today; rejected once enforcement is on.
+        return 200, {"verified": False, "enforced": False, "diagnosis": result.diagnosis.as_dict()}
+    return (
+        403 if platform == "web" else 401,
+        {
+            "code": "jwt_invalid" if result.credential == "jwt" else "hmac_mismatch",
+            "message": "Failed Identity Verification check",
+            "diagnosis": result.diagnosis.as_dict(),
+        },
+    )
