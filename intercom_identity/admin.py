@@ -8,6 +8,7 @@ both of which go through ``services.change_phase`` and are recorded as admin his
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -25,10 +26,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from .conf import conf
-from .exceptions import PhaseRequiresSecret
+from .exceptions import PhaseRequiresSecret, SecretUnavailable
 from .hashing import validate_secret
-from .models import Environment, PlatformConfig, RolloutPhase
-from .services import can_manage, change_phase, store_secret
+from .models import CredentialMode, Environment, Platform, PlatformConfig, RolloutPhase
+from .services import can_manage, change_mode, change_phase, store_secret, verify
+from .verification import REASONS
 
 PHASE_CONSEQUENCES = {
     RolloutPhase.OFF: _("No hash is handed out. If Intercom still enforces, users of this platform will be rejected."),
@@ -38,6 +40,97 @@ PHASE_CONSEQUENCES = {
         "active users run an app version that sends the hash: versions that do not will stop working."
     ),
 }
+
+
+MODE_CONSEQUENCES = {
+    CredentialMode.USER_HASH: _("The app hands out the user hash (HMAC), which every SDK version understands."),
+    CredentialMode.JWT: _(
+        "The app hands out signed JWTs instead of the hash. Only switch once the app versions in use pass "
+        "intercom_user_jwt to the SDK: under enforcement, versions that only know the hash stop working."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One explicit change of a configuration: its phase or its credential mode."""
+
+    field: str
+    value: str
+    title: str
+    button: str
+    consequence: str
+    always_confirm: bool
+
+    @property
+    def needs_secret(self) -> bool:
+        return self.field == "phase" and RolloutPhase(self.value).needs_secret
+
+    def is_current(self, config: PlatformConfig) -> bool:
+        return bool(getattr(config, self.field) == self.value)
+
+    def apply(self, config: PlatformConfig) -> str:
+        """Apply through the service that enforces the rules; returns the previous value."""
+        if self.field == "phase":
+            return change_phase(config, self.value).value
+        return change_mode(config, self.value).value
+
+    def history(self, previous: str) -> str:
+        what = "Phase" if self.field == "phase" else "Credential mode"
+        return f"{what} changed from {previous} to {self.value}."
+
+
+TRANSITIONS: dict[str, Transition] = {
+    **{
+        f"phase:{phase.value}": Transition(
+            "phase",
+            phase.value,
+            f"phase '{phase.value}'",
+            f"Move to {phase.label}",
+            str(PHASE_CONSEQUENCES[phase]),
+            always_confirm=phase is RolloutPhase.ENFORCED,
+        )
+        for phase in RolloutPhase
+    },
+    **{
+        f"credential_mode:{mode.value}": Transition(
+            "credential_mode",
+            mode.value,
+            f"credential '{mode.value}'",
+            f"Hand out {mode.label}",
+            str(MODE_CONSEQUENCES[mode]),
+            always_confirm=True,
+        )
+        for mode in CredentialMode
+    },
+}
+
+
+class CheckCredentialForm(forms.Form):
+    environment = forms.ModelChoiceField(
+        queryset=Environment.objects.all(), to_field_name="slug", initial=lambda: conf.ENVIRONMENT
+    )
+    platform = forms.ChoiceField(choices=Platform.choices)
+    user_id = forms.CharField(required=False, strip=False, max_length=16_384)
+    email = forms.CharField(required=False, strip=False, max_length=16_384)
+    user_hash = forms.CharField(required=False, strip=False, max_length=16_384)
+    intercom_user_jwt = forms.CharField(
+        label=_("Intercom user JWT"),
+        required=False,
+        strip=False,
+        max_length=16_384,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            not data.get("user_hash")
+            and not data.get("intercom_user_jwt")
+            and (data.get("user_id") or data.get("email"))
+        ):
+            raise ValidationError(_("Paste the user_hash or the JWT the app sends."))
+        return data
 
 
 class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -146,23 +239,34 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "environment",
         "platform",
         "phase",
+        "credential_mode",
         "secret_fingerprint",
         "secret_set_at",
         "phase_changed_at",
     ]
-    list_filter = ["environment", "platform", "phase"]
+    list_filter = ["environment", "platform", "phase", "credential_mode"]
     list_select_related = ["environment"]
     fields = [
         "environment",
         "platform",
         "phase",
+        "credential_mode",
         "secret_fingerprint",
         "secret_set_at",
         "phase_changed_at",
         "new_secret",
     ]
-    readonly_fields = ["environment", "platform", "phase", "secret_fingerprint", "secret_set_at", "phase_changed_at"]
-    actions = ["move_to_off", "move_to_sending", "move_to_enforced"]
+    readonly_fields = [
+        "environment",
+        "platform",
+        "phase",
+        "credential_mode",
+        "secret_fingerprint",
+        "secret_set_at",
+        "phase_changed_at",
+    ]
+    actions = ["move_to_off", "move_to_sending", "move_to_enforced", "use_user_hash", "use_jwt"]
+    change_list_template = "intercom_identity/admin/platformconfig_change_list.html"
 
     # --- permissions -------------------------------------------------------------------
 
@@ -192,7 +296,6 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "phase_choices": RolloutPhase.choices}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     @method_decorator(sensitive_variables("secret"))
@@ -209,59 +312,83 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         previous = form.previous_fingerprint or "none"
         return f"Secret replaced (fingerprint {previous} -> {form.instance.secret_fingerprint})."
 
-    # --- phases ------------------------------------------------------------------------
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: PlatformConfig | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context["transitions"] = [
+                (key, transition.button) for key, transition in TRANSITIONS.items() if not transition.is_current(obj)
+            ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # --- phase and credential changes --------------------------------------------------
 
     def get_urls(self) -> list[Any]:
         return [
             path(
-                "<path:object_id>/phase/",
-                self.admin_site.admin_view(self.phase_view),
-                name="intercom_identity_platformconfig_phase",
+                "<path:object_id>/transition/",
+                self.admin_site.admin_view(self.transition_view),
+                name="intercom_identity_platformconfig_transition",
             ),
+            path("check/", self.admin_site.admin_view(self.check_view), name="intercom_identity_platformconfig_check"),
             *super().get_urls(),
         ]
 
-    def phase_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """Confirm, then apply, one phase change from the buttons of a configuration's page."""
+    def transition_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Confirm, then apply, one change from the buttons of a configuration's page."""
         config = self.get_object(request, unquote(object_id))
         if config is None:
             raise Http404(_("No such platform configuration."))
         if not self.has_change_permission(request, config):
             raise PermissionDenied
-        try:
-            target = RolloutPhase(request.POST.get("phase") or request.GET.get("to") or "")
-        except ValueError:
-            messages.error(request, _("Choose one of the phases: off, sending, enforced."))
+        transition = TRANSITIONS.get(request.POST.get("transition") or request.GET.get("to") or "")
+        if transition is None:
+            messages.error(request, _("Choose one of the offered changes."))
             return HttpResponseRedirect(self._change_url(config))
         if request.method == "POST" and request.POST.get("confirm") == "yes":
-            self._apply_phase(request, [config], target)
+            self._apply(request, [config], transition)
             return HttpResponseRedirect(self._change_url(config))
-        return self._confirmation(request, [config], target, action=None)
+        return self._confirmation(request, [config], transition, action=None)
 
     @admin.action(description=_("Move selected to phase: off"), permissions=["change"])
     def move_to_off(self, request: HttpRequest, queryset: QuerySet[PlatformConfig]) -> HttpResponse | None:
-        return self._phase_action(request, queryset, RolloutPhase.OFF, "move_to_off")
+        return self._transition_action(request, queryset, "phase:off", "move_to_off")
 
     @admin.action(description=_("Move selected to phase: sending"), permissions=["change"])
     def move_to_sending(self, request: HttpRequest, queryset: QuerySet[PlatformConfig]) -> HttpResponse | None:
-        return self._phase_action(request, queryset, RolloutPhase.SENDING, "move_to_sending")
+        return self._transition_action(request, queryset, "phase:sending", "move_to_sending")
 
     @admin.action(description=_("Move selected to phase: enforced"), permissions=["change"])
     def move_to_enforced(self, request: HttpRequest, queryset: QuerySet[PlatformConfig]) -> HttpResponse | None:
-        return self._phase_action(request, queryset, RolloutPhase.ENFORCED, "move_to_enforced")
+        return self._transition_action(request, queryset, "phase:enforced", "move_to_enforced")
 
-    def _phase_action(
-        self, request: HttpRequest, queryset: QuerySet[PlatformConfig], target: RolloutPhase, action: str
+    @admin.action(description=_("Hand out user hashes for selected"), permissions=["change"])
+    def use_user_hash(self, request: HttpRequest, queryset: QuerySet[PlatformConfig]) -> HttpResponse | None:
+        return self._transition_action(request, queryset, "credential_mode:user_hash", "use_user_hash")
+
+    @admin.action(description=_("Hand out JWTs for selected"), permissions=["change"])
+    def use_jwt(self, request: HttpRequest, queryset: QuerySet[PlatformConfig]) -> HttpResponse | None:
+        return self._transition_action(request, queryset, "credential_mode:jwt", "use_jwt")
+
+    def _transition_action(
+        self, request: HttpRequest, queryset: QuerySet[PlatformConfig], key: str, action: str
     ) -> HttpResponse | None:
+        transition = TRANSITIONS[key]
         configs = list(queryset.select_related("environment"))
-        risky = target == RolloutPhase.ENFORCED or any(config.environment.is_production for config in configs)
+        risky = transition.always_confirm or any(config.environment.is_production for config in configs)
         if risky and request.POST.get("confirm") != "yes":
-            return self._confirmation(request, configs, target, action=action)
-        self._apply_phase(request, configs, target)
+            return self._confirmation(request, configs, transition, action=action)
+        self._apply(request, configs, transition)
         return None
 
-    def _apply_phase(self, request: HttpRequest, configs: Iterable[PlatformConfig], target: RolloutPhase) -> None:
-        """All or nothing: refuse the whole change if any row may not or cannot move."""
+    def _apply(self, request: HttpRequest, configs: Iterable[PlatformConfig], transition: Transition) -> None:
+        """All or nothing: refuse the whole change if any row may not or cannot change."""
         configs = list(configs)
         forbidden = [str(c) for c in configs if not self.has_change_permission(request, c)]
         if forbidden:
@@ -276,39 +403,71 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return
         try:
             with transaction.atomic():
-                changes = [(config, change_phase(config, target)) for config in configs]
+                changes = [(config, transition.apply(config)) for config in configs]
         except PhaseRequiresSecret as exc:
             messages.error(request, _("%(reason)s Nothing was changed.") % {"reason": exc})
             return
-        changed = [(config, previous) for config, previous in changes if previous != target]
+        changed = [(config, previous) for config, previous in changes if previous != transition.value]
         for config, previous in changed:
-            self.log_change(request, config, f"Phase changed from {previous.value} to {target.value}.")
+            self.log_change(request, config, transition.history(previous))
         if changed:
             messages.success(
                 request,
-                _("Moved %(rows)s to phase '%(phase)s'.")
-                % {"rows": ", ".join(str(c) for c, _p in changed), "phase": target.value},
+                _("Changed %(rows)s to %(what)s.")
+                % {"rows": ", ".join(str(c) for c, _p in changed), "what": transition.title},
             )
         else:
-            messages.info(request, _("Nothing to change: already in phase '%(phase)s'.") % {"phase": target.value})
+            messages.info(request, _("Nothing to change: already %(what)s.") % {"what": transition.title})
 
     def _confirmation(
-        self, request: HttpRequest, configs: list[PlatformConfig], target: RolloutPhase, *, action: str | None
+        self, request: HttpRequest, configs: list[PlatformConfig], transition: Transition, *, action: str | None
     ) -> HttpResponse:
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Move to phase '%(phase)s'?") % {"phase": target.value},
+            "title": _("Change to %(what)s?") % {"what": transition.title},
             "opts": self.model._meta,
-            "configs": configs,
-            "target": target,
-            "consequence": PHASE_CONSEQUENCES[target],
-            "missing_secret": [c for c in configs if target.needs_secret and not c.has_secret],
+            "configs": [(config, getattr(config, transition.field)) for config in configs],
+            "transition": transition,
+            "transition_key": f"{transition.field}:{transition.value}",
+            "missing_secret": [c for c in configs if transition.needs_secret and not c.has_secret],
             "forbidden": [c for c in configs if not self.has_change_permission(request, c)],
             "includes_production": any(c.environment.is_production for c in configs),
             "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
-        return TemplateResponse(request, "intercom_identity/admin/confirm_phase.html", context)
+        return TemplateResponse(request, "intercom_identity/admin/confirm_transition.html", context)
 
     def _change_url(self, config: PlatformConfig) -> str:
         return reverse("admin:intercom_identity_platformconfig_change", args=[config.pk])
+
+    # --- check a credential ------------------------------------------------------------
+
+    def check_view(self, request: HttpRequest) -> HttpResponse:
+        """ "Check a credential": what Intercom would say of what an app sends, and why."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = CheckCredentialForm(request.POST or None)
+        result = error = None
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                result, _config = verify(
+                    data["platform"],
+                    data["environment"],
+                    user_id=data["user_id"] or None,
+                    email=data["email"] or None,
+                    user_hash=data["user_hash"] or None,
+                    token=data["intercom_user_jwt"] or None,
+                )
+            except SecretUnavailable as exc:
+                error = str(exc)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Check a credential"),
+            "opts": self.model._meta,
+            "form": form,
+            "result": result,
+            "error": error,
+            "fix": REASONS.get(result.diagnosis.reason) if result and result.diagnosis else None,
+        }
+        return TemplateResponse(request, "intercom_identity/admin/check_credential.html", context)

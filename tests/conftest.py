@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.test import Client
 
 from intercom_identity import crypto
@@ -41,6 +42,14 @@ def _learn_stored_secrets() -> Iterator[None]:
         leakguard.remember_secret(secret)
     yield
     crypto.encrypt = original  # type: ignore[assignment]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Rate-limit counters live in the cache: every test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

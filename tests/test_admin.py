@@ -26,8 +26,8 @@ def change_url(config: PlatformConfig) -> str:
     return reverse("admin:intercom_identity_platformconfig_change", args=[config.pk])
 
 
-def phase_url(config: PlatformConfig) -> str:
-    return reverse("admin:intercom_identity_platformconfig_phase", args=[config.pk])
+def transition_url(config: PlatformConfig) -> str:
+    return reverse("admin:intercom_identity_platformconfig_transition", args=[config.pk])
 
 
 CHANGELIST = "/admin/intercom_identity/platformconfig/"
@@ -81,7 +81,7 @@ def test_pages_show_fingerprint_never_the_secret(superuser_client: Client, all_s
         change_url(config),
         "/admin/intercom_identity/environment/",
         reverse("admin:intercom_identity_environment_change", args=[config.environment.pk]),
-        phase_url(config) + "?to=sending",
+        transition_url(config) + "?to=phase:sending",
         change_url(config).replace("change/", "history/"),
         "/admin/",
     ]
@@ -145,14 +145,17 @@ def test_rows_cannot_be_added_or_deleted(superuser_client: Client, all_secrets: 
 
 def test_phase_button_asks_then_applies(superuser_client: Client, all_secrets: Any) -> None:
     config = config_of("development", "web")
-    assert 'href="' + phase_url(config) + '?to=enforced"' in superuser_client.get(change_url(config)).content.decode()
-    page = superuser_client.get(phase_url(config) + "?to=enforced")
+    assert (
+        'href="' + transition_url(config) + '?to=phase%3Aenforced"'
+        in superuser_client.get(change_url(config)).content.decode()
+    )
+    page = superuser_client.get(transition_url(config) + "?to=phase:enforced")
     assert page.status_code == 200
     assert b"versions that do not will stop working" in page.content
     config.refresh_from_db()
     assert config.phase == RolloutPhase.SENDING  # a GET changes nothing
 
-    response = superuser_client.post(phase_url(config), {"phase": "enforced", "confirm": "yes"})
+    response = superuser_client.post(transition_url(config), {"transition": "phase:enforced", "confirm": "yes"})
     assert response.status_code == 302
     config.refresh_from_db()
     assert config.phase == RolloutPhase.ENFORCED
@@ -163,7 +166,7 @@ def test_phase_button_asks_then_applies(superuser_client: Client, all_secrets: A
 
 def test_phase_view_rejects_unknown_phase(superuser_client: Client, all_secrets: Any) -> None:
     config = config_of("development", "web")
-    response = superuser_client.post(phase_url(config), {"phase": "maximum", "confirm": "yes"})
+    response = superuser_client.post(transition_url(config), {"transition": "phase:maximum", "confirm": "yes"})
     assert response.status_code == 302
     config.refresh_from_db()
     assert config.phase == RolloutPhase.SENDING
@@ -171,15 +174,18 @@ def test_phase_view_rejects_unknown_phase(superuser_client: Client, all_secrets:
 
 def test_phase_view_404_for_unknown_row(superuser_client: Client) -> None:
     assert (
-        superuser_client.get(reverse("admin:intercom_identity_platformconfig_phase", args=[999999])).status_code == 404
+        superuser_client.get(reverse("admin:intercom_identity_platformconfig_transition", args=[999999])).status_code
+        == 404
     )
 
 
 def test_phase_needs_a_secret(superuser_client: Client) -> None:
     config = config_of("development", "ios")
-    page = superuser_client.get(phase_url(config) + "?to=sending").content.decode()
+    page = superuser_client.get(transition_url(config) + "?to=phase:sending").content.decode()
     assert "cannot leave phase" in page
-    response = superuser_client.post(phase_url(config), {"phase": "sending", "confirm": "yes"}, follow=True)
+    response = superuser_client.post(
+        transition_url(config), {"transition": "phase:sending", "confirm": "yes"}, follow=True
+    )
     assert "no stored secret" in response.content.decode()
     config.refresh_from_db()
     assert config.phase == RolloutPhase.OFF
@@ -202,7 +208,7 @@ def test_action_moves_to_sending_and_records_history(superuser_client: Client) -
 def test_enforce_action_confirms_first(superuser_client: Client, all_secrets: Any) -> None:
     ios = config_of("development", "ios")
     page = action(superuser_client, "move_to_enforced", [ios])
-    assert b"Yes, move to enforced" in page.content
+    assert b"Yes, change to phase &#x27;enforced&#x27;" in page.content
     ios.refresh_from_db()
     assert ios.phase == RolloutPhase.SENDING
     action(superuser_client, "move_to_enforced", [ios], confirm="yes")
@@ -224,7 +230,7 @@ def test_action_is_all_or_nothing_when_a_secret_is_missing(superuser_client: Cli
 def test_dev_staff_can_change_development(dev_staff: Client, all_secrets: Any) -> None:
     config = config_of("development", "ios")
     assert dev_staff.post(change_url(config), {"new_secret": NEW_SECRET}).status_code == 302
-    dev_staff.post(phase_url(config), {"phase": "off", "confirm": "yes"})
+    dev_staff.post(transition_url(config), {"transition": "phase:off", "confirm": "yes"})
     config.refresh_from_db()
     assert config.phase == RolloutPhase.OFF
     assert config.secret() == NEW_SECRET
@@ -236,7 +242,7 @@ def test_dev_staff_cannot_change_production(dev_staff: Client, all_secrets: Any)
     assert page.status_code == 200  # view permission: read-only page
     assert b'name="new_secret"' not in page.content
     assert dev_staff.post(change_url(config), {"new_secret": NEW_SECRET}).status_code == 403
-    assert dev_staff.post(phase_url(config), {"phase": "sending", "confirm": "yes"}).status_code == 403
+    assert dev_staff.post(transition_url(config), {"transition": "phase:sending", "confirm": "yes"}).status_code == 403
     page = action(dev_staff, "move_to_sending", [config, config_of("development", "android")])
     assert "manage production" in page.content.decode()  # the confirmation page says so up front
     response = action(dev_staff, "move_to_sending", [config, config_of("development", "android")], confirm="yes")
@@ -251,7 +257,7 @@ def test_dev_staff_cannot_change_production(dev_staff: Client, all_secrets: Any)
 
 def test_prod_staff_can_change_production(prod_staff: Client, all_secrets: Any) -> None:
     config = config_of("production", "ios")
-    prod_staff.post(phase_url(config), {"phase": "sending", "confirm": "yes"})
+    prod_staff.post(transition_url(config), {"transition": "phase:sending", "confirm": "yes"})
     config.refresh_from_db()
     assert config.phase == RolloutPhase.SENDING
 
@@ -259,11 +265,11 @@ def test_prod_staff_can_change_production(prod_staff: Client, all_secrets: Any) 
 def test_staff_without_permissions_sees_nothing(db: None, all_secrets: Any) -> None:
     client = staff("nobody")
     assert client.get(CHANGELIST).status_code == 403
-    assert client.get(phase_url(config_of("development", "ios"))).status_code == 403
+    assert client.get(transition_url(config_of("development", "ios"))).status_code == 403
 
 
 def test_anonymous_is_sent_to_login(client: Client, all_secrets: Any) -> None:
-    response = client.get(phase_url(config_of("development", "ios")) + "?to=off")
+    response = client.get(transition_url(config_of("development", "ios")) + "?to=phase:off")
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
 
@@ -297,7 +303,7 @@ def test_new_environment_gets_its_platforms(superuser_client: Client) -> None:
 
 
 def test_phase_view_404_for_malformed_id(superuser_client: Client) -> None:
-    response = superuser_client.get("/admin/intercom_identity/platformconfig/abc/phase/?to=sending")
+    response = superuser_client.get("/admin/intercom_identity/platformconfig/abc/transition/?to=phase:sending")
     assert response.status_code == 404
 
 
