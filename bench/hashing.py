@@ -27,7 +27,8 @@ from django.test import Client
 
 from intercom_identity import compute_user_hash, identity_payload
 from intercom_identity.models import RolloutPhase
-from intercom_identity.services import change_phase, get_platform_config, store_secret
+from intercom_identity.rollout import change_phase, store_secret
+from intercom_identity.services import get_platform_config
 
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 USER_ID = "1234567"

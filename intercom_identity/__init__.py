@@ -2,9 +2,9 @@
 
 Public API::
 
-    from intercom_identity import compute_user_hash, identity_payload
+    from intercom_identity import compute_user_hash, identity_payload, record_client
 
-``identity_payload`` needs the app registry, so it is imported on first use; importing this
+``identity_payload`` and ``record_client`` need the app registry, so it is imported on first use; importing this
 package from settings (or before ``django.setup()``) stays safe.
 """
 
@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from .hashing import compute_user_hash
 
 if TYPE_CHECKING:
+    from .rollout import record_client
     from .services import identity_payload
 
-__all__ = ["compute_user_hash", "identity_payload"]
+__all__ = ["compute_user_hash", "identity_payload", "record_client"]
 
-_LAZY = {"identity_payload": ".services"}
+_LAZY = {"identity_payload": ".services", "record_client": ".rollout"}
 
 
 def __getattr__(name: str) -> Any:

@@ -28,8 +28,18 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from .conf import conf
 from .exceptions import PhaseRequiresSecret, SecretUnavailable
 from .hashing import validate_secret
-from .models import CredentialMode, Environment, Platform, PlatformConfig, RolloutPhase
-from .services import can_manage, change_mode, change_phase, store_secret, verify
+from .models import AuditEvent, CredentialMode, Environment, Platform, PlatformConfig, RolloutPhase
+from .rollout import (
+    EnforcementBlocked,
+    ReasonRequired,
+    adoption,
+    change_mode,
+    change_phase,
+    clean_version,
+    set_min_sending_version,
+    store_secret,
+)
+from .services import can_manage, verify
 from .verification import REASONS
 
 PHASE_CONSEQUENCES = {
@@ -69,11 +79,16 @@ class Transition:
     def is_current(self, config: PlatformConfig) -> bool:
         return bool(getattr(config, self.field) == self.value)
 
-    def apply(self, config: PlatformConfig) -> str:
-        """Apply through the service that enforces the rules; returns the previous value."""
+    @property
+    def guarded(self) -> bool:
+        """Whether adoption guards this change (moving to ``enforced``)."""
+        return self.field == "phase" and self.value == RolloutPhase.ENFORCED
+
+    def apply(self, config: PlatformConfig, *, actor: Any, reason: str, force: bool) -> str:
+        """Apply through the service that enforces the rules and audits; returns the previous value."""
         if self.field == "phase":
-            return change_phase(config, self.value).value
-        return change_mode(config, self.value).value
+            return change_phase(config, self.value, actor=actor, reason=reason, force=force).value
+        return change_mode(config, self.value, actor=actor, reason=reason).value
 
     def history(self, previous: str) -> str:
         what = "Phase" if self.field == "phase" else "Credential mode"
@@ -147,12 +162,19 @@ class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = PlatformConfig
-        fields: list[str] = []
+        fields = ["min_sending_version"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Remembered for the history entry, which is written after the new secret is saved.
         self.previous_fingerprint = self.instance.secret_fingerprint
+
+    def clean_min_sending_version(self) -> str:
+        version: str = self.cleaned_data["min_sending_version"]
+        try:
+            return clean_version(version) if version.strip() else ""
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="invalid_version") from None
 
     @method_decorator(sensitive_variables("secret"))
     def clean_new_secret(self) -> str:
@@ -254,6 +276,7 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "secret_fingerprint",
         "secret_set_at",
         "phase_changed_at",
+        "min_sending_version",
         "new_secret",
     ]
     readonly_fields = [
@@ -300,17 +323,25 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @method_decorator(sensitive_variables("secret"))
     def save_model(self, request: HttpRequest, obj: PlatformConfig, form: Any, change: bool) -> None:
-        """Save the secret fields only: a full save would write back a phase changed meanwhile."""
+        """Save through the services, field by field: a full save would write back a phase changed
+        meanwhile, and the services audit each change."""
         secret = form.cleaned_data.get("new_secret")
         if secret:
-            store_secret(obj, secret)
+            store_secret(obj, secret, actor=request.user)
+        if "min_sending_version" in form.changed_data:
+            set_min_sending_version(obj, form.cleaned_data["min_sending_version"], actor=request.user)
 
     def construct_change_message(self, request: HttpRequest, form: forms.Form, formsets: Any, add: bool = False) -> Any:
         """History says that the secret changed, by fingerprint; never the secret."""
-        if not isinstance(form, PlatformConfigForm) or not form.cleaned_data.get("new_secret"):
+        if not isinstance(form, PlatformConfigForm):
             return []
-        previous = form.previous_fingerprint or "none"
-        return f"Secret replaced (fingerprint {previous} -> {form.instance.secret_fingerprint})."
+        parts = []
+        if form.cleaned_data.get("new_secret"):
+            previous = form.previous_fingerprint or "none"
+            parts.append(f"Secret replaced (fingerprint {previous} -> {form.instance.secret_fingerprint}).")
+        if "min_sending_version" in form.changed_data:
+            parts.append(f"Minimum sending version set to '{form.cleaned_data['min_sending_version'] or 'none'}'.")
+        return " ".join(parts)
 
     def render_change_form(
         self,
@@ -401,10 +432,15 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 % {"rows": ", ".join(forbidden)},
             )
             return
+        reason = request.POST.get("reason", "").strip()
+        force = request.POST.get("force") == "yes"
         try:
             with transaction.atomic():
-                changes = [(config, transition.apply(config)) for config in configs]
-        except PhaseRequiresSecret as exc:
+                changes = [
+                    (config, transition.apply(config, actor=request.user, reason=reason, force=force))
+                    for config in configs
+                ]
+        except (PhaseRequiresSecret, EnforcementBlocked, ReasonRequired) as exc:
             messages.error(request, _("%(reason)s Nothing was changed.") % {"reason": exc})
             return
         changed = [(config, previous) for config, previous in changes if previous != transition.value]
@@ -422,6 +458,7 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def _confirmation(
         self, request: HttpRequest, configs: list[PlatformConfig], transition: Transition, *, action: str | None
     ) -> HttpResponse:
+        readiness = [(config, adoption(config)) for config in configs] if transition.guarded else []
         context = {
             **self.admin_site.each_context(request),
             "title": _("Change to %(what)s?") % {"what": transition.title},
@@ -432,6 +469,8 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "missing_secret": [c for c in configs if transition.needs_secret and not c.has_secret],
             "forbidden": [c for c in configs if not self.has_change_permission(request, c)],
             "includes_production": any(c.environment.is_production for c in configs),
+            "readiness": readiness,
+            "below_threshold": any(not numbers.meets_threshold for _config, numbers in readiness),
             "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
@@ -471,3 +510,33 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "fix": REASONS.get(result.diagnosis.reason) if result and result.diagnosis else None,
         }
         return TemplateResponse(request, "intercom_identity/admin/check_credential.html", context)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The audit trail: readable by staff with view permission, changeable by nobody."""
+
+    list_display = [
+        "created_at",
+        "actor_label",
+        "environment",
+        "platform",
+        "kind",
+        "from_value",
+        "to_value",
+        "adoption_ratio",
+        "forced",
+        "reason",
+    ]
+    list_filter = ["environment", "platform", "kind", "forced"]
+    search_fields = ["actor_label", "reason"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False

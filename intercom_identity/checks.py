@@ -40,6 +40,7 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     "jwt_signed_fields_malformed": _error("E008"),
     "verify_in_production_malformed": _error("E009"),
     "verify_rate_limit_malformed": _error("E010"),
+    "enforce_threshold_malformed": _error("E011"),
     "keys_derived": _warning(
         "W001",
         "Fine for local development only: secrets stored now become unreadable if SECRET_KEY changes. " + KEY_HINT,
@@ -89,6 +90,7 @@ VALIDATED_SETTINGS = (
     "JWT_SIGNED_FIELDS",
     "VERIFY_IN_PRODUCTION",
     "VERIFY_RATE_LIMIT",
+    "ENFORCE_THRESHOLD",
 )
 
 

@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "JWT_SIGNED_FIELDS": ("email",),
     "VERIFY_IN_PRODUCTION": False,
     "VERIFY_RATE_LIMIT": 60,
+    "ENFORCE_THRESHOLD": 0.95,
 }
 
 
@@ -134,6 +135,14 @@ class Settings:
     def VERIFY_RATE_LIMIT(self) -> int:
         """Verification requests per minute and client address; 0 turns the limit off."""
         return _positive_int("VERIFY_RATE_LIMIT", minimum=0)
+
+    @property
+    def ENFORCE_THRESHOLD(self) -> float:
+        """Adoption (0 to 1) needed before a platform may move to ``enforced`` without forcing."""
+        value = getattr(django_settings, PREFIX + "ENFORCE_THRESHOLD", DEFAULTS["ENFORCE_THRESHOLD"])
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ImproperlyConfigured(f"{PREFIX}ENFORCE_THRESHOLD must be a number from 0 to 1, not {value!r}.")
+        return float(value)
 
     @property
     def DEBUG(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -110,6 +111,15 @@ class PlatformConfig(models.Model):
     secret_fingerprint = models.CharField(_("secret fingerprint"), max_length=8, blank=True, editable=False)
     secret_set_at = models.DateTimeField(_("secret set at"), null=True, blank=True, editable=False)
     phase_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    min_sending_version = models.CharField(
+        _("minimum sending version"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "App versions from this one on count as sending the credential, even before one of their "
+            "requests has been seen receiving it (e.g. '5.2.0'). Leave empty to count only what is observed."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -153,3 +163,114 @@ class PlatformConfig(models.Model):
     def previous_secret(self) -> str | None:
         """The replaced secret (for diagnosis only), or None when there is none."""
         return crypto.decrypt(self.encrypted_previous_secret) if self.encrypted_previous_secret else None
+
+
+class AppVersion(models.Model):
+    """An app version seen on one platform in one environment, and since when it sends the credential."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="app_versions")
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    version = models.CharField(max_length=64)
+    first_seen_at = models.DateTimeField()
+    first_credential_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When a request of this version was first handed a credential.")
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "platform", "version"], name="intercom_identity_one_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform} {self.version}"
+
+
+class ClientActivity(models.Model):
+    """The latest app version each user was seen with, per environment and platform.
+
+    One row per (environment, platform, user): the readiness query reads this table only,
+    through the (environment, platform, last_seen_at) index that also carries the version.
+    """
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    version = models.CharField(max_length=64)
+    sent_credential = models.BooleanField(default=False)
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = _("client activity")
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "platform", "user"], name="intercom_identity_one_activity"),
+        ]
+        indexes = [
+            # version as the last key column: the readiness query is an index-only scan on every database.
+            models.Index(
+                fields=["environment", "platform", "last_seen_at", "version"], name="intercom_identity_active"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} on {self.platform} {self.version}"
+
+
+class DailyActivity(models.Model):
+    """The version each user was last seen with on each day: the adoption trend's raw data."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    version = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name_plural = _("daily activity")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "platform", "user", "day"], name="intercom_identity_one_day"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["environment", "platform", "day", "version"], name="intercom_identity_daily"),
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} on {self.platform} {self.version} ({self.day})"
+
+
+class AuditEvent(models.Model):
+    """One change of a phase, credential mode, secret (by fingerprint) or minimum version.
+
+    Written by the services layer whatever made the change (admin, command, code), and
+    read-only everywhere. Never holds secret material.
+    """
+
+    class Kind(models.TextChoices):
+        PHASE = "phase", _("Phase")
+        CREDENTIAL_MODE = "credential_mode", _("Credential mode")
+        SECRET = "secret", _("Secret (fingerprint)")
+        MIN_VERSION = "min_sending_version", _("Minimum sending version")
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, help_text=_("Who, as text: kept if the user is deleted."))
+    environment = models.CharField(max_length=50)
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    from_value = models.CharField(max_length=64, blank=True)
+    to_value = models.CharField(max_length=64, blank=True)
+    adoption_ratio = models.FloatField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    forced = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["environment", "platform", "-created_at"], name="intercom_identity_audit")]
+
+    def __str__(self) -> str:
+        return f"{self.environment}/{self.platform} {self.kind}: {self.from_value or '-'} -> {self.to_value or '-'}"

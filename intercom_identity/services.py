@@ -7,12 +7,10 @@ from __future__ import annotations
 import logging
 from typing import Any, TypedDict
 
-from django.db import transaction
-from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import conf
-from .exceptions import PhaseRequiresSecret, SecretUnavailable, UnknownEnvironment, UnknownPlatform
+from .exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from .hashing import compute_user_hash, select_identifier
 from .identity import signed_claims, user_identity
 from .jwt_tokens import make_user_jwt
@@ -48,6 +46,16 @@ def parse_platform(value: str) -> Platform:
     except ValueError:
         raise UnknownPlatform(
             f"Unknown platform {str(value)[:40]!r}; expected one of: {', '.join(Platform.values)}."
+        ) from None
+
+
+def parse_mode(value: str) -> CredentialMode:
+    """``CredentialMode`` for ``"user_hash"`` or ``"jwt"``; ``ValueError`` otherwise."""
+    try:
+        return CredentialMode(value)
+    except ValueError:
+        raise ValueError(
+            f"Unknown credential mode {str(value)[:40]!r}; expected one of: {', '.join(CredentialMode.values)}."
         ) from None
 
 
@@ -164,75 +172,6 @@ def web_settings(user: Any, *, environment: Environment | str | None = None) -> 
 def jwt_signed_keys() -> frozenset[str]:
     """Settings that a JWT carries signed, and that therefore stay out of the clear settings."""
     return frozenset({"user_id", *conf.JWT_SIGNED_FIELDS})
-
-
-@sensitive_variables("secret")
-def store_secret(config: PlatformConfig, secret: str) -> str:
-    """Validate, encrypt and save a new secret for ``config``; returns its fingerprint."""
-    config.set_secret(secret)
-    config.save(
-        update_fields=[
-            "encrypted_secret",
-            "encrypted_previous_secret",
-            "secret_fingerprint",
-            "secret_set_at",
-            "updated_at",
-        ]
-    )
-    return config.secret_fingerprint
-
-
-def change_phase(config: PlatformConfig, phase: RolloutPhase | str) -> RolloutPhase:
-    """Move ``config`` to ``phase`` under the rules; returns the phase it had before.
-
-    A phase other than ``off`` needs a stored secret (``PhaseRequiresSecret``).
-    """
-    target = parse_phase(phase)
-
-    def check(locked: PlatformConfig) -> None:
-        if target.needs_secret and not locked.has_secret:
-            raise PhaseRequiresSecret(f"{config} has no stored secret: store one before moving it to '{target.value}'.")
-
-    return RolloutPhase(_change_field(config, "phase", target, check, stamp="phase_changed_at"))
-
-
-def change_mode(config: PlatformConfig, mode: CredentialMode | str) -> CredentialMode:
-    """Switch the credential ``config`` hands out (``user_hash`` or ``jwt``); returns the previous mode."""
-    try:
-        target = CredentialMode(mode)
-    except ValueError:
-        raise ValueError(
-            f"Unknown credential mode {str(mode)[:40]!r}; expected one of: {', '.join(CredentialMode.values)}."
-        ) from None
-    return CredentialMode(_change_field(config, "credential_mode", target))
-
-
-def _change_field(
-    config: PlatformConfig,
-    field: str,
-    value: str,
-    check: Any = None,
-    *,
-    stamp: str | None = None,
-) -> str:
-    """Set one field of ``config`` on a locked row; returns the previous value.
-
-    The row is locked while it changes, so two admins acting at once cannot lose an update.
-    """
-    with transaction.atomic():
-        locked = PlatformConfig.objects.select_for_update().get(pk=config.pk)
-        previous = str(getattr(locked, field))
-        if check is not None:
-            check(locked)
-        if previous != value:
-            setattr(locked, field, value)
-            fields = [field, "updated_at"]
-            if stamp:
-                setattr(locked, stamp, timezone.now())
-                fields.append(stamp)
-            locked.save(update_fields=fields)
-    config.refresh_from_db()
-    return previous
 
 
 MANAGE_PRODUCTION_PERMISSION = "intercom_identity.manage_production"

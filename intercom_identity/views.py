@@ -14,6 +14,7 @@ from .conf import conf
 from .exceptions import MissingSecret, SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from .models import RolloutPhase
 from .ratelimit import retry_after
+from .rollout import record_client
 from .services import get_environment, identity_payload, verify
 from .verification import emulator_response
 
@@ -65,11 +66,14 @@ def user_hash(request: HttpRequest) -> JsonResponse:
             400, "missing_platform", "Name the platform: ?platform=ios, ?platform=android or ?platform=web."
         )
     try:
-        return JsonResponse(identity_payload(user, platform))
+        payload = identity_payload(user, platform)
     except UnknownPlatform as exc:
         return error_response(400, "unknown_platform", str(exc))
     except (UnknownEnvironment, SecretUnavailable) as exc:
         return unavailable(exc)
+    sent = payload["user_hash"] is not None or payload["intercom_user_jwt"] is not None
+    record_client(user, platform, request.headers.get("X-App-Version"), sent_credential=sent)
+    return JsonResponse(payload)
 
 
 def parse_verify_body(body: bytes) -> dict[str, Any] | JsonResponse:

@@ -12,7 +12,8 @@ from django.test import Client
 
 from intercom_identity import crypto
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
-from intercom_identity.services import change_phase, get_platform_config, store_secret
+from intercom_identity.rollout import change_phase, record_client, store_secret
+from intercom_identity.services import get_platform_config
 from tests import leakguard
 
 DATA = Path(__file__).parent / "data"
@@ -87,7 +88,8 @@ def configure(env: str, platform: str, phase: RolloutPhase | None = None, secret
     config = get_platform_config(platform, env)
     store_secret(config, secret or SECRETS[(env, platform)])
     if phase is not None:
-        change_phase(config, phase)
+        # Test set-up, not a rollout: the adoption guard is tested on its own.
+        change_phase(config, phase, force=True, reason="test set-up")
     return config
 
 
@@ -115,3 +117,11 @@ def user_client(user: Any) -> Client:
 @pytest.fixture
 def production(db: None) -> Environment:
     return Environment.objects.get(slug="production")
+
+
+def make_ready(env: str, platform: str, *, users: int = 1, version: str = "2.0") -> None:
+    """Record ``users`` active users on a credential-sending version, so adoption is 100%."""
+    model = get_user_model()
+    for n in range(users):
+        client_user = model.objects.create_user(f"ready-{env}-{platform}-{version}-{n}", f"r{n}@example.com", "pw")
+        record_client(client_user, platform, version, sent_credential=True, environment=env)

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from intercom_identity.hashing import fingerprint
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
-from tests.conftest import SECRETS, configure
+from tests.conftest import SECRETS, configure, make_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -145,6 +145,7 @@ def test_rows_cannot_be_added_or_deleted(superuser_client: Client, all_secrets: 
 
 def test_phase_button_asks_then_applies(superuser_client: Client, all_secrets: Any) -> None:
     config = config_of("development", "web")
+    make_ready("development", "web")
     assert (
         'href="' + transition_url(config) + '?to=phase%3Aenforced"'
         in superuser_client.get(change_url(config)).content.decode()
@@ -207,6 +208,7 @@ def test_action_moves_to_sending_and_records_history(superuser_client: Client) -
 
 def test_enforce_action_confirms_first(superuser_client: Client, all_secrets: Any) -> None:
     ios = config_of("development", "ios")
+    make_ready("development", "ios")
     page = action(superuser_client, "move_to_enforced", [ios])
     assert b"Yes, change to phase &#x27;enforced&#x27;" in page.content
     ios.refresh_from_db()

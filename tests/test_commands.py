@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from intercom_identity import compute_user_hash
 from intercom_identity.hashing import fingerprint
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
-from tests.conftest import SECRETS, configure
+from tests.conftest import SECRETS, configure, make_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +69,7 @@ def test_secret_is_never_an_argument() -> None:
 
 def test_phase_changes_and_reports() -> None:
     configure("development", "web")
+    make_ready("development", "web")
     assert "off -> sending" in run("phase", "development", "web", "sending")
     assert "off -> sending" not in run("phase", "development", "web", "sending")
     assert "sending -> enforced" in run("phase", "development", "web", "enforced")

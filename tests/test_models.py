@@ -8,7 +8,8 @@ from django.db import IntegrityError, connection, transaction
 from intercom_identity.exceptions import MissingSecret, PhaseRequiresSecret, UnknownEnvironment, UnknownPlatform
 from intercom_identity.hashing import fingerprint
 from intercom_identity.models import Environment, Platform, PlatformConfig, RolloutPhase
-from intercom_identity.services import change_phase, get_platform_config, store_secret
+from intercom_identity.rollout import change_phase, store_secret
+from intercom_identity.services import get_platform_config
 from tests.conftest import SECRETS
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +73,7 @@ def test_change_phase_refuses_without_secret() -> None:
 
 def test_change_phase_returns_previous_and_stamps_time(all_secrets: Any) -> None:
     config = get_platform_config("web", "development")
-    assert change_phase(config, "enforced") == RolloutPhase.SENDING
+    assert change_phase(config, "enforced", force=True, reason="test") == RolloutPhase.SENDING
     assert config.phase == RolloutPhase.ENFORCED
     assert config.phase_changed_at is not None
     with pytest.raises(ValueError, match="Unknown phase"):

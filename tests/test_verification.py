@@ -17,7 +17,8 @@ from django.urls import reverse
 
 from intercom_identity.hashing import sign
 from intercom_identity.models import Environment, RolloutPhase
-from intercom_identity.services import change_phase, get_platform_config, store_secret
+from intercom_identity.rollout import change_phase, store_secret
+from intercom_identity.services import get_platform_config
 from intercom_identity.verification import REASONS, VerificationContext, verify_credential
 from tests import jwt_independent
 from tests.conftest import SECRETS, configure
@@ -195,7 +196,7 @@ def test_endpoint_while_sending(
 def test_endpoint_while_enforced(
     setup: None, client: Client, case: str, platform: str, fields: Callable[[], dict[str, Any]], expected: str
 ) -> None:
-    change_phase(get_platform_config(platform, "development"), RolloutPhase.ENFORCED)
+    change_phase(get_platform_config(platform, "development"), RolloutPhase.ENFORCED, force=True, reason="test")
     response = client.post(URL, {"platform": platform, **fields()}, content_type="application/json")
     body = response.json()
     if expected == "valid":

@@ -13,15 +13,15 @@ from django.views.decorators.debug import sensitive_variables
 from ...exceptions import IntercomIdentityError
 from ...hashing import compute_user_hash
 from ...models import CredentialMode, Platform, RolloutPhase
-from ...services import (
+from ...rollout import (
+    adoption,
+    audit_history,
     change_mode,
     change_phase,
-    get_platform_config,
-    parse_phase,
-    status_matrix,
+    set_min_sending_version,
     store_secret,
-    verify,
 )
+from ...services import get_platform_config, parse_phase, status_matrix, verify
 
 
 class Command(BaseCommand):
@@ -40,6 +40,10 @@ class Command(BaseCommand):
         phase = sub.add_parser("phase", help="Move an environment's platform to a rollout phase.")
         self._env_platform(phase)
         phase.add_argument("phase", choices=RolloutPhase.values)
+        phase.add_argument(
+            "--force", action="store_true", help="Enforce even though adoption is below the threshold (needs --reason)."
+        )
+        phase.add_argument("--reason", default="", help="Why; recorded in the audit trail.")
 
         hash_ = sub.add_parser("hash", help="Print the user hash for an identifier (whatever the phase).")
         self._env_platform(hash_)
@@ -59,6 +63,23 @@ class Command(BaseCommand):
         credential = verify.add_mutually_exclusive_group(required=True)
         credential.add_argument("--hash", dest="user_hash", help="The user_hash the app sends.")
         credential.add_argument("--jwt", dest="token", help="The intercom_user_jwt the app sends.")
+
+        adoption_ = sub.add_parser("adoption", help="Share of active users on app versions that send the credential.")
+        self._env_platform(adoption_)
+        adoption_.add_argument("--days", type=int, default=30, help="Activity window in days (default 30).")
+        adoption_.add_argument("--json", action="store_true", dest="as_json", help="Print JSON.")
+
+        min_version = sub.add_parser(
+            "min-version", help="Mark app versions from VERSION on as credential-sending ('' clears it)."
+        )
+        self._env_platform(min_version)
+        min_version.add_argument("version")
+        min_version.add_argument("--reason", default="", help="Why; recorded in the audit trail.")
+
+        history = sub.add_parser("history", help="The audit trail of every change, newest first.")
+        history.add_argument("--environment", help="Only this environment.")
+        history.add_argument("--platform", choices=Platform.values, help="Only this platform.")
+        history.add_argument("--json", action="store_true", dest="as_json", help="Print JSON.")
 
         status = sub.add_parser(
             "status", help="Show phase, secret fingerprint and when it was set, per environment and platform."
@@ -104,9 +125,11 @@ class Command(BaseCommand):
                 return secret[: -len(newline)]
         return secret
 
-    def handle_phase(self, *, environment: str, platform: str, phase: str, **options: Any) -> None:
+    def handle_phase(
+        self, *, environment: str, platform: str, phase: str, force: bool, reason: str, **options: Any
+    ) -> None:
         config = get_platform_config(platform, environment)
-        previous = change_phase(config, parse_phase(phase))
+        previous = change_phase(config, parse_phase(phase), reason=reason, force=force)
         if previous == phase:
             self.stdout.write(f"{config} is already in phase '{phase}'.")
         else:
@@ -138,6 +161,44 @@ class Command(BaseCommand):
         assert result.diagnosis is not None  # noqa: S101 - failures carry a diagnosis
         self.stdout.write(f"{result.diagnosis.reason}: {result.diagnosis.detail}")
         raise CommandError("The credential is not valid.", returncode=1)
+
+    def handle_adoption(self, *, environment: str, platform: str, days: int, as_json: bool, **options: Any) -> None:
+        if days < 1:
+            raise CommandError("--days must be at least 1.")
+        numbers = adoption(get_platform_config(platform, environment), days=days)
+        if as_json:
+            self.stdout.write(json.dumps(numbers.as_dict(), indent=2))
+            return
+        ratio = "-" if numbers.ratio is None else f"{numbers.ratio:.1%}"
+        self.stdout.write(
+            f"{environment} {platform}: {ratio} ({numbers.ready_users} of {numbers.active_users} users active in "
+            f"the last {days} days); threshold {numbers.threshold:.0%}"
+            + (" - ready to enforce" if numbers.meets_threshold else " - below threshold")
+        )
+        for share in numbers.versions:
+            mark = "sends credential" if share.sends_credential else "no credential"
+            self.stdout.write(f"  {share.version:<20}{share.users:>10}  {mark}")
+
+    def handle_min_version(self, *, environment: str, platform: str, version: str, reason: str, **options: Any) -> None:
+        config = get_platform_config(platform, environment)
+        previous = set_min_sending_version(config, version, reason=reason)
+        self.stdout.write(
+            f"{config}: minimum sending version {previous or 'none'} -> {config.min_sending_version or 'none'}."
+        )
+
+    def handle_history(self, *, environment: str | None, platform: str | None, as_json: bool, **options: Any) -> None:
+        events = audit_history(environment=environment, platform=platform)
+        if as_json:
+            self.stdout.write(json.dumps(events, indent=2))
+            return
+        for event in events:
+            ratio = "-" if event["adoption_ratio"] is None else f"{event['adoption_ratio']:.1%}"
+            forced = " FORCED" if event["forced"] else ""
+            reason = f" ({event['reason']})" if event["reason"] else ""
+            self.stdout.write(
+                f"{event['at']}  {event['actor']}: {event['environment']}/{event['platform']} {event['kind']} "
+                f"{event['from'] or '-'} -> {event['to'] or '-'}, adoption {ratio}{forced}{reason}"
+            )
 
     @sensitive_variables("secret")
     def handle_hash(

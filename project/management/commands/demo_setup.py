@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from intercom_identity.models import Environment, Platform, RolloutPhase
-from intercom_identity.services import change_phase, get_platform_config, store_secret
+from intercom_identity.rollout import change_phase, store_secret
+from intercom_identity.services import get_platform_config
 
 USERNAME = "admin"
 PASSWORD = "admin"
