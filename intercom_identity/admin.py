@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from .conf import conf
-from .exceptions import PhaseRequiresSecret, SecretUnavailable
+from .exceptions import InvalidCredentialInput, PhaseRequiresSecret, SecretUnavailable
 from .hashing import validate_secret
 from .models import AuditEvent, CredentialMode, Environment, Platform, PlatformConfig, RolloutPhase
 from .rollout import (
@@ -128,11 +128,11 @@ class CheckCredentialForm(forms.Form):
     platform = forms.ChoiceField(choices=Platform.choices)
     user_id = forms.CharField(required=False, strip=False, max_length=16_384)
     email = forms.CharField(required=False, strip=False, max_length=16_384)
-    user_hash = forms.CharField(required=False, strip=False, max_length=16_384)
+    # Credentials are stripped: a pasted trailing newline is the form's artefact, not the app's.
+    user_hash = forms.CharField(required=False, max_length=16_384)
     intercom_user_jwt = forms.CharField(
         label=_("Intercom user JWT"),
         required=False,
-        strip=False,
         max_length=16_384,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
@@ -498,7 +498,7 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                     user_hash=data["user_hash"] or None,
                     token=data["intercom_user_jwt"] or None,
                 )
-            except SecretUnavailable as exc:
+            except (SecretUnavailable, InvalidCredentialInput) as exc:
                 error = str(exc)
         context = {
             **self.admin_site.each_context(request),

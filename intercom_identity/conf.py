@@ -121,6 +121,8 @@ class Settings:
             or not all(isinstance(name, str) and name.isidentifier() for name in value)
         ):
             raise ImproperlyConfigured(f"{PREFIX}JWT_SIGNED_FIELDS must be a list of attribute names, e.g. ['email'].")
+        if any("password" in name.lower() for name in value):
+            raise ImproperlyConfigured(f"{PREFIX}JWT_SIGNED_FIELDS must not name a password: JWT claims are readable.")
         return tuple(value)
 
     @property

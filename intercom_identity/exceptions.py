@@ -40,3 +40,7 @@ class EncryptionKeyMissing(SecretUnavailable, ImproperlyConfigured):
 
 class EncryptionKeyInvalid(SecretUnavailable, ImproperlyConfigured):
     """INTERCOM_IDENTITY_ENCRYPTION_KEYS holds a value that is not a Fernet key."""
+
+
+class InvalidCredentialInput(IntercomIdentityError, ValueError):
+    """A value to verify cannot be text Intercom would receive (e.g. not encodable as UTF-8)."""

@@ -4,11 +4,16 @@
 
 from __future__ import annotations
 
+import inspect
+import logging
+from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
 
 from .conf import conf
+
+logger = logging.getLogger(__name__)
 
 
 def default_user_id(user: Any) -> str | None:
@@ -53,5 +58,13 @@ def signed_claims(user: Any, email: str | None) -> dict[str, Any]:
         if name == "user_id":
             continue
         value = email if name == "email" else getattr(user, name, None)
-        claims[name] = value() if callable(value) else value
+        value = value() if inspect.ismethod(value) else value
+        if isinstance(value, datetime):
+            value = int(value.timestamp())  # JWT dates are seconds since 1970
+        elif isinstance(value, date):
+            value = value.isoformat()
+        if value is not None and not isinstance(value, (str, int, float, bool)):
+            logger.error("JWT claim %s left out: a %s is not a JSON value.", name, type(value).__name__)
+            continue
+        claims[name] = value
     return claims

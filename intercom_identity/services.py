@@ -10,7 +10,7 @@ from typing import Any, TypedDict
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import conf
-from .exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform
+from .exceptions import InvalidCredentialInput, SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from .hashing import compute_user_hash, select_identifier
 from .identity import signed_claims, user_identity
 from .jwt_tokens import make_user_jwt
@@ -186,6 +186,14 @@ def can_manage(user: Any, environment: Environment) -> bool:
     return not environment.is_production or user.has_perm(MANAGE_PRODUCTION_PERMISSION)
 
 
+def _is_utf8_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def status_matrix() -> dict[str, dict[str, dict[str, str | None]]]:
     """``{environment: {platform: {"phase", "credential", "fingerprint", "secret_set_at"}}}``, no secret material."""
     return {
@@ -223,10 +231,19 @@ def verification_context(platform: Platform | str, environment: Environment | st
         environment=config.environment.slug,
         platform=config.platform,
         secret=config.secret(),
-        previous_secret=config.previous_secret(),
+        previous_secret=_previous_secret(config),
         others=tuple(others),
         app_ids=tuple(Environment.objects.exclude(app_id="").values_list("app_id", flat=True)),
     )
+
+
+def _previous_secret(config: PlatformConfig) -> str | None:
+    """The replaced secret, or None when there is none or it cannot be read (it only refines diagnoses)."""
+    try:
+        return config.previous_secret()
+    except SecretUnavailable as exc:
+        logger.warning("Left the previous secret of %s out of the diagnosis: %s", config, exc)
+        return None
 
 
 def verify(
@@ -238,7 +255,13 @@ def verify(
     user_hash: str | None = None,
     token: str | None = None,
 ) -> tuple[Verification, PlatformConfig]:
-    """Verify a credential against a stored configuration; returns the result and the configuration."""
+    """Verify a credential against a stored configuration; returns the result and the configuration.
+
+    Raises ``InvalidCredentialInput`` for a value that is not UTF-8 text (a lone surrogate).
+    """
+    for name, value in (("user_id", user_id), ("email", email), ("user_hash", user_hash), ("token", token)):
+        if value is not None and not _is_utf8_text(value):
+            raise InvalidCredentialInput(f"{name} is not valid UTF-8 text.")
     config = get_platform_config(platform, environment)
     unidentified = check_identified(user_id=user_id, email=email, token=token)
     if unidentified is not None:

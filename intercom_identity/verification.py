@@ -158,7 +158,7 @@ def _whitespace_variants(value: str) -> list[str]:
     return sorted(variants)
 
 
-@sensitive_variables("context")
+@sensitive_variables("context", "secret")
 def _diagnose_hash(
     context: VerificationContext, by: IdentifiedBy, identifier: str, email: str | None, user_hash: str
 ) -> Diagnosis:
@@ -181,13 +181,13 @@ def _diagnose_hash(
             "secret_whitespace",
             f"The hash was made with the {platform} secret plus surrounding whitespace or a newline.",
         )
+    for other in context.others:
+        if _any_match(received, [sign(other.secret, identifier)]):
+            return _other_secret_diagnosis(context, other, prefix="")
     if context.previous_secret and _any_match(received, [sign(context.previous_secret, identifier)]):
         return Diagnosis(
             "previous_secret", f"The hash was made with the {platform} secret that has since been replaced."
         )
-    for other in context.others:
-        if _any_match(received, [sign(other.secret, identifier)]):
-            return _other_secret_diagnosis(context, other, prefix="")
     if _any_match(received, [sign(app_id, identifier) for app_id in context.app_ids if app_id]):
         return Diagnosis(
             "app_id_as_secret", "The hash was made with the Intercom app ID as the key instead of the secret."
@@ -218,7 +218,7 @@ def _verify_jwt(context: VerificationContext, token: str, *, user_id: str | None
 
     try:
         header, claims = unverified_parts(token)
-    except (jwt.DecodeError, UnicodeError, ValueError, TypeError):
+    except (jwt.InvalidTokenError, UnicodeError, ValueError, TypeError):
         return fail("jwt_malformed", "The token is not a compact JWS (header.payload.signature in base64url).")
     algorithm = header.get("alg")
     if algorithm != ALGORITHM:
@@ -230,36 +230,43 @@ def _verify_jwt(context: VerificationContext, token: str, *, user_id: str | None
     if not signed_with(token, context.secret):
         return _diagnose_signature(context, token, user_id)
     exp = claims.get("exp")
-    if exp is not None and (not isinstance(exp, (int, float)) or isinstance(exp, bool)):
-        return fail("jwt_malformed", "The token's exp claim is not a number of seconds.")
+    if exp is not None and not _is_timestamp(exp):
+        return fail("jwt_malformed", "The token's exp claim is not a number of seconds since 1970.")
     if exp is not None and exp <= now:
         return fail("jwt_expired", f"The token expired {int(now - exp)} seconds ago.")
     claimed = claims.get("user_id")
     if claimed is None or claimed == "":
         return fail("jwt_missing_user_id", "The token has no user_id claim; Intercom requires one.")
-    if user_id not in (None, "") and str(user_id) != str(claimed):
+    if not isinstance(claimed, str):
+        return fail("jwt_malformed", f"The token's user_id claim is a {type(claimed).__name__}; it must be a string.")
+    if user_id not in (None, "") and str(user_id) != claimed:
         return fail("jwt_user_id_mismatch", "The user_id sent differs from the user_id inside the token.")
     return Verification(True, "user_id", credential="jwt")
+
+
+def _is_timestamp(value: object) -> bool:
+    """A finite number of seconds in a sane range (Python's JSON accepts NaN and 10**400)."""
+    # The range test also refuses NaN and infinities, which compare False with everything.
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and -(2**53) < value < 2**53
 
 
 @sensitive_variables("context")
 def _diagnose_signature(context: VerificationContext, token: str, user_id: str | None) -> Verification:
     identified_by = "user_id" if user_id else None
     platform = _label(context.platform)
-    if context.previous_secret and signed_with(token, context.previous_secret):
+    other = next((o for o in context.others if signed_with(token, o.secret)), None)
+    if other is not None:
+        diagnosis = _other_secret_diagnosis(context, other, prefix="jwt_")
+    elif context.previous_secret and signed_with(token, context.previous_secret):
         diagnosis = Diagnosis(
             "jwt_previous_secret", f"The token was signed with the {platform} secret that has since been replaced."
         )
     else:
-        other = next((o for o in context.others if signed_with(token, o.secret)), None)
-        if other is not None:
-            diagnosis = _other_secret_diagnosis(context, other, prefix="jwt_")
-        else:
-            diagnosis = Diagnosis(
-                "jwt_bad_signature",
-                f"The signature matches neither the {platform} secret of the {context.environment} environment "
-                "nor any other known secret.",
-            )
+        diagnosis = Diagnosis(
+            "jwt_bad_signature",
+            f"The signature matches neither the {platform} secret of the {context.environment} environment "
+            "nor any other known secret.",
+        )
     return Verification(False, identified_by, diagnosis, "jwt")
 
 

@@ -6,12 +6,13 @@ import json
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from .conf import conf
-from .exceptions import MissingSecret, SecretUnavailable, UnknownEnvironment, UnknownPlatform
+from .exceptions import InvalidCredentialInput, MissingSecret, SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from .models import RolloutPhase
 from .ratelimit import retry_after
 from .rollout import record_client
@@ -117,7 +118,11 @@ def verify_credential(request: HttpRequest) -> JsonResponse:
         response = error_response(429, "rate_limited", f"Too many verification requests; retry in {wait} seconds.")
         response["Retry-After"] = str(wait)
         return response
-    fields = parse_verify_body(request.body)
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return error_response(413, "body_too_large", "The body is larger than this server accepts.")
+    fields = parse_verify_body(body)
     if isinstance(fields, JsonResponse):
         return fields
     try:
@@ -131,7 +136,11 @@ def verify_credential(request: HttpRequest) -> JsonResponse:
         )
     except UnknownPlatform as exc:
         return error_response(400, "unknown_platform", str(exc))
+    except InvalidCredentialInput as exc:
+        return error_response(400, "invalid_field", str(exc))
     except SecretUnavailable as exc:
         return unavailable(exc)
-    status, body = emulator_response(result, platform=config.platform, enforced=config.phase == RolloutPhase.ENFORCED)
-    return JsonResponse(body, status=status)
+    status, response_body = emulator_response(
+        result, platform=config.platform, enforced=config.phase == RolloutPhase.ENFORCED
+    )
+    return JsonResponse(response_body, status=status)

@@ -118,3 +118,8 @@ def test_check_command_passes_when_configured() -> None:
 def test_malformed_jwt_and_verify_settings(setting: str, value: object, check_id: str) -> None:
     with override_settings(**{setting: value}):
         assert ids(check_settings()) == [f"intercom_identity.{check_id}"]
+
+
+@override_settings(INTERCOM_IDENTITY_JWT_SIGNED_FIELDS=["email", "password"])
+def test_password_cannot_be_a_signed_field() -> None:
+    assert ids(check_settings()) == ["intercom_identity.E008"]

@@ -161,3 +161,12 @@ def test_admin_mode_action(admin_client: Client) -> None:
     assert set(PlatformConfig.objects.filter(pk__in=[ios.pk, web.pk]).values_list("credential_mode", flat=True)) == {
         "jwt"
     }
+
+
+@override_settings(INTERCOM_IDENTITY_JWT_SIGNED_FIELDS=["email", "date_joined", "groups"])
+def test_signed_fields_are_made_json(user: Any) -> None:
+    jwt_config("ios")
+    payload = identity_payload(user, "ios")
+    _h, claims = jwt_independent.decode(payload["intercom_user_jwt"], SECRETS[("development", "ios")])
+    assert claims["date_joined"] == int(user.date_joined.timestamp())
+    assert "groups" not in claims  # a related manager is no JSON value: left out and logged

@@ -384,3 +384,91 @@ def test_replacing_with_the_same_secret_keeps_the_previous_one(setup: None) -> N
     config = get_platform_config("ios", "development")
     store_secret(config, DEV_IOS)
     assert config.previous_secret() == OLD_IOS
+
+
+# --- hostile input (found in review) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["user_id", "email", "user_hash", "intercom_user_jwt"])
+def test_lone_surrogate_is_400_not_500(setup: None, client: Client, field: str) -> None:
+    body = '{"platform": "ios", "user_id": "42", "%s": "\\udc80"}' % field  # noqa: UP031 - raw JSON escape
+    response = client.post(URL, body.encode(), content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_field"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"alg": "HS256", "kid": 1},
+        {"alg": "HS256", "crit": ["foo"]},
+        {"alg": "HS256", "crit": 5},
+        {"alg": "HS256", "b64": False},
+    ],
+)
+def test_hostile_jwt_headers_are_malformed(setup: None, client: Client, header: dict[str, Any]) -> None:
+    token = jwt_independent.make({"user_id": UID}, DEV_IOS, header=header)
+    body = client.post(URL, {"platform": "ios", "intercom_user_jwt": token}, content_type="application/json").json()
+    assert body["diagnosis"]["reason"] == "jwt_malformed"
+
+
+@pytest.mark.parametrize("claims", [{"user_id": UID, "exp": -(10**400)}, {"user_id": UID, "exp": 10**400}])
+def test_absurd_exp_is_malformed(setup: None, client: Client, claims: dict[str, Any]) -> None:
+    token = jwt_independent.make(claims, DEV_IOS)
+    body = client.post(URL, {"platform": "ios", "intercom_user_jwt": token}, content_type="application/json").json()
+    assert body["diagnosis"]["reason"] == "jwt_malformed"
+
+
+def test_nan_exp_is_malformed(setup: None) -> None:
+    head = jwt_independent.b64url(b'{"alg":"HS256","typ":"JWT"}')
+    payload = jwt_independent.b64url(b'{"user_id":"42","exp":NaN}')
+    import hashlib
+    import hmac
+
+    signature = jwt_independent.b64url(
+        hmac.new(DEV_IOS.encode(), f"{head}.{payload}".encode(), hashlib.sha256).digest()
+    )
+    context = VerificationContext("development", "ios", secret=DEV_IOS)
+    result = verify_credential(context, token=f"{head}.{payload}.{signature}")
+    assert result.diagnosis is not None
+    assert result.diagnosis.reason == "jwt_malformed"
+
+
+@pytest.mark.parametrize("claimed", [42, False, [], {}])
+def test_non_string_user_id_claim_is_not_valid(setup: None, claimed: Any) -> None:
+    context = VerificationContext("development", "ios", secret=DEV_IOS)
+    result = verify_credential(context, token=jwt_independent.make({"user_id": claimed}, DEV_IOS))
+    assert not result.verified
+
+
+def test_unreadable_previous_secret_does_not_block(setup: None, client: Client) -> None:
+    from intercom_identity.models import PlatformConfig
+
+    PlatformConfig.objects.filter(environment__slug="development", platform="ios").update(
+        encrypted_previous_secret="not-a-fernet-token"
+    )
+    body = client.post(
+        URL, {"platform": "ios", "user_id": UID, "user_hash": sign(DEV_IOS, UID)}, content_type="application/json"
+    ).json()
+    assert body == {"verified": True, "identified_by": "user_id"}
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
+def test_oversized_body_is_413_json(setup: None, client: Client) -> None:
+    response = client.post(URL, {"platform": "ios", "user_id": "x" * 5000}, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json()["error"] == "body_too_large"
+
+
+def test_verify_command_exits_2_when_it_cannot_answer(db: None) -> None:
+    with pytest.raises(CommandError) as excinfo:
+        call_command(
+            "intercom_identity", "verify", "development", "ios", "--user-id", "1", "--hash", "ab", stdout=io.StringIO()
+        )
+    assert excinfo.value.returncode == 2
+
+
+def test_admin_check_strips_a_pasted_newline(setup: None, admin_client: Client) -> None:
+    form = {"environment": "development", "platform": "ios", "user_id": UID, "user_hash": sign(DEV_IOS, UID) + "\n"}
+    html = admin_client.post(reverse("admin:intercom_identity_platformconfig_check"), form).content.decode()
+    assert 'data-reason="valid"' in html

@@ -93,12 +93,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, subcommand: str, **options: Any) -> None:
         handler = getattr(self, "handle_" + subcommand.replace("-", "_"))
+        # `verify` exits 1 for "not valid"; anything that stops it from answering exits 2.
+        returncode = 2 if subcommand == "verify" else 1
         try:
             handler(**options)
-        except IntercomIdentityError as exc:
-            raise CommandError(str(exc)) from None
-        except ValueError as exc:  # bad phase, invalid secret
-            raise CommandError(str(exc)) from None
+        except (IntercomIdentityError, ValueError) as exc:  # ValueError: bad phase, invalid secret or version
+            raise CommandError(str(exc), returncode=returncode) from None
 
     @sensitive_variables("secret")
     def handle_set_secret(
