@@ -25,6 +25,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from .charts import trend_svg
 from .conf import conf
 from .exceptions import InvalidCredentialInput, PhaseRequiresSecret, SecretUnavailable
 from .hashing import validate_secret
@@ -119,6 +120,15 @@ TRANSITIONS: dict[str, Transition] = {
         for mode in CredentialMode
     },
 }
+
+
+PHASE_ORDER = list(RolloutPhase)
+
+
+def _neighbour_phase(phase: RolloutPhase, step: int) -> RolloutPhase | None:
+    """The next (+1) or previous (-1) phase of the rollout, or None at either end."""
+    index = PHASE_ORDER.index(phase) + step
+    return PHASE_ORDER[index] if 0 <= index < len(PHASE_ORDER) else None
 
 
 class CheckCredentialForm(forms.Form):
@@ -368,6 +378,11 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 name="intercom_identity_platformconfig_transition",
             ),
             path("check/", self.admin_site.admin_view(self.check_view), name="intercom_identity_platformconfig_check"),
+            path(
+                "overview/",
+                self.admin_site.admin_view(self.overview_view),
+                name="intercom_identity_platformconfig_overview",
+            ),
             *super().get_urls(),
         ]
 
@@ -478,6 +493,43 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def _change_url(self, config: PlatformConfig) -> str:
         return reverse("admin:intercom_identity_platformconfig_change", args=[config.pk])
+
+    # --- overview ----------------------------------------------------------------------
+
+    def overview_view(self, request: HttpRequest) -> HttpResponse:
+        """ "Identity verification": the environment x platform matrix with readiness and trend."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        environments = []
+        for environment in Environment.objects.prefetch_related("platforms"):
+            rows = []
+            for config in environment.platforms.all():
+                numbers = adoption(config)
+                phase = RolloutPhase(config.phase)
+                rows.append(
+                    {
+                        "config": config,
+                        "adoption": numbers,
+                        "trend": trend_svg(
+                            [point.ratio for point in numbers.daily],
+                            numbers.threshold,
+                            label=f"{config}: adoption over {numbers.days} days",
+                        ),
+                        "next": _neighbour_phase(phase, +1),
+                        "previous": _neighbour_phase(phase, -1),
+                        "can_change": self.has_change_permission(request, config),
+                    }
+                )
+            environments.append(
+                {"environment": environment, "rows": rows, "current": environment.slug == conf.ENVIRONMENT}
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Identity verification"),
+            "opts": self.model._meta,
+            "environments": environments,
+        }
+        return TemplateResponse(request, "intercom_identity/admin/overview.html", context)
 
     # --- check a credential ------------------------------------------------------------
 

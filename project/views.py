@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -11,8 +12,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
-from intercom_identity import identity_payload
+from intercom_identity import identity_payload, record_client
 from intercom_identity.exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform
+from intercom_identity.services import parse_platform
 from intercom_identity.views import error_response
 
 
@@ -24,10 +26,12 @@ def home(request: HttpRequest) -> HttpResponse:
 @never_cache
 @sensitive_variables("body")
 def mobile_login(request: HttpRequest) -> JsonResponse:
-    """``POST {"username", "password", "platform"}`` -> the user and their Intercom identity.
+    """``POST {"username", "password", "platform", "intercom"?}`` -> the user and, when asked, their Intercom identity.
 
-    A real API would also return its own token here; the point is the ``intercom`` part,
-    which the app hands to the Intercom SDK.
+    App versions that support identity verification send ``"intercom": true`` and get the
+    ``intercom`` payload to hand to the SDK; older versions do not ask, get none, and are
+    still counted (with their ``X-App-Version``) so adoption covers every active user.
+    A real API would also return its own token here.
     """
     if request.method != "POST":
         response = error_response(405, "method_not_allowed", f"{request.method} is not allowed here; use POST.")
@@ -40,13 +44,21 @@ def mobile_login(request: HttpRequest) -> JsonResponse:
     fields = ("username", "password", "platform")
     if not isinstance(body, dict) or not all(isinstance(body.get(k), str) and "\x00" not in body[k] for k in fields):
         return error_response(400, "invalid_body", "username, password and platform are required strings.")
+    if not isinstance(body.get("intercom", False), bool):
+        return error_response(400, "invalid_body", "intercom must be true or false.")
     user = authenticate(request, username=body["username"], password=body["password"])
     if user is None:
         return error_response(401, "invalid_credentials", "Wrong username or password.")
     try:
-        intercom = identity_payload(user, body["platform"])
+        intercom = identity_payload(user, body["platform"]) if body.get("intercom") else None
+        parse_platform(body["platform"])
     except UnknownPlatform as exc:
         return error_response(400, "unknown_platform", str(exc))
     except (UnknownEnvironment, SecretUnavailable):
         return error_response(503, "intercom_unavailable", "Intercom identity is temporarily unavailable.")
-    return JsonResponse({"user": {"id": user.pk, "username": user.get_username()}, "intercom": intercom})
+    sent = intercom is not None and (intercom["user_hash"] or intercom["intercom_user_jwt"]) is not None
+    record_client(user, body["platform"], request.headers.get("X-App-Version"), sent_credential=sent)
+    response: dict[str, Any] = {"user": {"id": user.pk, "username": user.get_username()}}
+    if intercom is not None:
+        response["intercom"] = intercom
+    return JsonResponse(response)

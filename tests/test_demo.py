@@ -26,7 +26,7 @@ def login(client: Client, body: Any) -> Any:
 
 @pytest.mark.django_db
 def test_mobile_login_returns_the_identity_payload(client: Client, user: Any, all_secrets: Any) -> None:
-    response = login(client, {"username": "jane", "password": "pw-jane-123", "platform": "android"})
+    response = login(client, {"username": "jane", "password": "pw-jane-123", "platform": "android", "intercom": True})
     assert response.status_code == 200
     body = response.json()
     assert body["user"] == {"id": user.pk, "username": "jane"}
@@ -51,6 +51,8 @@ def test_mobile_login_returns_the_identity_payload(client: Client, user: Any, al
         ({"username": "ja\x00ne", "password": "pw-jane-123", "platform": "ios"}, 400, "invalid_body"),
         ({"username": "jane", "password": "wrong", "platform": "ios"}, 401, "invalid_credentials"),
         ({"username": "jane", "password": "pw-jane-123", "platform": "tv"}, 400, "unknown_platform"),
+        ({"username": "jane", "password": "pw-jane-123", "platform": "tv", "intercom": True}, 400, "unknown_platform"),
+        ({"username": "jane", "password": "pw-jane-123", "platform": "ios", "intercom": "yes"}, 400, "invalid_body"),
     ],
 )
 def test_mobile_login_bad_input_is_4xx_json(client: Client, user: Any, body: Any, status: int, code: str) -> None:
