@@ -473,7 +473,7 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def _confirmation(
         self, request: HttpRequest, configs: list[PlatformConfig], transition: Transition, *, action: str | None
     ) -> HttpResponse:
-        readiness = [(config, adoption(config)) for config in configs] if transition.guarded else []
+        readiness = [(config, adoption(config, with_daily=False)) for config in configs] if transition.guarded else []
         context = {
             **self.admin_site.each_context(request),
             "title": _("Change to %(what)s?") % {"what": transition.title},

@@ -68,7 +68,7 @@ def _audit(
     adoption_ratio: float | None = None,
 ) -> AuditEvent:
     if adoption_ratio is None:
-        adoption_ratio = adoption(config).ratio
+        adoption_ratio = adoption(config, with_daily=False).ratio
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         actor_label=actor_label(actor),
@@ -170,7 +170,7 @@ def _change_field(
     with transaction.atomic():
         locked = PlatformConfig.objects.select_for_update().select_related("environment").get(pk=config.pk)
         previous = str(getattr(locked, field))
-        readiness = adoption(locked)
+        readiness = adoption(locked, with_daily=False)
         forced = check(locked, readiness) if check is not None else False
         if previous != value:
             setattr(locked, field, value)
@@ -196,8 +196,14 @@ def _change_field(
 # --- adoption ------------------------------------------------------------------------
 
 
-def adoption(config: PlatformConfig, *, days: int = 30, now: datetime | None = None) -> Adoption:
-    """Adoption for one (environment, platform) over the last ``days`` days, with its daily series."""
+def adoption(
+    config: PlatformConfig, *, days: int = 30, now: datetime | None = None, with_daily: bool = True
+) -> Adoption:
+    """Adoption for one (environment, platform) over the last ``days`` days, with its daily series.
+
+    The guard and the audit only need the ratio (``with_daily=False``): that is one grouped
+    index-only scan of ``ClientActivity``; the series adds one over ``DailyActivity``.
+    """
     now = now or timezone.now()
     since = now - timedelta(days=days)
     versions = {
@@ -225,6 +231,8 @@ def adoption(config: PlatformConfig, *, days: int = 30, now: datetime | None = N
         .values_list("day", "version")
         .annotate(users=Count("*"))
         .order_by()
+        if with_daily
+        else []
     )
     return Adoption(
         environment=config.environment.slug,
@@ -232,7 +240,7 @@ def adoption(config: PlatformConfig, *, days: int = 30, now: datetime | None = N
         days=days,
         threshold=conf.ENFORCE_THRESHOLD,
         versions=version_shares(counts, lambda version: sends_on(version, now.date())),
-        daily=daily_points(rows, [first_day + timedelta(days=n) for n in range(days)], sends_on),
+        daily=daily_points(rows, [first_day + timedelta(days=n) for n in range(days)], sends_on) if with_daily else (),
     )
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
-from intercom_identity.models import Environment, Platform, RolloutPhase
-from intercom_identity.rollout import change_phase, store_secret
+from intercom_identity.models import ClientActivity, Environment, Platform, RolloutPhase
+from intercom_identity.rollout import change_phase, record_client, store_secret
 from intercom_identity.services import get_platform_config
 
 USERNAME = "admin"
@@ -34,6 +36,30 @@ class Command(BaseCommand):
                 store_secret(config, "demo-" + secrets.token_hex(20))
             if config.phase == RolloutPhase.OFF:
                 change_phase(config, RolloutPhase.SENDING)
+        self._sample_activity(development)
         self.stdout.write(
             f"Demo ready. Admin: http://127.0.0.1:8000/admin/ username '{USERNAME}', password '{PASSWORD}' (demo only)."
         )
+
+    def _sample_activity(self, development: Environment) -> None:
+        """Thirty days of demo app users moving from 1.x (no credential) to 2.x (sends it),
+        so the overview page has an adoption trend to draw. Only on an empty demo database."""
+        if ClientActivity.objects.exists():
+            return
+        User = get_user_model()
+        now = timezone.now()
+        for n in range(40):
+            user, _created = User.objects.get_or_create(username=f"demo-app-user-{n}")
+            for platform in (Platform.IOS, Platform.ANDROID):
+                for day in range(30, -1, -3):
+                    # User n upgrades on day n * 0.9 of the rollout: by today 34 of 40 have (85%).
+                    upgraded = (30 - day) > n * 0.9
+                    version = "2.0.0" if upgraded else "1.4.2"
+                    record_client(
+                        user,
+                        platform,
+                        version,
+                        sent_credential=upgraded,
+                        environment=development.slug,
+                        now=now - timedelta(days=day, hours=n % 12),
+                    )
