@@ -51,8 +51,8 @@ def main() -> None:
     from django.db.models import Count
     from django.utils import timezone
 
+    from intercom_identity.activity import adoption
     from intercom_identity.models import ClientActivity, PlatformConfig
-    from intercom_identity.rollout import adoption
 
     call_command("migrate", verbosity=0)
     config = PlatformConfig.objects.select_related("environment").get(environment__slug="production", platform="ios")

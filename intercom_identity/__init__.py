@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 from .hashing import compute_user_hash
 
 if TYPE_CHECKING:
-    from .rollout import record_client
+    from .activity import record_client
     from .services import identity_payload
 
 __all__ = ["compute_user_hash", "identity_payload", "record_client"]
 
-_LAZY = {"identity_payload": ".services", "record_client": ".rollout"}
+_LAZY = {"identity_payload": ".services", "record_client": ".activity"}
 
 
 def __getattr__(name: str) -> Any:

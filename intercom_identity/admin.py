@@ -25,6 +25,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from .activity import adoption, clean_version
 from .charts import trend_svg
 from .conf import conf
 from .exceptions import InvalidCredentialInput, PhaseRequiresSecret, SecretUnavailable
@@ -33,10 +34,8 @@ from .models import AuditEvent, CredentialMode, Environment, Platform, PlatformC
 from .rollout import (
     EnforcementBlocked,
     ReasonRequired,
-    adoption,
     change_mode,
     change_phase,
-    clean_version,
     set_min_sending_version,
     store_secret,
 )

@@ -10,6 +10,7 @@ class IntercomIdentityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from . import activity  # noqa: F401 - connects the signal handlers that keep tallies exact
         from .checks import ALL_CHECKS
 
         for check in ALL_CHECKS:

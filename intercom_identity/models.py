@@ -188,11 +188,7 @@ class AppVersion(models.Model):
 
 
 class ClientActivity(models.Model):
-    """The latest app version each user was seen with, per environment and platform.
-
-    One row per (environment, platform, user): the readiness query reads this table only,
-    through the (environment, platform, last_seen_at) index that also carries the version.
-    """
+    """The latest app version each user was seen with, per environment and platform (one row each)."""
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
     platform = models.CharField(max_length=16, choices=Platform.choices)
@@ -206,19 +202,13 @@ class ClientActivity(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["environment", "platform", "user"], name="intercom_identity_one_activity"),
         ]
-        indexes = [
-            # version as the last key column: the readiness query is an index-only scan on every database.
-            models.Index(
-                fields=["environment", "platform", "last_seen_at", "version"], name="intercom_identity_active"
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"user {self.user_id} on {self.platform} {self.version}"
 
 
 class DailyActivity(models.Model):
-    """The version each user was last seen with on each day: the adoption trend's raw data."""
+    """The version each user was last seen with on each day."""
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
     platform = models.CharField(max_length=16, choices=Platform.choices)
@@ -233,12 +223,40 @@ class DailyActivity(models.Model):
                 fields=["environment", "platform", "user", "day"], name="intercom_identity_one_day"
             ),
         ]
-        indexes = [
-            models.Index(fields=["environment", "platform", "day", "version"], name="intercom_identity_daily"),
-        ]
 
     def __str__(self) -> str:
         return f"user {self.user_id} on {self.platform} {self.version} ({self.day})"
+
+
+class VersionTally(models.Model):
+    """Exact user counts per (day, version), kept in step with the activity rows.
+
+    ``LATEST`` counts users whose latest activity (``ClientActivity``) is on ``day`` with
+    ``version``; ``DAILY`` counts users active on ``day`` whose last version that day was
+    ``version`` (``DailyActivity``). Adoption sums at most days x versions rows instead of
+    scanning one row per user, so it stays fast at millions of users.
+    """
+
+    class Kind(models.TextChoices):
+        LATEST = "latest", _("Latest activity")
+        DAILY = "daily", _("Daily activity")
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    day = models.DateField()
+    version = models.CharField(max_length=64)
+    users = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "platform", "kind", "day", "version"], name="intercom_identity_one_tally"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.platform} {self.version} {self.day}: {self.users}"
 
 
 class AuditEvent(models.Model):

@@ -11,11 +11,11 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from .activity import record_client
 from .conf import conf
 from .exceptions import InvalidCredentialInput, MissingSecret, SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from .models import RolloutPhase
 from .ratelimit import retry_after
-from .rollout import record_client
 from .services import get_environment, identity_payload, verify
 from .verification import emulator_response
 

@@ -11,8 +11,9 @@ from django.core.cache import cache
 from django.test import Client
 
 from intercom_identity import crypto
+from intercom_identity.activity import record_client
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
-from intercom_identity.rollout import change_phase, record_client, store_secret
+from intercom_identity.rollout import change_phase, store_secret
 from intercom_identity.services import get_platform_config
 from tests import leakguard
 

@@ -18,13 +18,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 from intercom_identity import record_client
+from intercom_identity.activity import adoption, recount
 from intercom_identity.adoption import at_least, version_key
 from intercom_identity.hashing import fingerprint
-from intercom_identity.models import AuditEvent, ClientActivity, DailyActivity, PlatformConfig, RolloutPhase
+from intercom_identity.models import (
+    AuditEvent,
+    ClientActivity,
+    DailyActivity,
+    PlatformConfig,
+    RolloutPhase,
+    VersionTally,
+)
 from intercom_identity.rollout import (
     EnforcementBlocked,
     ReasonRequired,
-    adoption,
     change_mode,
     change_phase,
     set_min_sending_version,
@@ -112,16 +119,60 @@ def test_version_that_starts_sending_later() -> None:
     assert daily[(now - timedelta(days=1)).date()].ready_users == 1
 
 
-def test_window_boundaries() -> None:
+def test_window_boundaries_are_utc_calendar_days() -> None:
     inside, outside = users(2)
-    now = timezone.now()
-    seen(inside, "2.0", sent=True, at=now - timedelta(days=30))
-    seen(outside, "1.0", sent=False, at=now - timedelta(days=30, seconds=1))
+    now = timezone.now().replace(hour=12)
+    seen(inside, "2.0", sent=True, at=(now - timedelta(days=29)).replace(hour=0, minute=0))
+    seen(outside, "1.0", sent=False, at=(now - timedelta(days=30)).replace(hour=23, minute=59))
     numbers = adoption(ios(), now=now)
     assert numbers.active_users == 1
     assert numbers.ratio == 1.0
     assert adoption(ios(), now=now, days=31).active_users == 2
     assert adoption(ios(), now=now, days=1).active_users == 0
+    assert len(adoption(ios(), now=now, days=7).daily) == 7
+
+
+def test_tallies_match_a_recount_after_any_sequence() -> None:
+    """Versions switched within a day and across days, late reports, deleted users: still exact."""
+    import random
+
+    rng = random.Random(7)
+    people = users(12, "r")
+    start = timezone.now() - timedelta(days=20)
+    for step in range(300):
+        person = rng.choice(people)
+        at = start + timedelta(hours=rng.randrange(0, 20 * 24))
+        cache.clear()  # every report writes: the hardest case for exactness
+        record_client(
+            person,
+            rng.choice(["ios", "android"]),
+            rng.choice(["1.0", "1.1", "2.0"]),
+            sent_credential=rng.random() < 0.5,
+            environment="development",
+            now=at,
+        )
+        if step == 150:
+            people.pop().delete()  # its activity rows cascade
+    before = {
+        (t.environment_id, t.platform, t.kind, t.day, t.version): t.users
+        for t in VersionTally.objects.filter(users__gt=0)
+    }
+    recount()
+    after = {(t.environment_id, t.platform, t.kind, t.day, t.version): t.users for t in VersionTally.objects.all()}
+    assert before == after
+    assert sum(u for (_e, p, kind, _d, _v), u in after.items() if kind == "latest" and p == "ios") == (
+        ClientActivity.objects.filter(platform="ios").count()
+    )
+
+
+def test_a_late_report_does_not_replace_a_newer_one() -> None:
+    (person,) = users(1)
+    now = timezone.now()
+    seen(person, "2.0", sent=True, at=now)
+    seen(person, "1.0", sent=False, at=now - timedelta(days=2))
+    assert [(s.version, s.users) for s in adoption(ios(), now=now).versions] == [("2.0", 1)]
+    two_days_ago = {p.day: p for p in adoption(ios(), now=now).daily}[(now - timedelta(days=2)).date()]
+    assert two_days_ago.active_users == 1  # but it does count for the day it happened
 
 
 def test_minimum_sending_version_counts_versions_not_yet_observed() -> None:

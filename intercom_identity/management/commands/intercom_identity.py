@@ -10,11 +10,11 @@ from typing import Any, TextIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.views.decorators.debug import sensitive_variables
 
+from ...activity import adoption
 from ...exceptions import IntercomIdentityError
 from ...hashing import compute_user_hash
 from ...models import CredentialMode, Platform, RolloutPhase
 from ...rollout import (
-    adoption,
     audit_history,
     change_mode,
     change_phase,

@@ -10,8 +10,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from intercom_identity.activity import record_client
 from intercom_identity.models import ClientActivity, Environment, Platform, RolloutPhase
-from intercom_identity.rollout import change_phase, record_client, store_secret
+from intercom_identity.rollout import change_phase, store_secret
 from intercom_identity.services import get_platform_config
 
 USERNAME = "admin"

@@ -1,0 +1,256 @@
+"""Measuring readiness: which app version each user runs, and adoption computed from it.
+
+``record_client`` keeps one ``ClientActivity`` row per user (the latest version) and one
+``DailyActivity`` row per user and day, and moves the matching ``VersionTally`` counts in
+the same transaction, so adoption reads at most days x versions tally rows, exactly.
+
+Days are UTC calendar days: "active in the last 30 days" means last seen today or on one
+of the 29 days before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
+from typing import Any
+
+from django.core.cache import cache
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Count, F, Sum
+from django.db.models.functions import TruncDate
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+from django.utils import timezone
+
+from .adoption import Adoption, at_least, daily_points, version_shares
+from .conf import conf
+from .exceptions import IntercomIdentityError
+from .models import AppVersion, ClientActivity, DailyActivity, PlatformConfig, VersionTally
+from .services import get_platform_config, parse_platform
+
+logger = logging.getLogger(__name__)
+
+MAX_VERSION_LENGTH = 64
+LATEST, DAILY = VersionTally.Kind.LATEST, VersionTally.Kind.DAILY
+
+
+def clean_version(value: str) -> str:
+    """An app version as recorded: stripped, at most 64 printable characters; ValueError otherwise."""
+    version = value.strip()
+    if not version or len(version) > MAX_VERSION_LENGTH or not version.isprintable():
+        raise ValueError(f"An app version is 1 to {MAX_VERSION_LENGTH} printable characters, e.g. '5.2.0'.")
+    return version
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def adoption(
+    config: PlatformConfig, *, days: int = 30, now: datetime | None = None, with_daily: bool = True
+) -> Adoption:
+    """Adoption for one (environment, platform) over the last ``days`` days, with its daily series.
+
+    The guard and the audit only need the ratio (``with_daily=False``).
+    """
+    today = (now or timezone.now()).date()
+    first_day = today - timedelta(days=days - 1)
+    versions = {
+        v.version: v.first_credential_at
+        for v in AppVersion.objects.filter(environment_id=config.environment_id, platform=config.platform)
+    }
+    minimum = config.min_sending_version
+
+    def sends_on(version: str, day: date) -> bool:
+        """Sending on ``day``: a request of it got a credential by then, or it is at least the minimum."""
+        started = versions.get(version)
+        return (started is not None and started.date() <= day) or at_least(version, minimum)
+
+    tallies = VersionTally.objects.filter(
+        environment_id=config.environment_id, platform=config.platform, day__gte=first_day
+    )
+    counts = dict(
+        tallies.filter(kind=LATEST).values_list("version").annotate(users=Sum("users")).filter(users__gt=0).order_by()
+    )
+    daily: tuple[Any, ...] = ()
+    if with_daily:
+        rows = tallies.filter(kind=DAILY, users__gt=0).values_list("day", "version", "users")
+        daily = daily_points(rows, [first_day + timedelta(days=n) for n in range(days)], sends_on)
+    return Adoption(
+        environment=config.environment.slug,
+        platform=config.platform,
+        days=days,
+        threshold=conf.ENFORCE_THRESHOLD,
+        versions=version_shares(counts, lambda version: sends_on(version, today)),
+        daily=daily,
+    )
+
+
+# --- recording ----------------------------------------------------------------------
+
+
+def record_client(
+    user: Any,
+    platform: str,
+    app_version: str | None,
+    *,
+    sent_credential: bool,
+    environment: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Count ``user`` as active on ``app_version`` of ``platform``; returns whether it wrote.
+
+    Call it from every app version's login view (old versions never reach the hash
+    endpoint); the JSON view calls it with the ``X-App-Version`` header. At most one write
+    per (user, platform, version) and hour, remembered in the cache; the writes are exact
+    whatever the cache remembers. A missing or malformed version, an anonymous user or a
+    database error is logged and ignored: recording never fails a login.
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or not app_version:
+        return False
+    try:
+        version = clean_version(app_version)
+        config = get_platform_config(parse_platform(platform), environment)
+    except (ValueError, IntercomIdentityError) as exc:
+        logger.warning("Client version not recorded: %s", exc)
+        return False
+    now = now or timezone.now()
+    seen_key = f"intercom_identity:seen:{config.environment_id}:{config.platform}:{user.pk}:{version}:{now:%Y%m%d%H}"
+    credential_key = f"intercom_identity:sends:{config.environment_id}:{config.platform}:{version}"
+    wrote = False
+    try:
+        if _cache_add(seen_key, timeout=3600):
+            _write_activity(config, user, version, sent_credential, now)
+            wrote = True
+        if sent_credential and _cache_add(credential_key, timeout=None):
+            _mark_sending(config, version, now)
+            wrote = True
+    except DatabaseError:
+        logger.exception("Client version not recorded (database error).")
+        _cache_forget([seen_key, credential_key])
+        return False
+    return wrote
+
+
+def _cache_add(key: str, *, timeout: int | None) -> bool:
+    """``cache.add``; a cache that is down counts as "not seen yet" (the writes stay exact)."""
+    try:
+        return bool(cache.add(key, 1, timeout=timeout))
+    except Exception:
+        logger.warning("Cache unavailable while recording a client version; writing through.")
+        return True
+
+
+def _cache_forget(keys: list[str]) -> None:
+    try:
+        cache.delete_many(keys)
+    except Exception:
+        logger.warning("Cache unavailable: could not forget a failed recording.")
+
+
+def _write_activity(config: PlatformConfig, user: Any, version: str, sent_credential: bool, now: datetime) -> None:
+    """Upsert the user's rows and move their tallies, under a lock on the user's latest row."""
+    scope = {"environment_id": config.environment_id, "platform": config.platform}
+    day = now.date()
+    with transaction.atomic():
+        AppVersion.objects.bulk_create([AppVersion(**scope, version=version, first_seen_at=now)], ignore_conflicts=True)
+        latest = _locked_or_created(
+            ClientActivity,
+            dict(scope, user=user),
+            dict(version=version, sent_credential=sent_credential, last_seen_at=now),
+        )
+        if latest is None:
+            _bump(scope, LATEST, day, version, +1)
+        elif now >= latest.last_seen_at:  # an older, late report never replaces a newer one
+            if (latest.version, latest.last_seen_at.date()) != (version, day):
+                _bump(scope, LATEST, latest.last_seen_at.date(), latest.version, -1)
+                _bump(scope, LATEST, day, version, +1)
+            ClientActivity.objects.filter(pk=latest.pk).update(
+                version=version, sent_credential=sent_credential, last_seen_at=now
+            )
+        daily = _locked_or_created(DailyActivity, dict(scope, user=user, day=day), dict(version=version))
+        if daily is None:
+            _bump(scope, DAILY, day, version, +1)
+        elif daily.version != version:
+            _bump(scope, DAILY, day, daily.version, -1)
+            _bump(scope, DAILY, day, version, +1)
+            DailyActivity.objects.filter(pk=daily.pk).update(version=version)
+
+
+def _locked_or_created(model: Any, key: dict[str, Any], values: dict[str, Any]) -> Any:
+    """The existing row for ``key``, locked; or None after creating it with ``values``.
+
+    Two requests of one user racing to create the row: the loser's insert fails inside a
+    savepoint and it takes the winner's row, locked, as the existing one.
+    """
+    existing = model.objects.select_for_update().filter(**key).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            model.objects.create(**key, **values)
+    except IntegrityError:
+        return model.objects.select_for_update().get(**key)
+    return None
+
+
+def _bump(scope: dict[str, Any], kind: str, day: date, version: str, delta: int) -> None:
+    """Add ``delta`` users to one tally, atomically (an UPDATE, or an INSERT the first time)."""
+    tally = VersionTally.objects.filter(**scope, kind=kind, day=day, version=version)
+    if tally.update(users=F("users") + delta):
+        return
+    try:
+        with transaction.atomic():
+            VersionTally.objects.create(**scope, kind=kind, day=day, version=version, users=delta)
+    except IntegrityError:  # created meanwhile by another request
+        tally.update(users=F("users") + delta)
+
+
+def _mark_sending(config: PlatformConfig, version: str, now: datetime) -> None:
+    scope = {"environment_id": config.environment_id, "platform": config.platform}
+    with transaction.atomic():
+        AppVersion.objects.bulk_create([AppVersion(**scope, version=version, first_seen_at=now)], ignore_conflicts=True)
+        AppVersion.objects.filter(**scope, version=version, first_credential_at=None).update(first_credential_at=now)
+
+
+@receiver(post_delete, sender=ClientActivity, dispatch_uid="intercom_identity.untally_latest")
+def _untally_latest(sender: Any, instance: ClientActivity, **kwargs: Any) -> None:
+    """A deleted user (the rows cascade) leaves the counts too."""
+    scope = {"environment_id": instance.environment_id, "platform": instance.platform}
+    _bump(scope, LATEST, instance.last_seen_at.date(), instance.version, -1)
+
+
+@receiver(post_delete, sender=DailyActivity, dispatch_uid="intercom_identity.untally_daily")
+def _untally_daily(sender: Any, instance: DailyActivity, **kwargs: Any) -> None:
+    scope = {"environment_id": instance.environment_id, "platform": instance.platform}
+    _bump(scope, DAILY, instance.day, instance.version, -1)
+
+
+def recount(configs: Iterable[PlatformConfig] | None = None) -> int:
+    """Rebuild the tallies from the activity rows (after a bulk import or raw SQL); returns rows written."""
+    written = 0
+    with transaction.atomic():
+        for config in configs if configs is not None else PlatformConfig.objects.all():
+            scope = {"environment_id": config.environment_id, "platform": config.platform}
+            VersionTally.objects.filter(**scope).delete()
+            latest = (
+                ClientActivity.objects.filter(**scope)
+                .values_list(TruncDate("last_seen_at", tzinfo=dt_timezone.utc), "version")
+                .annotate(users=Count("*"))
+                .order_by()
+            )
+            daily = (
+                DailyActivity.objects.filter(**scope)
+                .values_list("day", "version")
+                .annotate(users=Count("*"))
+                .order_by()
+            )
+            tallies = [
+                VersionTally(**scope, kind=kind, day=day, version=version, users=users)
+                for kind, rows in ((LATEST, latest), (DAILY, daily))
+                for day, version, users in rows
+            ]
+            VersionTally.objects.bulk_create(tallies, batch_size=1000)
+            written += len(tallies)
+    return written
