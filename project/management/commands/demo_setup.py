@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.db import transaction
 from django.utils import timezone
 
 from intercom_identity.activity import record_client
@@ -42,6 +43,7 @@ class Command(BaseCommand):
             f"Demo ready. Admin: http://127.0.0.1:8000/admin/ username '{USERNAME}', password '{PASSWORD}' (demo only)."
         )
 
+    @transaction.atomic  # one commit instead of hundreds
     def _sample_activity(self, development: Environment) -> None:
         """Thirty days of demo app users moving from 1.x (no credential) to 2.x (sends it),
         so the overview page has an adoption trend to draw. Only on an empty demo database."""
@@ -49,12 +51,12 @@ class Command(BaseCommand):
             return
         User = get_user_model()
         now = timezone.now()
-        for n in range(40):
+        for n in range(20):
             user, _created = User.objects.get_or_create(username=f"demo-app-user-{n}")
             for platform in (Platform.IOS, Platform.ANDROID):
-                for day in range(30, -1, -3):
-                    # User n upgrades on day n * 0.9 of the rollout: by today 34 of 40 have (85%).
-                    upgraded = (30 - day) > n * 0.9
+                for day in range(30, -1, -5):
+                    # User n upgrades on day n * 1.8 of the rollout: by today 17 of 20 have (85%).
+                    upgraded = (30 - day) > n * 1.8
                     version = "2.0.0" if upgraded else "1.4.2"
                     record_client(
                         user,
