@@ -11,38 +11,31 @@ WIDTH, HEIGHT, PAD = 240, 60, 4
 
 
 def trend_svg(ratios: Sequence[float | None], threshold: float, *, label: str) -> SafeString:
-    """Daily adoption ratios (None: nobody active that day) as a line, with the threshold dashed.
+    """Daily adoption ratios as a line with a dot per measured day, and the threshold dashed.
 
-    Days without activity break the line rather than pretending to be zero.
+    Days without activity (None) have no dot; the line joins the days around them.
     """
     count = max(len(ratios), 2)
 
-    def x(index: int) -> float:
-        return PAD + index * (WIDTH - 2 * PAD) / (count - 1)
+    def x(index: int) -> str:
+        return f"{PAD + index * (WIDTH - 2 * PAD) / (count - 1):.1f}"
 
-    def y(ratio: float) -> float:
-        return HEIGHT - PAD - ratio * (HEIGHT - 2 * PAD)
+    def y(ratio: float) -> str:
+        return f"{HEIGHT - PAD - ratio * (HEIGHT - 2 * PAD):.1f}"
 
-    segments: list[list[str]] = [[]]
-    for index, ratio in enumerate(ratios):
-        if ratio is None:
-            if segments[-1]:
-                segments.append([])
-            continue
-        segments[-1].append(f"{x(index):.1f},{y(ratio):.1f}")
-    lines = format_html_join(
-        "",
-        '<polyline points="{}" fill="none" stroke="#417690" stroke-width="2"/>',
-        ((" ".join(points),) for points in segments if points),
+    points = [(x(index), y(ratio)) for index, ratio in enumerate(ratios) if ratio is not None]
+    line = (
+        format_html(
+            '<polyline points="{}" fill="none" stroke="#417690" stroke-width="1.5"/>',
+            " ".join(f"{px},{py}" for px, py in points),
+        )
+        if len(points) > 1
+        else ""
     )
-    dots = format_html_join(
-        "",
-        '<circle cx="{}" cy="{}" r="2" fill="#417690"/>',
-        ((points[0].split(",")[0], points[0].split(",")[1]) for points in segments if len(points) == 1),
-    )
+    dots = format_html_join("", '<circle cx="{}" cy="{}" r="2.5" fill="#417690"/>', points)
     return format_html(
         '<svg class="intercom-trend" role="img" aria-label="{}" width="{}" height="{}" viewBox="0 0 {} {}" '
-        'xmlns="http://www.w3.org/2000/svg">'
+        'xmlns="http://www.w3.org/2000/svg"><title>{}</title>'
         '<rect x="0" y="0" width="{}" height="{}" fill="none" stroke="#ccc"/>'
         '<line class="threshold" x1="{}" y1="{}" x2="{}" y2="{}" stroke="#ba2121" stroke-dasharray="4 3"/>'
         "{}{}</svg>",
@@ -51,12 +44,13 @@ def trend_svg(ratios: Sequence[float | None], threshold: float, *, label: str) -
         HEIGHT,
         WIDTH,
         HEIGHT,
+        label,
         WIDTH,
         HEIGHT,
         PAD,
-        f"{y(threshold):.1f}",
+        y(threshold),
         WIDTH - PAD,
-        f"{y(threshold):.1f}",
-        lines,
+        y(threshold),
+        line,
         dots,
     )

@@ -486,7 +486,7 @@ def test_overview_shows_the_matrix(admin_client: Client) -> None:
     assert 'data-environment="production"' in html
     assert "25% (1 / 4)" in html
     assert "<svg" in html
-    assert "<polyline" in html
+    assert "<circle" in html  # one measured day: a dot
     assert 'class="threshold"' in html
     assert "<script" not in html.split('id="content-main"')[1].split("</div>")[0]
     assert fingerprint(SECRETS[("development", "ios")]) in html
@@ -523,3 +523,16 @@ def test_overview_hides_production_buttons_without_the_permission() -> None:
 
 def test_overview_needs_view_permission() -> None:
     assert staff_client("nobody").get(OVERVIEW).status_code == 403
+
+
+def test_trend_chart_draws_measured_days_only() -> None:
+    from intercom_identity.charts import trend_svg
+
+    svg = str(trend_svg([None, 0.5, None, 1.0], 0.95, label="<iOS> & co"))
+    assert svg.count("<circle") == 2
+    assert svg.count("<polyline") == 1
+    assert "&lt;iOS&gt; &amp; co" in svg
+    assert "<iOS>" not in svg
+    empty = str(trend_svg([None, None], 0.95, label="x"))
+    assert "<polyline" not in empty
+    assert "<circle" not in empty
