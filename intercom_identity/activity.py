@@ -33,14 +33,15 @@ from .services import get_platform_config, parse_platform
 logger = logging.getLogger(__name__)
 
 MAX_VERSION_LENGTH = 64
+SENDING_MEMORY = 24 * 3600  # how long "this version already sends" spares a write
 LATEST, DAILY = VersionTally.Kind.LATEST, VersionTally.Kind.DAILY
 
 
 def clean_version(value: str) -> str:
-    """An app version as recorded: stripped, at most 64 printable characters; ValueError otherwise."""
+    """An app version as recorded: stripped, 1 to 64 printable ASCII characters; ValueError otherwise."""
     version = value.strip()
-    if not version or len(version) > MAX_VERSION_LENGTH or not version.isprintable():
-        raise ValueError(f"An app version is 1 to {MAX_VERSION_LENGTH} printable characters, e.g. '5.2.0'.")
+    if not version or len(version) > MAX_VERSION_LENGTH or not (version.isascii() and version.isprintable()):
+        raise ValueError(f"An app version is 1 to {MAX_VERSION_LENGTH} printable ASCII characters, e.g. '5.2.0'.")
     return version
 
 
@@ -115,38 +116,44 @@ def record_client(
     except (ValueError, IntercomIdentityError) as exc:
         logger.warning("Client version not recorded: %s", exc)
         return False
-    now = now or timezone.now()
+    now = (now or timezone.now()).astimezone(dt_timezone.utc)  # tallies are per UTC day
     seen_key = f"intercom_identity:seen:{config.environment_id}:{config.platform}:{user.pk}:{version}:{now:%Y%m%d%H}"
     credential_key = f"intercom_identity:sends:{config.environment_id}:{config.platform}:{version}"
     wrote = False
     try:
-        if _cache_add(seen_key, timeout=3600):
+        if not _cached(seen_key):
             _write_activity(config, user, version, sent_credential, now)
+            _remember_on_commit(seen_key, timeout=3600)
             wrote = True
-        if sent_credential and _cache_add(credential_key, timeout=None):
+        if sent_credential and not _cached(credential_key):
             _mark_sending(config, version, now)
+            _remember_on_commit(credential_key, timeout=SENDING_MEMORY)
             wrote = True
     except DatabaseError:
         logger.exception("Client version not recorded (database error).")
-        _cache_forget([seen_key, credential_key])
         return False
     return wrote
 
 
-def _cache_add(key: str, *, timeout: int | None) -> bool:
-    """``cache.add``; a cache that is down counts as "not seen yet" (the writes stay exact)."""
+def _cached(key: str) -> bool:
+    """Whether ``key`` was remembered; a cache that is down counts as "not yet" (the writes stay exact)."""
     try:
-        return bool(cache.add(key, 1, timeout=timeout))
+        return cache.get(key) is not None
     except Exception:
         logger.warning("Cache unavailable while recording a client version; writing through.")
-        return True
+        return False
 
 
-def _cache_forget(keys: list[str]) -> None:
-    try:
-        cache.delete_many(keys)
-    except Exception:
-        logger.warning("Cache unavailable: could not forget a failed recording.")
+def _remember_on_commit(key: str, *, timeout: int) -> None:
+    """Remember a write only once it is committed: a rolled-back write must be retried."""
+
+    def remember() -> None:
+        try:
+            cache.set(key, 1, timeout=timeout)
+        except Exception:
+            logger.warning("Cache unavailable: a recording was not remembered (the next request writes again).")
+
+    transaction.on_commit(remember)
 
 
 def _write_activity(config: PlatformConfig, user: Any, version: str, sent_credential: bool, now: datetime) -> None:
@@ -160,22 +167,30 @@ def _write_activity(config: PlatformConfig, user: Any, version: str, sent_creden
             dict(scope, user=user),
             dict(version=version, sent_credential=sent_credential, last_seen_at=now),
         )
+        moves: list[tuple[str, date, str, int]] = []
         if latest is None:
-            _bump(scope, LATEST, day, version, +1)
+            moves.append((LATEST, day, version, +1))
         elif now >= latest.last_seen_at:  # an older, late report never replaces a newer one
-            if (latest.version, latest.last_seen_at.date()) != (version, day):
-                _bump(scope, LATEST, latest.last_seen_at.date(), latest.version, -1)
-                _bump(scope, LATEST, day, version, +1)
+            previous_day = utc_day(latest.last_seen_at)
+            if (latest.version, previous_day) != (version, day):
+                moves += [(LATEST, previous_day, latest.version, -1), (LATEST, day, version, +1)]
             ClientActivity.objects.filter(pk=latest.pk).update(
                 version=version, sent_credential=sent_credential, last_seen_at=now
             )
         daily = _locked_or_created(DailyActivity, dict(scope, user=user, day=day), dict(version=version))
         if daily is None:
-            _bump(scope, DAILY, day, version, +1)
+            moves.append((DAILY, day, version, +1))
         elif daily.version != version:
-            _bump(scope, DAILY, day, daily.version, -1)
-            _bump(scope, DAILY, day, version, +1)
+            moves += [(DAILY, day, daily.version, -1), (DAILY, day, version, +1)]
             DailyActivity.objects.filter(pk=daily.pk).update(version=version)
+        # Always in the same order, so two users switching A->B and B->A at once cannot deadlock.
+        for kind, tally_day, tally_version, delta in sorted(moves):
+            _bump(scope, kind, tally_day, tally_version, delta)
+
+
+def utc_day(moment: datetime) -> date:
+    """The UTC calendar day of an aware datetime: tallies are per UTC day whatever TIME_ZONE says."""
+    return moment.astimezone(dt_timezone.utc).date()
 
 
 def _locked_or_created(model: Any, key: dict[str, Any], values: dict[str, Any]) -> Any:
@@ -196,9 +211,13 @@ def _locked_or_created(model: Any, key: dict[str, Any], values: dict[str, Any]) 
 
 
 def _bump(scope: dict[str, Any], kind: str, day: date, version: str, delta: int) -> None:
-    """Add ``delta`` users to one tally, atomically (an UPDATE, or an INSERT the first time)."""
+    """Add ``delta`` users to one tally, atomically (an UPDATE, or an INSERT the first time).
+
+    A decrement only ever updates: the tally it undoes exists, unless it is being deleted
+    with its environment, and then there is nothing left to correct.
+    """
     tally = VersionTally.objects.filter(**scope, kind=kind, day=day, version=version)
-    if tally.update(users=F("users") + delta):
+    if tally.update(users=F("users") + delta) or delta < 0:
         return
     try:
         with transaction.atomic():
@@ -218,7 +237,7 @@ def _mark_sending(config: PlatformConfig, version: str, now: datetime) -> None:
 def _untally_latest(sender: Any, instance: ClientActivity, **kwargs: Any) -> None:
     """A deleted user (the rows cascade) leaves the counts too."""
     scope = {"environment_id": instance.environment_id, "platform": instance.platform}
-    _bump(scope, LATEST, instance.last_seen_at.date(), instance.version, -1)
+    _bump(scope, LATEST, utc_day(instance.last_seen_at), instance.version, -1)
 
 
 @receiver(post_delete, sender=DailyActivity, dispatch_uid="intercom_identity.untally_daily")

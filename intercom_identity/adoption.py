@@ -5,18 +5,31 @@ Pure functions over counts; ``services.adoption`` feeds them from the activity t
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-_PART = re.compile(r"\d+|[^\W\d_]+", re.UNICODE)
+_PART = re.compile(r"[0-9]+|[A-Za-z]+")
+_WORD, _END, _NUMBER = 0, 1, 2
 
 
 def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key that orders "5.10.0" after "5.9.2" (numbers compare as numbers, words as text)."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part.lower()) for part in _PART.findall(version))
+    """Sort key for app versions: "5.10.0" after "5.9.2", "5.2.0-beta" before "5.2.0", "1.0" equal to "1.0.0".
+
+    Numbers compare as numbers, words (pre-release tags) before the end of the version,
+    trailing zeros do not count. Only ASCII digits and letters count: it never raises.
+    """
+    parts = [(_NUMBER, int(part)) if part.isdigit() else (_WORD, part.lower()) for part in _PART.findall(version)]
+    release = 0
+    while release < len(parts) and parts[release][0] == _NUMBER:
+        release += 1
+    numbers = parts[:release]
+    while numbers and numbers[-1] == (_NUMBER, 0):  # 1.0.0 is 1
+        numbers.pop()
+    return (*numbers, *parts[release:], (_END, 0))
 
 
 def at_least(version: str, minimum: str) -> bool:
@@ -81,13 +94,22 @@ class Adoption:
     def meets_threshold(self) -> bool:
         return self.ratio is not None and self.ratio >= self.threshold
 
+    @property
+    def ratio_display(self) -> str:
+        """The ratio as a percentage rounded *down* to 0.1, so it never looks like it meets a threshold it misses."""
+        return "-" if self.ratio is None else percent(math.floor(self.ratio * 1000) / 1000)
+
+    @property
+    def threshold_display(self) -> str:
+        return percent(self.threshold)
+
     def describe(self) -> str:
         """One sentence with the numbers, for guard messages."""
         if self.ratio is None:
-            return f"no active users were recorded in the last {self.days} days (threshold {self.threshold:.0%})"
+            return f"no active users were recorded in the last {self.days} days (threshold {self.threshold_display})"
         return (
-            f"adoption is {self.ratio:.1%} ({self.ready_users} of {self.active_users} active users in the last "
-            f"{self.days} days), threshold {self.threshold:.0%}"
+            f"adoption is {self.ratio_display} ({self.ready_users} of {self.active_users} active users in the last "
+            f"{self.days} days), threshold {self.threshold_display}"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -102,6 +124,11 @@ class Adoption:
             "versions": [share.as_dict() for share in self.versions],
             "daily": [point.as_dict() for point in self.daily],
         }
+
+
+def percent(value: float) -> str:
+    """0.95 -> "95%", 0.951 -> "95.1%": exact to 0.1%, no trailing zeros."""
+    return f"{round(value * 100, 1):g}%"
 
 
 def ratio(ready: int, active: int) -> float | None:

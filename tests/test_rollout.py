@@ -199,16 +199,75 @@ def test_platforms_and_environments_are_counted_apart() -> None:
 # --- recording -----------------------------------------------------------------------
 
 
-def test_at_most_one_write_per_user_version_and_hour(django_assert_num_queries: Any) -> None:
+def test_at_most_one_write_per_user_version_and_hour(
+    django_assert_num_queries: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     (person,) = users(1)
     now = timezone.now().replace(minute=5)
-    assert seen(person, "2.0", sent=False, at=now)
+
+    def committed(version: str, at: Any) -> bool:
+        with django_capture_on_commit_callbacks(execute=True):  # as if each request committed
+            return seen(person, version, sent=False, at=at)
+
+    assert committed("2.0", now)
     with django_assert_num_queries(1):  # only the configuration lookup: no write
-        assert not seen(person, "2.0", sent=False, at=now + timedelta(minutes=30))
-    assert seen(person, "2.1", sent=False, at=now + timedelta(minutes=31))  # a new version writes
-    assert seen(person, "2.1", sent=False, at=now + timedelta(hours=1))  # so does a new hour
+        assert not committed("2.0", now + timedelta(minutes=30))
+    assert committed("2.1", now + timedelta(minutes=31))  # a new version writes
+    assert committed("2.1", now + timedelta(hours=1))  # so does a new hour
     assert ClientActivity.objects.count() == 1
     assert ClientActivity.objects.get().version == "2.1"
+
+
+def test_a_rolled_back_recording_is_not_remembered(django_capture_on_commit_callbacks: Any) -> None:
+    from django.db import transaction
+
+    (person,) = users(1)
+
+    def record_then_fail() -> None:
+        with transaction.atomic():
+            seen(person, "2.0", sent=True)
+            raise RuntimeError("the view failed after recording")
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        record_then_fail()
+    assert not ClientActivity.objects.exists()
+    assert seen(person, "2.0", sent=True)  # written again, not skipped as "seen"
+    assert adoption(ios()).ratio == 1.0
+
+
+@pytest.mark.parametrize("version", ["1\xb2", "2\u00b3", "v\u0665", "ü1"])
+def test_non_ascii_versions_are_refused(version: str) -> None:
+    (person,) = users(1)
+    assert not seen(person, version, sent=True)
+    with pytest.raises(ValueError, match="ASCII"):
+        set_min_sending_version(ios(), version)
+
+
+def test_version_order_handles_prereleases_and_trailing_zeros() -> None:
+    assert version_key("5.2.0-beta") < version_key("5.2.0") < version_key("5.2.0.1")
+    assert version_key("1.0") == version_key("1.0.0") == version_key("1")
+    assert version_key("5.2.0-beta.2") > version_key("5.2.0-beta.1")
+    assert version_key("\xb2\u0665") == version_key("")  # never raises
+
+
+def test_deleting_an_environment_with_activity() -> None:
+    from intercom_identity.models import Environment
+
+    staging = Environment.objects.create(slug="staging", label="Staging")
+    (person,) = users(1)
+    record_client(person, "ios", "1.0", sent_credential=False, environment="staging")
+    staging.delete()
+    assert not VersionTally.objects.filter(environment_id=staging.pk).exists()
+
+
+def test_guard_numbers_never_round_up_to_the_threshold() -> None:
+    from intercom_identity.adoption import Adoption, VersionShare
+
+    numbers = Adoption("e", "ios", 30, 0.95, (VersionShare("2", 9496, True), VersionShare("1", 504, False)))
+    assert not numbers.meets_threshold
+    assert numbers.ratio_display == "94.9%"
+    assert "threshold 95%" in numbers.describe()
+    assert Adoption("e", "ios", 30, 0.951, ()).threshold_display == "95.1%"
 
 
 def test_counts_stay_exact_when_the_cache_forgets() -> None:
@@ -287,7 +346,7 @@ def test_guard_refuses_enforcement_below_threshold() -> None:
     config = below_threshold()
     with pytest.raises(EnforcementBlocked) as excinfo:
         change_phase(config, RolloutPhase.ENFORCED)
-    assert "25.0%" in str(excinfo.value)
+    assert "25%" in str(excinfo.value)
     assert "95%" in str(excinfo.value)
     config.refresh_from_db()
     assert config.phase == RolloutPhase.SENDING
@@ -295,7 +354,7 @@ def test_guard_refuses_enforcement_below_threshold() -> None:
 
 def test_guard_through_the_command() -> None:
     below_threshold()
-    with pytest.raises(CommandError, match=r"25\.0%.*threshold 95%"):
+    with pytest.raises(CommandError, match=r"adoption is 25% \(1 of 4 .*threshold 95%"):
         run("phase", "development", "ios", "enforced")
     with pytest.raises(CommandError, match="reason"):
         run("phase", "development", "ios", "enforced", "--force")
@@ -460,7 +519,7 @@ def test_adoption_command() -> None:
         {"version": "1.0", "users": 3, "sends_credential": False},
     ]
     text = run("adoption", "development", "ios", "--days", "7")
-    assert "25.0%" in text
+    assert "25%" in text
     assert "below threshold" in text
     with pytest.raises(CommandError):
         run("adoption", "development", "ios", "--days", "0")

@@ -66,7 +66,14 @@ class Command(BaseCommand):
 
         adoption_ = sub.add_parser("adoption", help="Share of active users on app versions that send the credential.")
         self._env_platform(adoption_)
-        adoption_.add_argument("--days", type=int, default=30, help="Activity window in days (default 30).")
+        adoption_.add_argument(
+            "--days",
+            type=int,
+            default=30,
+            choices=range(1, 3651),
+            metavar="N",
+            help="Window in days, 1 to 3650 (default 30).",
+        )
         adoption_.add_argument("--json", action="store_true", dest="as_json", help="Print JSON.")
 
         min_version = sub.add_parser(
@@ -163,16 +170,13 @@ class Command(BaseCommand):
         raise CommandError("The credential is not valid.", returncode=1)
 
     def handle_adoption(self, *, environment: str, platform: str, days: int, as_json: bool, **options: Any) -> None:
-        if days < 1:
-            raise CommandError("--days must be at least 1.")
         numbers = adoption(get_platform_config(platform, environment), days=days)
         if as_json:
             self.stdout.write(json.dumps(numbers.as_dict(), indent=2))
             return
-        ratio = "-" if numbers.ratio is None else f"{numbers.ratio:.1%}"
         self.stdout.write(
-            f"{environment} {platform}: {ratio} ({numbers.ready_users} of {numbers.active_users} users active in "
-            f"the last {days} days); threshold {numbers.threshold:.0%}"
+            f"{environment} {platform}: {numbers.ratio_display} ({numbers.ready_users} of {numbers.active_users} "
+            f"users active in the last {days} days); threshold {numbers.threshold_display}"
             + (" - ready to enforce" if numbers.meets_threshold else " - below threshold")
         )
         for share in numbers.versions:
