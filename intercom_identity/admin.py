@@ -7,7 +7,7 @@ both of which go through ``services.change_phase`` and are recorded as admin his
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,7 @@ class Transition:
     value: str
     title: str
     button: str
+    action_description: str
     consequence: str
     always_confirm: bool
 
@@ -94,6 +95,19 @@ class Transition:
         what = "Phase" if self.field == "phase" else "Credential mode"
         return f"{what} changed from {previous} to {self.value}."
 
+    def admin_action(self) -> Callable[..., HttpResponse | None]:
+        """The changelist action for this change (``move_to_<phase>`` or ``use_<mode>``)."""
+        name = f"move_to_{self.value}" if self.field == "phase" else f"use_{self.value}"
+        key = f"{self.field}:{self.value}"
+
+        def action(
+            modeladmin: PlatformConfigAdmin, request: HttpRequest, queryset: QuerySet[PlatformConfig]
+        ) -> HttpResponse | None:
+            return modeladmin._transition_action(request, queryset, key, name)
+
+        action.__name__ = name
+        return admin.action(description=self.action_description, permissions=["change"])(action)
+
 
 TRANSITIONS: dict[str, Transition] = {
     **{
@@ -102,6 +116,7 @@ TRANSITIONS: dict[str, Transition] = {
             phase.value,
             f"phase '{phase.value}'",
             f"Move to {phase.label}",
+            f"Move selected to phase: {phase.value}",
             str(PHASE_CONSEQUENCES[phase]),
             always_confirm=phase is RolloutPhase.ENFORCED,
         )
@@ -113,6 +128,7 @@ TRANSITIONS: dict[str, Transition] = {
             mode.value,
             f"credential '{mode.value}'",
             f"Hand out {mode.label}",
+            f"Hand out {mode.label} for selected",
             str(MODE_CONSEQUENCES[mode]),
             always_confirm=True,
         )
@@ -277,17 +293,6 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ]
     list_filter = ["environment", "platform", "phase", "credential_mode"]
     list_select_related = ["environment"]
-    fields = [
-        "environment",
-        "platform",
-        "phase",
-        "credential_mode",
-        "secret_fingerprint",
-        "secret_set_at",
-        "phase_changed_at",
-        "min_sending_version",
-        "new_secret",
-    ]
     readonly_fields = [
         "environment",
         "platform",
@@ -297,7 +302,10 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "secret_set_at",
         "phase_changed_at",
     ]
-    actions = ["move_to_off", "move_to_sending", "move_to_enforced", "use_user_hash", "use_jwt"]
+    # Phase and mode change only through the transitions below; the form edits these two.
+    fields = [*readonly_fields, "min_sending_version", "new_secret"]
+    # move_to_off, move_to_sending, move_to_enforced, use_user_hash, use_jwt
+    actions = [transition.admin_action() for transition in TRANSITIONS.values()]
     change_list_template = "intercom_identity/admin/platformconfig_change_list.html"
 
     # --- permissions -------------------------------------------------------------------
@@ -400,26 +408,6 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             self._apply(request, [config], transition)
             return HttpResponseRedirect(self._change_url(config))
         return self._confirmation(request, [config], transition, action=None)
-
-    @admin.action(description=_("Move selected to phase: off"), permissions=["change"])
-    def move_to_off(self, request: HttpRequest, queryset: QuerySet[PlatformConfig]) -> HttpResponse | None:
-        return self._transition_action(request, queryset, "phase:off", "move_to_off")
-
-    @admin.action(description=_("Move selected to phase: sending"), permissions=["change"])
-    def move_to_sending(self, request: HttpRequest, queryset: QuerySet[PlatformConfig]) -> HttpResponse | None:
-        return self._transition_action(request, queryset, "phase:sending", "move_to_sending")
-
-    @admin.action(description=_("Move selected to phase: enforced"), permissions=["change"])
-    def move_to_enforced(self, request: HttpRequest, queryset: QuerySet[PlatformConfig]) -> HttpResponse | None:
-        return self._transition_action(request, queryset, "phase:enforced", "move_to_enforced")
-
-    @admin.action(description=_("Hand out user hashes for selected"), permissions=["change"])
-    def use_user_hash(self, request: HttpRequest, queryset: QuerySet[PlatformConfig]) -> HttpResponse | None:
-        return self._transition_action(request, queryset, "credential_mode:user_hash", "use_user_hash")
-
-    @admin.action(description=_("Hand out JWTs for selected"), permissions=["change"])
-    def use_jwt(self, request: HttpRequest, queryset: QuerySet[PlatformConfig]) -> HttpResponse | None:
-        return self._transition_action(request, queryset, "credential_mode:jwt", "use_jwt")
 
     def _transition_action(
         self, request: HttpRequest, queryset: QuerySet[PlatformConfig], key: str, action: str

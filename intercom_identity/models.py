@@ -187,13 +187,21 @@ class AppVersion(models.Model):
         return f"{self.platform} {self.version}"
 
 
-class ClientActivity(models.Model):
-    """The latest app version each user was seen with, per environment and platform (one row each)."""
+class Activity(models.Model):
+    """What the activity rows share: whose activity, where, on which app version."""
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
     platform = models.CharField(max_length=16, choices=Platform.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     version = models.CharField(max_length=64)
+
+    class Meta:
+        abstract = True
+
+
+class ClientActivity(Activity):
+    """The latest app version each user was seen with, per environment and platform (one row each)."""
+
     sent_credential = models.BooleanField(default=False)
     last_seen_at = models.DateTimeField()
 
@@ -207,14 +215,10 @@ class ClientActivity(models.Model):
         return f"user {self.user_id} on {self.platform} {self.version}"
 
 
-class DailyActivity(models.Model):
+class DailyActivity(Activity):
     """The version each user was last seen with on each day."""
 
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
-    platform = models.CharField(max_length=16, choices=Platform.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    version = models.CharField(max_length=64)
 
     class Meta:
         verbose_name_plural = _("daily activity")

@@ -5,7 +5,7 @@ Views, the template tag, the admin and the command are thin adapters over these 
 from __future__ import annotations
 
 import logging
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
 from django.views.decorators.debug import sensitive_variables
 
@@ -18,6 +18,8 @@ from .models import CredentialMode, Environment, Platform, PlatformConfig, Rollo
 from .verification import OtherSecret, Verification, VerificationContext, check_identified, verify_credential
 
 logger = logging.getLogger(__name__)
+
+ChoiceT = TypeVar("ChoiceT", Platform, CredentialMode, RolloutPhase)
 
 
 class CredentialError(TypedDict):
@@ -39,34 +41,27 @@ class IdentityPayload(TypedDict):
     credential_error: CredentialError | None
 
 
+def _parse_choice(choices: type[ChoiceT], value: str, what: str, error: type[ValueError] = ValueError) -> ChoiceT:
+    """``choices(value)``, or ``error`` with a message listing the accepted values (the input is truncated)."""
+    try:
+        return choices(value)
+    except ValueError:
+        raise error(f"Unknown {what} {str(value)[:40]!r}; expected one of: {', '.join(choices.values)}.") from None
+
+
 def parse_platform(value: str) -> Platform:
     """``Platform`` for ``"ios"``, ``"android"`` or ``"web"``; ``UnknownPlatform`` otherwise."""
-    try:
-        return Platform(value)
-    except ValueError:
-        raise UnknownPlatform(
-            f"Unknown platform {str(value)[:40]!r}; expected one of: {', '.join(Platform.values)}."
-        ) from None
+    return _parse_choice(Platform, value, "platform", UnknownPlatform)
 
 
 def parse_mode(value: str) -> CredentialMode:
     """``CredentialMode`` for ``"user_hash"`` or ``"jwt"``; ``ValueError`` otherwise."""
-    try:
-        return CredentialMode(value)
-    except ValueError:
-        raise ValueError(
-            f"Unknown credential mode {str(value)[:40]!r}; expected one of: {', '.join(CredentialMode.values)}."
-        ) from None
+    return _parse_choice(CredentialMode, value, "credential mode")
 
 
 def parse_phase(value: str) -> RolloutPhase:
     """``RolloutPhase`` for ``"off"``, ``"sending"`` or ``"enforced"``; ``ValueError`` otherwise."""
-    try:
-        return RolloutPhase(value)
-    except ValueError:
-        raise ValueError(
-            f"Unknown phase {str(value)[:40]!r}; expected one of: {', '.join(RolloutPhase.values)}."
-        ) from None
+    return _parse_choice(RolloutPhase, value, "phase")
 
 
 def get_environment(environment: Environment | str | None = None) -> Environment:

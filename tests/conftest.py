@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.test import Client
 
@@ -126,3 +127,14 @@ def make_ready(env: str, platform: str, *, users: int = 1, version: str = "2.0")
     for n in range(users):
         client_user = model.objects.create_user(f"ready-{env}-{platform}-{version}-{n}", f"r{n}@example.com", "pw")
         record_client(client_user, platform, version, sent_credential=True, environment=env)
+
+
+def staff_client(username: str, *codenames: str) -> Client:
+    """A logged-in staff user holding only the named intercom_identity permissions."""
+    user = get_user_model().objects.create_user(username, f"{username}@example.com", "pw", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="intercom_identity", codename__in=codenames)
+    )
+    client = Client()
+    client.force_login(user)
+    return client

@@ -5,13 +5,12 @@ from typing import Any
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
 from intercom_identity.hashing import fingerprint
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
-from tests.conftest import SECRETS, configure, make_ready
+from tests.conftest import SECRETS, configure, make_ready, staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -33,16 +32,6 @@ def transition_url(config: PlatformConfig) -> str:
 CHANGELIST = "/admin/intercom_identity/platformconfig/"
 
 
-def staff(username: str, *codenames: str) -> Client:
-    user = get_user_model().objects.create_user(username, f"{username}@example.com", "pw", is_staff=True)
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="intercom_identity", codename__in=codenames)
-    )
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def superuser_client(db: None) -> Client:
     user = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
@@ -54,12 +43,12 @@ def superuser_client(db: None) -> Client:
 @pytest.fixture
 def dev_staff() -> Client:
     """May change configurations, but not production ones."""
-    return staff("dev", "view_platformconfig", "change_platformconfig", "view_environment", "change_environment")
+    return staff_client("dev", "view_platformconfig", "change_platformconfig", "view_environment", "change_environment")
 
 
 @pytest.fixture
 def prod_staff() -> Client:
-    return staff(
+    return staff_client(
         "ops",
         "view_platformconfig",
         "change_platformconfig",
@@ -265,7 +254,7 @@ def test_prod_staff_can_change_production(prod_staff: Client, all_secrets: Any) 
 
 
 def test_staff_without_permissions_sees_nothing(db: None, all_secrets: Any) -> None:
-    client = staff("nobody")
+    client = staff_client("nobody")
     assert client.get(CHANGELIST).status_code == 403
     assert client.get(transition_url(config_of("development", "ios"))).status_code == 403
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -37,7 +36,7 @@ from intercom_identity.rollout import (
     set_min_sending_version,
     store_secret,
 )
-from tests.conftest import SECRETS, configure
+from tests.conftest import SECRETS, configure, staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -553,16 +552,6 @@ def test_overview_shows_the_matrix(admin_client: Client) -> None:
     assert "?to=phase%3Aoff" in html
     for secret in SECRETS.values():
         assert secret not in html
-
-
-def staff_client(username: str, *codenames: str) -> Client:
-    user = get_user_model().objects.create_user(username, f"{username}@example.com", "pw", is_staff=True)
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="intercom_identity", codename__in=codenames)
-    )
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_overview_for_viewers_has_no_buttons() -> None:
