@@ -17,9 +17,12 @@ run: $(STAMP)
 	$(BIN)/python manage.py demo_setup
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+CHROMIUM ?= /usr/bin/chromium
+
 test: lint typecheck
 	$(BIN)/python manage.py makemigrations --check --dry-run intercom_identity
-	$(BIN)/python -m pytest
+	@test -x $(CHROMIUM) || echo "NOTE: $(CHROMIUM) not found: the browser tests (tests/browser) will be SKIPPED. Install it with: apt-get install -y chromium"
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

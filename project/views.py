@@ -22,6 +22,11 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "project/home.html")
 
 
+def mobile_app(request: HttpRequest) -> HttpResponse:
+    """A plain HTML + JS stand-in for a mobile app: log in, get the credential, verify it."""
+    return render(request, "project/mobile.html")
+
+
 @csrf_exempt  # a stateless JSON API for apps: it starts no session, so there is nothing to forge
 @never_cache
 @sensitive_variables("body")
