@@ -74,3 +74,16 @@ def click_and_wait(page: Any, selector: str) -> None:
     """Click something that loads a new page, and wait until that page has loaded."""
     with page.expect_navigation():
         page.click(selector)
+
+
+@pytest.fixture(autouse=True)
+def default_environments(transactional_db: None) -> None:
+    """The live server needs real commits, so these tests flush the database after each one,
+    and with it the environments the data migration created: put them back."""
+    from intercom_identity.models import Environment
+
+    for slug, label, is_production in (
+        ("development", "Development / test", False),
+        ("production", "Production", True),
+    ):
+        Environment.objects.get_or_create(slug=slug, defaults={"label": label, "is_production": is_production})

@@ -16,8 +16,7 @@ from intercom_identity.models import AuditEvent, PlatformConfig, RolloutPhase
 from tests.browser.conftest import admin_login, click_and_wait, screenshot
 from tests.conftest import SECRETS, configure
 
-# serialized_rollback: the flush after each test must not lose the migrations' environments.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 NEW_IOS_SECRET = "browser-ios-secret-5a4b3c2d1e0f9a8b7c6d5e4f3a2b"
 

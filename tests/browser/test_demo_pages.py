@@ -12,8 +12,7 @@ from intercom_identity.hashing import sign
 from intercom_identity.models import Environment, RolloutPhase
 from tests.conftest import SECRETS, configure
 
-# serialized_rollback: the flush after each test must not lose the migrations' environments.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 XSS = "</script><script>alert(1)</script>"
 
