@@ -11,6 +11,7 @@ of the 29 days before.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -42,6 +43,21 @@ def clean_version(value: str) -> str:
     version = value.strip()
     if not version or len(version) > MAX_VERSION_LENGTH or not (version.isascii() and version.isprintable()):
         raise ValueError(f"An app version is 1 to {MAX_VERSION_LENGTH} printable ASCII characters, e.g. '5.2.0'.")
+    return version
+
+
+_MIN_VERSION = re.compile(r"^[vV]?[0-9]+(\.[0-9]+)*([-+][0-9A-Za-z.+-]+)?\Z")
+
+
+def clean_min_version(value: str) -> str:
+    """A minimum sending version: a release number such as "5.2.0" (or "v5.2.0", "5.2.0-beta.1").
+
+    Stricter than what apps may report, because a typo here (``banana``) would count every
+    version as sending and open the enforcement guard.
+    """
+    version = clean_version(value)
+    if not _MIN_VERSION.match(version):
+        raise ValueError(f"{version!r} is not a release number such as '5.2.0'.")
     return version
 
 

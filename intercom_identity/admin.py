@@ -25,7 +25,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from .activity import adoption, clean_version
+from .activity import adoption, clean_min_version
 from .charts import trend_svg
 from .conf import conf
 from .exceptions import InvalidCredentialInput, PhaseRequiresSecret, SecretUnavailable
@@ -197,7 +197,7 @@ class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
     def clean_min_sending_version(self) -> str:
         version: str = self.cleaned_data["min_sending_version"]
         try:
-            return clean_version(version) if version.strip() else ""
+            return clean_min_version(version) if version.strip() else ""
         except ValueError as exc:
             raise ValidationError(str(exc), code="invalid_version") from None
 

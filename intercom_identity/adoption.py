@@ -22,6 +22,7 @@ def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
     Numbers compare as numbers, words (pre-release tags) before the end of the version,
     trailing zeros do not count. Only ASCII digits and letters count: it never raises.
     """
+    version = version[1:] if version[:1] in ("v", "V") else version  # "v2.0.0" is 2.0.0
     parts = [(_NUMBER, int(part)) if part.isdigit() else (_WORD, part.lower()) for part in _PART.findall(version)]
     release = 0
     while release < len(parts) and parts[release][0] == _NUMBER:

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from .activity import adoption, clean_version
+from .activity import adoption, clean_min_version
 from .adoption import Adoption
 from .exceptions import IntercomIdentityError, PhaseRequiresSecret
 from .models import AuditEvent, CredentialMode, PlatformConfig, RolloutPhase
@@ -143,7 +143,7 @@ def change_mode(
 
 def set_min_sending_version(config: PlatformConfig, version: str, *, actor: Any = None, reason: str = "") -> str:
     """Mark app versions from ``version`` on as credential-sending ("" clears it); returns the previous one."""
-    version = clean_version(version) if version else ""
+    version = clean_min_version(version) if version else ""
     return _change_field(config, "min_sending_version", version, actor=actor, reason=reason)
 
 

@@ -49,6 +49,7 @@ def unavailable(exc: Exception) -> JsonResponse:
     return error_response(503, "secret_unavailable", "Intercom identity is temporarily unavailable on this server.")
 
 
+@csrf_exempt  # it only reads (GET/HEAD); without this, other methods would get the CSRF 403 page, not JSON
 @never_cache
 def user_hash(request: HttpRequest) -> JsonResponse:
     """``GET ?platform=ios|android|web``: the identity payload of the authenticated user."""

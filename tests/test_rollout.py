@@ -584,3 +584,24 @@ def test_trend_chart_draws_measured_days_only() -> None:
     empty = str(trend_svg([None, None], 0.95, label="x"))
     assert "<polyline" not in empty
     assert "<circle" not in empty
+
+
+@pytest.mark.parametrize("typo", ["banana", "1.x", "x2", "2.0 beta"])
+def test_min_version_must_be_a_release_number(typo: str) -> None:
+    with pytest.raises(ValueError, match="release number"):
+        set_min_sending_version(ios(), typo)
+    with pytest.raises(CommandError, match="release number"):
+        run("min-version", "development", "ios", typo)
+    assert ios().min_sending_version == ""
+
+
+def test_a_leading_v_is_ignored_in_versions() -> None:
+    assert version_key("v2.0.0") == version_key("2")
+    assert not at_least("0.1", "v2.0.0")
+    set_min_sending_version(ios(), "v5.2.0-beta.1")
+    assert ios().min_sending_version == "v5.2.0-beta.1"
+
+
+def test_days_out_of_range_is_a_short_usage_error() -> None:
+    with pytest.raises(CommandError, match="not a number of days from 1 to 3650"):
+        run("adoption", "development", "ios", "--days", "0")

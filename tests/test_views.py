@@ -213,3 +213,11 @@ def test_odd_query_strings_get_4xx_or_200_json(user_client: Client, all_secrets:
     response = user_client.get(URL + "?" + query)
     assert response.status_code in (200, 400)
     assert response["Content-Type"] == "application/json"
+
+
+def test_other_methods_are_json_405_even_with_csrf_checks(user: Any) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post(URL + "?platform=ios")
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"

@@ -55,7 +55,7 @@ def test_logged_in_user_boots_with_the_right_web_hash(page: Any, live_server: An
 
 def test_anonymous_visitor_gets_no_identity(page: Any, live_server: Any, web_sending: None) -> None:
     page.goto(live_server.url + "/")
-    assert settings_in(page) == {"app_id": "demo_app", "name": ""}
+    assert settings_in(page) == {"app_id": "demo_app"}
 
 
 def test_markup_in_name_and_email_runs_nothing(page: Any, live_server: Any, web_sending: None) -> None:

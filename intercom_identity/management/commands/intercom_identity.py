@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import json
 import sys
@@ -22,6 +23,17 @@ from ...rollout import (
     store_secret,
 )
 from ...services import get_platform_config, parse_phase, status_matrix, verify
+
+
+def _window_days(value: str) -> int:
+    """``--days``: a whole number of days from 1 to 3650."""
+    try:
+        days = int(value)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= 3650:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of days from 1 to 3650")
+    return days
 
 
 class Command(BaseCommand):
@@ -66,14 +78,7 @@ class Command(BaseCommand):
 
         adoption_ = sub.add_parser("adoption", help="Share of active users on app versions that send the credential.")
         self._env_platform(adoption_)
-        adoption_.add_argument(
-            "--days",
-            type=int,
-            default=30,
-            choices=range(1, 3651),
-            metavar="N",
-            help="Window in days, 1 to 3650 (default 30).",
-        )
+        adoption_.add_argument("--days", type=_window_days, default=30, help="Window in days, 1 to 3650 (default 30).")
         adoption_.add_argument("--json", action="store_true", dest="as_json", help="Print JSON.")
 
         min_version = sub.add_parser(
