@@ -79,3 +79,13 @@ def decrypt(token: str) -> str:
             f"A stored Intercom secret cannot be decrypted with the keys in {PREFIX}ENCRYPTION_KEYS. "
             "Restore the key it was encrypted with (keys can be listed together), or store the secret again."
         ) from None
+
+
+def rotate(token: str) -> str:
+    """Re-encrypt a stored token with the first key (MultiFernet.rotate), or raise ``SecretDecryptionError``."""
+    try:
+        return fernet().rotate(token.encode("ascii")).decode("ascii")
+    except (InvalidToken, UnicodeError):
+        raise SecretDecryptionError(
+            f"A stored Intercom secret cannot be decrypted with the keys in {PREFIX}ENCRYPTION_KEYS."
+        ) from None

@@ -17,9 +17,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from . import crypto
 from .activity import adoption, clean_min_version
 from .adoption import Adoption
-from .exceptions import IntercomIdentityError, PhaseRequiresSecret
+from .exceptions import IntercomIdentityError, PhaseRequiresSecret, SecretUnavailable
 from .models import AuditEvent, CredentialMode, PlatformConfig, RolloutPhase
 from .services import parse_mode, parse_phase
 
@@ -39,6 +40,10 @@ class EnforcementBlocked(IntercomIdentityError):
 
 class ReasonRequired(IntercomIdentityError, ValueError):
     """A forced change was asked for without saying why."""
+
+
+class RotationFailed(IntercomIdentityError):
+    """Some stored values cannot be decrypted with the configured keys, so none were rotated."""
 
 
 def actor_label(actor: Any) -> str:
@@ -210,3 +215,41 @@ def audit_history(*, environment: str | None = None, platform: str | None = None
         }
         for event in events
     ]
+
+
+ENCRYPTED_FIELDS = ("encrypted_secret", "encrypted_previous_secret")
+
+
+def rotate_encryption() -> int:
+    """Re-encrypt every stored secret (and kept previous secret) with the first configured key.
+
+    All or nothing: every value is re-encrypted first, and if any cannot be decrypted with
+    the configured keys, ``RotationFailed`` names the rows and nothing is written. Returns
+    the number of rows rotated. The secrets, and so every hash, stay the same.
+    """
+    with transaction.atomic():
+        configs = list(PlatformConfig.objects.select_for_update().select_related("environment").order_by("pk"))
+        rotated: list[tuple[PlatformConfig, dict[str, str]]] = []
+        unreadable: list[str] = []
+        for config in configs:
+            values = {}
+            for field in ENCRYPTED_FIELDS:
+                token = getattr(config, field)
+                if not token:
+                    continue
+                try:
+                    values[field] = crypto.rotate(token)
+                except SecretUnavailable:
+                    unreadable.append(f"{config} ({'previous secret' if field != 'encrypted_secret' else 'secret'})")
+            if values:
+                rotated.append((config, values))
+        if unreadable:
+            raise RotationFailed(
+                "Nothing was rotated: these cannot be decrypted with the configured keys: "
+                + ", ".join(unreadable)
+                + ". Add the key they were encrypted with to INTERCOM_IDENTITY_ENCRYPTION_KEYS and run it again."
+            )
+        for config, values in rotated:
+            PlatformConfig.objects.filter(pk=config.pk).update(**values)
+    logger.info("Re-encrypted the secrets of %d platform configurations with the first key.", len(rotated))
+    return len(rotated)

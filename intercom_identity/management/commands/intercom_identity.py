@@ -19,6 +19,7 @@ from ...rollout import (
     audit_history,
     change_mode,
     change_phase,
+    rotate_encryption,
     set_min_sending_version,
     store_secret,
 )
@@ -92,6 +93,11 @@ class Command(BaseCommand):
         history.add_argument("--environment", help="Only this environment.")
         history.add_argument("--platform", choices=Platform.values, help="Only this platform.")
         history.add_argument("--json", action="store_true", dest="as_json", help="Print JSON.")
+
+        sub.add_parser(
+            "rotate-keys",
+            help="Re-encrypt every stored secret with the first key of INTERCOM_IDENTITY_ENCRYPTION_KEYS.",
+        )
 
         status = sub.add_parser(
             "status", help="Show phase, secret fingerprint and when it was set, per environment and platform."
@@ -208,6 +214,10 @@ class Command(BaseCommand):
                 f"{event['at']}  {event['actor']}: {event['environment']}/{event['platform']} {event['kind']} "
                 f"{event['from'] or '-'} -> {event['to'] or '-'}, adoption {ratio}{forced}{reason}"
             )
+
+    def handle_rotate_keys(self, **options: Any) -> None:
+        count = rotate_encryption()
+        self.stdout.write(f"Rotated {count} platform configuration(s) to the first encryption key.")
 
     @sensitive_variables("secret")
     def handle_hash(
