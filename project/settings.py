@@ -82,6 +82,9 @@ INTERCOM_IDENTITY_ENCRYPTION_KEYS = [
     key.strip() for key in env.list("INTERCOM_IDENTITY_ENCRYPTION_KEYS", default=[]) if key.strip()
 ]
 
+# Hide the app's sensitive locals and POST fields on the DEBUG error page too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "intercom_identity.debug.AlwaysSafeExceptionReporterFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

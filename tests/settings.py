@@ -52,6 +52,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tes
 INTERCOM_IDENTITY_ENVIRONMENT = "development"
 INTERCOM_IDENTITY_ENCRYPTION_KEYS = ["yq4Zp6L7m0f8lJ1gqS1-tX0vTn3pQ0v3mWJQ2Dk1s8A="]
 
+DEFAULT_EXCEPTION_REPORTER_FILTER = "intercom_identity.debug.AlwaysSafeExceptionReporterFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

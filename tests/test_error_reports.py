@@ -46,3 +46,23 @@ def test_admin_secret_save_failure_report_hides_the_secret(admin_user: Any, monk
     for report in reports:
         leakguard.record("error report", report)
         assert NEW_SECRET not in report
+
+
+def test_debug_technical_500_page_hides_the_secret(admin_user: Any, monkeypatch: Any, settings: Any) -> None:
+    """With DEBUG on, Django's own filter is inactive; the app's filter (set in settings) is not."""
+    settings.DEBUG = True
+    config = PlatformConfig.objects.get(environment__slug="development", platform="ios")
+
+    def broken_save(self: PlatformConfig, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(PlatformConfig, "save", broken_save)
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+    url = reverse("admin:intercom_identity_platformconfig_change", args=[config.pk])
+    response = client.post(url, {"new_secret": NEW_SECRET})
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "database went away" in page
+    assert "Traceback" in page  # it is the technical page, with its frames
+    assert NEW_SECRET not in page
