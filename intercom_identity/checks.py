@@ -41,6 +41,7 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     "verify_in_production_malformed": _error("E009"),
     "verify_rate_limit_malformed": _error("E010"),
     "enforce_threshold_malformed": _error("E011"),
+    "hash_rate_limit_malformed": _error("E012"),
     "keys_derived": _warning(
         "W001",
         "Fine for local development only: secrets stored now become unreadable if SECRET_KEY changes. " + KEY_HINT,
@@ -91,6 +92,7 @@ VALIDATED_SETTINGS = (
     "VERIFY_IN_PRODUCTION",
     "VERIFY_RATE_LIMIT",
     "ENFORCE_THRESHOLD",
+    "HASH_RATE_LIMIT",
 )
 
 

@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "VERIFY_IN_PRODUCTION": False,
     "VERIFY_RATE_LIMIT": 60,
     "ENFORCE_THRESHOLD": 0.95,
+    "HASH_RATE_LIMIT": 120,
 }
 
 
@@ -137,6 +138,11 @@ class Settings:
     def VERIFY_RATE_LIMIT(self) -> int:
         """Verification requests per minute and client address; 0 turns the limit off."""
         return _positive_int("VERIFY_RATE_LIMIT", minimum=0)
+
+    @property
+    def HASH_RATE_LIMIT(self) -> int:
+        """JSON view requests per minute, per user and per client address; 0 turns the limit off."""
+        return _positive_int("HASH_RATE_LIMIT", minimum=0)
 
     @property
     def ENFORCE_THRESHOLD(self) -> float:

@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
 
 
 def retry_after(bucket: str, limit: int, *, window: int = 60) -> int | None:
     """Count one request in ``bucket``; seconds to wait when over ``limit`` per ``window``, else None.
 
     ``limit`` 0 means unlimited. The counter lives in the default cache, so the limit holds
-    across processes when that cache is shared (Redis, Memcached).
+    across processes when that cache is shared (Redis, Memcached). A cache that is down
+    limits nothing (it is logged): serving users beats refusing them all.
     """
     if limit <= 0:
         return None
     now = int(time.time())
     window_start = now - now % window
     key = f"intercom_identity:rate:{bucket}:{window_start}"
-    cache.add(key, 0, timeout=window + 1)
     try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=window + 1)
-        count = 1
+        count = _count(key, window)
+    except Exception:
+        logger.warning("Rate limit not applied: the cache is unavailable.", exc_info=True)
+        return None
     if count > limit:
         return window_start + window - now
     return None
+
+
+def _count(key: str, window: int) -> int:
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # evicted between add and incr
+        cache.set(key, 1, timeout=window + 1)
+        return 1

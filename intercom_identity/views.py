@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -39,6 +42,19 @@ def method_not_allowed(request: HttpRequest, allowed: tuple[str, ...]) -> JsonRe
     return response
 
 
+def rate_limited(request: HttpRequest, endpoint: str, limit: int, user: Any = None) -> JsonResponse | None:
+    """429 JSON with ``Retry-After`` when the client address, or the user, is over ``limit`` a minute."""
+    buckets = [f"{endpoint}:addr:{request.META.get('REMOTE_ADDR', '')}"]
+    if user is not None and getattr(user, "pk", None) is not None:
+        buckets.append(f"{endpoint}:user:{user.pk}")
+    waits = [wait for bucket in buckets if (wait := retry_after(bucket, limit)) is not None]
+    if not waits:
+        return None
+    response = error_response(429, "rate_limited", f"Too many requests; retry in {max(waits)} seconds.")
+    response["Retry-After"] = str(max(waits))
+    return response
+
+
 def unavailable(exc: Exception) -> JsonResponse:
     """503 for a server-side configuration problem; the log gets the reason, the client a sentence."""
     logger.error("Intercom identity unavailable: %s", exc)
@@ -49,18 +65,34 @@ def unavailable(exc: Exception) -> JsonResponse:
     return error_response(503, "secret_unavailable", "Intercom identity is temporarily unavailable on this server.")
 
 
+def database_errors_as_503(view: Callable[[HttpRequest], JsonResponse]) -> Callable[[HttpRequest], JsonResponse]:
+    """A database that is down (or a query that fails) is a 503 JSON answer, never a 500 page."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest) -> JsonResponse:
+        try:
+            return view(request)
+        except DatabaseError:
+            logger.exception("Intercom identity unavailable: database error.")
+            return error_response(503, "database_unavailable", "Intercom identity is temporarily unavailable.")
+
+    return wrapper
+
+
 @csrf_exempt  # it only reads (GET/HEAD); without this, other methods would get the CSRF 403 page, not JSON
 @never_cache
+@database_errors_as_503
 def user_hash(request: HttpRequest) -> JsonResponse:
     """``GET ?platform=ios|android|web``: the identity payload of the authenticated user."""
     if request.method not in ALLOWED_METHODS:
-        response = error_response(405, "method_not_allowed", f"{request.method} is not allowed here; use GET.")
-        response["Allow"] = ", ".join(ALLOWED_METHODS)
-        return response
+        return method_not_allowed(request, ALLOWED_METHODS)
 
     user = conf.AUTHENTICATE(request)
     if user is None:
         return error_response(401, "not_authenticated", "Sign in to get an Intercom identity.")
+    limited = rate_limited(request, "hash", conf.HASH_RATE_LIMIT, user)
+    if limited is not None:
+        return limited
 
     platform = request.GET.get("platform")
     if not platform:
@@ -104,6 +136,7 @@ def parse_verify_body(body: bytes) -> dict[str, Any] | JsonResponse:
 
 @csrf_exempt  # apps call it with JSON and no cookies; it changes nothing
 @never_cache
+@database_errors_as_503
 def verify_credential(request: HttpRequest) -> JsonResponse:
     """``POST {"platform", "user_id"?, "email"?, "user_hash"?, "intercom_user_jwt"?}``: Intercom's verdict."""
     try:
@@ -114,11 +147,9 @@ def verify_credential(request: HttpRequest) -> JsonResponse:
         return error_response(404, "not_found", "The verification emulator is off in production.")
     if request.method != "POST":
         return method_not_allowed(request, ("POST",))
-    wait = retry_after(f"verify:{request.META.get('REMOTE_ADDR', '')}", conf.VERIFY_RATE_LIMIT)
-    if wait is not None:
-        response = error_response(429, "rate_limited", f"Too many verification requests; retry in {wait} seconds.")
-        response["Retry-After"] = str(wait)
-        return response
+    limited = rate_limited(request, "verify", conf.VERIFY_RATE_LIMIT, conf.AUTHENTICATE(request))
+    if limited is not None:
+        return limited
     try:
         body = request.body
     except RequestDataTooBig:

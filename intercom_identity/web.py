@@ -9,13 +9,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from .conf import conf
 from .exceptions import IntercomIdentityError
 from .services import jwt_signed_keys, web_settings
 
 logger = logging.getLogger(__name__)
+
+# The app id each environment last rendered with in this process: the fallback when the
+# database is unavailable (the app id is not secret).
+_last_app_ids: dict[str, str] = {}
 
 # Keys the template may not set: they carry the verified identity.
 RESERVED_KEYS = frozenset({"app_id", "user_id", "email", "user_hash", "intercom_user_jwt"})
@@ -62,6 +68,14 @@ def messenger_settings(user: Any, extra: Mapping[str, Any]) -> dict[str, Any] | 
             settings = web_settings(None)
         except IntercomIdentityError:
             return None
+    except DatabaseError:
+        # The page must still render: boot with the app id last seen by this process, if any.
+        logger.exception("Intercom messenger booted without identity: database error.")
+        app_id = _last_app_ids.get(conf.ENVIRONMENT)
+        if app_id is None:
+            return None
+        settings = {"app_id": app_id}
+    _last_app_ids[conf.ENVIRONMENT] = settings["app_id"]
     extras = _serializable(extra)
     if "intercom_user_jwt" in settings:
         # A signed field must not also be sent in the clear, where it could contradict the token.
