@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.contrib.auth import authenticate
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -43,7 +44,11 @@ def mobile_login(request: HttpRequest) -> JsonResponse:
         response["Allow"] = "POST"
         return response
     try:
-        body = json.loads(request.body)
+        raw = request.body
+    except RequestDataTooBig:
+        return error_response(413, "body_too_large", "The body is larger than this server accepts.")
+    try:
+        body = json.loads(raw)
     except (ValueError, RecursionError):
         return error_response(400, "invalid_json", 'Send a JSON object: {"username", "password", "platform"}.')
     fields = ("username", "password", "platform")
