@@ -32,7 +32,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy intercom_identity
 
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest tests/test_fuzz.py -q -s -p no:randomly
+	FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest tests/test_fuzz.py -q -s
 
 bench: $(STAMP)
 	$(BIN)/python bench/hashing.py

@@ -221,3 +221,22 @@ def test_other_methods_are_json_405_even_with_csrf_checks(user: Any) -> None:
     response = client.post(URL + "?platform=ios")
     assert response.status_code == 405
     assert response.json()["error"] == "method_not_allowed"
+
+
+@override_settings(INTERCOM_IDENTITY_HASH_RATE_LIMIT=2)
+def test_rate_limited_per_user_and_per_address(user_client: Client, all_secrets: Any) -> None:
+    assert [get(user_client, platform="ios").status_code for _ in range(3)] == [200, 200, 429]
+    limited = get(user_client, platform="ios")
+    assert limited.json()["error"] == "rate_limited"
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    from django.contrib.auth import get_user_model
+
+    other = Client()
+    other.force_login(get_user_model().objects.create_user("other", "o@example.com", "pw"))
+    assert get(other, platform="ios").status_code == 429  # same address
+    assert other.get(URL, {"platform": "ios"}, REMOTE_ADDR="10.1.2.3").status_code == 200  # another address, user
+
+
+@override_settings(INTERCOM_IDENTITY_HASH_RATE_LIMIT=0)
+def test_rate_limit_can_be_turned_off(user_client: Client, all_secrets: Any) -> None:
+    assert {get(user_client, platform="ios").status_code for _ in range(150)} == {200}
