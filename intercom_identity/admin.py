@@ -173,6 +173,13 @@ class CheckCredentialForm(forms.Form):
         return data
 
 
+def secret_summary(config: PlatformConfig) -> str:
+    """The fingerprint of the secret in use and where it comes from; never the secret."""
+    if config.managed_by_settings:
+        return f"{config.fingerprint} (managed by settings)"
+    return config.fingerprint or "—"
+
+
 class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
     new_secret = forms.CharField(
         label=_("New secret"),
@@ -193,6 +200,8 @@ class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
         super().__init__(*args, **kwargs)
         # Remembered for the history entry, which is written after the new secret is saved.
         self.previous_fingerprint = self.instance.secret_fingerprint
+        if self.instance.pk and self.instance.managed_by_settings:
+            self.fields.pop("new_secret", None)  # the secret lives in settings: nothing to type here
 
     def clean_min_sending_version(self) -> str:
         version: str = self.cleaned_data["min_sending_version"]
@@ -214,8 +223,13 @@ class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
 
 class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
     model = PlatformConfig
-    fields = ["platform", "phase", "secret_fingerprint", "secret_set_at"]
-    readonly_fields = ["platform", "phase", "secret_fingerprint", "secret_set_at"]
+    fields = ["platform", "phase", "secret", "secret_set_at"]
+    readonly_fields = ["platform", "phase", "secret", "secret_set_at"]
+
+    @admin.display(description=_("secret"))
+    def secret(self, obj: PlatformConfig) -> str:
+        return secret_summary(obj)
+
     extra = 0
     can_delete = False
     show_change_link = True
@@ -287,7 +301,7 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "platform",
         "phase",
         "credential_mode",
-        "secret_fingerprint",
+        "secret",
         "secret_set_at",
         "phase_changed_at",
     ]
@@ -298,12 +312,24 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "platform",
         "phase",
         "credential_mode",
-        "secret_fingerprint",
+        "secret",
         "secret_set_at",
         "phase_changed_at",
     ]
     # Phase and mode change only through the transitions below; the form edits these two.
     fields = [*readonly_fields, "min_sending_version", "new_secret"]
+
+    @admin.display(description=_("secret"))
+    def secret(self, obj: PlatformConfig) -> str:
+        return secret_summary(obj)
+
+    def get_fields(self, request: HttpRequest, obj: PlatformConfig | None = None) -> Any:
+        """No secret field for a pair whose secret is managed by settings (the form drops it too)."""
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and obj.managed_by_settings:
+            fields.remove("new_secret")
+        return fields
+
     # move_to_off, move_to_sending, move_to_enforced, use_user_hash, use_jwt
     actions = [transition.admin_action() for transition in TRANSITIONS.values()]
     change_list_template = "intercom_identity/admin/platformconfig_change_list.html"

@@ -11,7 +11,8 @@ class IntercomIdentityConfig(AppConfig):
 
     def ready(self) -> None:
         from . import activity  # noqa: F401 - connects the signal handlers that keep tallies exact
-        from .checks import ALL_CHECKS
+        from .checks import ALL_CHECKS, check_phases_have_secrets
 
         for check in ALL_CHECKS:
             checks.register(check, checks.Tags.security)
+        checks.register(check_phases_have_secrets, checks.Tags.database)

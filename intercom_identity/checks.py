@@ -42,6 +42,10 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     "verify_rate_limit_malformed": _error("E010"),
     "enforce_threshold_malformed": _error("E011"),
     "hash_rate_limit_malformed": _error("E012"),
+    "secrets_malformed": _error("E013"),
+    "phase_without_secret": _error(
+        "E014", "Store a secret (manage.py intercom_identity set-secret) or supply it in INTERCOM_IDENTITY_SECRETS."
+    ),
     "keys_derived": _warning(
         "W001",
         "Fine for local development only: secrets stored now become unreadable if SECRET_KEY changes. " + KEY_HINT,
@@ -93,6 +97,7 @@ VALIDATED_SETTINGS = (
     "VERIFY_RATE_LIMIT",
     "ENFORCE_THRESHOLD",
     "HASH_RATE_LIMIT",
+    "SECRETS",
 )
 
 
@@ -109,6 +114,26 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
 def check_unknown_settings(**kwargs: Any) -> list[CheckMessage]:
     return [
         MESSAGES["unknown_setting"](f"{name} is not a setting of intercom_identity.") for name in unknown_settings()
+    ]
+
+
+def check_phases_have_secrets(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A platform handing out credentials must have a secret, stored or supplied by settings.
+
+    A database check (``manage.py check --database default``, and ``migrate``): it reads rows.
+    """
+    if not databases:
+        return []
+    from .models import PlatformConfig, RolloutPhase
+
+    try:
+        configs = list(PlatformConfig.objects.select_related("environment").exclude(phase=RolloutPhase.OFF))
+    except Exception:  # tables not migrated yet
+        return []
+    return [
+        MESSAGES["phase_without_secret"](f"{config} is in phase '{config.phase}' but has no secret.")
+        for config in configs
+        if not config.has_secret
     ]
 
 

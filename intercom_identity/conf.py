@@ -17,6 +17,8 @@ from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from .hashing import validate_secret as _validate_secret
+
 PREFIX = "INTERCOM_IDENTITY_"
 
 ENVIRONMENT_SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*\Z")
@@ -33,7 +35,10 @@ DEFAULTS: dict[str, Any] = {
     "VERIFY_RATE_LIMIT": 60,
     "ENFORCE_THRESHOLD": 0.95,
     "HASH_RATE_LIMIT": 120,
+    "SECRETS": {},
 }
+
+PLATFORM_NAMES = ("ios", "android", "web")
 
 
 @lru_cache(maxsize=64)
@@ -151,6 +156,35 @@ class Settings:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise ImproperlyConfigured(f"{PREFIX}ENFORCE_THRESHOLD must be a number from 0 to 1, not {value!r}.")
         return float(value)
+
+    @property
+    def SECRETS(self) -> dict[str, dict[str, str]]:
+        """Secrets supplied by settings (a vault, the environment): ``{env: {platform: secret}}``.
+
+        They override stored secrets for the pairs they name. Validation messages name the
+        pair, never the value.
+        """
+        value = getattr(django_settings, PREFIX + "SECRETS", DEFAULTS["SECRETS"])
+        if not isinstance(value, dict):
+            raise ImproperlyConfigured(f"{PREFIX}SECRETS must be a dict like {{'production': {{'ios': '...'}}}}.")
+        for env, platforms in value.items():
+            if not isinstance(env, str) or not ENVIRONMENT_SLUG_RE.match(env) or not isinstance(platforms, dict):
+                raise ImproperlyConfigured(
+                    f"{PREFIX}SECRETS: {env!r} must be an environment slug mapping platforms to secrets."
+                )
+            for platform, secret in platforms.items():
+                if platform not in PLATFORM_NAMES:
+                    raise ImproperlyConfigured(f"{PREFIX}SECRETS[{env!r}]: unknown platform {platform!r}.")
+                if not isinstance(secret, str):
+                    raise ImproperlyConfigured(f"{PREFIX}SECRETS[{env!r}][{platform!r}] must be a string.")
+                try:
+                    _validate_secret(secret)
+                except ValueError as exc:
+                    raise ImproperlyConfigured(f"{PREFIX}SECRETS[{env!r}][{platform!r}]: {exc}") from None
+        return value
+
+    def secret_from_settings(self, environment: str, platform: str) -> str | None:
+        return self.SECRETS.get(environment, {}).get(platform)
 
     @property
     def DEBUG(self) -> bool:

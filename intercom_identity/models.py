@@ -7,13 +7,12 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
-from .conf import ENVIRONMENT_SLUG_RE
+from .conf import ENVIRONMENT_SLUG_RE, conf
 from .exceptions import MissingSecret
 from .hashing import fingerprint, validate_secret
 
@@ -97,8 +96,9 @@ class PlatformConfig(models.Model):
     """The secret and rollout phase of one platform in one environment.
 
     The secret is stored only encrypted (``encrypted_secret``) next to a short fingerprint;
-    ``secret()`` decrypts it on demand. The database refuses a phase other than ``off``
-    without a secret.
+    ``secret()`` decrypts it on demand, unless ``INTERCOM_IDENTITY_SECRETS`` supplies the
+    pair's secret. A phase other than ``off`` needs one or the other: ``rollout.change_phase``
+    enforces it, and system check E014 reports a row that lost it.
     """
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="platforms")
@@ -129,19 +129,25 @@ class PlatformConfig(models.Model):
             models.UniqueConstraint(
                 fields=["environment", "platform"], name="intercom_identity_one_config_per_platform"
             ),
-            models.CheckConstraint(
-                condition=Q(phase=RolloutPhase.OFF) | ~Q(encrypted_secret=""),
-                name="intercom_identity_phase_needs_secret",
-                violation_error_message=_("A phase other than 'off' needs a stored secret."),
-            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.environment} / {self.get_platform_display()}"
 
     @property
+    def managed_by_settings(self) -> bool:
+        """Whether INTERCOM_IDENTITY_SECRETS supplies this pair's secret (it then wins over a stored one)."""
+        return conf.secret_from_settings(self.environment.slug, self.platform) is not None
+
+    @property
     def has_secret(self) -> bool:
-        return bool(self.encrypted_secret)
+        return bool(self.encrypted_secret) or self.managed_by_settings
+
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint of the secret in use (from settings or stored), "" when there is none."""
+        supplied = conf.secret_from_settings(self.environment.slug, self.platform)
+        return fingerprint(supplied) if supplied is not None else self.secret_fingerprint
 
     @sensitive_variables("secret")
     def set_secret(self, secret: str) -> None:
@@ -155,7 +161,10 @@ class PlatformConfig(models.Model):
         self.secret_set_at = timezone.now()
 
     def secret(self) -> str:
-        """The decrypted secret; raises ``MissingSecret`` or ``SecretDecryptionError``."""
+        """The secret in use: from settings, else decrypted; raises ``MissingSecret`` or ``SecretDecryptionError``."""
+        supplied = conf.secret_from_settings(self.environment.slug, self.platform)
+        if supplied is not None:
+            return supplied
         if not self.encrypted_secret:
             raise MissingSecret(f"No Intercom secret is stored for {self}.")
         return crypto.decrypt(self.encrypted_secret)

@@ -42,6 +42,10 @@ class ReasonRequired(IntercomIdentityError, ValueError):
     """A forced change was asked for without saying why."""
 
 
+class SecretManagedBySettings(IntercomIdentityError):
+    """The pair's secret comes from INTERCOM_IDENTITY_SECRETS, so it cannot be stored here."""
+
+
 class RotationFailed(IntercomIdentityError):
     """Some stored values cannot be decrypted with the configured keys, so none were rotated."""
 
@@ -89,6 +93,10 @@ def store_secret(config: PlatformConfig, secret: str, *, actor: Any = None, reas
 
     The audit trail records the fingerprints, never the secret.
     """
+    if config.managed_by_settings:
+        raise SecretManagedBySettings(
+            f"The secret of {config} is managed by settings (INTERCOM_IDENTITY_SECRETS): change it there."
+        )
     with transaction.atomic():
         locked = PlatformConfig.objects.select_for_update().select_related("environment").get(pk=config.pk)
         previous = locked.secret_fingerprint

@@ -196,8 +196,11 @@ def status_matrix() -> dict[str, dict[str, dict[str, str | None]]]:
             config.platform: {
                 "phase": config.phase,
                 "credential": config.credential_mode,
-                "fingerprint": config.secret_fingerprint or None,
+                "fingerprint": config.fingerprint or None,
                 "secret_set_at": config.secret_set_at.isoformat() if config.secret_set_at else None,
+                "secret_source": "settings"
+                if config.managed_by_settings
+                else ("database" if config.has_secret else None),
             }
             for config in environment.platforms.all()
         }
@@ -215,9 +218,9 @@ def verification_context(platform: Platform | str, environment: Environment | st
     """
     config = get_platform_config(platform, environment)
     others = []
-    for other in (
-        PlatformConfig.objects.select_related("environment").exclude(pk=config.pk).exclude(encrypted_secret="")
-    ):
+    for other in PlatformConfig.objects.select_related("environment").exclude(pk=config.pk):
+        if not other.has_secret:
+            continue
         try:
             others.append(OtherSecret(other.environment.slug, other.platform, other.secret()))
         except SecretUnavailable as exc:

@@ -5,9 +5,12 @@ With no environment set it runs in DEBUG on a SQLite file next to manage.py.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
+
+from project.secret_env import secrets_from_environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -83,6 +86,10 @@ INTERCOM_IDENTITY_ENVIRONMENT = env("INTERCOM_IDENTITY_ENVIRONMENT")
 INTERCOM_IDENTITY_ENCRYPTION_KEYS = [
     key.strip() for key in env.list("INTERCOM_IDENTITY_ENCRYPTION_KEYS", default=[]) if key.strip()
 ]
+
+# Secrets from a vault or the environment override stored ones for the pairs they name:
+# INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET=... or INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET_FILE=/path.
+INTERCOM_IDENTITY_SECRETS = secrets_from_environment(os.environ)
 
 # Hide the app's sensitive locals and POST fields on the DEBUG error page too.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "intercom_identity.debug.AlwaysSafeExceptionReporterFilter"

@@ -145,6 +145,7 @@ def test_status_of_an_empty_install() -> None:
         "credential": "user_hash",
         "fingerprint": None,
         "secret_set_at": None,
+        "secret_source": None,
     }
 
 

@@ -1,0 +1,35 @@
+"""Secrets from the environment, for the demo's INTERCOM_IDENTITY_SECRETS setting.
+
+``INTERCOM_IDENTITY_<ENV>_<PLATFORM>_SECRET=...`` supplies a secret directly;
+``INTERCOM_IDENTITY_<ENV>_<PLATFORM>_SECRET_FILE=/run/secrets/...`` names a file holding it
+(one trailing newline dropped, as files written by ``echo`` end with one). ``<ENV>`` is the
+environment slug in capitals (``PRODUCTION``, ``STAGING_EU`` for ``staging_eu``), ``<PLATFORM>``
+is ``IOS``, ``ANDROID`` or ``WEB``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import environ
+
+NAME = re.compile(r"^INTERCOM_IDENTITY_(?P<env>[A-Z0-9_]+?)_(?P<platform>IOS|ANDROID|WEB)_SECRET(?P<file>_FILE)?$")
+
+
+def secrets_from_environment(variables: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """``{env: {platform: secret}}`` from the variables named above (a direct value wins over a file)."""
+    env = environ.Env()
+    env.ENVIRON = dict(variables)
+    secrets: dict[str, dict[str, str]] = {}
+    for name in sorted(variables, key=lambda n: n.endswith("_FILE"), reverse=True):  # files first, values win
+        match = NAME.match(name)
+        if not match:
+            continue
+        value = env.str(name)
+        if match["file"]:
+            value = Path(value).read_text("utf-8")
+            value = value[:-1] if value.endswith("\n") else value
+        secrets.setdefault(match["env"].lower(), {})[match["platform"].lower()] = value
+    return secrets
