@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+from django.views.decorators.debug import sensitive_variables
 
 from .hashing import validate_secret as _validate_secret
 
@@ -158,6 +159,7 @@ class Settings:
         return float(value)
 
     @property
+    @sensitive_variables("value", "platforms", "secret")
     def SECRETS(self) -> dict[str, dict[str, str]]:
         """Secrets supplied by settings (a vault, the environment): ``{env: {platform: secret}}``.
 
@@ -183,6 +185,7 @@ class Settings:
                     raise ImproperlyConfigured(f"{PREFIX}SECRETS[{env!r}][{platform!r}]: {exc}") from None
         return value
 
+    @sensitive_variables()
     def secret_from_settings(self, environment: str, platform: str) -> str | None:
         return self.SECRETS.get(environment, {}).get(platform)
 

@@ -144,6 +144,7 @@ class PlatformConfig(models.Model):
         return bool(self.encrypted_secret) or self.managed_by_settings
 
     @property
+    @sensitive_variables("supplied")
     def fingerprint(self) -> str:
         """The fingerprint of the secret in use (from settings or stored), "" when there is none."""
         supplied = conf.secret_from_settings(self.environment.slug, self.platform)
@@ -160,6 +161,7 @@ class PlatformConfig(models.Model):
         self.secret_fingerprint = new_fingerprint
         self.secret_set_at = timezone.now()
 
+    @sensitive_variables("supplied")
     def secret(self) -> str:
         """The secret in use: from settings, else decrypted; raises ``MissingSecret`` or ``SecretDecryptionError``."""
         supplied = conf.secret_from_settings(self.environment.slug, self.platform)
@@ -169,6 +171,7 @@ class PlatformConfig(models.Model):
             raise MissingSecret(f"No Intercom secret is stored for {self}.")
         return crypto.decrypt(self.encrypted_secret)
 
+    @sensitive_variables()
     def previous_secret(self) -> str | None:
         """The replaced secret (for diagnosis only), or None when there is none."""
         return crypto.decrypt(self.encrypted_previous_secret) if self.encrypted_previous_secret else None

@@ -208,7 +208,7 @@ def status_matrix() -> dict[str, dict[str, dict[str, str | None]]]:
     }
 
 
-@sensitive_variables("context")
+@sensitive_variables("context", "others")
 def verification_context(platform: Platform | str, environment: Environment | str | None = None) -> VerificationContext:
     """What ``verify_credential`` compares against: this pair's secret, the one it replaced,
     every other stored secret (to recognise mix-ups) and the app ids.
@@ -244,6 +244,7 @@ def _previous_secret(config: PlatformConfig) -> str | None:
         return None
 
 
+@sensitive_variables("context")
 def verify(
     platform: Platform | str,
     environment: Environment | str | None = None,

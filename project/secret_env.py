@@ -14,10 +14,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import environ
+from django.views.decorators.debug import sensitive_variables
 
 NAME = re.compile(r"^INTERCOM_IDENTITY_(?P<env>[A-Z0-9_]+?)_(?P<platform>IOS|ANDROID|WEB)_SECRET(?P<file>_FILE)?$")
 
 
+@sensitive_variables("variables", "env", "value", "secrets")
 def secrets_from_environment(variables: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """``{env: {platform: secret}}`` from the variables named above (a direct value wins over a file)."""
     env = environ.Env()

@@ -14,7 +14,7 @@ from django.test import Client, override_settings
 
 from intercom_identity import compute_user_hash
 from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase
-from intercom_identity.rollout import change_phase, set_min_sending_version
+from intercom_identity.rollout import change_phase
 from tests.conftest import SECRETS, configure
 from tests.test_templatetags import render, settings_of
 
@@ -154,13 +154,37 @@ def postgres_only() -> None:
         pytest.skip("concurrent writers need PostgreSQL (run with DATABASE_URL=postgres://...)")
 
 
+CHANGE_IN_A_PROCESS = """
+import os, sys, django
+django.setup()
+from intercom_identity.models import PlatformConfig
+from intercom_identity.rollout import set_min_sending_version
+set_min_sending_version(PlatformConfig.objects.get(pk=int(sys.argv[1])), sys.argv[2])
+"""
+
+
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_changes_are_each_applied_and_audited_once(postgres_only: None) -> None:
+def test_concurrent_changes_from_several_processes_are_applied_and_audited_once(postgres_only: None) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
     Environment.objects.get_or_create(slug="development", defaults={"label": "Development / test"})
     config = configure("development", "ios")
-    versions = [f"1.{n}" for n in range(8)]
-    errors = in_threads(8, lambda n: set_min_sending_version(PlatformConfig.objects.get(pk=config.pk), versions[n]))
-    assert errors == []
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    }
+    versions = [f"1.{n}" for n in range(6)]
+    root = Path(__file__).resolve().parent.parent
+    processes = [
+        subprocess.Popen([sys.executable, "-c", CHANGE_IN_A_PROCESS, str(config.pk), version], cwd=root, env=env)
+        for version in versions
+    ]
+    assert [process.wait(timeout=120) for process in processes] == [0] * len(versions)
     events = list(AuditEvent.objects.filter(kind="min_sending_version").order_by("id"))
     assert sorted(e.to_value for e in events) == versions  # every change, once
     # No lost update: each change starts from the value the previous one left.
