@@ -7,6 +7,8 @@ new key can be put first and the old one kept until every row has been re-encryp
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -69,11 +71,11 @@ def encrypt(plaintext: str) -> str:
     return fernet().encrypt(plaintext.encode("utf-8")).decode("ascii")
 
 
-@sensitive_variables()
-def decrypt(token: str) -> str:
-    """Decrypt a stored token, or raise ``SecretDecryptionError``; never returns anything else."""
+@contextmanager
+def _undecryptable_is_an_error() -> Iterator[None]:
+    """Turn "no configured key decrypts this token" into ``SecretDecryptionError``."""
     try:
-        return fernet().decrypt(token.encode("ascii")).decode("utf-8")
+        yield
     except (InvalidToken, UnicodeError):
         raise SecretDecryptionError(
             f"A stored Intercom secret cannot be decrypted with the keys in {PREFIX}ENCRYPTION_KEYS. "
@@ -81,11 +83,14 @@ def decrypt(token: str) -> str:
         ) from None
 
 
+@sensitive_variables()
+def decrypt(token: str) -> str:
+    """Decrypt a stored token, or raise ``SecretDecryptionError``; never returns anything else."""
+    with _undecryptable_is_an_error():
+        return fernet().decrypt(token.encode("ascii")).decode("utf-8")
+
+
 def rotate(token: str) -> str:
     """Re-encrypt a stored token with the first key (MultiFernet.rotate), or raise ``SecretDecryptionError``."""
-    try:
+    with _undecryptable_is_an_error():
         return fernet().rotate(token.encode("ascii")).decode("ascii")
-    except (InvalidToken, UnicodeError):
-        raise SecretDecryptionError(
-            f"A stored Intercom secret cannot be decrypted with the keys in {PREFIX}ENCRYPTION_KEYS."
-        ) from None
