@@ -210,7 +210,7 @@ class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
         except ValueError as exc:
             raise ValidationError(str(exc), code="invalid_version") from None
 
-    @method_decorator(sensitive_variables("secret"))
+    @method_decorator(sensitive_variables())
     def clean_new_secret(self) -> str:
         secret: str = self.cleaned_data["new_secret"]
         if secret:
@@ -364,7 +364,7 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ) -> HttpResponse:
         return super().changeform_view(request, object_id, form_url, extra_context)
 
-    @method_decorator(sensitive_variables("secret"))
+    @method_decorator(sensitive_variables())
     def save_model(self, request: HttpRequest, obj: PlatformConfig, form: Any, change: bool) -> None:
         """Save through the services, field by field: a full save would write back a phase changed
         meanwhile, and the services audit each change."""

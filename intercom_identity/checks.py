@@ -51,6 +51,7 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
         "Fine for local development only: secrets stored now become unreadable if SECRET_KEY changes. " + KEY_HINT,
     ),
     "unknown_setting": _warning("W002", "Check the spelling against the settings listed in the README."),
+    "secrets_unknown_environment": _warning("W003", "Check the environment slugs in the admin (a typo?)."),
 }
 
 
@@ -124,17 +125,27 @@ def check_phases_have_secrets(app_configs: Any = None, databases: Any = None, **
     """
     if not databases:
         return []
-    from .models import PlatformConfig, RolloutPhase
+    from .models import Environment, PlatformConfig, RolloutPhase
 
     try:
+        conf.SECRETS  # noqa: B018 - malformed: E013 says so; this check cannot judge
+    except ImproperlyConfigured:
+        return []
+    try:
         configs = list(PlatformConfig.objects.select_related("environment").exclude(phase=RolloutPhase.OFF))
+        slugs = set(Environment.objects.values_list("slug", flat=True))
     except Exception:  # tables not migrated yet
         return []
-    return [
+    messages = [
         MESSAGES["phase_without_secret"](f"{config} is in phase '{config.phase}' but has no secret.")
         for config in configs
         if not config.has_secret
     ]
+    messages += [
+        MESSAGES["secrets_unknown_environment"](f"{PREFIX}SECRETS names {env!r}, which is no environment.")
+        for env in sorted(set(conf.SECRETS) - slugs)
+    ]
+    return messages
 
 
 ALL_CHECKS = [check_encryption_keys, check_environment, check_settings, check_unknown_settings]

@@ -130,6 +130,11 @@ class Settings:
             raise ImproperlyConfigured(f"{PREFIX}JWT_SIGNED_FIELDS must be a list of attribute names, e.g. ['email'].")
         if any("password" in name.lower() for name in value):
             raise ImproperlyConfigured(f"{PREFIX}JWT_SIGNED_FIELDS must not name a password: JWT claims are readable.")
+        registered = sorted({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}.intersection(value))
+        if registered:
+            raise ImproperlyConfigured(
+                f"{PREFIX}JWT_SIGNED_FIELDS must not name registered JWT claims ({', '.join(registered)})."
+            )
         return tuple(value)
 
     @property
@@ -159,7 +164,7 @@ class Settings:
         return float(value)
 
     @property
-    @sensitive_variables("value", "platforms", "secret")
+    @sensitive_variables()
     def SECRETS(self) -> dict[str, dict[str, str]]:
         """Secrets supplied by settings (a vault, the environment): ``{env: {platform: secret}}``.
 

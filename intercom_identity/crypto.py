@@ -65,7 +65,7 @@ def fernet() -> MultiFernet:
     return _multi_fernet(effective_keys())
 
 
-@sensitive_variables("plaintext")
+@sensitive_variables()
 def encrypt(plaintext: str) -> str:
     """Encrypt a secret with the first key; returns the Fernet token as text."""
     return fernet().encrypt(plaintext.encode("utf-8")).decode("ascii")
@@ -90,6 +90,7 @@ def decrypt(token: str) -> str:
         return fernet().decrypt(token.encode("ascii")).decode("utf-8")
 
 
+@sensitive_variables()
 def rotate(token: str) -> str:
     """Re-encrypt a stored token with the first key (MultiFernet.rotate), or raise ``SecretDecryptionError``."""
     with _undecryptable_is_an_error():

@@ -49,14 +49,14 @@ def select_identifier(*, user_id: object | None = None, email: str | None = None
     return None
 
 
-@sensitive_variables("secret", "key")
+@sensitive_variables()
 def sign(secret: str | bytes, message: str) -> str:
     """Lowercase hex HMAC-SHA256 of the UTF-8 ``message``: what ``openssl dgst -sha256 -hmac`` prints."""
     key = secret.encode("utf-8") if isinstance(secret, str) else secret
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-@sensitive_variables("secret")
+@sensitive_variables()
 def compute_user_hash(secret: str | bytes, *, user_id: object | None = None, email: str | None = None) -> str | None:
     """The ``user_hash`` Intercom expects for this user, or None when there is no identifier."""
     selected = select_identifier(user_id=user_id, email=email)
@@ -70,13 +70,13 @@ def digests_match(expected: str, received: str) -> bool:
     return hmac.compare_digest(expected.encode("utf-8"), received.encode("utf-8"))
 
 
-@sensitive_variables("secret")
+@sensitive_variables()
 def fingerprint(secret: str) -> str:
     """First 8 hex characters of SHA-256 of the secret: enough to tell secrets apart, useless to an attacker."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:8]
 
 
-@sensitive_variables("secret", "char")
+@sensitive_variables()
 def validate_secret(secret: str) -> None:
     """Refuse a value that cannot be a real Intercom secret; raise ``ValueError`` saying why.
 

@@ -19,7 +19,7 @@ ALGORITHM = "HS256"
 _HS256 = HMACAlgorithm(HMACAlgorithm.SHA256)
 
 
-@sensitive_variables("secret")
+@sensitive_variables()
 def make_user_jwt(
     secret: str, *, user_id: str, claims: Mapping[str, Any] | None = None, expires_in: int, now: float | None = None
 ) -> tuple[str, int]:
@@ -44,7 +44,7 @@ def unverified_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return header, claims
 
 
-@sensitive_variables("secret", "key")
+@sensitive_variables()
 def signed_with(token: str, secret: str) -> bool:
     """Whether ``token``'s HS256 signature was made with ``secret`` (constant-time comparison).
 

@@ -144,13 +144,13 @@ class PlatformConfig(models.Model):
         return bool(self.encrypted_secret) or self.managed_by_settings
 
     @property
-    @sensitive_variables("supplied")
+    @sensitive_variables()
     def fingerprint(self) -> str:
         """The fingerprint of the secret in use (from settings or stored), "" when there is none."""
         supplied = conf.secret_from_settings(self.environment.slug, self.platform)
         return fingerprint(supplied) if supplied is not None else self.secret_fingerprint
 
-    @sensitive_variables("secret")
+    @sensitive_variables()
     def set_secret(self, secret: str) -> None:
         """Validate, encrypt and remember a new secret (the caller saves the row)."""
         validate_secret(secret)
@@ -161,7 +161,7 @@ class PlatformConfig(models.Model):
         self.secret_fingerprint = new_fingerprint
         self.secret_set_at = timezone.now()
 
-    @sensitive_variables("supplied")
+    @sensitive_variables()
     def secret(self) -> str:
         """The secret in use: from settings, else decrypted; raises ``MissingSecret`` or ``SecretDecryptionError``."""
         supplied = conf.secret_from_settings(self.environment.slug, self.platform)

@@ -87,7 +87,7 @@ def _audit(
     )
 
 
-@sensitive_variables("secret")
+@sensitive_variables()
 def store_secret(config: PlatformConfig, secret: str, *, actor: Any = None, reason: str = "") -> str:
     """Validate, encrypt and save a new secret for ``config``; returns its fingerprint.
 
@@ -231,10 +231,14 @@ ENCRYPTED_FIELDS = ("encrypted_secret", "encrypted_previous_secret")
 def rotate_encryption() -> int:
     """Re-encrypt every stored secret (and kept previous secret) with the first configured key.
 
-    All or nothing: every value is re-encrypted first, and if any cannot be decrypted with
-    the configured keys, ``RotationFailed`` names the rows and nothing is written. Returns
-    the number of rows rotated. The secrets, and so every hash, stay the same.
+    All or nothing: every value is re-encrypted first, and if a secret in use cannot be
+    decrypted with the configured keys, ``RotationFailed`` names the rows and nothing is
+    written. A kept previous secret (diagnosis only) or the unused stored secret of a pair
+    managed by settings that cannot be decrypted is left as it is and logged, rather than
+    blocking the rotation for good. Returns the number of rows rotated; the secrets, and so
+    every hash, stay the same. An invalid key is reported as such (``EncryptionKeyInvalid``).
     """
+    crypto.fernet()  # an invalid or missing key is its own error, not "these rows cannot be decrypted"
     with transaction.atomic():
         configs = list(PlatformConfig.objects.select_for_update().select_related("environment").order_by("pk"))
         rotated: list[tuple[PlatformConfig, dict[str, str]]] = []
@@ -248,12 +252,15 @@ def rotate_encryption() -> int:
                 try:
                     values[field] = crypto.rotate(token)
                 except SecretUnavailable:
-                    unreadable.append(f"{config} ({'previous secret' if field != 'encrypted_secret' else 'secret'})")
+                    if field == "encrypted_secret" and not config.managed_by_settings:
+                        unreadable.append(str(config))
+                    else:
+                        logger.warning("Left an unreadable %s of %s as it is (not in use).", field, config)
             if values:
                 rotated.append((config, values))
         if unreadable:
             raise RotationFailed(
-                "Nothing was rotated: these cannot be decrypted with the configured keys: "
+                "Nothing was rotated: the secrets of these cannot be decrypted with the configured keys: "
                 + ", ".join(unreadable)
                 + ". Add the key they were encrypted with to INTERCOM_IDENTITY_ENCRYPTION_KEYS and run it again."
             )

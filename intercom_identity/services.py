@@ -97,7 +97,7 @@ def get_platform_config(platform: Platform | str, environment: Environment | str
     return config
 
 
-@sensitive_variables("secret")
+@sensitive_variables()
 def payload_for_config(config: PlatformConfig, user: Any) -> IdentityPayload:
     """The identity payload of ``user`` under one loaded configuration."""
     user_id, email = user_identity(user)
@@ -197,7 +197,11 @@ def status_matrix() -> dict[str, dict[str, dict[str, str | None]]]:
                 "phase": config.phase,
                 "credential": config.credential_mode,
                 "fingerprint": config.fingerprint or None,
-                "secret_set_at": config.secret_set_at.isoformat() if config.secret_set_at else None,
+                "secret_set_at": (
+                    config.secret_set_at.isoformat()
+                    if config.secret_set_at and not config.managed_by_settings
+                    else None
+                ),
                 "secret_source": "settings"
                 if config.managed_by_settings
                 else ("database" if config.has_secret else None),
@@ -208,7 +212,7 @@ def status_matrix() -> dict[str, dict[str, dict[str, str | None]]]:
     }
 
 
-@sensitive_variables("context", "others")
+@sensitive_variables()
 def verification_context(platform: Platform | str, environment: Environment | str | None = None) -> VerificationContext:
     """What ``verify_credential`` compares against: this pair's secret, the one it replaced,
     every other stored secret (to recognise mix-ups) and the app ids.
@@ -244,7 +248,7 @@ def _previous_secret(config: PlatformConfig) -> str | None:
         return None
 
 
-@sensitive_variables("context")
+@sensitive_variables()
 def verify(
     platform: Platform | str,
     environment: Environment | str | None = None,

@@ -130,7 +130,7 @@ def check_identified(*, user_id: str | None, email: str | None, token: str | Non
     return _fail("unidentified", "Neither a user_id nor an email was sent: identity verification does not apply.")
 
 
-@sensitive_variables("expected")
+@sensitive_variables()
 def _verify_hash(
     context: VerificationContext, by: IdentifiedBy, identifier: str, email: str | None, user_hash: str
 ) -> Verification:
@@ -158,7 +158,7 @@ def _whitespace_variants(value: str) -> list[str]:
     return sorted(variants)
 
 
-@sensitive_variables("context", "secret")
+@sensitive_variables()
 def _diagnose_hash(
     context: VerificationContext, by: IdentifiedBy, identifier: str, email: str | None, user_hash: str
 ) -> Diagnosis:
@@ -250,7 +250,7 @@ def _is_timestamp(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and -(2**53) < value < 2**53
 
 
-@sensitive_variables("context")
+@sensitive_variables()
 def _diagnose_signature(context: VerificationContext, token: str, user_id: str | None) -> Verification:
     identified_by = "user_id" if user_id else None
     platform = _label(context.platform)

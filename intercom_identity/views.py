@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
@@ -65,8 +65,9 @@ def unavailable(exc: Exception) -> JsonResponse:
     return error_response(503, "secret_unavailable", "Intercom identity is temporarily unavailable on this server.")
 
 
-def database_errors_as_503(view: Callable[[HttpRequest], JsonResponse]) -> Callable[[HttpRequest], JsonResponse]:
-    """A database that is down (or a query that fails) is a 503 JSON answer, never a 500 page."""
+def json_errors(view: Callable[[HttpRequest], JsonResponse]) -> Callable[[HttpRequest], JsonResponse]:
+    """What would otherwise be an HTML error page is a JSON answer: a database that is down or a
+    misconfiguration is a 503, a request Django finds suspicious (too many fields) a 400."""
 
     @wraps(view)
     def wrapper(request: HttpRequest) -> JsonResponse:
@@ -75,13 +76,18 @@ def database_errors_as_503(view: Callable[[HttpRequest], JsonResponse]) -> Calla
         except DatabaseError:
             logger.exception("Intercom identity unavailable: database error.")
             return error_response(503, "database_unavailable", "Intercom identity is temporarily unavailable.")
+        except ImproperlyConfigured as exc:
+            logger.error("Intercom identity unavailable: %s", exc)
+            return error_response(503, "misconfigured", "Intercom identity is not configured correctly on this server.")
+        except SuspiciousOperation as exc:
+            return error_response(400, "bad_request", f"The request was refused: {type(exc).__name__}.")
 
     return wrapper
 
 
 @csrf_exempt  # it only reads (GET/HEAD); without this, other methods would get the CSRF 403 page, not JSON
 @never_cache
-@database_errors_as_503
+@json_errors
 def user_hash(request: HttpRequest) -> JsonResponse:
     """``GET ?platform=ios|android|web``: the identity payload of the authenticated user."""
     if request.method not in ALLOWED_METHODS:
@@ -136,7 +142,7 @@ def parse_verify_body(body: bytes) -> dict[str, Any] | JsonResponse:
 
 @csrf_exempt  # apps call it with JSON and no cookies; it changes nothing
 @never_cache
-@database_errors_as_503
+@json_errors
 def verify_credential(request: HttpRequest) -> JsonResponse:
     """``POST {"platform", "user_id"?, "email"?, "user_hash"?, "intercom_user_jwt"?}``: Intercom's verdict."""
     try:
@@ -154,6 +160,8 @@ def verify_credential(request: HttpRequest) -> JsonResponse:
         body = request.body
     except RequestDataTooBig:
         return error_response(413, "body_too_large", "The body is larger than this server accepts.")
+    except ValueError:  # a Content-Length that is not a number
+        return error_response(400, "invalid_body", "The Content-Length header is not a number.")
     fields = parse_verify_body(body)
     if isinstance(fields, JsonResponse):
         return fields

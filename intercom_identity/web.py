@@ -8,6 +8,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError
 from django.utils.html import format_html
@@ -68,6 +69,9 @@ def messenger_settings(user: Any, extra: Mapping[str, Any]) -> dict[str, Any] | 
             settings = web_settings(None)
         except IntercomIdentityError:
             return None
+    except ImproperlyConfigured as exc:
+        logger.error("Intercom messenger not booted: %s", exc)
+        return None
     except DatabaseError:
         # The page must still render: boot with the app id last seen by this process, if any.
         logger.exception("Intercom messenger booted without identity: database error.")

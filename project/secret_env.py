@@ -2,7 +2,8 @@
 
 ``INTERCOM_IDENTITY_<ENV>_<PLATFORM>_SECRET=...`` supplies a secret directly;
 ``INTERCOM_IDENTITY_<ENV>_<PLATFORM>_SECRET_FILE=/run/secrets/...`` names a file holding it
-(one trailing newline dropped, as files written by ``echo`` end with one). ``<ENV>`` is the
+(one trailing newline dropped, as files written by ``echo`` end with one). Values are taken
+as they are (no ``$VAR`` interpolation): a secret may start with ``$``. ``<ENV>`` is the
 environment slug in capitals (``PRODUCTION``, ``STAGING_EU`` for ``staging_eu``), ``<PLATFORM>``
 is ``IOS``, ``ANDROID`` or ``WEB``.
 """
@@ -13,25 +14,25 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import environ
 from django.views.decorators.debug import sensitive_variables
 
 NAME = re.compile(r"^INTERCOM_IDENTITY_(?P<env>[A-Z0-9_]+?)_(?P<platform>IOS|ANDROID|WEB)_SECRET(?P<file>_FILE)?$")
 
 
-@sensitive_variables("variables", "env", "value", "secrets")
+@sensitive_variables()
 def secrets_from_environment(variables: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """``{env: {platform: secret}}`` from the variables named above (a direct value wins over a file)."""
-    env = environ.Env()
-    env.ENVIRON = dict(variables)
     secrets: dict[str, dict[str, str]] = {}
     for name in sorted(variables, key=lambda n: n.endswith("_FILE"), reverse=True):  # files first, values win
         match = NAME.match(name)
         if not match:
             continue
-        value = env.str(name)
+        value = variables[name]  # as is: django-environ would read a leading "$" as a reference
         if match["file"]:
             value = Path(value).read_text("utf-8")
-            value = value[:-1] if value.endswith("\n") else value
+            for newline in ("\r\n", "\n"):
+                if value.endswith(newline):
+                    value = value[: -len(newline)]
+                    break
         secrets.setdefault(match["env"].lower(), {})[match["platform"].lower()] = value
     return secrets

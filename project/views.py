@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 from intercom_identity import identity_payload, record_client
 from intercom_identity.exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from intercom_identity.services import parse_platform
-from intercom_identity.views import error_response
+from intercom_identity.views import error_response, json_errors
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -30,7 +30,8 @@ def mobile_app(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt  # a stateless JSON API for apps: it starts no session, so there is nothing to forge
 @never_cache
-@sensitive_variables("body")
+@json_errors
+@sensitive_variables()
 def mobile_login(request: HttpRequest) -> JsonResponse:
     """``POST {"username", "password", "platform", "intercom"?}`` -> the user and, when asked, their Intercom identity.
 
@@ -47,6 +48,8 @@ def mobile_login(request: HttpRequest) -> JsonResponse:
         raw = request.body
     except RequestDataTooBig:
         return error_response(413, "body_too_large", "The body is larger than this server accepts.")
+    except ValueError:  # a Content-Length that is not a number
+        return error_response(400, "invalid_body", "The Content-Length header is not a number.")
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):

@@ -110,6 +110,7 @@ def test_check_command_passes_when_configured() -> None:
         ("INTERCOM_IDENTITY_JWT_EXPIRY", "3600", "E007"),
         ("INTERCOM_IDENTITY_JWT_SIGNED_FIELDS", "email", "E008"),
         ("INTERCOM_IDENTITY_JWT_SIGNED_FIELDS", ["e-mail"], "E008"),
+        ("INTERCOM_IDENTITY_JWT_SIGNED_FIELDS", ["email", "iss"], "E008"),
         ("INTERCOM_IDENTITY_VERIFY_IN_PRODUCTION", "yes", "E009"),
         ("INTERCOM_IDENTITY_VERIFY_RATE_LIMIT", -1, "E010"),
         ("INTERCOM_IDENTITY_VERIFY_RATE_LIMIT", True, "E010"),

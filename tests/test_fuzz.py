@@ -39,6 +39,8 @@ DOCUMENTED_ERRORS = {
     "not_found",
     "invalid_credentials",
     "intercom_unavailable",
+    "misconfigured",
+    "bad_request",
 }
 ENDPOINTS = ["/intercom/user-hash/", "/intercom/verify/", "/api/login/"]
 counts: dict[str, int] = {}
@@ -116,4 +118,4 @@ def test_endpoint_never_fails(fuzz_client: Client, endpoint: str) -> None:
 
     run()
     print(f"fuzz: {counts[endpoint]} examples against {endpoint}")
-    assert counts[endpoint] >= min(EXAMPLES, 50)
+    assert counts[endpoint] >= EXAMPLES * 0.9  # hypothesis may stop a little early, never far

@@ -19,11 +19,13 @@ from intercom_identity.models import PlatformConfig, RolloutPhase
 from intercom_identity.rollout import change_phase
 from intercom_identity.services import get_platform_config, status_matrix
 from project.secret_env import secrets_from_environment
+from tests import leakguard
 from tests.conftest import SECRETS, configure
 
 pytestmark = pytest.mark.django_db
 
 VAULT = "vault-prod-ios-0f0e0d0c0b0a09080706050403020100"
+leakguard.remember_secret(VAULT)  # supplied by settings: the leak guard must watch for it too
 FROM_SETTINGS = {"production": {"ios": VAULT}}
 
 
@@ -115,4 +117,39 @@ def test_demo_reads_secrets_from_the_environment(tmp_path: Path) -> None:
     assert secrets_from_environment(variables) == {
         "production": {"ios": VAULT, "android": VAULT + "-file"},
         "staging_eu": {"web": VAULT + "-eu"},
+    }
+
+
+def test_a_malformed_settings_secret_is_a_503_json_and_no_messenger(user_client: Client, user: Any) -> None:
+    from tests.test_templatetags import render
+
+    for platform in ("ios", "web"):
+        configure("production", platform, RolloutPhase.SENDING)
+    with override_settings(
+        INTERCOM_IDENTITY_ENVIRONMENT="production", INTERCOM_IDENTITY_SECRETS={"production": {"ios": VAULT + "\r"}}
+    ):
+        response = user_client.get("/intercom/user-hash/", {"platform": "ios"})
+        html = render(user)
+        quiet = check_phases_have_secrets(databases=["default"])
+    assert response.status_code == 503
+    assert response.json()["error"] == "misconfigured"
+    assert VAULT not in response.content.decode()
+    assert html == ""
+    assert quiet == []  # E013 reports the malformed setting; this check stays quiet
+
+
+@override_settings(INTERCOM_IDENTITY_SECRETS={"prod": {"ios": VAULT}})
+def test_a_settings_entry_for_no_environment_is_w003() -> None:
+    assert [m.id for m in check_phases_have_secrets(databases=["default"])] == ["intercom_identity.W003"]
+
+
+def test_demo_takes_environment_values_as_they_are(tmp_path: Path) -> None:
+    crlf = tmp_path / "web"
+    crlf.write_bytes(b"$dollar-secret-0011223344556677889900\r\n")
+    variables = {
+        "INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET": "$starts-with-a-dollar-0011223344",
+        "INTERCOM_IDENTITY_PRODUCTION_WEB_SECRET_FILE": str(crlf),
+    }
+    assert secrets_from_environment(variables) == {
+        "production": {"ios": "$starts-with-a-dollar-0011223344", "web": "$dollar-secret-0011223344556677889900"}
     }

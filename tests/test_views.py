@@ -234,9 +234,23 @@ def test_rate_limited_per_user_and_per_address(user_client: Client, all_secrets:
     other = Client()
     other.force_login(get_user_model().objects.create_user("other", "o@example.com", "pw"))
     assert get(other, platform="ios").status_code == 429  # same address
+    other_address = user_client.get(URL, {"platform": "ios"}, REMOTE_ADDR="10.9.9.9")
+    assert other_address.status_code == 429  # same user, from another address
     assert other.get(URL, {"platform": "ios"}, REMOTE_ADDR="10.1.2.3").status_code == 200  # another address, user
 
 
 @override_settings(INTERCOM_IDENTITY_HASH_RATE_LIMIT=0)
 def test_rate_limit_can_be_turned_off(user_client: Client, all_secrets: Any) -> None:
     assert {get(user_client, platform="ios").status_code for _ in range(150)} == {200}
+
+
+def test_too_many_fields_is_a_400_json(user_client: Client, all_secrets: Any) -> None:
+    response = user_client.get(URL + "?" + "&".join(f"f{n}=1" for n in range(1100)) + "&platform=ios")
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request"
+
+
+def test_a_content_length_that_is_not_a_number_is_a_400_json(client: Client, all_secrets: Any) -> None:
+    response = client.generic("POST", "/intercom/verify/", b"{}", content_type="application/json", CONTENT_LENGTH="abc")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_body"

@@ -118,7 +118,7 @@ class Command(BaseCommand):
         except (IntercomIdentityError, ValueError) as exc:  # ValueError: bad phase, invalid secret or version
             raise CommandError(str(exc), returncode=returncode) from None
 
-    @sensitive_variables("secret")
+    @sensitive_variables()
     def handle_set_secret(
         self, *, environment: str, platform: str, stdin: TextIO | None = None, **options: Any
     ) -> None:
@@ -128,7 +128,7 @@ class Command(BaseCommand):
         self.stdout.write(fingerprint)
 
     @staticmethod
-    @sensitive_variables("raw", "secret")
+    @sensitive_variables()
     def _read_secret(stream: TextIO) -> str:
         """The secret from a pipe (one trailing newline dropped) or, on a terminal, an unechoed prompt."""
         if stream.isatty():
@@ -219,7 +219,7 @@ class Command(BaseCommand):
         count = rotate_encryption()
         self.stdout.write(f"Rotated {count} platform configuration(s) to the first encryption key.")
 
-    @sensitive_variables("secret")
+    @sensitive_variables()
     def handle_hash(
         self, *, environment: str, platform: str, user_id: str | None, email: str | None, **options: Any
     ) -> None:
