@@ -52,6 +52,11 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     ),
     "unknown_setting": _warning("W002", "Check the spelling against the settings listed in the README."),
     "secrets_unknown_environment": _warning("W003", "Check the environment slugs in the admin (a typo?)."),
+    "stored_and_settings_secret": _error(
+        "E015",
+        "Run: manage.py intercom_identity clear-secret ENV PLATFORM. Otherwise the stored secret silently "
+        "comes back into use the day the settings entry goes missing.",
+    ),
 }
 
 
@@ -140,6 +145,11 @@ def check_phases_have_secrets(app_configs: Any = None, databases: Any = None, **
         MESSAGES["phase_without_secret"](f"{config} is in phase '{config.phase}' but has no secret.")
         for config in configs
         if not config.has_secret
+    ]
+    messages += [
+        MESSAGES["stored_and_settings_secret"](f"{config} has a stored secret and one from {PREFIX}SECRETS.")
+        for config in PlatformConfig.objects.select_related("environment").exclude(encrypted_secret="")
+        if config.managed_by_settings
     ]
     messages += [
         MESSAGES["secrets_unknown_environment"](f"{PREFIX}SECRETS names {env!r}, which is no environment.")

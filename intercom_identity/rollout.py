@@ -115,6 +115,28 @@ def store_secret(config: PlatformConfig, secret: str, *, actor: Any = None, reas
     return config.secret_fingerprint
 
 
+def clear_secret(config: PlatformConfig, *, actor: Any = None, reason: str = "") -> str:
+    """Delete the stored secret (and the kept previous one); returns the fingerprint it had.
+
+    Allowed while the phase is ``off``, or when settings supply the secret (the stored one is
+    then unused, and must go: it would silently come back if the settings entry did).
+    """
+    with transaction.atomic():
+        locked = PlatformConfig.objects.select_for_update().select_related("environment").get(pk=config.pk)
+        if locked.phase != RolloutPhase.OFF and not locked.managed_by_settings:
+            raise PhaseRequiresSecret(
+                f"{config} is in phase '{locked.phase}': move it to 'off' before clearing its secret."
+            )
+        previous = locked.secret_fingerprint
+        if locked.encrypted_secret or locked.encrypted_previous_secret:
+            PlatformConfig.objects.filter(pk=locked.pk).update(
+                encrypted_secret="", encrypted_previous_secret="", secret_fingerprint="", secret_set_at=None
+            )
+            _audit(locked, AuditEvent.Kind.SECRET, previous, "", actor=actor, reason=reason or "stored secret cleared")
+    config.refresh_from_db()
+    return previous
+
+
 def change_phase(
     config: PlatformConfig,
     phase: RolloutPhase | str,

@@ -153,3 +153,30 @@ def test_demo_takes_environment_values_as_they_are(tmp_path: Path) -> None:
     assert secrets_from_environment(variables) == {
         "production": {"ios": "$starts-with-a-dollar-0011223344", "web": "$dollar-secret-0011223344556677889900"}
     }
+
+
+def test_a_stored_secret_beside_a_settings_one_is_e015_until_cleared() -> None:
+    configure("production", "ios")  # stored first
+    with override_settings(INTERCOM_IDENTITY_SECRETS=FROM_SETTINGS):
+        change_phase(get_platform_config("ios", "production"), RolloutPhase.SENDING)
+        assert [m.id for m in check_phases_have_secrets(databases=["default"])] == ["intercom_identity.E015"]
+        out = io.StringIO()
+        call_command("intercom_identity", "clear-secret", "production", "ios", stdout=out)
+        assert "cleared" in out.getvalue()
+        assert check_phases_have_secrets(databases=["default"]) == []
+    # The settings entry goes missing: no stale stored secret comes back; E014 says so, the view 503s.
+    assert [m.id for m in check_phases_have_secrets(databases=["default"])] == ["intercom_identity.E014"]
+    assert not get_platform_config("ios", "production").has_secret
+
+
+def test_clear_secret_refuses_a_pair_in_use() -> None:
+    configure("development", "ios", RolloutPhase.SENDING)
+    with pytest.raises(CommandError, match="move it to 'off'"):
+        call_command("intercom_identity", "clear-secret", "development", "ios", stdout=io.StringIO())
+    assert get_platform_config("ios", "development").has_secret
+    change_phase(get_platform_config("ios", "development"), RolloutPhase.OFF)
+    call_command("intercom_identity", "clear-secret", "development", "ios", stdout=io.StringIO())
+    assert not get_platform_config("ios", "development").has_secret
+    from intercom_identity.models import AuditEvent
+
+    assert AuditEvent.objects.filter(kind="secret", to_value="").exists()

@@ -19,6 +19,7 @@ from ...rollout import (
     audit_history,
     change_mode,
     change_phase,
+    clear_secret,
     rotate_encryption,
     set_min_sending_version,
     store_secret,
@@ -49,6 +50,12 @@ class Command(BaseCommand):
             help="Store a secret read from standard input (never from the command line); prints its fingerprint.",
         )
         self._env_platform(set_secret)
+
+        clear = sub.add_parser(
+            "clear-secret", help="Delete a stored secret (phase off, or the secret now comes from settings)."
+        )
+        self._env_platform(clear)
+        clear.add_argument("--reason", default="", help="Why; recorded in the audit trail.")
 
         phase = sub.add_parser("phase", help="Move an environment's platform to a rollout phase.")
         self._env_platform(phase)
@@ -214,6 +221,11 @@ class Command(BaseCommand):
                 f"{event['at']}  {event['actor']}: {event['environment']}/{event['platform']} {event['kind']} "
                 f"{event['from'] or '-'} -> {event['to'] or '-'}, adoption {ratio}{forced}{reason}"
             )
+
+    def handle_clear_secret(self, *, environment: str, platform: str, reason: str, **options: Any) -> None:
+        config = get_platform_config(platform, environment)
+        previous = clear_secret(config, reason=reason)
+        self.stdout.write(f"{config}: stored secret {previous or 'none'} cleared.")
 
     def handle_rotate_keys(self, **options: Any) -> None:
         count = rotate_encryption()
