@@ -155,36 +155,45 @@ def postgres_only() -> None:
 
 
 CHANGE_IN_A_PROCESS = """
-import os, sys, django
+import sys, django
 django.setup()
 from intercom_identity.models import PlatformConfig
-from intercom_identity.rollout import set_min_sending_version
-set_min_sending_version(PlatformConfig.objects.get(pk=int(sys.argv[1])), sys.argv[2])
+from intercom_identity.rollout import change_phase, set_min_sending_version
+config = PlatformConfig.objects.get(pk=int(sys.argv[1]))
+if sys.argv[2] == "phase":
+    change_phase(config, sys.argv[3])
+else:
+    set_min_sending_version(config, sys.argv[3])
 """
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_changes_from_several_processes_are_applied_and_audited_once(postgres_only: None) -> None:
+def run_in_processes(config: PlatformConfig, field: str, values: list[str]) -> None:
+    """One process per value, all changing ``config`` at once, as several servers would."""
     import os
     import subprocess
     import sys
     from pathlib import Path
 
-    Environment.objects.get_or_create(slug="development", defaults={"label": "Development / test"})
-    config = configure("development", "ios")
     db = connection.settings_dict
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
     }
-    versions = [f"1.{n}" for n in range(6)]
     root = Path(__file__).resolve().parent.parent
     processes = [
-        subprocess.Popen([sys.executable, "-c", CHANGE_IN_A_PROCESS, str(config.pk), version], cwd=root, env=env)
-        for version in versions
+        subprocess.Popen([sys.executable, "-c", CHANGE_IN_A_PROCESS, str(config.pk), field, value], cwd=root, env=env)
+        for value in values
     ]
-    assert [process.wait(timeout=120) for process in processes] == [0] * len(versions)
+    assert [process.wait(timeout=120) for process in processes] == [0] * len(values)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_changes_from_several_processes_are_applied_and_audited_once(postgres_only: None) -> None:
+    Environment.objects.get_or_create(slug="development", defaults={"label": "Development / test"})
+    config = configure("development", "ios")
+    versions = [f"1.{n}" for n in range(6)]
+    run_in_processes(config, "min_sending_version", versions)
     events = list(AuditEvent.objects.filter(kind="min_sending_version").order_by("id"))
     assert sorted(e.to_value for e in events) == versions  # every change, once
     # No lost update: each change starts from the value the previous one left.
@@ -194,7 +203,19 @@ def test_concurrent_changes_from_several_processes_are_applied_and_audited_once(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_phase_changes_record_exactly_the_transitions(postgres_only: None) -> None:
+def test_concurrent_phase_changes_from_several_processes(postgres_only: None) -> None:
+    Environment.objects.get_or_create(slug="development", defaults={"label": "Development / test"})
+    config = configure("development", "web")
+    run_in_processes(config, "phase", ["sending", "off"] * 3)
+    events = list(AuditEvent.objects.filter(kind="phase").order_by("id"))
+    assert all(e.from_value != e.to_value for e in events)  # only real changes are recorded
+    assert [e.from_value for e in events] == ["off", *[e.to_value for e in events[:-1]]]  # none lost
+    config.refresh_from_db()
+    assert config.phase == (events[-1].to_value if events else "off")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_phase_changes_from_several_threads(postgres_only: None) -> None:
     Environment.objects.get_or_create(slug="development", defaults={"label": "Development / test"})
     config = configure("development", "web")
     targets = [RolloutPhase.SENDING, RolloutPhase.OFF] * 4
