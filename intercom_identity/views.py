@@ -116,6 +116,16 @@ def user_hash(request: HttpRequest) -> JsonResponse:
     return JsonResponse(payload)
 
 
+def read_body(request: HttpRequest) -> bytes | JsonResponse:
+    """The request body, or the JSON error for one Django refuses to read (too large, bad length)."""
+    try:
+        return request.body
+    except RequestDataTooBig:
+        return error_response(413, "body_too_large", "The body is larger than this server accepts.")
+    except ValueError:  # a Content-Length that is not a number
+        return error_response(400, "invalid_body", "The Content-Length header is not a number.")
+
+
 def parse_verify_body(body: bytes) -> dict[str, Any] | JsonResponse:
     """The verification request's fields, or the 400 response that says what is wrong."""
     try:
@@ -156,12 +166,9 @@ def verify_credential(request: HttpRequest) -> JsonResponse:
     limited = rate_limited(request, "verify", conf.VERIFY_RATE_LIMIT, conf.AUTHENTICATE(request))
     if limited is not None:
         return limited
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        return error_response(413, "body_too_large", "The body is larger than this server accepts.")
-    except ValueError:  # a Content-Length that is not a number
-        return error_response(400, "invalid_body", "The Content-Length header is not a number.")
+    body = read_body(request)
+    if isinstance(body, JsonResponse):
+        return body
     fields = parse_verify_body(body)
     if isinstance(fields, JsonResponse):
         return fields

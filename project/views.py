@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from django.contrib.auth import authenticate
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -16,7 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 from intercom_identity import identity_payload, record_client
 from intercom_identity.exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from intercom_identity.services import parse_platform
-from intercom_identity.views import error_response, json_errors
+from intercom_identity.views import error_response, json_errors, method_not_allowed, read_body
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -41,15 +40,10 @@ def mobile_login(request: HttpRequest) -> JsonResponse:
     A real API would also return its own token here.
     """
     if request.method != "POST":
-        response = error_response(405, "method_not_allowed", f"{request.method} is not allowed here; use POST.")
-        response["Allow"] = "POST"
-        return response
-    try:
-        raw = request.body
-    except RequestDataTooBig:
-        return error_response(413, "body_too_large", "The body is larger than this server accepts.")
-    except ValueError:  # a Content-Length that is not a number
-        return error_response(400, "invalid_body", "The Content-Length header is not a number.")
+        return method_not_allowed(request, ("POST",))
+    raw = read_body(request)
+    if isinstance(raw, JsonResponse):
+        return raw
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError):
