@@ -69,10 +69,10 @@ def _audit(
     actor: Any,
     reason: str = "",
     forced: bool = False,
-    adoption_ratio: float | None = None,
+    readiness: Adoption | None = None,
 ) -> AuditEvent:
-    if adoption_ratio is None:
-        adoption_ratio = adoption(config, with_daily=False).ratio
+    # The caller's readiness when it has one (a ratio of None, "nobody active", is an answer too).
+    adoption_ratio = (readiness or adoption(config, with_daily=False)).ratio
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         actor_label=actor_label(actor),
@@ -217,7 +217,7 @@ def _change_field(
                 actor=actor,
                 reason=reason,
                 forced=forced,
-                adoption_ratio=readiness.ratio,
+                readiness=readiness,
             )
     config.refresh_from_db()
     return previous
