@@ -27,9 +27,10 @@ from django.utils import timezone
 
 from .adoption import Adoption, at_least, daily_points, version_shares
 from .conf import conf
+from .configcache import ServingConfig
 from .exceptions import IntercomIdentityError
 from .models import AppVersion, ClientActivity, DailyActivity, PlatformConfig, VersionTally
-from .services import get_platform_config, parse_platform
+from .services import get_serving_config
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def record_client(
         return False
     try:
         version = clean_version(app_version)
-        config = get_platform_config(parse_platform(platform), environment)
+        config = get_serving_config(platform, environment)
     except (ValueError, IntercomIdentityError) as exc:
         logger.warning("Client version not recorded: %s", exc)
         return False
@@ -172,7 +173,7 @@ def _remember_on_commit(key: str, *, timeout: int) -> None:
     transaction.on_commit(remember)
 
 
-def _write_activity(config: PlatformConfig, user: Any, version: str, sent_credential: bool, now: datetime) -> None:
+def _write_activity(config: ServingConfig, user: Any, version: str, sent_credential: bool, now: datetime) -> None:
     """Upsert the user's rows and move their tallies, under a lock on the user's latest row."""
     scope = {"environment_id": config.environment_id, "platform": config.platform}
     day = now.date()
@@ -242,7 +243,7 @@ def _bump(scope: dict[str, Any], kind: str, day: date, version: str, delta: int)
         tally.update(users=F("users") + delta)
 
 
-def _mark_sending(config: PlatformConfig, version: str, now: datetime) -> None:
+def _mark_sending(config: ServingConfig, version: str, now: datetime) -> None:
     scope = {"environment_id": config.environment_id, "platform": config.platform}
     with transaction.atomic():
         AppVersion.objects.bulk_create([AppVersion(**scope, version=version, first_seen_at=now)], ignore_conflicts=True)

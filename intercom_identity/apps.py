@@ -10,7 +10,8 @@ class IntercomIdentityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import activity  # noqa: F401 - connects the signal handlers that keep tallies exact
+        # Both connect signal handlers: activity keeps the tallies exact, configcache the copies current.
+        from . import activity, configcache  # noqa: F401
         from .checks import ALL_CHECKS, check_phases_have_secrets
 
         for check in ALL_CHECKS:

@@ -6,9 +6,12 @@ matches the severity (``E`` errors, ``W`` warnings).
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
 
@@ -43,6 +46,7 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     "enforce_threshold_malformed": _error("E011"),
     "hash_rate_limit_malformed": _error("E012"),
     "secrets_malformed": _error("E013"),
+    "cache_ttl_malformed": _error("E016"),
     "phase_without_secret": _error(
         "E014", "Store a secret (manage.py intercom_identity set-secret) or supply it in INTERCOM_IDENTITY_SECRETS."
     ),
@@ -52,6 +56,12 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     ),
     "unknown_setting": _warning("W002", "Check the spelling against the settings listed in the README."),
     "secrets_unknown_environment": _warning("W003", "Check the environment slugs in the admin (a typo?)."),
+    "process_local_cache": _warning(
+        "W004",
+        "Point CACHES['default'] at a cache every process shares (Redis: "
+        "django.core.cache.backends.redis.RedisCache, or Memcached). If only one process ever serves "
+        "this site, add 'intercom_identity.W004' to SILENCED_SYSTEM_CHECKS.",
+    ),
     "stored_and_settings_secret": _error(
         "E015",
         "Run: manage.py intercom_identity clear-secret ENV PLATFORM. Otherwise the stored secret silently "
@@ -104,6 +114,7 @@ VALIDATED_SETTINGS = (
     "ENFORCE_THRESHOLD",
     "HASH_RATE_LIMIT",
     "SECRETS",
+    "CACHE_TTL",
 )
 
 
@@ -120,6 +131,46 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
 def check_unknown_settings(**kwargs: Any) -> list[CheckMessage]:
     return [
         MESSAGES["unknown_setting"](f"{name} is not a setting of intercom_identity.") for name in unknown_settings()
+    ]
+
+
+PROCESS_LOCAL_CACHE = "django.core.cache.backends.locmem.LocMemCache"
+
+
+def multi_process_signs() -> list[str]:
+    """Why this deployment looks like more than one process serves it (empty: it does not)."""
+    signs = []
+    if os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn") or "gunicorn" in sys.modules:
+        signs.append("it runs under gunicorn")
+    if "uwsgi" in sys.modules:
+        signs.append("it runs under uWSGI")
+    concurrency = os.environ.get("WEB_CONCURRENCY", "")
+    if concurrency.isdigit() and int(concurrency) > 1:
+        signs.append(f"WEB_CONCURRENCY is {concurrency}")
+    engine = settings.DATABASES.get("default", {}).get("ENGINE", "")
+    if not conf.DEBUG and engine and not engine.endswith("sqlite3"):
+        signs.append("DEBUG is off with a database server")
+    return signs
+
+
+def check_shared_cache(**kwargs: Any) -> list[CheckMessage]:
+    """Configuration copies are validated against a version in the default cache: with a
+    process-local cache, one process never hears of a change made in another."""
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    signs = multi_process_signs()
+    if backend != PROCESS_LOCAL_CACHE or not signs:
+        return []
+    try:
+        ttl = f"{conf.CACHE_TTL} s"
+    except ImproperlyConfigured:
+        ttl = "its value"
+    return [
+        MESSAGES["process_local_cache"](
+            f"The default cache is process-local (LocMemCache) while this deployment looks multi-process "
+            f"({'; '.join(signs)}). Each process then keeps its own configuration version: a phase change or "
+            f"new secret made through one process is served by the others only when their copy expires, "
+            f"after up to {PREFIX}CACHE_TTL ({ttl}), and rate limits are counted per process."
+        )
     ]
 
 
@@ -158,4 +209,4 @@ def check_phases_have_secrets(app_configs: Any = None, databases: Any = None, **
     return messages
 
 
-ALL_CHECKS = [check_encryption_keys, check_environment, check_settings, check_unknown_settings]
+ALL_CHECKS = [check_encryption_keys, check_environment, check_settings, check_unknown_settings, check_shared_cache]

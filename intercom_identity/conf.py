@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "ENFORCE_THRESHOLD": 0.95,
     "HASH_RATE_LIMIT": 120,
     "SECRETS": {},
+    "CACHE_TTL": 60,
 }
 
 PLATFORM_NAMES = ("ios", "android", "web")
@@ -154,6 +155,11 @@ class Settings:
     def HASH_RATE_LIMIT(self) -> int:
         """JSON view requests per minute, per user and per client address; 0 turns the limit off."""
         return _positive_int("HASH_RATE_LIMIT", minimum=0)
+
+    @property
+    def CACHE_TTL(self) -> int:
+        """Seconds a process trusts its copy of the configuration at most; 0 turns the copies off."""
+        return _positive_int("CACHE_TTL", minimum=0)
 
     @property
     def ENFORCE_THRESHOLD(self) -> float:

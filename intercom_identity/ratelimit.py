@@ -33,9 +33,10 @@ def retry_after(bucket: str, limit: int, *, window: int = 60) -> int | None:
 
 
 def _count(key: str, window: int) -> int:
-    cache.add(key, 0, timeout=window + 1)
+    """One cache round trip once the window's counter exists (the common case)."""
     try:
         return int(cache.incr(key))
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=window + 1)
-        return 1
+    except ValueError:  # the window's first request
+        if cache.add(key, 1, timeout=window + 1):
+            return 1
+        return int(cache.incr(key))  # another request created it meanwhile

@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import crypto
 from .activity import adoption, clean_min_version
 from .adoption import Adoption
+from .configcache import config_changed
 from .exceptions import IntercomIdentityError, PhaseRequiresSecret, SecretUnavailable
 from .models import AuditEvent, CredentialMode, PlatformConfig, RolloutPhase
 from .services import parse_mode, parse_phase
@@ -132,6 +133,7 @@ def clear_secret(config: PlatformConfig, *, actor: Any = None, reason: str = "")
             PlatformConfig.objects.filter(pk=locked.pk).update(
                 encrypted_secret="", encrypted_previous_secret="", secret_fingerprint="", secret_set_at=None
             )
+            config_changed()
             _audit(locked, AuditEvent.Kind.SECRET, previous, "", actor=actor, reason=reason or "stored secret cleared")
     config.refresh_from_db()
     return previous
@@ -288,5 +290,6 @@ def rotate_encryption() -> int:
             )
         for config, values in rotated:
             PlatformConfig.objects.filter(pk=config.pk).update(**values)
+        config_changed()
     logger.info("Re-encrypted the secrets of %d platform configurations with the first key.", len(rotated))
     return len(rotated)

@@ -10,6 +10,7 @@ from typing import Any, TypedDict, TypeVar
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import conf
+from .configcache import ServingConfig, serving_config
 from .exceptions import InvalidCredentialInput, SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from .hashing import compute_user_hash, select_identifier
 from .identity import signed_claims, user_identity
@@ -97,14 +98,24 @@ def get_platform_config(platform: Platform | str, environment: Environment | str
     return config
 
 
+def get_serving_config(platform: Platform | str, environment: Environment | str | None = None) -> ServingConfig:
+    """The configuration credentials are served from: this process's copy while it is current
+    (no query), else loaded like ``get_platform_config`` (see ``configcache``)."""
+    platform = parse_platform(platform)
+    if isinstance(environment, Environment):
+        environment = environment.slug
+    slug = conf.ENVIRONMENT if environment is None else environment
+    return serving_config(slug, platform, lambda: get_platform_config(platform, slug))
+
+
 @sensitive_variables()
-def payload_for_config(config: PlatformConfig, user: Any) -> IdentityPayload:
+def payload_for_config(config: ServingConfig, user: Any) -> IdentityPayload:
     """The identity payload of ``user`` under one loaded configuration."""
     user_id, email = user_identity(user)
     selected = select_identifier(user_id=user_id, email=email)
     payload: IdentityPayload = {
         "platform": config.platform,
-        "environment": config.environment.slug,
+        "environment": config.environment,
         "phase": config.phase,
         "user_id": user_id,
         "email": email,
@@ -145,13 +156,13 @@ def identity_payload(
     ``UnknownPlatform``, ``UnknownEnvironment`` or ``SecretUnavailable``; never returns a
     wrong credential.
     """
-    return payload_for_config(get_platform_config(platform, environment), user)
+    return payload_for_config(get_serving_config(platform, environment), user)
 
 
 def web_settings(user: Any, *, environment: Environment | str | None = None) -> dict[str, Any]:
     """``window.intercomSettings`` for the web messenger: app_id, and identity for a user."""
-    config = get_platform_config(Platform.WEB, environment)
-    result: dict[str, Any] = {"app_id": config.environment.app_id}
+    config = get_serving_config(Platform.WEB, environment)
+    result: dict[str, Any] = {"app_id": config.app_id}
     payload = payload_for_config(config, user)
     identity: dict[str, Any] = {"user_id": payload["user_id"], "email": payload["email"]}
     if payload["intercom_user_jwt"] is not None:

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.test import Client
 
-from intercom_identity import crypto
+from intercom_identity import configcache, crypto
 from intercom_identity.activity import record_client
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
 from intercom_identity.rollout import change_phase, store_secret
@@ -49,10 +49,13 @@ def _learn_stored_secrets() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    """Rate-limit counters live in the cache: every test starts with none."""
+    """Rate-limit counters and the configuration version live in the cache, the configuration
+    copies in the process: every test starts with none."""
     cache.clear()
+    configcache.forget()
     yield
     cache.clear()
+    configcache.forget()
 
 
 @pytest.fixture(autouse=True)

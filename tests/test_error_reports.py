@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
-from intercom_identity.models import PlatformConfig
+from intercom_identity.models import PlatformConfig, RolloutPhase
 from tests import leakguard
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +66,36 @@ def test_debug_technical_500_page_hides_the_secret(admin_user: Any, monkeypatch:
     assert "database went away" in page
     assert "Traceback" in page  # it is the technical page, with its frames
     assert NEW_SECRET not in page
+
+
+def test_a_failing_hash_reports_without_the_secret(user: Any, monkeypatch: Any) -> None:
+    """``compute_user_hash`` is unmarked (the hot path): its marked caller hides its frame too."""
+    from intercom_identity import hashing
+    from tests.conftest import SECRETS, configure
+
+    configure("development", "ios", RolloutPhase.SENDING)
+
+    def broken_hmac(secret: str, message: str) -> str:
+        raise RuntimeError("hmac went away")
+
+    monkeypatch.setattr(hashing, "_hmac_hex", broken_hmac)
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    reports: list[str] = []
+
+    def on_exception(sender: Any, request: Any, **kwargs: Any) -> None:
+        reporter = ExceptionReporter(request, *sys.exc_info())
+        reports.extend([reporter.get_traceback_html(), reporter.get_traceback_text()])
+
+    got_request_exception.connect(on_exception)
+    try:
+        response = client.get("/intercom/user-hash/", {"platform": "ios"})
+    finally:
+        got_request_exception.disconnect(on_exception)
+    assert response.status_code == 500
+    assert len(reports) == 2
+    assert "compute_user_hash" in reports[1]
+    assert "hmac went away" in reports[1]
+    for report in reports:
+        leakguard.record("error report", report)
+        assert SECRETS[("development", "ios")] not in report

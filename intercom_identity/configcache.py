@@ -1,0 +1,200 @@
+"""The configuration a credential is served from, kept decrypted per process.
+
+Serving a credential needs one (environment, platform) configuration: phase, credential
+mode, app id and the decrypted secret. Reading it costs a query and a Fernet decrypt,
+about 250 times the HMAC itself, so each process keeps a copy, trusted while:
+
+- the version number in Django's cache (shared by every process when the cache is Redis
+  or Memcached) is the one the copy was loaded under. Every change of an ``Environment`` or
+  ``PlatformConfig`` row bumps it when its transaction commits (``save()`` and ``delete()``
+  through signals, queryset updates through ``config_changed()``), so every process
+  reloads on its next use;
+- and it is younger than ``INTERCOM_IDENTITY_CACHE_TTL`` seconds: the backstop for a
+  change the version never heard of (raw SQL, a cache flushed of the bump). 0 turns the
+  copies off.
+
+A cache that cannot be read means no copy is trusted: every use reads the database.
+A change that is not committed yet is only seen by the thread that made it (uncached), and
+never shared, so a rolled-back change is never served.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.views.decorators.debug import sensitive_variables
+
+from .conf import PREFIX, conf
+from .exceptions import MissingSecret, SecretUnavailable
+from .models import Environment, PlatformConfig, RolloutPhase
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "intercom_identity:config-version"
+CACHE_WARNING_INTERVAL = 60.0  # seconds between two "cache unavailable" warnings of one process
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    """A read-only copy of one platform configuration and its environment, with the secret
+    decrypted once (it stays out of ``repr()``)."""
+
+    pk: int
+    environment_id: int
+    environment: str
+    app_id: str
+    platform: str
+    phase: str
+    credential_mode: str
+    _secret: str | None = field(default=None, repr=False, compare=False)
+    _secret_problem: SecretUnavailable | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    @sensitive_variables()
+    def load(cls, config: PlatformConfig) -> ServingConfig:
+        """Copy ``config`` (its environment loaded); decrypts the secret when the phase needs it."""
+        secret, problem = None, None
+        if RolloutPhase(config.phase).needs_secret:
+            try:
+                secret = config.secret()
+            except SecretUnavailable as exc:
+                problem = exc
+        return cls(
+            pk=config.pk,
+            environment_id=config.environment_id,
+            environment=config.environment.slug,
+            app_id=config.environment.app_id,
+            platform=config.platform,
+            phase=config.phase,
+            credential_mode=config.credential_mode,
+            _secret=secret,
+            _secret_problem=problem,
+        )
+
+    def secret(self) -> str:
+        """The secret in use; raises ``SecretUnavailable`` like ``PlatformConfig.secret()``."""
+        if self._secret_problem is not None:
+            raise self._secret_problem
+        if self._secret is None:
+            raise MissingSecret(f"No Intercom secret is in use for {self.environment} / {self.platform}.")
+        return self._secret
+
+
+@dataclass(frozen=True)
+class _Copy:
+    config: ServingConfig
+    version: str
+    expires_at: float
+
+
+_copies: dict[tuple[str, str], _Copy] = {}
+_thread = threading.local()  # .uncommitted: this thread changed the configuration in an open transaction
+_last_warning = [0.0]
+
+
+def serving_config(environment: str, platform: str, load: Callable[[], PlatformConfig]) -> ServingConfig:
+    """The configuration of (``environment``, ``platform``): this process's copy while it is
+    current, else ``load()``-ed from the database (and kept, when it can be)."""
+    if _uncommitted_change():
+        return ServingConfig.load(load())
+    version = _current_version()  # read before loading: a change committed meanwhile bumps it again
+    key = (environment, platform)
+    copy = _copies.get(key)
+    if copy is not None and copy.version == version and time.monotonic() < copy.expires_at:
+        return copy.config
+    config = ServingConfig.load(load())
+    ttl = conf.CACHE_TTL
+    if version is not None and ttl > 0 and config._secret_problem is None:
+        _copies[key] = _Copy(config, version, time.monotonic() + ttl)
+    return config
+
+
+def config_changed(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Tell every process the configuration changed: now in this thread, everywhere on commit.
+
+    ``save()`` and ``delete()`` of the app's models call it through signals; call it after a
+    queryset ``update()`` of ``PlatformConfig`` or ``Environment`` rows.
+    """
+    _copies.clear()
+    if transaction.get_connection(using).in_atomic_block:
+        _thread.uncommitted = True
+        transaction.on_commit(_committed, using=using)
+    else:
+        _bump()
+
+
+def forget() -> None:
+    """Drop this process's copies (they reload on next use); the shared version is untouched."""
+    _copies.clear()
+    _thread.uncommitted = False
+
+
+def _committed() -> None:
+    _thread.uncommitted = False
+    _copies.clear()
+    _bump()
+
+
+def _uncommitted_change() -> bool:
+    """Whether this thread's open transaction changed the configuration (so nothing is shared)."""
+    if not getattr(_thread, "uncommitted", False):
+        return False
+    if transaction.get_connection().in_atomic_block:
+        return True
+    _thread.uncommitted = False  # the transaction ended without committing: its change is gone
+    return False
+
+
+def _current_version() -> str | None:
+    """The shared version (created when missing), or None when the cache cannot be read."""
+    try:
+        version = cache.get(VERSION_KEY)
+        if version is None:
+            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            version = cache.get(VERSION_KEY)
+    except Exception:
+        _warn_cache_unavailable("reading the configuration from the database on every use")
+        return None
+    return None if version is None else str(version)
+
+
+def _bump() -> None:
+    try:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception:
+        _warn_cache_unavailable(
+            f"other processes serve their copy of the configuration for up to {PREFIX}CACHE_TTL seconds"
+        )
+
+
+def _warn_cache_unavailable(consequence: str) -> None:
+    now = time.monotonic()
+    if now - _last_warning[0] >= CACHE_WARNING_INTERVAL:
+        _last_warning[0] = now
+        logger.warning("Intercom identity: the cache is unavailable; %s.", consequence, exc_info=True)
+
+
+@receiver(post_save, sender=PlatformConfig, dispatch_uid="intercom_identity.config_saved")
+@receiver(post_delete, sender=PlatformConfig, dispatch_uid="intercom_identity.config_deleted")
+@receiver(post_save, sender=Environment, dispatch_uid="intercom_identity.environment_saved")
+@receiver(post_delete, sender=Environment, dispatch_uid="intercom_identity.environment_deleted")
+def _row_changed(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    config_changed(using)
+
+
+@receiver(setting_changed, dispatch_uid="intercom_identity.setting_changed")
+def _setting_changed(setting: str, **kwargs: Any) -> None:
+    """Settings are per process (``override_settings`` in tests): a copy made under others goes."""
+    if setting.startswith(PREFIX) or setting in {"SECRET_KEY", "CACHES"}:
+        forget()
