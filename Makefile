@@ -34,9 +34,14 @@ typecheck: $(STAMP)
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest tests/test_fuzz.py -q -s
 
+# Benchmarks 1-5 of the README's Performance section. adoption.py and web.py need the local
+# PostgreSQL (and web.py Redis and wrk); each prints PASS/MISS per target and fails only on errors.
 bench: $(STAMP)
+	@command -v wrk >/dev/null || echo "NOTE: wrk not found: bench/web.py will fail. Install it with: apt-get install -y wrk"
 	$(BIN)/python bench/hashing.py
+	$(BIN)/python bench/template.py
 	$(BIN)/python bench/adoption.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache .mypy_cache

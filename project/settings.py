@@ -91,6 +91,12 @@ INTERCOM_IDENTITY_ENCRYPTION_KEYS = [
 # INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET=... or INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET_FILE=/path.
 INTERCOM_IDENTITY_SECRETS = secrets_from_environment(os.environ)
 
+# Seconds a process may serve its cached configuration without re-checking (a backstop: every
+# change invalidates the cache of every process through Django's cache).
+INTERCOM_IDENTITY_CACHE_TTL = env.int("INTERCOM_IDENTITY_CACHE_TTL", default=60)
+# JSON view requests per minute, per user and per client address; 0 turns the limit off.
+INTERCOM_IDENTITY_HASH_RATE_LIMIT = env.int("INTERCOM_IDENTITY_HASH_RATE_LIMIT", default=120)
+
 # Hide the app's sensitive locals and POST fields on the DEBUG error page too.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "intercom_identity.debug.AlwaysSafeExceptionReporterFilter"
 

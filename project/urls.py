@@ -6,6 +6,7 @@ from . import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("api/login/", views.mobile_login, name="mobile-login"),
+    path("api/whoami/", views.whoami, name="whoami"),
     path("mobile/", views.mobile_app, name="mobile-app"),
     path("intercom/", include("intercom_identity.urls")),
     path("admin/", admin.site.urls),

@@ -69,3 +69,19 @@ def mobile_login(request: HttpRequest) -> JsonResponse:
     if intercom is not None:
         response["intercom"] = intercom
     return JsonResponse(response)
+
+
+@csrf_exempt  # as the app's JSON view: other methods get the JSON 405, not the CSRF page
+@never_cache
+def whoami(request: HttpRequest) -> JsonResponse:
+    """``GET`` -> ``{"user_id": pk}`` for a signed-in user, a 401 JSON error otherwise.
+
+    The bare authenticated JSON view the load benchmark (``bench/web.py``) compares the app's
+    JSON view with: the same middleware and session authentication
+    (``intercom_identity.identity.default_authenticate`` reads ``request.user``), and nothing else.
+    """
+    if request.method not in ("GET", "HEAD"):
+        return method_not_allowed(request, ("GET", "HEAD"))
+    if not request.user.is_authenticated:
+        return error_response(401, "not_authenticated", "Sign in first.")
+    return JsonResponse({"user_id": request.user.pk})

@@ -1,0 +1,39 @@
+"""The local services some tests start things against: PostgreSQL, Redis and wrk.
+
+A test that needs one that is missing is skipped, or failed when
+``INTERCOM_IDENTITY_REQUIRE_SERVICES=1`` (CI sets it, so a missing service cannot hide a test).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+
+import pytest
+
+POSTGRES = ("127.0.0.1", 5432)
+REDIS = ("127.0.0.1", 6379)
+
+
+def reachable(address: tuple[str, int]) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex(address) == 0
+
+
+def require(what: str, *, postgres: bool = False, redis: bool = False, wrk: bool = False) -> None:
+    """Skip (or fail, in CI) unless the named services are there; ``what`` says who needs them."""
+    missing = []
+    if postgres and not reachable(POSTGRES):
+        missing.append("PostgreSQL on 127.0.0.1:5432")
+    if redis and not reachable(REDIS):
+        missing.append("Redis on 127.0.0.1:6379")
+    if wrk and shutil.which("wrk") is None:
+        missing.append("wrk (apt-get install -y wrk)")
+    if not missing:
+        return
+    reason = f"{what} needs {' and '.join(missing)}"
+    if os.environ.get("INTERCOM_IDENTITY_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason} (INTERCOM_IDENTITY_REQUIRE_SERVICES=1)", pytrace=False)
+    pytest.skip(reason)

@@ -1,0 +1,95 @@
+"""The benchmark scripts run, at a tiny size, and print their tables (timings are never asserted).
+
+The figures of a tiny run mean nothing; ``make bench`` is the measurement. The PostgreSQL,
+Redis and wrk ones are skipped when those are missing, and failed instead when
+``INTERCOM_IDENTITY_REQUIRE_SERVICES=1`` (as in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.services import require
+
+pytestmark = [pytest.mark.bench]
+
+ROOT = Path(__file__).resolve().parent.parent
+# Their own names, so a tiny run never wipes what a real `make bench` left behind.
+ADOPTION_DATABASE = "postgres://postgres@127.0.0.1:5432/intercom_identity_bench_tiny"
+WEB_DATABASE = "postgres://postgres@127.0.0.1:5432/intercom_identity_bench_web_tiny"
+WEB_REDIS_DB = "12"  # bench/web.py uses 13, the multi-server test 14, test_faults and test_configcache 15
+MACHINE = re.compile(r"^machine: .+, \d+ cores.*, Python [\d.]+, Django [\d.]+, PostgreSQL .+, Redis .+$", re.MULTILINE)
+TABLE_HEADER = re.compile(r"^what\s+.+\s+x baseline\s+target\s+result$", re.MULTILINE)
+
+
+def run(script: str, *args: str, timeout: float = 60) -> str:
+    """Run ``bench/<script>`` as `make bench` does; its output, after checking it exited 0."""
+    env = {name: value for name, value in os.environ.items() if name not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert completed.returncode == 0, f"{script} exited {completed.returncode}:\n{completed.stdout}\n{completed.stderr}"
+    output = completed.stdout
+    assert MACHINE.search(output), output
+    assert TABLE_HEADER.search(output), output
+    return output
+
+
+def has(output: str, pattern: str) -> bool:
+    return re.search(pattern, output, re.MULTILINE) is not None
+
+
+def test_hashing() -> None:
+    output = run("hashing.py", "--quick")
+    assert has(output, r"^hmac\.new\(key, msg, sha256\)\.hexdigest\(\), bytes in \(baseline\) .* 1\.000 "), output
+    assert has(output, r"^compute_user_hash\(secret, user_id=\.\.\.\), str in .* [\d.]+ +<= 1\.3x +(PASS|MISS)$")
+    assert has(output, r"^compute_user_hash: [\d.]+x the strict baseline .*(PASS|MISS)"), output
+    for other in ("Fernet decrypt", "User.objects.get", "identity_payload", "GET /intercom/user-hash/"):
+        assert other in output  # the context rows are kept
+
+
+def test_template() -> None:
+    output = run("template.py", "--quick")
+    assert has(output, r"^Template\('\{\{ user\.pk \}\}'\) \(baseline\) .* us/render +1\.000 "), output
+    assert has(
+        output, r"^Template\('\{% load intercom_identity %\}\{% intercom_settings %\}'\) .* <= 1\.5x +(PASS|MISS)$"
+    )
+    assert has(output, r"^template tag: [\d.]+x the \{\{ user\.pk \}\} template \(target <= 1\.5x: (PASS|MISS)\)"), (
+        output
+    )
+
+
+def test_adoption() -> None:
+    require("bench/adoption.py", postgres=True)
+    output = run("adoption.py", "--users", "200", "--versions", "5", "--database", ADOPTION_DATABASE)
+    assert has(output, r"^per-user scan of ClientActivity .*\(baseline\) .* ms +1\.000 "), output
+    assert has(output, r"^readiness: adoption\(with_daily=False\).* ms +[\d.]+ +< 200 ms +(PASS|MISS)$"), output
+    assert has(output, r"^readiness query: [\d.]+ ms \(target < 200 ms: (PASS|MISS)\)$"), output
+    assert has(output, r"^plan uses an index: (yes|no) .*(PASS|MISS)\)$"), output
+    assert has(output, r"^plan of the readiness query \(EXPLAIN ANALYZE"), output
+    assert "actual time=" in output  # EXPLAIN ANALYZE, not a bare EXPLAIN
+
+
+def test_web() -> None:
+    require("bench/web.py", postgres=True, redis=True, wrk=True)
+    output = run("web.py", "--quick", "--database", WEB_DATABASE, "--redis-db", WEB_REDIS_DB, timeout=120)
+    assert has(output, r"^round 1: bare [\d,]+ req/s p99 [\d.]+ ms \| off .* \| steady .* \| worst "), output
+    assert has(output, r"^bare authenticated JsonResponse GET /api/whoami/ \(baseline\) .* req/s, p99 [\d.]+ ms"), (
+        output
+    )
+    assert has(output, r"^JSON view GET /intercom/user-hash/\?platform=ios, .* >= 0\.9x throughput +(PASS|MISS)$")
+    assert has(output, r"^JSON view: [\d.]+x the bare view's throughput \(target >= 0\.9x: (PASS|MISS)\); p99 "), output
+    assert has(output, r"^recording on: [\d.]+x .* steady state, [\d.]+x in the worst case\.$"), output
+    assert "error:" not in output
