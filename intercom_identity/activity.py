@@ -137,12 +137,13 @@ def record_client(
     seen_key = f"intercom_identity:seen:{config.environment_id}:{config.platform}:{user.pk}:{version}:{now:%Y%m%d%H}"
     credential_key = f"intercom_identity:sends:{config.environment_id}:{config.platform}:{version}"
     wrote = False
+    remembered = _remembered([seen_key, credential_key] if sent_credential else [seen_key])
     try:
-        if not _cached(seen_key):
+        if seen_key not in remembered:
             _write_activity(config, user, version, sent_credential, now)
             _remember_on_commit(seen_key, timeout=3600)
             wrote = True
-        if sent_credential and not _cached(credential_key):
+        if sent_credential and credential_key not in remembered:
             _mark_sending(config, version, now)
             _remember_on_commit(credential_key, timeout=SENDING_MEMORY)
             wrote = True
@@ -152,13 +153,14 @@ def record_client(
     return wrote
 
 
-def _cached(key: str) -> bool:
-    """Whether ``key`` was remembered; a cache that is down counts as "not yet" (the writes stay exact)."""
+def _remembered(keys: list[str]) -> set[str]:
+    """Which of ``keys`` were remembered, in one cache round trip; a cache that is down
+    remembers nothing (the writes stay exact)."""
     try:
-        return cache.get(key) is not None
+        return set(cache.get_many(keys))
     except Exception:
         logger.warning("Cache unavailable while recording a client version; writing through.")
-        return False
+        return set()
 
 
 def _remember_on_commit(key: str, *, timeout: int) -> None:

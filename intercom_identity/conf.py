@@ -1,20 +1,23 @@
 """The one place that reads the app's Django settings.
 
-Each setting is a property read live from ``django.conf.settings``, so
-``override_settings`` in tests and per-process settings just work, and nothing is read at
-import time. Malformed values raise ``ImproperlyConfigured``; the system checks in
-``checks.py`` call these same properties so a bad value is reported at start-up.
+Each setting is read from ``django.conf.settings`` and validated on first use, then kept
+until Django announces a change of settings (``setting_changed``: ``override_settings``
+and pytest-django's ``settings`` fixture send it), so the hot paths pay for an attribute
+lookup only, and nothing is read at import time. Malformed values raise
+``ImproperlyConfigured`` (and are not kept); the system checks in ``checks.py`` read these
+same properties so a bad value is reported at start-up.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
@@ -73,9 +76,9 @@ def _positive_int(name: str, *, minimum: int) -> int:
 
 
 class Settings:
-    """Typed, live view of the ``INTERCOM_IDENTITY_*`` settings (see the README for each)."""
+    """Typed view of the ``INTERCOM_IDENTITY_*`` settings (see the README for each)."""
 
-    @property
+    @cached_property
     def ENVIRONMENT(self) -> str:
         """Slug of the environment (Intercom workspace) this process serves."""
         value = getattr(django_settings, PREFIX + "ENVIRONMENT", DEFAULTS["ENVIRONMENT"])
@@ -86,7 +89,7 @@ class Settings:
             )
         return value
 
-    @property
+    @cached_property
     def ENCRYPTION_KEYS(self) -> tuple[str, ...]:
         """Fernet keys; the first encrypts, all decrypt. Empty means "derive one in DEBUG"."""
         value = getattr(django_settings, PREFIX + "ENCRYPTION_KEYS", DEFAULTS["ENCRYPTION_KEYS"])
@@ -99,27 +102,27 @@ class Settings:
             raise ImproperlyConfigured(f"{PREFIX}ENCRYPTION_KEYS must hold non-empty strings only.")
         return tuple(value)
 
-    @property
+    @cached_property
     def USER_ID(self) -> Callable[[Any], object | None]:
         """``(user) -> str | None``: the id Intercom knows the user by."""
         return _callable_setting("USER_ID")
 
-    @property
+    @cached_property
     def USER_EMAIL(self) -> Callable[[Any], str | None]:
         """``(user) -> str | None``: the email sent to Intercom."""
         return _callable_setting("USER_EMAIL")
 
-    @property
+    @cached_property
     def AUTHENTICATE(self) -> Callable[[Any], Any]:
         """``(request) -> user | None``: who is asking the JSON view for a hash."""
         return _callable_setting("AUTHENTICATE")
 
-    @property
+    @cached_property
     def JWT_EXPIRY(self) -> int:
         """Lifetime of a handed-out JWT, in seconds."""
         return _positive_int("JWT_EXPIRY", minimum=1)
 
-    @property
+    @cached_property
     def JWT_SIGNED_FIELDS(self) -> tuple[str, ...]:
         """User attributes signed into the JWT beside ``user_id`` (and kept out of clear web settings)."""
         value = getattr(django_settings, PREFIX + "JWT_SIGNED_FIELDS", DEFAULTS["JWT_SIGNED_FIELDS"])
@@ -138,7 +141,7 @@ class Settings:
             )
         return tuple(value)
 
-    @property
+    @cached_property
     def VERIFY_IN_PRODUCTION(self) -> bool:
         """Whether the verification emulator also exists in a production environment."""
         value = getattr(django_settings, PREFIX + "VERIFY_IN_PRODUCTION", DEFAULTS["VERIFY_IN_PRODUCTION"])
@@ -146,22 +149,22 @@ class Settings:
             raise ImproperlyConfigured(f"{PREFIX}VERIFY_IN_PRODUCTION must be True or False.")
         return value
 
-    @property
+    @cached_property
     def VERIFY_RATE_LIMIT(self) -> int:
         """Verification requests per minute and client address; 0 turns the limit off."""
         return _positive_int("VERIFY_RATE_LIMIT", minimum=0)
 
-    @property
+    @cached_property
     def HASH_RATE_LIMIT(self) -> int:
         """JSON view requests per minute, per user and per client address; 0 turns the limit off."""
         return _positive_int("HASH_RATE_LIMIT", minimum=0)
 
-    @property
+    @cached_property
     def CACHE_TTL(self) -> int:
         """Seconds a process trusts its copy of the configuration at most; 0 turns the copies off."""
         return _positive_int("CACHE_TTL", minimum=0)
 
-    @property
+    @cached_property
     def ENFORCE_THRESHOLD(self) -> float:
         """Adoption (0 to 1) needed before a platform may move to ``enforced`` without forcing."""
         value = getattr(django_settings, PREFIX + "ENFORCE_THRESHOLD", DEFAULTS["ENFORCE_THRESHOLD"])
@@ -169,7 +172,7 @@ class Settings:
             raise ImproperlyConfigured(f"{PREFIX}ENFORCE_THRESHOLD must be a number from 0 to 1, not {value!r}.")
         return float(value)
 
-    @property
+    @cached_property
     @sensitive_variables()
     def SECRETS(self) -> dict[str, dict[str, str]]:
         """Secrets supplied by settings (a vault, the environment): ``{env: {platform: secret}}``.
@@ -200,11 +203,11 @@ class Settings:
     def secret_from_settings(self, environment: str, platform: str) -> str | None:
         return self.SECRETS.get(environment, {}).get(platform)
 
-    @property
+    @cached_property
     def DEBUG(self) -> bool:
         return bool(django_settings.DEBUG)
 
-    @property
+    @cached_property
     def SECRET_KEY(self) -> str:
         return str(django_settings.SECRET_KEY)
 
@@ -216,3 +219,11 @@ def unknown_settings() -> list[str]:
 
 
 conf = Settings()
+
+
+def _setting_changed(**kwargs: Any) -> None:
+    """Any change may matter (DEBUG, SECRET_KEY, ours): forget every validated value."""
+    vars(conf).clear()
+
+
+setting_changed.connect(_setting_changed, dispatch_uid="intercom_identity.conf")

@@ -7,8 +7,10 @@ about 250 times the HMAC itself, so each process keeps a copy, trusted while:
 - the version number in Django's cache (shared by every process when the cache is Redis
   or Memcached) is the one the copy was loaded under. Every change of an ``Environment`` or
   ``PlatformConfig`` row bumps it when its transaction commits (``save()`` and ``delete()``
-  through signals, queryset updates through ``config_changed()``), so every process
-  reloads on its next use;
+  through signals, queryset updates through ``config_changed()``). A process reads the
+  version at most every ``VERSION_CHECK_INTERVAL`` seconds (a cache round trip on every
+  request would cost more than the rest of the JSON view), so every process serves a change
+  within that interval of its commit, and the process that made it at once;
 - and it is younger than ``INTERCOM_IDENTITY_CACHE_TTL`` seconds: the backstop for a
   change the version never heard of (raw SQL, a cache flushed of the bump). 0 turns the
   copies off.
@@ -42,6 +44,7 @@ from .models import Environment, PlatformConfig, RolloutPhase
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "intercom_identity:config-version"
+VERSION_CHECK_INTERVAL = 0.1  # seconds a process goes on with the version it last read
 CACHE_WARNING_INTERVAL = 60.0  # seconds between two "cache unavailable" warnings of one process
 
 
@@ -99,6 +102,7 @@ class _Copy:
 
 
 _copies: dict[tuple[str, str], _Copy] = {}
+_known_version: tuple[float, str | None] = (-VERSION_CHECK_INTERVAL, None)  # (when read, the version)
 _thread = threading.local()  # .uncommitted: this thread changed the configuration in an open transaction
 _last_warning = [0.0]
 
@@ -135,8 +139,10 @@ def config_changed(using: str = DEFAULT_DB_ALIAS) -> None:
 
 
 def forget() -> None:
-    """Drop this process's copies (they reload on next use); the shared version is untouched."""
+    """Drop this process's copies and what it knows of the version (both reload on next use)."""
+    global _known_version
     _copies.clear()
+    _known_version = (-VERSION_CHECK_INTERVAL, None)
     _thread.uncommitted = False
 
 
@@ -157,7 +163,13 @@ def _uncommitted_change() -> bool:
 
 
 def _current_version() -> str | None:
-    """The shared version (created when missing), or None when the cache cannot be read."""
+    """The shared version (created when missing), as read at most ``VERSION_CHECK_INTERVAL``
+    ago; None when the cache cannot be read."""
+    global _known_version
+    now = time.monotonic()
+    read_at, version = _known_version
+    if now - read_at < VERSION_CHECK_INTERVAL:
+        return version
     try:
         version = cache.get(VERSION_KEY)
         if version is None:
@@ -165,17 +177,23 @@ def _current_version() -> str | None:
             version = cache.get(VERSION_KEY)
     except Exception:
         _warn_cache_unavailable("reading the configuration from the database on every use")
-        return None
-    return None if version is None else str(version)
+        version = None
+    _known_version = (now, None if version is None else str(version))
+    return _known_version[1]
 
 
 def _bump() -> None:
+    """A new shared version, which this process knows at once."""
+    global _known_version
+    version: str | None = uuid.uuid4().hex
     try:
-        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        cache.set(VERSION_KEY, version, timeout=None)
     except Exception:
         _warn_cache_unavailable(
             f"other processes serve their copy of the configuration for up to {PREFIX}CACHE_TTL seconds"
         )
+        version = None
+    _known_version = (time.monotonic(), version)
 
 
 def _warn_cache_unavailable(consequence: str) -> None:

@@ -44,6 +44,8 @@ class IdentityPayload(TypedDict):
 
 def _parse_choice(choices: type[ChoiceT], value: str, what: str, error: type[ValueError] = ValueError) -> ChoiceT:
     """``choices(value)``, or ``error`` with a message listing the accepted values (the input is truncated)."""
+    if isinstance(value, choices):
+        return value  # already parsed: skip the enum lookup (hot path of the tag)
     try:
         return choices(value)
     except ValueError:

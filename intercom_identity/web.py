@@ -3,7 +3,6 @@ its ``<script>`` element."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError
-from django.utils.html import format_html
+from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from .conf import conf
@@ -37,19 +36,24 @@ _SCRIPT_ESCAPES = {
     ord("\u2028"): "\\u2028",
     ord("\u2029"): "\\u2029",
 }
+_SCRIPT_ESCAPE_CHARS = tuple(chr(code) for code in _SCRIPT_ESCAPES)
+
+
+_ENCODER = DjangoJSONEncoder(ensure_ascii=False)
 
 
 def script_safe_json(value: Any) -> str:
     """JSON text that is safe to place verbatim inside a ``<script>`` element."""
-    return json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False).translate(_SCRIPT_ESCAPES)
+    text = _ENCODER.encode(value)
+    if any(char in text for char in _SCRIPT_ESCAPE_CHARS):
+        text = text.translate(_SCRIPT_ESCAPES)
+    return text
 
 
 def intercom_settings_script(settings: Mapping[str, Any], *, nonce: str | None = None) -> SafeString:
     """``<script>window.intercomSettings = {...};</script>``, with a CSP nonce when given."""
-    body = SafeString(script_safe_json(dict(settings)))
-    if nonce:
-        return format_html('<script nonce="{}">window.intercomSettings = {};</script>', nonce, body)
-    return format_html("<script>window.intercomSettings = {};</script>", body)
+    opening = f'<script nonce="{escape(nonce)}">' if nonce else "<script>"
+    return SafeString(f"{opening}window.intercomSettings = {script_safe_json(dict(settings))};</script>")
 
 
 def messenger_settings(user: Any, extra: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -58,7 +62,7 @@ def messenger_settings(user: Any, extra: Mapping[str, Any]) -> dict[str, Any] | 
     A failure to produce the identity never breaks the page: it is logged and the messenger
     boots without identity (or, without an environment, not at all).
     """
-    ignored = sorted(RESERVED_KEYS.intersection(extra))
+    ignored = sorted(RESERVED_KEYS.intersection(extra)) if extra else ()
     if ignored:
         logger.warning("intercom_settings: ignored reserved keys %s passed from a template.", ", ".join(ignored))
     try:
@@ -80,6 +84,8 @@ def messenger_settings(user: Any, extra: Mapping[str, Any]) -> dict[str, Any] | 
             return None
         settings = {"app_id": app_id}
     _last_app_ids[conf.ENVIRONMENT] = settings["app_id"]
+    if not extra:
+        return settings
     extras = _serializable(extra)
     if "intercom_user_jwt" in settings:
         # A signed field must not also be sent in the clear, where it could contradict the token.

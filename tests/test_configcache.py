@@ -141,25 +141,50 @@ def test_committed_changes_are_served_at_once_in_the_process_that_made_them(
     assert identity_payload(user, "ios")["phase"] == "off"
 
 
+@pytest.fixture
+def clock(monkeypatch: Any) -> list[float]:
+    """The monotonic clock the copies and the version checks go by, moved by hand."""
+    now = [configcache.time.monotonic()]  # not before what the set-up already read
+    monkeypatch.setattr(configcache.time, "monotonic", lambda: now[0])
+    return now
+
+
 @pytest.mark.django_db
-def test_a_change_committed_by_another_process_is_seen_through_the_shared_version(
-    ios: PlatformConfig, user: Any
+def test_a_change_committed_by_another_process_is_served_within_the_check_interval(
+    ios: PlatformConfig, user: Any, clock: list[float]
 ) -> None:
     assert identity_payload(user, "ios")["phase"] == "sending"
     # Another process changes the row and, on commit, bumps the shared version.
     PlatformConfig.objects.filter(pk=ios.pk).update(phase=RolloutPhase.OFF)
+    clock[0] += configcache.VERSION_CHECK_INTERVAL * 1.01
     assert identity_payload(user, "ios")["phase"] == "sending", "no bump yet: the copy is still trusted"
     cache.set(configcache.VERSION_KEY, "bumped-by-another-process")
+    clock[0] += configcache.VERSION_CHECK_INTERVAL * 0.5
+    assert identity_payload(user, "ios")["phase"] == "sending", "the version was read less than an interval ago"
+    clock[0] += configcache.VERSION_CHECK_INTERVAL * 0.6
     assert identity_payload(user, "ios")["phase"] == "off"
 
 
 @pytest.mark.django_db
+def test_the_version_is_read_at_most_once_per_interval(
+    ios: PlatformConfig, user: Any, clock: list[float], monkeypatch: Any
+) -> None:
+    reads = []
+    real_get = cache.get
+    monkeypatch.setattr(cache, "get", lambda key, *args: reads.append(key) or real_get(key, *args))
+    clock[0] += configcache.VERSION_CHECK_INTERVAL * 1.01
+    for _ in range(50):
+        identity_payload(user, "ios")
+    clock[0] += configcache.VERSION_CHECK_INTERVAL * 1.01
+    identity_payload(user, "ios")
+    assert reads.count(configcache.VERSION_KEY) == 2
+
+
+@pytest.mark.django_db
 def test_cache_ttl_bounds_how_long_an_unannounced_change_goes_unseen(
-    ios: PlatformConfig, user: Any, monkeypatch: Any, settings: Any
+    ios: PlatformConfig, user: Any, clock: list[float], settings: Any
 ) -> None:
     settings.INTERCOM_IDENTITY_CACHE_TTL = 30
-    clock = [1000.0]
-    monkeypatch.setattr(configcache.time, "monotonic", lambda: clock[0])
     assert identity_payload(user, "ios")["phase"] == "sending"
     PlatformConfig.objects.filter(pk=ios.pk).update(phase=RolloutPhase.OFF)  # raw SQL: nobody is told
     clock[0] += 29
@@ -213,8 +238,9 @@ def test_a_rolled_back_change_is_never_served(user: Any) -> None:
 
 @pytest.mark.django_db
 def test_an_unreadable_cache_means_every_use_reads_the_database(
-    ios: PlatformConfig, user: Any, caplog: Any, committed: Callable[..., Any]
+    ios: PlatformConfig, user: Any, caplog: Any, committed: Callable[..., Any], monkeypatch: Any
 ) -> None:
+    monkeypatch.setattr(configcache, "_last_warning", [float("-inf")])  # whatever earlier tests logged
     with override_settings(CACHES=CLOSED_REDIS), caplog.at_level(logging.WARNING, "intercom_identity"):
         client = Client()
         client.force_login(user)

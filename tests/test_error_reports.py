@@ -75,10 +75,10 @@ def test_a_failing_hash_reports_without_the_secret(user: Any, monkeypatch: Any) 
 
     configure("development", "ios", RolloutPhase.SENDING)
 
-    def broken_hmac(secret: str, message: str) -> str:
+    def broken_hmac(key: bytes, message: bytes, digestmod: Any) -> Any:
         raise RuntimeError("hmac went away")
 
-    monkeypatch.setattr(hashing, "_hmac_hex", broken_hmac)
+    monkeypatch.setattr(hashing, "_hmac_new", broken_hmac)
     client = Client(raise_request_exception=False)
     client.force_login(user)
     reports: list[str] = []
