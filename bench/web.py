@@ -2,7 +2,7 @@
 
 Usage (``make bench`` runs it with the defaults)::
 
-    .venv/bin/python bench/web.py [--users 1000] [--duration 6] [--rounds 5] [--warmup 3]
+    .venv/bin/python bench/web.py [--users 1000] [--duration 6] [--rounds 7] [--warmup 3]
         [--workers 2] [--connections 4] [--threads 1] [--conn-max-age 60]
         [--database postgres://postgres@127.0.0.1:5432/intercom_identity_bench_web] [--redis-db 13]
 
@@ -25,7 +25,7 @@ rotates the session cookies among the users:
   new version, so every request writes rows). No target: the ratios are reported.
 
 After a warm-up of every endpoint, the endpoints alternate in ``--rounds`` rounds (A B C D,
-A B C D, ...); each figure is the median over the rounds. Every response must be a 200: a
+D C B A, ...); each figure is the median over the rounds. Every response must be a 200: a
 non-2xx response or a socket error is reported as an error (exit status 1).
 """
 
@@ -117,7 +117,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny run: 20 users, 1 round of 1 s, 1 s warm-ups")
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--duration", type=int, default=6, help="seconds of each measured wrk run (whole seconds)")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per endpoint (0: none)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections")
@@ -372,7 +372,9 @@ def measure(args: argparse.Namespace, base: str, sessions: Path) -> Results:
             print(f"warm-up {endpoint.key}: {done:,} requests")
     for number in range(1, args.rounds + 1):
         line = []
-        for endpoint in ENDPOINTS:
+        # Every other round runs backwards, so that drift and what a run leaves behind (the
+        # worst case's writes, vacuum) fall on every endpoint alike.
+        for endpoint in ENDPOINTS if number % 2 else ENDPOINTS[::-1]:
             time.sleep(SETTLE)
             run = wrk(args, base, endpoint, args.duration, sessions, f"{tag}r{number}")
             check(results, endpoint, run, f"round {number}")

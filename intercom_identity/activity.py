@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 MAX_VERSION_LENGTH = 64
 SENDING_MEMORY = 24 * 3600  # how long "this version already sends" spares a write
+SEEN_MEMORY = 3600  # one write per (user, platform, version) and hour
+_MEMORY_OF = {"seen": SEEN_MEMORY, "sends": SENDING_MEMORY}  # by the key's second part
 LATEST, DAILY = VersionTally.Kind.LATEST, VersionTally.Kind.DAILY
 
 
@@ -141,7 +144,7 @@ def record_client(
     try:
         if seen_key not in remembered:
             _write_activity(config, user, version, sent_credential, now)
-            _remember_on_commit(seen_key, timeout=3600)
+            _remember_on_commit(seen_key, timeout=SEEN_MEMORY)
             wrote = True
         if sent_credential and credential_key not in remembered:
             _mark_sending(config, version, now)
@@ -153,20 +156,46 @@ def record_client(
     return wrote
 
 
+# What this process itself remembers (key -> expiry), so that steady-state recording costs
+# no cache round trip either. Bounded: emptied when full (it only spares writes).
+PROCESS_MEMORY_SIZE = 10_000
+_process_memory: dict[str, float] = {}
+
+
 def _remembered(keys: list[str]) -> set[str]:
-    """Which of ``keys`` were remembered, in one cache round trip; a cache that is down
-    remembers nothing (the writes stay exact)."""
+    """Which of ``keys`` were remembered: by this process, else by the cache (one round trip).
+    A cache that is down remembers nothing (the writes stay exact)."""
+    now = time.monotonic()
+    known = {key for key in keys if _process_memory.get(key, 0.0) > now}
+    missing = [key for key in keys if key not in known]
+    if not missing:
+        return known
     try:
-        return set(cache.get_many(keys))
+        found = set(cache.get_many(missing))
     except Exception:
         logger.warning("Cache unavailable while recording a client version; writing through.")
-        return set()
+        return known
+    for key in found:
+        _keep(key, timeout=_MEMORY_OF.get(key.split(":", 2)[1], 3600))
+    return known | found
+
+
+def _keep(key: str, *, timeout: int) -> None:
+    if len(_process_memory) >= PROCESS_MEMORY_SIZE:
+        _process_memory.clear()
+    _process_memory[key] = time.monotonic() + timeout
+
+
+def forget_recordings() -> None:
+    """Empty this process's memory of recordings (the cache's is untouched)."""
+    _process_memory.clear()
 
 
 def _remember_on_commit(key: str, *, timeout: int) -> None:
     """Remember a write only once it is committed: a rolled-back write must be retried."""
 
     def remember() -> None:
+        _keep(key, timeout=timeout)
         try:
             cache.set(key, 1, timeout=timeout)
         except Exception:

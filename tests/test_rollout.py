@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from intercom_identity import record_client
+from intercom_identity import activity, record_client
 from intercom_identity.activity import adoption, recount
 from intercom_identity.adoption import at_least, version_key
 from intercom_identity.hashing import fingerprint
@@ -215,6 +215,24 @@ def test_at_most_one_write_per_user_version_and_hour(
     assert committed("2.1", now + timedelta(hours=1))  # so does a new hour
     assert ClientActivity.objects.count() == 1
     assert ClientActivity.objects.get().version == "2.1"
+
+
+def test_a_process_remembers_its_recordings_without_asking_the_cache(
+    django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    from django.core.cache import cache
+
+    (person,) = users(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert seen(person, "3.0", sent=True)
+    asked: list[Any] = []
+    real_get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys, *a: asked.append(keys) or real_get_many(keys, *a))
+    assert not seen(person, "3.0", sent=True)
+    assert asked == [], "steady state: no cache round trip"
+    activity.forget_recordings()  # another process: it asks the cache, which remembers
+    assert not seen(person, "3.0", sent=True)
+    assert len(asked) == 1
 
 
 def test_a_rolled_back_recording_is_not_remembered(django_capture_on_commit_callbacks: Any) -> None:
