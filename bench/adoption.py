@@ -6,9 +6,10 @@ Usage (``make bench`` runs it with the defaults)::
         [--database postgres://postgres@127.0.0.1:5432/intercom_identity_bench]
 
 It (re)creates the named database, migrates it, loads ``--users`` users with one
-``ClientActivity`` row each (spread over 40 days and ``--versions`` versions independently,
-so every (day, version) pair has users; half of the versions credential-sending) and one
-``DailyActivity`` row each, builds the tallies with ``activity.recount``, then times
+``ClientActivity`` row each, as a long-lived app has them: three quarters last seen in the
+last 30 days, the rest spread over the ``--history`` days before (default two years), over
+``--versions`` versions independently of the day (half of them credential-sending), and one
+``DailyActivity`` row each on the same day, builds the tallies with ``activity.recount``, then times
 ``activity.adoption`` and prints the plan of its query.
 The baseline, measured in the same run, is the per-user query adoption would need without
 the tallies: users active in the window grouped by version, over ``ClientActivity``.
@@ -41,9 +42,17 @@ def execution_ms(plan: str) -> str:
     return match.group(1) if match else "?"
 
 
+# Days since a user was last seen, from the user id: k = id / versions is independent of the
+# version (id % versions); three k in four fall in the last 30 days, the fourth in the
+# history before. Parameters: versions, versions, history.
+DAYS_AGO = """CASE WHEN (id / %s) %% 4 < 3 THEN (id / %s / 4) %% 30
+                   ELSE 30 + (id / %s / 4) %% (%s - 30) END"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--history", type=int, default=730, help="days of activity history (more than 30)")
     parser.add_argument("--versions", type=int, default=50)
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/intercom_identity_bench")
     args = parser.parse_args()
@@ -98,18 +107,18 @@ def main() -> None:
             INSERT INTO intercom_identity_clientactivity
                 (environment_id, platform, user_id, version, sent_credential, last_seen_at)
             SELECT %s, 'ios', id, '1.' || (id %% %s), (id %% %s) >= %s / 2,
-                   now() - ((id / %s) %% 40) * interval '1 day' - (id %% 86400) * interval '1 second'
+                   now() - ({DAYS_AGO}) * interval '1 day' - (id %% 86400) * interval '1 second'
             FROM auth_user
-            """,
-            [env_id, args.versions, args.versions, args.versions, args.versions],
+            """.replace("{DAYS_AGO}", DAYS_AGO),
+            [env_id, *[args.versions] * 6, args.history],
         )
         cursor.execute(
             """
             INSERT INTO intercom_identity_dailyactivity (environment_id, platform, user_id, day, version)
-            SELECT %s, 'ios', id, (now() - ((id / %s) %% 40) * interval '1 day')::date, '1.' || (id %% %s)
+            SELECT %s, 'ios', id, (now() - ({DAYS_AGO}) * interval '1 day')::date, '1.' || (id %% %s)
             FROM auth_user
-            """,
-            [env_id, args.versions, args.versions],
+            """.replace("{DAYS_AGO}", DAYS_AGO),
+            [env_id, *[args.versions] * 3, args.history, args.versions],
         )
     recount([config])
     with connection.cursor() as cursor:
