@@ -7,7 +7,6 @@ matches the severity (``E`` errors, ``W`` warnings).
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -139,11 +138,9 @@ PROCESS_LOCAL_CACHE = "django.core.cache.backends.locmem.LocMemCache"
 
 def multi_process_signs() -> list[str]:
     """Why this deployment looks like more than one process serves it (empty: it does not)."""
+    # System checks run in management commands (check --deploy, migrate), not in server
+    # workers, so the signs are what a deployment's settings and environment say.
     signs = []
-    if os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn") or "gunicorn" in sys.modules:
-        signs.append("it runs under gunicorn")
-    if "uwsgi" in sys.modules:
-        signs.append("it runs under uWSGI")
     concurrency = os.environ.get("WEB_CONCURRENCY", "")
     if concurrency.isdigit() and int(concurrency) > 1:
         signs.append(f"WEB_CONCURRENCY is {concurrency}")

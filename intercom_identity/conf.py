@@ -203,11 +203,12 @@ class Settings:
     def secret_from_settings(self, environment: str, platform: str) -> str | None:
         return self.SECRETS.get(environment, {}).get(platform)
 
-    @cached_property
+    # Django's own settings stay live: Django itself assigns DEBUG directly (no signal) in tests.
+    @property
     def DEBUG(self) -> bool:
         return bool(django_settings.DEBUG)
 
-    @cached_property
+    @property
     def SECRET_KEY(self) -> str:
         return str(django_settings.SECRET_KEY)
 

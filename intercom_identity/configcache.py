@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
-from django.core.signals import setting_changed
+from django.core.signals import request_finished, setting_changed
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -103,7 +103,8 @@ class _Copy:
 
 _copies: dict[tuple[str, str], _Copy] = {}
 _known_version: tuple[float, str | None] = (-VERSION_CHECK_INTERVAL, None)  # (when read, the version)
-_thread = threading.local()  # .uncommitted: this thread changed the configuration in an open transaction
+_version_lock = threading.Lock()  # a slow read must not overwrite a newer bump
+_thread = threading.local()  # .uncommitted: the database aliases where this thread changed it, uncommitted
 _last_warning = [0.0]
 
 
@@ -132,8 +133,9 @@ def config_changed(using: str = DEFAULT_DB_ALIAS) -> None:
     """
     _copies.clear()
     if transaction.get_connection(using).in_atomic_block:
-        _thread.uncommitted = True
-        transaction.on_commit(_committed, using=using)
+        _uncommitted_aliases().add(using)
+        # robust: a failing callback registered before this one must not cancel the bump.
+        transaction.on_commit(lambda: _committed(using), using=using, robust=True)
     else:
         _bump()
 
@@ -143,29 +145,36 @@ def forget() -> None:
     global _known_version
     _copies.clear()
     _known_version = (-VERSION_CHECK_INTERVAL, None)
-    _thread.uncommitted = False
+    _uncommitted_aliases().clear()
 
 
-def _committed() -> None:
-    _thread.uncommitted = False
+def _uncommitted_aliases() -> set[str]:
+    aliases: set[str] | None = getattr(_thread, "uncommitted", None)
+    if aliases is None:
+        aliases = _thread.uncommitted = set()
+    return aliases
+
+
+def _committed(using: str) -> None:
+    _uncommitted_aliases().discard(using)
     _copies.clear()
     _bump()
 
 
 def _uncommitted_change() -> bool:
-    """Whether this thread's open transaction changed the configuration (so nothing is shared)."""
-    if not getattr(_thread, "uncommitted", False):
+    """Whether an open transaction of this thread changed the configuration (so nothing is shared)."""
+    aliases = _uncommitted_aliases()
+    if not aliases:
         return False
-    if transaction.get_connection().in_atomic_block:
-        return True
-    _thread.uncommitted = False  # the transaction ended without committing: its change is gone
-    return False
+    for alias in list(aliases):
+        if not transaction.get_connection(alias).in_atomic_block:
+            aliases.discard(alias)  # that transaction ended without committing: its change is gone
+    return bool(aliases)
 
 
 def _current_version() -> str | None:
     """The shared version (created when missing), as read at most ``VERSION_CHECK_INTERVAL``
     ago; None when the cache cannot be read."""
-    global _known_version
     now = time.monotonic()
     read_at, version = _known_version
     if now - read_at < VERSION_CHECK_INTERVAL:
@@ -176,15 +185,15 @@ def _current_version() -> str | None:
             cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
             version = cache.get(VERSION_KEY)
     except Exception:
+        # Copies made before the outage must not come back with the old version afterwards.
+        _copies.clear()
         _warn_cache_unavailable("reading the configuration from the database on every use")
         version = None
-    _known_version = (now, None if version is None else str(version))
-    return _known_version[1]
+    return _know(now, None if version is None else str(version))
 
 
 def _bump() -> None:
     """A new shared version, which this process knows at once."""
-    global _known_version
     version: str | None = uuid.uuid4().hex
     try:
         cache.set(VERSION_KEY, version, timeout=None)
@@ -193,7 +202,16 @@ def _bump() -> None:
             f"other processes serve their copy of the configuration for up to {PREFIX}CACHE_TTL seconds"
         )
         version = None
-    _known_version = (time.monotonic(), version)
+    _know(time.monotonic(), version)
+
+
+def _know(read_at: float, version: str | None) -> str | None:
+    """Remember ``version`` as read at ``read_at``, unless something newer is known already."""
+    global _known_version
+    with _version_lock:
+        if read_at >= _known_version[0]:
+            _known_version = (read_at, version)
+        return _known_version[1]
 
 
 def _warn_cache_unavailable(consequence: str) -> None:
@@ -211,8 +229,14 @@ def _row_changed(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> N
     config_changed(using)
 
 
+@receiver(request_finished, dispatch_uid="intercom_identity.request_finished")
+def _request_finished(**kwargs: Any) -> None:
+    """Between requests a rolled-back change is over (with ATOMIC_REQUESTS, views never see it end)."""
+    _uncommitted_change()
+
+
 @receiver(setting_changed, dispatch_uid="intercom_identity.setting_changed")
 def _setting_changed(setting: str, **kwargs: Any) -> None:
     """Settings are per process (``override_settings`` in tests): a copy made under others goes."""
-    if setting.startswith(PREFIX) or setting in {"SECRET_KEY", "CACHES"}:
+    if setting.startswith(PREFIX) or setting in {"SECRET_KEY", "DEBUG", "CACHES"}:
         forget()

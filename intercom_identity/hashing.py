@@ -78,14 +78,19 @@ def compute_user_hash(secret: str | bytes, *, user_id: object | None = None, ema
     """The ``user_hash`` Intercom expects for this user, or None when there is no identifier.
 
     The hot path, so it is not wrapped in ``sensitive_variables`` (the wrapper alone costs a
-    third of the HMAC). Django hides the locals of every frame *below* a marked one, so mark
-    the function that holds the secret and calls this: the app's own callers are marked.
+    third of the HMAC): on an exception (an id whose ``str()`` fails, an email with a lone
+    surrogate) it drops the secret from its frame before the exception leaves, so error
+    reports cannot show it. Mark your own function that holds the secret, as the app does.
     """
-    message = _signed_value(user_id, email)  # what select_identifier selects, without building its tuple
-    if message is None:
-        return None
-    key = secret.encode() if isinstance(secret, str) else secret  # _hmac_hex, inlined: a call is 5% of a hash
-    return _hmac_new(key, message.encode(), _sha256).hexdigest()
+    try:
+        message = _signed_value(user_id, email)  # what select_identifier selects, without its tuple
+        if message is None:
+            return None
+        key = secret.encode() if isinstance(secret, str) else secret  # _hmac_hex, inlined: a call is 5%
+        return _hmac_new(key, message.encode(), _sha256).hexdigest()
+    except BaseException:
+        secret = key = b""  # a traceback keeps this frame: let it hold nothing secret (zero cost until here)
+        raise
 
 
 def digests_match(expected: str, received: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any, TypedDict, TypeVar
 
+from django.db import router
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import conf
@@ -80,8 +81,11 @@ def get_environment(environment: Environment | str | None = None) -> Environment
         ) from None
 
 
-def get_platform_config(platform: Platform | str, environment: Environment | str | None = None) -> PlatformConfig:
-    """The configuration of one platform in one environment (one query when given a slug).
+def get_platform_config(
+    platform: Platform | str, environment: Environment | str | None = None, *, using: str | None = None
+) -> PlatformConfig:
+    """The configuration of one platform in one environment (one query when given a slug),
+    read from the database ``using`` (default: the router's choice for reading).
 
     Raises ``UnknownPlatform`` or ``UnknownEnvironment``.
     """
@@ -90,8 +94,9 @@ def get_platform_config(platform: Platform | str, environment: Environment | str
         env = environment
     else:
         slug = conf.ENVIRONMENT if environment is None else environment
+        configs = PlatformConfig.objects.db_manager(using).select_related("environment")
         try:
-            return PlatformConfig.objects.select_related("environment").get(environment__slug=slug, platform=platform)
+            return configs.get(environment__slug=slug, platform=platform)
         except PlatformConfig.DoesNotExist:
             env = get_environment(slug)
     # The row is only missing when an environment was inserted without save() (SQL, bulk_create):
@@ -107,7 +112,10 @@ def get_serving_config(platform: Platform | str, environment: Environment | str 
     if isinstance(environment, Environment):
         environment = environment.slug
     slug = conf.ENVIRONMENT if environment is None else environment
-    return serving_config(slug, platform, lambda: get_platform_config(platform, slug))
+    # From the database changes are written to: a lagging replica could otherwise hand an old
+    # row to a process that has already read the new version, and it would keep it.
+    using = router.db_for_write(PlatformConfig)
+    return serving_config(slug, platform, lambda: get_platform_config(platform, slug, using=using))
 
 
 @sensitive_variables()

@@ -14,7 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import request_finished
 from django.db import connection, transaction
 from django.template import Context, Template
 from django.test import Client, RequestFactory, override_settings
@@ -236,6 +238,45 @@ def test_a_rolled_back_change_is_never_served(user: Any) -> None:
     assert identity_payload(user, "ios")["phase"] == "sending"  # and no copy of the rolled-back state was kept
 
 
+@pytest.mark.django_db(transaction=True)
+def test_after_a_rolled_back_request_the_next_atomic_request_is_served_from_the_copy(user: Any) -> None:
+    """With ATOMIC_REQUESTS every view runs in a transaction: the end of the request that rolled
+    back a change must clear the flag, or the thread would never use its copies again."""
+    Environment.objects.get_or_create(slug="development", defaults={"label": "Development / test"})
+    config = configure("development", "ios", RolloutPhase.SENDING)
+
+    def request_that_fails() -> None:
+        with transaction.atomic():
+            change_phase(config, RolloutPhase.OFF)
+            raise RuntimeError("the view failed")
+
+    with pytest.raises(RuntimeError):
+        request_that_fails()
+    request_finished.send(sender=None)
+    with transaction.atomic():  # the next request, atomic too
+        assert identity_payload(user, "ios")["phase"] == "sending"
+        with CaptureQueriesContext(connection) as context:
+            assert identity_payload(user, "ios")["phase"] == "sending"
+    assert context.captured_queries == []
+
+
+@pytest.mark.django_db
+def test_copies_made_before_a_cache_outage_are_not_served_after_it(
+    ios: PlatformConfig, user: Any, clock: list[float], monkeypatch: Any
+) -> None:
+    assert identity_payload(user, "ios")["phase"] == "sending"
+    version = cache.get(configcache.VERSION_KEY)
+    with monkeypatch.context() as outage:
+        # The cache goes down; meanwhile a change is committed elsewhere, and its bump is lost.
+        outage.setattr(cache, "get", lambda *args, **kwargs: (_ for _ in ()).throw(ConnectionError("down")))
+        clock[0] += configcache.VERSION_CHECK_INTERVAL * 1.01
+        PlatformConfig.objects.filter(pk=ios.pk).update(phase=RolloutPhase.OFF)
+        assert identity_payload(user, "ios")["phase"] == "off"  # read from the database
+    assert cache.get(configcache.VERSION_KEY) == version  # the cache is back, with the version from before
+    clock[0] += configcache.VERSION_CHECK_INTERVAL * 1.01
+    assert identity_payload(user, "ios")["phase"] == "off", "the copy from before the outage is gone"
+
+
 @pytest.mark.django_db
 def test_an_unreadable_cache_means_every_use_reads_the_database(
     ios: PlatformConfig, user: Any, caplog: Any, committed: Callable[..., Any], monkeypatch: Any
@@ -291,10 +332,12 @@ def test_locmem_in_a_multi_process_deployment_is_a_warning(monkeypatch: Any) -> 
     assert "INTERCOM_IDENTITY_CACHE_TTL (45 s)" in message.msg
 
 
-def test_gunicorn_counts_as_multi_process(monkeypatch: Any) -> None:
-    monkeypatch.setenv("SERVER_SOFTWARE", "gunicorn/27.0.1")
-    with override_settings(CACHES=LOCMEM):
-        assert [m.id for m in check_shared_cache()] == ["intercom_identity.W004"]
+def test_debug_off_with_a_database_server_counts_as_multi_process(monkeypatch: Any) -> None:
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.setitem(settings.DATABASES["default"], "ENGINE", "django.db.backends.postgresql")
+    with override_settings(CACHES=LOCMEM, DEBUG=False):
+        (message,) = check_shared_cache()
+    assert "DEBUG is off with a database server" in message.msg
 
 
 def test_a_shared_cache_or_a_single_process_is_fine(monkeypatch: Any) -> None:
@@ -302,6 +345,5 @@ def test_a_shared_cache_or_a_single_process_is_fine(monkeypatch: Any) -> None:
     with override_settings(CACHES=REDIS):
         assert check_shared_cache() == []
     monkeypatch.delenv("WEB_CONCURRENCY")
-    monkeypatch.delenv("SERVER_SOFTWARE", raising=False)
     with override_settings(CACHES=LOCMEM, DEBUG=True):
         assert check_shared_cache() == []

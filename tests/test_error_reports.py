@@ -11,8 +11,10 @@ from django.test import Client
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
+from intercom_identity import compute_user_hash, hashing
 from intercom_identity.models import PlatformConfig, RolloutPhase
 from tests import leakguard
+from tests.conftest import SECRETS, configure  # module level: a test's own locals appear in reports
 
 pytestmark = pytest.mark.django_db
 
@@ -70,9 +72,6 @@ def test_debug_technical_500_page_hides_the_secret(admin_user: Any, monkeypatch:
 
 def test_a_failing_hash_reports_without_the_secret(user: Any, monkeypatch: Any) -> None:
     """``compute_user_hash`` is unmarked (the hot path): its marked caller hides its frame too."""
-    from intercom_identity import hashing
-    from tests.conftest import SECRETS, configure
-
     configure("development", "ios", RolloutPhase.SENDING)
 
     def broken_hmac(key: bytes, message: bytes, digestmod: Any) -> Any:
@@ -96,6 +95,21 @@ def test_a_failing_hash_reports_without_the_secret(user: Any, monkeypatch: Any) 
     assert len(reports) == 2
     assert "compute_user_hash" in reports[1]
     assert "hmac went away" in reports[1]
+    for report in reports:
+        leakguard.record("error report", report)
+        assert SECRETS[("development", "ios")] not in report
+
+
+def test_a_failing_hash_called_from_unmarked_code_reports_without_the_secret() -> None:
+    """Called directly (no marked caller), compute_user_hash still keeps its secret out of the report."""
+    try:
+        compute_user_hash(SECRETS[("development", "ios")], email="lone \ud800 surrogate")
+    except UnicodeEncodeError:
+        reporter = ExceptionReporter(None, *sys.exc_info())
+        reports = [reporter.get_traceback_html(), reporter.get_traceback_text()]
+    else:
+        pytest.fail("a lone surrogate cannot be encoded")
+    assert "compute_user_hash" in reports[1]
     for report in reports:
         leakguard.record("error report", report)
         assert SECRETS[("development", "ios")] not in report
