@@ -380,7 +380,13 @@ def warm_up(args: argparse.Namespace, base: str, sessions: Path, results: Result
 
 
 def measure(
-    args: argparse.Namespace, base: str, sessions: Path, endpoints: list[Endpoint], rounds: int, seconds: int
+    args: argparse.Namespace,
+    base: str,
+    sessions: Path,
+    endpoints: list[Endpoint],
+    rounds: int,
+    seconds: int,
+    name: str,
 ) -> Results:
     """``rounds`` rounds of a ``seconds`` run per endpoint. Every other round runs backwards,
     so that drift and what a run leaves behind (the worst case's writes, vacuum) fall on
@@ -395,7 +401,7 @@ def measure(
             check(results, endpoint, run, f"round {number}")
             results.runs[endpoint.key].append(run)
             line.append(f"{endpoint.key} {run.rps:,.0f} req/s p99 {run.p99_ms:.1f} ms")
-        print(f"round {number}: " + " | ".join(line))
+        print(f"{name} {number}: " + " | ".join(line))
         sys.stdout.flush()
     return results
 
@@ -483,8 +489,8 @@ def main() -> None:
                 results = Results()
                 if args.warmup:
                     warm_up(args, base, sessions, results)
-                pairs = measure(args, base, sessions, ENDPOINTS[:2], args.pairs, args.pair_duration)
-                recording = measure(args, base, sessions, ENDPOINTS[1:], args.rounds, args.duration)
+                pairs = measure(args, base, sessions, ENDPOINTS[:2], args.pairs, args.pair_duration, "pair")
+                recording = measure(args, base, sessions, ENDPOINTS[1:], args.rounds, args.duration, "round")
             finally:
                 stop(server)
         server_log = log_path.read_text(errors="replace").strip()
