@@ -38,7 +38,6 @@ logger = logging.getLogger(__name__)
 MAX_VERSION_LENGTH = 64
 SENDING_MEMORY = 24 * 3600  # how long "this version already sends" spares a write
 SEEN_MEMORY = 3600  # one write per (user, platform, version) and hour
-_MEMORY_OF = {"seen": SEEN_MEMORY, "sends": SENDING_MEMORY}  # by the key's second part
 LATEST, DAILY = VersionTally.Kind.LATEST, VersionTally.Kind.DAILY
 
 
@@ -140,7 +139,10 @@ def record_client(
     seen_key = f"intercom_identity:seen:{config.environment_id}:{config.platform}:{user.pk}:{version}:{now:%Y%m%d%H}"
     credential_key = f"intercom_identity:sends:{config.environment_id}:{config.platform}:{version}"
     wrote = False
-    remembered = _remembered([seen_key, credential_key] if sent_credential else [seen_key])
+    memories = {seen_key: SEEN_MEMORY}
+    if sent_credential:
+        memories[credential_key] = SENDING_MEMORY
+    remembered = _remembered(memories)
     try:
         if seen_key not in remembered:
             _write_activity(config, user, version, sent_credential, now)
@@ -162,12 +164,13 @@ PROCESS_MEMORY_SIZE = 10_000
 _process_memory: dict[str, float] = {}
 
 
-def _remembered(keys: list[str]) -> set[str]:
-    """Which of ``keys`` were remembered: by this process, else by the cache (one round trip).
-    A cache that is down remembers nothing (the writes stay exact)."""
+def _remembered(memories: dict[str, int]) -> set[str]:
+    """Which of the keys (each with how long it is remembered) were remembered: by this
+    process, else by the cache (one round trip). A cache that is down remembers nothing
+    (the writes stay exact)."""
     now = time.monotonic()
-    known = {key for key in keys if _process_memory.get(key, 0.0) > now}
-    missing = [key for key in keys if key not in known]
+    known = {key for key in memories if _process_memory.get(key, 0.0) > now}
+    missing = [key for key in memories if key not in known]
     if not missing:
         return known
     try:
@@ -176,7 +179,7 @@ def _remembered(keys: list[str]) -> set[str]:
         logger.warning("Cache unavailable while recording a client version; writing through.")
         return known
     for key in found:
-        _keep(key, timeout=_MEMORY_OF.get(key.split(":", 2)[1], 3600))
+        _keep(key, timeout=memories[key])
     return known | found
 
 

@@ -53,7 +53,6 @@ class ServingConfig:
     """A read-only copy of one platform configuration and its environment, with the secret
     decrypted once (it stays out of ``repr()``)."""
 
-    pk: int
     environment_id: int
     environment: str
     app_id: str
@@ -74,7 +73,6 @@ class ServingConfig:
             except SecretUnavailable as exc:
                 problem = exc
         return cls(
-            pk=config.pk,
             environment_id=config.environment_id,
             environment=config.environment.slug,
             app_id=config.environment.app_id,

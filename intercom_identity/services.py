@@ -68,11 +68,18 @@ def parse_phase(value: str) -> RolloutPhase:
     return _parse_choice(RolloutPhase, value, "phase")
 
 
+def environment_slug(environment: Environment | str | None = None) -> str:
+    """The slug of an environment given as a row, a slug or None (the current ``INTERCOM_IDENTITY_ENVIRONMENT``)."""
+    if isinstance(environment, Environment):
+        return environment.slug
+    return conf.ENVIRONMENT if environment is None else environment
+
+
 def get_environment(environment: Environment | str | None = None) -> Environment:
     """The environment row for a slug (default: the current ``INTERCOM_IDENTITY_ENVIRONMENT``)."""
     if isinstance(environment, Environment):
         return environment
-    slug = conf.ENVIRONMENT if environment is None else environment
+    slug = environment_slug(environment)
     try:
         return Environment.objects.get(slug=slug)
     except Environment.DoesNotExist:
@@ -93,7 +100,7 @@ def get_platform_config(
     if isinstance(environment, Environment):
         env = environment
     else:
-        slug = conf.ENVIRONMENT if environment is None else environment
+        slug = environment_slug(environment)
         configs = PlatformConfig.objects.db_manager(using).select_related("environment")
         try:
             return configs.get(environment__slug=slug, platform=platform)
@@ -109,9 +116,7 @@ def get_serving_config(platform: Platform | str, environment: Environment | str 
     """The configuration credentials are served from: this process's copy while it is current
     (no query), else loaded like ``get_platform_config`` (see ``configcache``)."""
     platform = parse_platform(platform)
-    if isinstance(environment, Environment):
-        environment = environment.slug
-    slug = conf.ENVIRONMENT if environment is None else environment
+    slug = environment_slug(environment)
     # From the database changes are written to: a lagging replica could otherwise hand an old
     # row to a process that has already read the new version, and it would keep it.
     using = router.db_for_write(PlatformConfig)
