@@ -1,12 +1,15 @@
-# Two commands do everything: `make run` (demo on http://127.0.0.1:8000) and `make test`.
+# Two commands do everything: `make run` (demo on http://127.0.0.1:8000, or HOST=... PORT=...) and `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run HOST=0.0.0.0 PORT=8080` serves elsewhere (add the host name to ALLOWED_HOSTS to reach it by name).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: run test lint typecheck bench fuzz clean
+.PHONY: run test lint typecheck matrix test-install dist bench fuzz clean
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-base.txt requirements-test.txt requirements-dev.txt constraints/django-5.2.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e .
@@ -15,7 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py demo_setup
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 CHROMIUM ?= /usr/bin/chromium
 
@@ -31,6 +34,25 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy intercom_identity
 
+# The matrix of tox.ini (every Django line on its Pythons, SQLite and PostgreSQL), then the install-path
+# tests. The interpreters are found without any shell set-up (pyenv's included); a missing one fails here.
+PYTHONS := .tox/pythons
+matrix: $(STAMP)
+	$(BIN)/python tests/interpreters.py --link $(PYTHONS)
+	CHROMIUM=$(CHROMIUM) PATH="$(CURDIR)/$(PYTHONS):$$PATH" $(BIN)/tox run
+	$(MAKE) test-install
+
+# Builds the sdist and wheel, checks them, and installs the wheel into fresh venvs (newest Python with the
+# newest Django, Python 3.10 with Django 5.2) following the README's installation steps.
+test-install: $(STAMP)
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest -m install tests/test_install.py
+
+# The release files: dist/intercom_identity-VERSION.tar.gz and dist/intercom_identity-VERSION-py3-none-any.whl.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest tests/test_fuzz.py -q -s
 
@@ -44,4 +66,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/web.py
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .tox build dist *.egg-info db.sqlite3 .pytest_cache .ruff_cache .mypy_cache

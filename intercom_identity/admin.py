@@ -267,9 +267,14 @@ class EnvironmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or can_manage(request.user, obj))
 
-    def get_actions(self, request: HttpRequest) -> Any:
-        """No bulk delete: it would skip the per-environment guard of ``has_delete_permission``."""
-        actions = super().get_actions(request)
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> Any:
+        """No bulk delete: it would skip the per-environment guard of ``has_delete_permission``.
+
+        Django 6.1 passes ``action_location`` (and deprecates overrides without it); 5.2 and 6.0
+        call ``get_actions(request)`` and have no such parameter to pass on.
+        """
+        where = {} if action_location is None else {"action_location": action_location}
+        actions = super().get_actions(request, **where)
         actions.pop("delete_selected", None)
         return actions
 

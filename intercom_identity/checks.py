@@ -61,6 +61,11 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
         "django.core.cache.backends.redis.RedisCache, or Memcached). If only one process ever serves "
         "this site, add 'intercom_identity.W004' to SILENCED_SYSTEM_CHECKS.",
     ),
+    "web_without_app_id": _warning(
+        "W005",
+        "Set it: manage.py intercom_identity set-app-id ENV APP_ID (the app ID is in Intercom's Messenger "
+        "installation settings), or in the admin's Environments page.",
+    ),
     "stored_and_settings_secret": _error(
         "E015",
         "Run: manage.py intercom_identity clear-secret ENV PLATFORM. Otherwise the stored secret silently "
@@ -206,4 +211,34 @@ def check_phases_have_secrets(app_configs: Any = None, databases: Any = None, **
     return messages
 
 
+def check_web_app_id(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The current environment hands the web messenger an identity but no app ID to boot with.
+
+    The tag would render ``"app_id": ""`` and the messenger would not start, quietly. A database
+    check, like E014.
+    """
+    if not databases:
+        return []
+    from .models import Environment, Platform, RolloutPhase
+
+    try:
+        slug = conf.ENVIRONMENT
+    except ImproperlyConfigured:  # E003 says so
+        return []
+    try:
+        environment = Environment.objects.filter(slug=slug).first()
+        web = environment.platforms.filter(platform=Platform.WEB).first() if environment else None
+    except Exception:  # tables not migrated yet
+        return []
+    if environment is None or web is None or environment.app_id or web.phase == RolloutPhase.OFF:
+        return []
+    return [
+        MESSAGES["web_without_app_id"](
+            f"The current environment, {environment} ({PREFIX}ENVIRONMENT = {slug!r}), has no Intercom app ID "
+            f"while its web phase is '{web.phase}': the messenger is booted with an empty app_id and does not start."
+        )
+    ]
+
+
+DATABASE_CHECKS = [check_phases_have_secrets, check_web_app_id]
 ALL_CHECKS = [check_encryption_keys, check_environment, check_settings, check_unknown_settings, check_shared_cache]

@@ -276,7 +276,7 @@ class VersionTally(models.Model):
 
 
 class AuditEvent(models.Model):
-    """One change of a phase, credential mode, secret (by fingerprint) or minimum version.
+    """One change of a phase, credential mode, secret (by fingerprint), minimum version or app ID.
 
     Written by the services layer whatever made the change (admin, command, code), and
     read-only everywhere. Never holds secret material.
@@ -287,6 +287,7 @@ class AuditEvent(models.Model):
         CREDENTIAL_MODE = "credential_mode", _("Credential mode")
         SECRET = "secret", _("Secret (fingerprint)")
         MIN_VERSION = "min_sending_version", _("Minimum sending version")
+        APP_ID = "app_id", _("Intercom app ID")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -294,7 +295,8 @@ class AuditEvent(models.Model):
     )
     actor_label = models.CharField(max_length=150, help_text=_("Who, as text: kept if the user is deleted."))
     environment = models.CharField(max_length=50)
-    platform = models.CharField(max_length=16, choices=Platform.choices)
+    # Blank for a change of the environment itself (its app ID), which concerns every platform.
+    platform = models.CharField(max_length=16, choices=Platform.choices, blank=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)
     from_value = models.CharField(max_length=64, blank=True)
     to_value = models.CharField(max_length=64, blank=True)
@@ -307,4 +309,5 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["environment", "platform", "-created_at"], name="intercom_identity_audit")]
 
     def __str__(self) -> str:
-        return f"{self.environment}/{self.platform} {self.kind}: {self.from_value or '-'} -> {self.to_value or '-'}"
+        where = f"{self.environment}/{self.platform}" if self.platform else self.environment
+        return f"{where} {self.kind}: {self.from_value or '-'} -> {self.to_value or '-'}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from .activity import adoption, clean_min_version
 from .adoption import Adoption
 from .configcache import config_changed
 from .exceptions import IntercomIdentityError, PhaseRequiresSecret, SecretUnavailable
-from .models import AuditEvent, CredentialMode, PlatformConfig, RolloutPhase
+from .models import AuditEvent, CredentialMode, Environment, PlatformConfig, RolloutPhase
 from .services import parse_mode, parse_phase
 
 logger = logging.getLogger(__name__)
@@ -293,3 +294,54 @@ def rotate_encryption() -> int:
         config_changed()
     logger.info("Re-encrypted the secrets of %d platform configurations with the first key.", len(rotated))
     return len(rotated)
+
+
+# Intercom shows app IDs as short codes of letters and digits; "-" and "_" are allowed for made-up ones
+# (the demo's "demo_app"). Whitespace, quotes or a URL are paste mistakes, refused before they are stored.
+APP_ID_RE = re.compile(r"^[A-Za-z0-9_-]+\Z")
+
+
+class InvalidAppId(IntercomIdentityError, ValueError):
+    """Not something Intercom could have shown as an app ID."""
+
+
+def clean_app_id(value: str) -> str:
+    """``value`` when it can be an app ID ("" clears it); raises ``InvalidAppId`` saying what is wrong."""
+    max_length = Environment._meta.get_field("app_id").max_length or 0
+    if value and not APP_ID_RE.match(value):
+        raise InvalidAppId(
+            "An Intercom app ID has only letters, digits, '-' and '_' (copy it from Intercom's settings, "
+            "e.g. 'abc12def'); this one has other characters or whitespace."
+        )
+    if len(value) > max_length:
+        raise InvalidAppId(f"An Intercom app ID has at most {max_length} characters; this one has {len(value)}.")
+    return value
+
+
+def set_app_id(environment: Environment, app_id: str, *, actor: Any = None, reason: str = "") -> str:
+    """Set the Intercom app ID that boots the web messenger in ``environment`` ("" clears it); returns the
+    previous one.
+
+    The app ID is no secret, but a wrong one boots the messenger into another workspace (or none), so
+    it is validated, changed on a locked row and audited like a phase: one ``AuditEvent`` (with no
+    platform: it concerns them all) in the same transaction.
+    """
+    value = clean_app_id(app_id)
+    with transaction.atomic():
+        locked = Environment.objects.select_for_update().get(pk=environment.pk)
+        previous = locked.app_id
+        if previous != value:
+            locked.app_id = value
+            locked.save(update_fields=["app_id", "updated_at"])
+            AuditEvent.objects.create(
+                actor=actor if getattr(actor, "is_authenticated", False) else None,
+                actor_label=actor_label(actor),
+                environment=locked.slug,
+                platform="",
+                kind=AuditEvent.Kind.APP_ID,
+                from_value=previous,
+                to_value=value,
+                reason=reason,
+            )
+    environment.refresh_from_db()
+    return previous

@@ -117,13 +117,20 @@ def user_hash(request: HttpRequest) -> JsonResponse:
 
 
 def read_body(request: HttpRequest) -> bytes | JsonResponse:
-    """The request body, or the JSON error for one Django refuses to read (too large, bad length)."""
+    """The request body, or the JSON error for one that cannot be read (too large, bad length).
+
+    A Content-Length that is not a number is refused here, not left to Django: 5.2 raises
+    ``ValueError`` reading the body, 6.1 reads it as 0 (an empty body), and the answer must be
+    the same 400 ``invalid_body`` on every supported Django.
+    """
+    try:
+        int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return error_response(400, "invalid_body", "The Content-Length header is not a number.")
     try:
         return request.body
     except RequestDataTooBig:
         return error_response(413, "body_too_large", "The body is larger than this server accepts.")
-    except ValueError:  # a Content-Length that is not a number
-        return error_response(400, "invalid_body", "The Content-Length header is not a number.")
 
 
 def parse_verify_body(body: bytes) -> dict[str, Any] | JsonResponse:

@@ -20,5 +20,8 @@ def intercom_settings(context: template.Context, **extra: Any) -> SafeString:
     settings = messenger_settings(user, extra)
     if settings is None:
         return SafeString("")
-    nonce = context.get("csp_nonce") or getattr(request, "csp_nonce", None)
-    return intercom_settings_script(settings, nonce=str(nonce) if nonce else None)
+    # Django 6's nonce is lazy and falsy until first read: test for None, and str() generates it.
+    nonce = context.get("csp_nonce")
+    if nonce is None:
+        nonce = getattr(request, "csp_nonce", None)  # django-csp
+    return intercom_settings_script(settings, nonce=str(nonce) if nonce is not None else None)

@@ -1,4 +1,4 @@
-"""``python manage.py intercom_identity <subcommand>``: secrets, phases, hashes and status."""
+"""``python manage.py intercom_identity <subcommand>``: secrets, phases, app IDs, hashes and status."""
 
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ from ...rollout import (
     change_phase,
     clear_secret,
     rotate_encryption,
+    set_app_id,
     set_min_sending_version,
     store_secret,
 )
-from ...services import get_platform_config, parse_phase, status_matrix, verify
+from ...services import get_environment, get_platform_config, parse_phase, status_matrix, verify
 
 
 def _window_days(value: str) -> int:
@@ -96,6 +97,13 @@ class Command(BaseCommand):
         min_version.add_argument("version")
         min_version.add_argument("--reason", default="", help="Why; recorded in the audit trail.")
 
+        app_id = sub.add_parser(
+            "set-app-id", help="Set the Intercom app ID an environment's web messenger boots with ('' clears it)."
+        )
+        app_id.add_argument("environment", help="Environment slug, e.g. development or production.")
+        app_id.add_argument("app_id", metavar="APP_ID", help="The workspace's app ID, as Intercom shows it.")
+        app_id.add_argument("--reason", default="", help="Why; recorded in the audit trail.")
+
         history = sub.add_parser("history", help="The audit trail of every change, newest first.")
         history.add_argument("--environment", help="Only this environment.")
         history.add_argument("--platform", choices=Platform.values, help="Only this platform.")
@@ -133,6 +141,11 @@ class Command(BaseCommand):
         secret = self._read_secret(stdin or sys.stdin)
         fingerprint = store_secret(config, secret)
         self.stdout.write(fingerprint)
+        if config.phase == RolloutPhase.OFF:  # the next step, on stderr: stdout is the fingerprint alone
+            self.stderr.write(
+                f"{config} is in phase 'off': nothing is handed out yet (user_hash is null). Next: "
+                f"manage.py intercom_identity phase {environment} {platform} sending"
+            )
 
     @staticmethod
     @sensitive_variables()
@@ -208,6 +221,11 @@ class Command(BaseCommand):
             f"{config}: minimum sending version {previous or 'none'} -> {config.min_sending_version or 'none'}."
         )
 
+    def handle_set_app_id(self, *, environment: str, app_id: str, reason: str, **options: Any) -> None:
+        env = get_environment(environment)
+        previous = set_app_id(env, app_id, reason=reason)
+        self.stdout.write(f"{env}: app ID {previous or 'none'} -> {env.app_id or 'none'}.")
+
     def handle_history(self, *, environment: str | None, platform: str | None, as_json: bool, **options: Any) -> None:
         events = audit_history(environment=environment, platform=platform)
         if as_json:
@@ -217,8 +235,9 @@ class Command(BaseCommand):
             ratio = "-" if event["adoption_ratio"] is None else f"{event['adoption_ratio']:.1%}"
             forced = " FORCED" if event["forced"] else ""
             reason = f" ({event['reason']})" if event["reason"] else ""
+            where = event["environment"] + (f"/{event['platform']}" if event["platform"] else "")  # app ID: no platform
             self.stdout.write(
-                f"{event['at']}  {event['actor']}: {event['environment']}/{event['platform']} {event['kind']} "
+                f"{event['at']}  {event['actor']}: {where} {event['kind']} "
                 f"{event['from'] or '-'} -> {event['to'] or '-'}, adoption {ratio}{forced}{reason}"
             )
 
