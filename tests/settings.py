@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import django
 import environ
 
 env = environ.Env()
@@ -28,6 +29,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
+if django.VERSION >= (6, 0):
+    # Django's own CSP, as users turn it on: it sends no header until a test sets SECURE_CSP
+    # (tests/browser/test_csp.py), and no template sees its nonce without the csp context processor.
+    MIDDLEWARE.append("django.middleware.csp.ContentSecurityPolicyMiddleware")
 ROOT_URLCONF = "project.urls"
 TEMPLATES = [
     {

@@ -1,0 +1,272 @@
+"""The package as a new user gets it: the sdist and wheel, and the README's installation steps, as written.
+
+``make test-install`` runs these (``-m install``; the everyday suite leaves them out: they build the
+package and make virtual environments, a minute or two with pip's cache). The wheel is installed into a
+fresh venv *after* the newest Django of a supported line, which pip must leave alone; a brand-new
+``django-admin startproject`` then gets the README's steps literally: its shell blocks run in one bash
+session (the wheel standing in for ``intercom-identity`` on the ``pip install`` line), its Python blocks
+are appended to ``settings.py`` and ``urls.py``, and its template block is rendered. The hashes of the
+tag and of the JSON view must equal what ``openssl dgst -sha256 -hmac`` prints. On the newest Python
+with the newest Django, and on Python 3.10 with Django 5.2; a missing interpreter fails, naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tarfile
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests import interpreters, leakguard
+
+pytestmark = pytest.mark.install
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+STEP = re.compile(r"<!-- install-step: (?P<name>[\w.]+) -->\n[ ]*```\w*\n(?P<body>.*?)\n[ ]*```", re.S)
+PIP_LINE = re.compile(r"^(python -m pip install )intercom-identity$", re.M)
+SET_APP_ID = re.compile(r"intercom_identity set-app-id (?P<env>\S+) (?P<app_id>\S+)")
+SETTINGS_SCRIPT = re.compile(r"<script\b[^>]*>window\.intercomSettings = (.*?);</script>", re.S)
+# Variables of this suite's process that a new user's shell would not have.
+NOT_A_USERS = ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "PYTHONPATH", "VIRTUAL_ENV", "INTERCOM_IDENTITY_KEY")
+
+CHECK = """
+import json, os, sys
+
+sys.path.insert(0, os.getcwd())  # the project beside manage.py, as manage.py has it
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")
+import django
+
+django.setup()
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.template import RequestContext, Template
+from django.test import Client, RequestFactory
+from django.test.utils import setup_test_environment
+
+call_command("check", "--database", "default", "--fail-level", "WARNING")  # not even a warning
+setup_test_environment()  # the test client's host name
+user = get_user_model().objects.create_user("newcomer", "newcomer@example.com", "pw-newcomer-1")
+request = RequestFactory().get("/")
+request.user = user
+with open(sys.argv[1], encoding="utf-8") as template:
+    html = Template(template.read()).render(RequestContext(request))
+client = Client()
+client.force_login(user)
+response = client.get("/intercom/user-hash/", {"platform": "web"})
+result = {"user_id": str(user.pk), "html": html, "status": response.status_code, "body": response.json()}
+with open(sys.argv[2], "w", encoding="utf-8") as out:
+    json.dump(result, out)
+"""
+
+
+def project_version() -> str:
+    match = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text("utf-8"), re.M)
+    assert match, "pyproject.toml has no version"
+    return match[1]
+
+
+def django_lines() -> dict[str, str]:
+    """Each supported Django line and the release its constraints file pins, oldest line first."""
+    pins = {}
+    for path in (ROOT / "constraints").glob("django-*.txt"):
+        match = re.search(r"^Django==(\S+)$", path.read_text("utf-8"), re.M)
+        assert match, f"{path.name} pins no Django release"
+        pins[path.stem.removeprefix("django-")] = match[1]
+    return dict(sorted(pins.items(), key=lambda item: tuple(int(part) for part in item[0].split("."))))
+
+
+def install_steps() -> list[tuple[str, str]]:
+    return [(m["name"], textwrap.dedent(m["body"]) + "\n") for m in STEP.finditer(README.read_text("utf-8"))]
+
+
+def user_environment(venv: Path) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if name not in NOT_A_USERS}
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(venv)
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+def run(what: str, command: list[str], *, timeout: float = 600, **kwargs: object) -> str:
+    """Run ``command``; its output, or a failure saying ``what`` failed with the output (never the command)."""
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)  # type: ignore[call-overload]
+    output = f"{completed.stdout}\n{completed.stderr}"
+    if completed.returncode != 0:
+        pytest.fail(f"{what} failed (exit {completed.returncode}):\n{output}", pytrace=False)
+    return output  # type: ignore[no-any-return]
+
+
+def openssl_hmac(secret: str, message: str) -> str:
+    """``printf %s MESSAGE | openssl dgst -sha256 -hmac SECRET``: the reference the README promises."""
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is not installed (apt-get install -y openssl)", pytrace=False)
+    completed = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-hmac", secret], input=message.encode(), capture_output=True, check=False
+    )
+    assert completed.returncode == 0, "openssl dgst failed"
+    return completed.stdout.decode().split()[-1]
+
+
+# --- the release files ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """``python -m build``: the sdist, then the wheel built from it; the folder and build's output."""
+    out = tmp_path_factory.mktemp("dist")
+    output = run("python -m build", [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)])
+    return out, output
+
+
+def wheel_of(dist: tuple[Path, str]) -> Path:
+    (wheel,) = dist[0].glob("*.whl")
+    return wheel
+
+
+def test_build_makes_one_sdist_and_one_wheel_without_deprecation_banners(dist: tuple[Path, str]) -> None:
+    folder, output = dist
+    version = project_version()
+    assert sorted(path.name for path in folder.iterdir()) == [
+        f"intercom_identity-{version}-py3-none-any.whl",
+        f"intercom_identity-{version}.tar.gz",
+    ]
+    assert "deprecat" not in output.lower(), output  # setuptools' licence banner, or any other
+
+
+def test_twine_check_passes(dist: tuple[Path, str]) -> None:
+    files = [str(path) for path in sorted(dist[0].iterdir())]
+    output = run("twine check", [sys.executable, "-m", "twine", "check", "--strict", *files])
+    assert output.count("PASSED") == 2, output
+
+
+def test_the_wheel_holds_the_app_its_templates_migrations_types_and_licence_only(dist: tuple[Path, str]) -> None:
+    version = project_version()
+    with zipfile.ZipFile(wheel_of(dist)) as wheel:
+        names = set(wheel.namelist())
+        metadata = wheel.read(f"intercom_identity-{version}.dist-info/METADATA").decode()
+    package = ROOT / "intercom_identity"
+    needed = {"intercom_identity/py.typed", f"intercom_identity-{version}.dist-info/licenses/LICENSE"}
+    needed |= {path.relative_to(ROOT).as_posix() for path in (package / "templates").rglob("*.html")}
+    needed |= {path.relative_to(ROOT).as_posix() for path in (package / "migrations").glob("*.py")}
+    assert needed <= names, sorted(needed - names)
+    assert {name.split("/")[0] for name in names} == {"intercom_identity", f"intercom_identity-{version}.dist-info"}
+    assert not [name for name in names if "/tests/" in name or name.endswith(("conftest.py", ".pyc"))]
+
+    assert "License-Expression: MIT" in metadata
+    assert "License-File: LICENSE" in metadata
+    requires = re.findall(r"^Requires-Dist: (.+)$", metadata, re.M)
+    assert "Django>=5.2" in requires  # a floor, no cap: pip keeps a project's newer Django
+    assert re.findall(r"^Requires-Python: (.+)$", metadata, re.M) == [">=3.10"]
+    classifiers = set(re.findall(r"^Classifier: (.+)$", metadata, re.M))
+    assert {f"Framework :: Django :: {line}" for line in django_lines()} <= classifiers
+    assert {f"Programming Language :: Python :: {version}" for version in interpreters.REQUIRED} <= classifiers
+
+
+def test_the_sdist_holds_the_sources_licence_and_changelog_and_no_tests(dist: tuple[Path, str]) -> None:
+    version = project_version()
+    (sdist,) = dist[0].glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.removeprefix(f"intercom_identity-{version}/") for name in archive.getnames()}
+    assert {"LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml", "intercom_identity/py.typed"} <= names
+    assert not [name for name in names if name.startswith(("tests", "project", "bench", "docs"))]
+
+
+def test_the_version_lives_in_pyproject_and_the_changelog_starts_with_it() -> None:
+    changelog = (ROOT / "CHANGELOG.md").read_text("utf-8")
+    releases = re.findall(r"^## \[(\d[^\]]*)\] - \d{4}-\d{2}-\d{2}$", changelog, re.M)
+    assert releases, "CHANGELOG.md names no release as '## [X.Y.Z] - YYYY-MM-DD'"
+    assert releases[0] == project_version()
+
+
+# --- the README's steps, as a new user follows them -------------------------------------
+
+
+def test_the_readme_has_each_install_step() -> None:
+    names = [name for name, _ in install_steps()]
+    assert names.count("settings.py") == names.count("urls.py") == names.count("template") == 1, names
+    shell = "".join(body for name, body in install_steps() if name == "shell")
+    assert len(PIP_LINE.findall(shell)) == 1, "no single 'python -m pip install intercom-identity' line"
+    assert SET_APP_ID.search(shell), "the steps do not set the app ID"
+    assert shell.index("INTERCOM_IDENTITY_KEY") < shell.index("manage.py"), "the key is read before it is made"
+
+
+@pytest.mark.parametrize(
+    ("python", "line"),
+    [
+        pytest.param(interpreters.REQUIRED[-1], list(django_lines())[-1], id="newest-python-newest-django"),
+        pytest.param("3.10", "5.2", id="python3.10-django5.2"),
+    ],
+)
+def test_the_readme_install_steps_work_as_written(
+    python: str, line: str, dist: tuple[Path, str], tmp_path: Path
+) -> None:
+    interpreter = interpreters.find(python)
+    if interpreter is None:
+        pytest.fail(interpreters.missing_message(python), pytrace=False)
+    django_release = django_lines()[line]
+    venv = tmp_path / "venv"
+    run(f"python{python} -m venv", [str(interpreter), "-m", "venv", str(venv)])
+    env = user_environment(venv)
+    py = str(venv / "bin" / "python")
+    version_of_django = [py, "-c", "import django; print(django.get_version())"]
+
+    # The user's project comes first, on the newest Django of its line.
+    run(f"pip install Django=={django_release}", [py, "-m", "pip", "install", f"Django=={django_release}"], env=env)
+    assert run("django version", version_of_django, env=env).strip() == django_release
+    site = tmp_path / "site"
+    site.mkdir()
+    run("django-admin startproject", [str(venv / "bin" / "django-admin"), "startproject", "mysite", str(site)], env=env)
+
+    # The README's steps: files edited as it says, then its shell blocks in one session.
+    shell, template = "", ""
+    for name, body in install_steps():
+        if name in ("settings.py", "urls.py"):
+            with (site / "mysite" / name).open("a", encoding="utf-8") as target:
+                target.write("\n" + body)
+        elif name == "template":
+            template = body
+        else:
+            shell += body
+    shell = PIP_LINE.sub(lambda match: match[1] + str(wheel_of(dist)), shell)
+    (tmp_path / "page.html").write_text(template, "utf-8")
+    (tmp_path / "check.py").write_text(CHECK, "utf-8")
+    # The check runs on the new project, with deprecations as errors there too.
+    check = f"python -W error::DeprecationWarning -W error::PendingDeprecationWarning {tmp_path / 'check.py'}"
+    script = f"set -euo pipefail\n{shell}{check} {tmp_path / 'page.html'} {tmp_path / 'result.json'}\n"
+    secret = "install-" + secrets.token_hex(20)
+    leakguard.remember_secret(secret)  # the steps' output must not show it: the leak guard reads it
+    output = run("the README's installation steps", ["bash", "-c", script], cwd=site, env=env, input=secret + "\n")
+    leakguard.record("the README's installation steps", output)
+
+    # pip kept the user's Django.
+    after = run("django version", version_of_django, env=env).strip()
+    assert after == django_release, f"pip changed the project's Django from {django_release} to {after}"
+    assert not re.search(r"uninstall\w*:? django", output, re.I), output
+
+    result = json.loads((tmp_path / "result.json").read_text("utf-8"))
+    expected = openssl_hmac(secret, result["user_id"])
+    readme_app_id = SET_APP_ID.search(shell)
+    assert readme_app_id
+    # The JSON view.
+    assert result["status"] == 200
+    body = result["body"]
+    assert (body["environment"], body["platform"], body["phase"]) == (readme_app_id["env"], "web", "sending")
+    assert body["user_hash"] == expected
+    # The template block renders one element, with the same hash and the app ID the README set.
+    assert len(re.findall(r"<script\b", result["html"])) == 1, result["html"]
+    found = SETTINGS_SCRIPT.search(result["html"])
+    assert found, result["html"]
+    settings = json.loads(found[1])
+    assert settings["app_id"] == readme_app_id["app_id"]
+    assert settings["user_id"] == result["user_id"]
+    assert settings["user_hash"] == expected
