@@ -28,7 +28,7 @@ from intercom_identity.models import Environment
 ROOT = Path(__file__).resolve().parent.parent
 NEEDS_DJANGO_6 = pytest.mark.skipif(
     django.VERSION < (6, 0),
-    reason=f"Django's own CSP is new in Django 6.0; this is Django {django.get_version()} (django-csp is its own test)",
+    reason=f"Django's own CSP is new in Django 6.0; this is Django {django.get_version()}",
 )
 SCRIPT_TAGS = re.compile(r"<script\b[^>]*>")
 NONCE_IN_POLICY = re.compile(r"script-src [^;]*'nonce-([^']+)'")
