@@ -46,6 +46,7 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     "hash_rate_limit_malformed": _error("E012"),
     "secrets_malformed": _error("E013"),
     "cache_ttl_malformed": _error("E016"),
+    "cookie_domain_malformed": _error("E017"),
     "phase_without_secret": _error(
         "E014", "Store a secret (manage.py intercom_identity set-secret) or supply it in INTERCOM_IDENTITY_SECRETS."
     ),
@@ -114,6 +115,7 @@ VALIDATED_SETTINGS = (
     "HASH_RATE_LIMIT",
     "SECRETS",
     "CACHE_TTL",
+    "COOKIE_DOMAIN",
 )
 
 

@@ -40,6 +40,7 @@ from django.views.decorators.debug import sensitive_variables
 from .conf import PREFIX, conf
 from .exceptions import MissingSecret, SecretUnavailable
 from .models import Environment, PlatformConfig, RolloutPhase
+from .regions import DEFAULT_REGION, environment_region
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class ServingConfig:
     platform: str
     phase: str
     credential_mode: str
+    region: str = DEFAULT_REGION  # the workspace's data-hosting region (``regions``)
     _secret: str | None = field(default=None, repr=False, compare=False)
     _secret_problem: SecretUnavailable | None = field(default=None, repr=False, compare=False)
 
@@ -79,6 +81,7 @@ class ServingConfig:
             platform=config.platform,
             phase=config.phase,
             credential_mode=config.credential_mode,
+            region=environment_region(config.environment),
             _secret=secret,
             _secret_problem=problem,
         )

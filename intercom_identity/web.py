@@ -52,8 +52,13 @@ def script_safe_json(value: Any) -> str:
 
 def intercom_settings_script(settings: Mapping[str, Any], *, nonce: str | None = None) -> SafeString:
     """``<script>window.intercomSettings = {...};</script>``, with a CSP nonce when given."""
+    return script_element(f"window.intercomSettings = {script_safe_json(dict(settings))};", nonce=nonce)
+
+
+def script_element(source: str, *, nonce: str | None = None) -> SafeString:
+    """An inline ``<script>`` of trusted ``source``, with a CSP nonce when given."""
     opening = f'<script nonce="{escape(nonce)}">' if nonce else "<script>"
-    return SafeString(f"{opening}window.intercomSettings = {script_safe_json(dict(settings))};</script>")
+    return SafeString(f"{opening}{source}</script>")
 
 
 def messenger_settings(user: Any, extra: Mapping[str, Any]) -> dict[str, Any] | None:
