@@ -45,8 +45,15 @@ class MessengerSessionMiddleware:
                 "intercom_identity.middleware.MessengerSessionMiddleware needs "
                 "django.contrib.sessions.middleware.SessionMiddleware before it in MIDDLEWARE."
             )
+        before = None
         # Without a session cookie nobody is signed in yet (and reading would create a session).
-        before = session_user(request) if settings.SESSION_COOKIE_NAME in request.COOKIES else None
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            try:
+                before = session_user(request)
+            except Exception:
+                # The session store is down: the view meets the same error where it can answer
+                # it (the JSON view with a 503). Nobody signs in or out without it anyway.
+                logger.debug("Session unreadable: Intercom cookies left as they are.", exc_info=True)
         response = self.get_response(request)
         if before is not None and session_user(request) != before:
             expire_messenger_cookies(request, response)

@@ -264,3 +264,11 @@ def test_cookie_names_are_those_of_the_session_and_the_visitor_only() -> None:
     assert messenger_cookie_names("abc123") == ("intercom-session-abc123", "intercom-id-abc123")
     assert messenger_cookie_names("") == ()
     assert messenger_cookie_names("abc; Domain=evil.example") == ()
+
+
+def test_with_the_session_store_down_the_view_still_answers(user_client: Client) -> None:
+    """The session is read where the view's own error handling can answer (a 503 JSON)."""
+    with connection.execute_wrapper(database_down):
+        response = user_client.get("/intercom/user-hash/", {"platform": "web"})
+    assert response.status_code == 503
+    assert response.json()["error"] == "database_unavailable"
