@@ -152,6 +152,23 @@ def test_signed_out_on_the_server_the_refresh_shuts_the_messenger_down(
     assert recording.evaluate(f"() => localStorage.getItem('intercom-identity-{APP_ID}')") == ""
 
 
+def test_a_refresh_that_finds_another_user_signed_in_shuts_down(
+    recording: Any, live_server: Any, web_jwt: None, settings: Any
+) -> None:
+    """Someone else signed in in another tab: their token must not go to this page's messenger."""
+    settings.INTERCOM_IDENTITY_JWT_EXPIRY = 2
+    model = get_user_model()
+    alice = model.objects.create_user("alice", "alice@example.com", "pw")
+    bob = model.objects.create_user("bob", "bob@example.com", "pw")
+    sign_in(recording, live_server, alice)
+    recording.goto(live_server.url + "/")
+    sign_in(recording, live_server, bob)  # the browser's session is now Bob's
+    with recording.expect_response(lambda response: "/intercom/user-hash/" in response.url) as fetched:
+        wait_for_call(recording, "shutdown", timeout=4)
+    assert fetched.value.status == 200
+    assert [call["args"][0] for call in calls(recording)] == ["reattach_activator", "update", "shutdown"]
+
+
 def test_signing_in_as_b_after_a_shuts_a_down_before_b_boots(recording: Any, live_server: Any, web_hash: None) -> None:
     model = get_user_model()
     alice = model.objects.create_user("alice", "alice@example.com", "pw")
