@@ -14,19 +14,19 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.template import Context, Template
-from django.test import RequestFactory, override_settings
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from intercom_identity import compute_user_hash, configcache
 from intercom_identity.loader import SESSION_SCRIPT, identity_marker
 from intercom_identity.models import Environment, RolloutPhase
 from intercom_identity.regions import MESSENGER_API_BASES, environment_region, messenger_api_base
-from tests import jwt_independent, leakguard
+from tests import jwt_independent
 from tests.conftest import SECRETS, configure
 from tests.test_configcache import committed  # noqa: F401 - a fixture
 from tests.test_faults import database_down
 from tests.test_jwt_mode import jwt_config
+from tests.test_templatetags import render as render_template
 
 pytestmark = pytest.mark.django_db
 
@@ -37,13 +37,7 @@ CONFIG_RE = re.compile(r"\}\)\((\{.*\})\);$", re.S)
 
 
 def render(user: Any, source: str = "{% intercom_messenger %}", **context: Any) -> str:
-    request = RequestFactory().get("/")
-    request.user = user
-    for key, value in context.pop("request_attrs", {}).items():
-        setattr(request, key, value)
-    html = Template("{% load intercom_identity %}" + source).render(Context({"request": request, **context}))
-    leakguard.record("template", html)
-    return html
+    return render_template(user, source, **context)
 
 
 def elements(html: str) -> list[tuple[str | None, str]]:
