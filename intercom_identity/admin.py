@@ -25,22 +25,23 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from .activity import adoption, clean_min_version
+from .adoption import adoption
 from .charts import trend_svg
 from .conf import conf
-from .exceptions import InvalidCredentialInput, PhaseRequiresSecret, SecretUnavailable
+from .emulator import verify
+from .exceptions import (
+    EnforcementBlocked,
+    InvalidCredentialInput,
+    PhaseRequiresSecret,
+    ReasonRequired,
+    SecretUnavailable,
+)
 from .hashing import validate_secret
 from .models import AuditEvent, CredentialMode, Environment, Platform, PlatformConfig, RolloutPhase
-from .rollout import (
-    EnforcementBlocked,
-    ReasonRequired,
-    change_mode,
-    change_phase,
-    set_min_sending_version,
-    store_secret,
-)
-from .services import can_manage, verify
+from .permissions import can_manage, can_manage_production
+from .rollout import change_mode, change_phase, set_min_sending_version, store_secret
 from .verification import REASONS
+from .versions import clean_min_version
 
 PHASE_CONSEQUENCES = {
     RolloutPhase.OFF: _("No hash is handed out. If Intercom still enforces, users of this platform will be rejected."),
@@ -251,7 +252,7 @@ class EnvironmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:
             fields.append("slug")  # the setting and history refer to it
-        if obj is not None and not request.user.has_perm("intercom_identity.manage_production"):
+        if obj is not None and not can_manage_production(request.user):
             fields.append("is_production")
         return fields
 

@@ -26,20 +26,20 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache import cache
 from django.core.signals import request_finished, setting_changed
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, router, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import PREFIX, conf
 from .exceptions import MissingSecret, SecretUnavailable
-from .models import Environment, PlatformConfig, RolloutPhase
+from .lookups import environment_slug, get_platform_config, parse_platform
+from .models import Environment, Platform, PlatformConfig, RolloutPhase
 
 logger = logging.getLogger(__name__)
 
@@ -106,21 +106,33 @@ _thread = threading.local()  # .uncommitted: the database aliases where this thr
 _last_warning = [0.0]
 
 
-def serving_config(environment: str, platform: str, load: Callable[[], PlatformConfig]) -> ServingConfig:
-    """The configuration of (``environment``, ``platform``): this process's copy while it is
-    current, else ``load()``-ed from the database (and kept, when it can be)."""
+def get_serving_config(platform: Platform | str, environment: Environment | str | None = None) -> ServingConfig:
+    """The configuration credentials are served from: this process's copy while it is current
+    (no query), else loaded like ``lookups.get_platform_config`` (and kept, when it can be).
+
+    Raises ``UnknownPlatform`` or ``UnknownEnvironment``; an unreadable secret is raised by
+    ``ServingConfig.secret()``, when it is needed.
+    """
+    platform = parse_platform(platform)
+    slug = environment_slug(environment)
     if _uncommitted_change():
-        return ServingConfig.load(load())
+        return ServingConfig.load(_load(slug, platform))
     version = _current_version()  # read before loading: a change committed meanwhile bumps it again
-    key = (environment, platform)
+    key = (slug, platform.value)
     copy = _copies.get(key)
     if copy is not None and copy.version == version and time.monotonic() < copy.expires_at:
         return copy.config
-    config = ServingConfig.load(load())
+    config = ServingConfig.load(_load(slug, platform))
     ttl = conf.CACHE_TTL
     if version is not None and ttl > 0 and config._secret_problem is None:
         _copies[key] = _Copy(config, version, time.monotonic() + ttl)
     return config
+
+
+def _load(environment: str, platform: Platform) -> PlatformConfig:
+    # From the database changes are written to: a lagging replica could otherwise hand an old
+    # row to a process that has already read the new version, and it would keep it.
+    return get_platform_config(platform, environment, using=router.db_for_write(PlatformConfig))
 
 
 def config_changed(using: str = DEFAULT_DB_ALIAS) -> None:

@@ -9,7 +9,6 @@ adoption: the share of active users whose app version sends the credential.
 from __future__ import annotations
 
 import getpass
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -17,38 +16,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import crypto
-from .activity import adoption, clean_min_version
-from .adoption import Adoption
+from ._deprecation import moved_names
+from .adoption import Adoption, adoption
 from .configcache import config_changed
-from .exceptions import IntercomIdentityError, PhaseRequiresSecret, SecretUnavailable
+from .exceptions import (
+    EnforcementBlocked,
+    PhaseRequiresSecret,
+    ReasonRequired,
+    SecretManagedBySettings,
+)
+from .lookups import locked_config, parse_mode, parse_phase
 from .models import AuditEvent, CredentialMode, PlatformConfig, RolloutPhase
-from .services import parse_mode, parse_phase
-
-logger = logging.getLogger(__name__)
-
-
-class EnforcementBlocked(IntercomIdentityError):
-    """Adoption is below the threshold: enforcing now would lock out too many users."""
-
-    def __init__(self, config: PlatformConfig, adoption: Adoption) -> None:
-        self.adoption = adoption
-        super().__init__(
-            f"Refusing to enforce {config}: {adoption.describe()}. "
-            "Wait for more users to update, or force it with a written reason."
-        )
-
-
-class ReasonRequired(IntercomIdentityError, ValueError):
-    """A forced change was asked for without saying why."""
-
-
-class SecretManagedBySettings(IntercomIdentityError):
-    """The pair's secret comes from INTERCOM_IDENTITY_SECRETS, so it cannot be stored here."""
-
-
-class RotationFailed(IntercomIdentityError):
-    """Some stored values cannot be decrypted with the configured keys, so none were rotated."""
+from .versions import clean_min_version
 
 
 def actor_label(actor: Any) -> str:
@@ -99,7 +78,7 @@ def store_secret(config: PlatformConfig, secret: str, *, actor: Any = None, reas
             f"The secret of {config} is managed by settings (INTERCOM_IDENTITY_SECRETS): change it there."
         )
     with transaction.atomic():
-        locked = PlatformConfig.objects.select_for_update().select_related("environment").get(pk=config.pk)
+        locked = locked_config(config)
         previous = locked.secret_fingerprint
         locked.set_secret(secret)
         locked.save(
@@ -123,7 +102,7 @@ def clear_secret(config: PlatformConfig, *, actor: Any = None, reason: str = "")
     then unused, and must go: it would silently come back if the settings entry did).
     """
     with transaction.atomic():
-        locked = PlatformConfig.objects.select_for_update().select_related("environment").get(pk=config.pk)
+        locked = locked_config(config)
         if locked.phase != RolloutPhase.OFF and not locked.managed_by_settings:
             raise PhaseRequiresSecret(
                 f"{config} is in phase '{locked.phase}': move it to 'off' before clearing its secret."
@@ -200,7 +179,7 @@ def _change_field(
     and the audit row commits with the change or not at all.
     """
     with transaction.atomic():
-        locked = PlatformConfig.objects.select_for_update().select_related("environment").get(pk=config.pk)
+        locked = locked_config(config)
         previous = str(getattr(locked, field))
         readiness = adoption(locked, with_daily=False)
         forced = check(locked, readiness) if check is not None else False
@@ -225,71 +204,14 @@ def _change_field(
     return previous
 
 
-def audit_history(*, environment: str | None = None, platform: str | None = None) -> list[dict[str, Any]]:
-    """The audit trail, newest first, as plain data (for the command's ``--json``)."""
-    events = AuditEvent.objects.all()
-    if environment:
-        events = events.filter(environment=environment)
-    if platform:
-        events = events.filter(platform=platform)
-    return [
-        {
-            "at": event.created_at.isoformat(),
-            "actor": event.actor_label,
-            "environment": event.environment,
-            "platform": event.platform,
-            "kind": event.kind,
-            "from": event.from_value,
-            "to": event.to_value,
-            "adoption_ratio": event.adoption_ratio,
-            "reason": event.reason,
-            "forced": event.forced,
-        }
-        for event in events
-    ]
-
-
-ENCRYPTED_FIELDS = ("encrypted_secret", "encrypted_previous_secret")
-
-
-def rotate_encryption() -> int:
-    """Re-encrypt every stored secret (and kept previous secret) with the first configured key.
-
-    All or nothing: every value is re-encrypted first, and if a secret in use cannot be
-    decrypted with the configured keys, ``RotationFailed`` names the rows and nothing is
-    written. A kept previous secret (diagnosis only) or the unused stored secret of a pair
-    managed by settings that cannot be decrypted is left as it is and logged, rather than
-    blocking the rotation for good. Returns the number of rows rotated; the secrets, and so
-    every hash, stay the same. An invalid key is reported as such (``EncryptionKeyInvalid``).
-    """
-    crypto.fernet()  # an invalid or missing key is its own error, not "these rows cannot be decrypted"
-    with transaction.atomic():
-        configs = list(PlatformConfig.objects.select_for_update().select_related("environment").order_by("pk"))
-        rotated: list[tuple[PlatformConfig, dict[str, str]]] = []
-        unreadable: list[str] = []
-        for config in configs:
-            values = {}
-            for field in ENCRYPTED_FIELDS:
-                token = getattr(config, field)
-                if not token:
-                    continue
-                try:
-                    values[field] = crypto.rotate(token)
-                except SecretUnavailable:
-                    if field == "encrypted_secret" and not config.managed_by_settings:
-                        unreadable.append(str(config))
-                    else:
-                        logger.warning("Left an unreadable %s of %s as it is (not in use).", field, config)
-            if values:
-                rotated.append((config, values))
-        if unreadable:
-            raise RotationFailed(
-                "Nothing was rotated: the secrets of these cannot be decrypted with the configured keys: "
-                + ", ".join(unreadable)
-                + ". Add the key they were encrypted with to INTERCOM_IDENTITY_ENCRYPTION_KEYS and run it again."
-            )
-        for config, values in rotated:
-            PlatformConfig.objects.filter(pk=config.pk).update(**values)
-        config_changed()
-    logger.info("Re-encrypted the secrets of %d platform configurations with the first key.", len(rotated))
-    return len(rotated)
+# Names that moved out (their old path still works, with a DeprecationWarning).
+__getattr__ = moved_names(
+    "intercom_identity.rollout",
+    {
+        "audit_history": "intercom_identity.reports",
+        "rotate_encryption": "intercom_identity.maintenance",
+        "ENCRYPTED_FIELDS": "intercom_identity.maintenance",
+        "RotationFailed": "intercom_identity.exceptions",
+        "IntercomIdentityError": "intercom_identity.exceptions",
+    },
+)

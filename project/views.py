@@ -14,8 +14,8 @@ from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity import identity_payload, record_client
 from intercom_identity.exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform
-from intercom_identity.services import parse_platform
-from intercom_identity.views import error_response, json_errors, method_not_allowed, read_body
+from intercom_identity.http import error_response, json_errors, method_not_allowed, read_body
+from intercom_identity.lookups import parse_platform
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -13,9 +13,9 @@ from django.test import Client
 
 from intercom_identity import activity, configcache, crypto
 from intercom_identity.activity import record_client
+from intercom_identity.lookups import get_platform_config
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
 from intercom_identity.rollout import change_phase, store_secret
-from intercom_identity.services import get_platform_config
 from tests import leakguard
 
 DATA = Path(__file__).parent / "data"

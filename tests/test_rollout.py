@@ -17,9 +17,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from intercom_identity import activity, record_client
-from intercom_identity.activity import adoption, recount
-from intercom_identity.adoption import at_least, version_key
+from intercom_identity.adoption import adoption
+from intercom_identity.exceptions import EnforcementBlocked, ReasonRequired
 from intercom_identity.hashing import fingerprint
+from intercom_identity.maintenance import recount
 from intercom_identity.models import (
     AuditEvent,
     ClientActivity,
@@ -29,13 +30,12 @@ from intercom_identity.models import (
     VersionTally,
 )
 from intercom_identity.rollout import (
-    EnforcementBlocked,
-    ReasonRequired,
     change_mode,
     change_phase,
     set_min_sending_version,
     store_secret,
 )
+from intercom_identity.versions import at_least, version_key
 from tests.conftest import SECRETS, configure, staff_client
 
 pytestmark = pytest.mark.django_db

@@ -11,20 +11,15 @@ from typing import Any, TextIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.views.decorators.debug import sensitive_variables
 
-from ...activity import adoption
+from ...adoption import adoption
+from ...emulator import verify
 from ...exceptions import IntercomIdentityError
 from ...hashing import compute_user_hash
+from ...lookups import get_platform_config, parse_phase
+from ...maintenance import rotate_encryption
 from ...models import CredentialMode, Platform, RolloutPhase
-from ...rollout import (
-    audit_history,
-    change_mode,
-    change_phase,
-    clear_secret,
-    rotate_encryption,
-    set_min_sending_version,
-    store_secret,
-)
-from ...services import get_platform_config, parse_phase, status_matrix, verify
+from ...reports import audit_history, status_matrix
+from ...rollout import change_mode, change_phase, clear_secret, set_min_sending_version, store_secret
 
 
 def _window_days(value: str) -> int:
