@@ -16,7 +16,6 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -39,7 +38,7 @@ from .exceptions import (
 from .hashing import validate_secret
 from .models import AuditEvent, CredentialMode, Environment, Platform, PlatformConfig, RolloutPhase
 from .permissions import can_manage, can_manage_production
-from .rollout import change_mode, change_phase, set_min_sending_version, store_secret
+from .rollout import change_many, preview, set_min_sending_version, store_secret
 from .verification import REASONS
 from .versions import clean_min_version
 
@@ -75,22 +74,12 @@ class Transition:
     always_confirm: bool
 
     @property
-    def needs_secret(self) -> bool:
-        return self.field == "phase" and RolloutPhase(self.value).needs_secret
+    def target(self) -> RolloutPhase | CredentialMode:
+        """What ``rollout.preview`` and ``rollout.change_many`` move the rows to."""
+        return RolloutPhase(self.value) if self.field == "phase" else CredentialMode(self.value)
 
     def is_current(self, config: PlatformConfig) -> bool:
         return bool(getattr(config, self.field) == self.value)
-
-    @property
-    def guarded(self) -> bool:
-        """Whether adoption guards this change (moving to ``enforced``)."""
-        return self.field == "phase" and self.value == RolloutPhase.ENFORCED
-
-    def apply(self, config: PlatformConfig, *, actor: Any, reason: str, force: bool) -> str:
-        """Apply through the service that enforces the rules and audits; returns the previous value."""
-        if self.field == "phase":
-            return change_phase(config, self.value, actor=actor, reason=reason, force=force).value
-        return change_mode(config, self.value, actor=actor, reason=reason).value
 
     def history(self, previous: str) -> str:
         what = "Phase" if self.field == "phase" else "Credential mode"
@@ -464,11 +453,7 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         reason = request.POST.get("reason", "").strip()
         force = request.POST.get("force") == "yes"
         try:
-            with transaction.atomic():
-                changes = [
-                    (config, transition.apply(config, actor=request.user, reason=reason, force=force))
-                    for config in configs
-                ]
+            changes = change_many(configs, transition.target, actor=request.user, reason=reason, force=force)
         except (PhaseRequiresSecret, EnforcementBlocked, ReasonRequired) as exc:
             messages.error(request, _("%(reason)s Nothing was changed.") % {"reason": exc})
             return
@@ -487,19 +472,20 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def _confirmation(
         self, request: HttpRequest, configs: list[PlatformConfig], transition: Transition, *, action: str | None
     ) -> HttpResponse:
-        readiness = [(config, adoption(config, with_daily=False)) for config in configs] if transition.guarded else []
+        plan = preview(configs, transition.target)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Change to %(what)s?") % {"what": transition.title},
             "opts": self.model._meta,
-            "configs": [(config, getattr(config, transition.field)) for config in configs],
+            "configs": [(move.config, move.current) for move in plan.moves],
+            "moves": plan.moves,
             "transition": transition,
             "transition_key": f"{transition.field}:{transition.value}",
-            "missing_secret": [c for c in configs if transition.needs_secret and not c.has_secret],
+            "missing_secret": plan.missing_secret,
             "forbidden": [c for c in configs if not self.has_change_permission(request, c)],
             "includes_production": any(c.environment.is_production for c in configs),
-            "readiness": readiness,
-            "below_threshold": any(not numbers.meets_threshold for _config, numbers in readiness),
+            "readiness": plan.readiness,
+            "below_threshold": bool(plan.below_threshold),
             "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }

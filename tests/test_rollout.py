@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -12,11 +14,12 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from intercom_identity import activity, record_client
+from intercom_identity import activity, record_client, rollout
 from intercom_identity.adoption import adoption
 from intercom_identity.exceptions import EnforcementBlocked, ReasonRequired
 from intercom_identity.hashing import fingerprint
@@ -623,3 +626,109 @@ def test_a_leading_v_is_ignored_in_versions() -> None:
 def test_days_out_of_range_is_a_short_usage_error() -> None:
     with pytest.raises(CommandError, match="not a number of days from 1 to 3650"):
         run("adoption", "development", "ios", "--days", "0")
+
+
+# --- one guard: the confirmation page and the command agree --------------------------
+
+CHANGELIST = "/admin/intercom_identity/platformconfig/"
+
+
+def mixed_rows() -> dict[str, PlatformConfig]:
+    """Four rows, each judged differently by the guard when moved to enforced."""
+    ready = configure("development", "ios", RolloutPhase.SENDING)
+    for person in users(2, "ready"):
+        seen(person, "2.0", sent=True)
+    below = configure("development", "android", RolloutPhase.SENDING)
+    for person in users(2, "old"):
+        seen(person, "1.0", sent=False, platform="android")
+    already = configure("development", "web", RolloutPhase.ENFORCED)  # forced at set-up; no active users
+    no_secret = PlatformConfig.objects.select_related("environment").get(environment__slug="production", platform="ios")
+    return {"ready": ready, "below": below, "already": already, "no_secret": no_secret}
+
+
+def command_outcome(config: PlatformConfig) -> str:
+    """What ``phase ENV PLATFORM enforced`` does to one row (rolled back afterwards)."""
+    with transaction.atomic():
+        try:
+            out = run("phase", config.environment.slug, config.platform, "enforced")
+        except CommandError as exc:
+            outcome = "blocked" if "Refusing to enforce" in str(exc) else "missing_secret"
+        else:
+            outcome = "unchanged" if "already in phase" in out else "changes"
+        transaction.set_rollback(True)
+    return outcome
+
+
+def page_outcomes(client: Client, configs: list[PlatformConfig]) -> dict[str, set[str]]:
+    """What the confirmation page of the enforce action says of each row, by its label."""
+    page = client.post(CHANGELIST, {"action": "move_to_enforced", "_selected_action": [c.pk for c in configs]})
+    html = page.content.decode()
+    readiness = html.split('id="readiness"', 1)[1].split("</table>", 1)[0] if 'id="readiness"' in html else ""
+    missing = html.split("cannot leave phase 'off'", 1)[1].split("</p>", 1)[0] if "cannot leave" in html else ""
+    return {
+        "changes": set(re.findall(r'<tr class="changes"><td>([^<]+)</td>', html)),
+        "unchanged": set(re.findall(r'<tr class="unchanged"><td>([^<]+)</td>', html)),
+        "blocked": set(re.findall(r'<tr class="below-threshold">\s*<td>([^<]+)</td>', readiness)),
+        "guarded": set(re.findall(r"<tr class=\"[^\"]+\">\s*<td>([^<]+)</td>", readiness)),
+        "missing_secret": {str(c) for c in configs if str(c) in missing},
+        "offers_force": {"yes"} if 'name="force"' in html else set(),
+    }
+
+
+def test_the_page_and_the_command_agree_on_every_mixed_selection(admin_client: Client) -> None:
+    rows = mixed_rows()
+    by_command = {name: command_outcome(config) for name, config in rows.items()}
+    assert by_command == {"ready": "changes", "below": "blocked", "already": "unchanged", "no_secret": "missing_secret"}
+    names = list(rows)
+    for size in range(1, len(names) + 1):
+        for selection in itertools.combinations(names, size):
+            configs = [rows[name] for name in selection]
+            labels = {name: str(rows[name]) for name in selection}
+            page = page_outcomes(admin_client, configs)
+            expected = {
+                outcome: {labels[n] for n in selection if by_command[n] == outcome} for outcome in by_command.values()
+            }
+            assert page["unchanged"] == expected["unchanged"], selection  # an enforced row is no change
+            assert page["changes"] == expected["changes"] | expected["blocked"] | expected["missing_secret"], selection
+            assert page["blocked"] == expected["blocked"], selection
+            assert page["guarded"] == expected["changes"] | expected["blocked"], selection
+            assert page["missing_secret"] == expected["missing_secret"], selection
+            assert page["offers_force"] == ({"yes"} if expected["blocked"] else set()), selection
+            # Confirming without force applies every row or none, as the command would row by row.
+            with transaction.atomic():
+                admin_client.post(
+                    CHANGELIST,
+                    {"action": "move_to_enforced", "_selected_action": [c.pk for c in configs], "confirm": "yes"},
+                )
+                after = {n: PlatformConfig.objects.get(pk=rows[n].pk).phase for n in selection}
+                transaction.set_rollback(True)
+            all_allowed = not (expected["blocked"] or expected["missing_secret"])
+            for name in selection:
+                was = RolloutPhase.ENFORCED if name == "already" else rows[name].phase
+                assert after[name] == (RolloutPhase.ENFORCED if all_allowed else was), (selection, name)
+
+
+def test_preview_counts_only_rows_that_move() -> None:
+    rows = mixed_rows()
+    plan = rollout.preview(rows.values(), RolloutPhase.ENFORCED)
+    assert [move.config for move in plan.changing] == [rows["ready"], rows["below"], rows["no_secret"]]
+    assert plan.below_threshold == [rows["below"]]
+    assert plan.missing_secret == [rows["no_secret"]]
+    assert [config for config, _numbers in plan.readiness] == [rows["ready"], rows["below"]]
+    assert rollout.preview([rows["already"]], RolloutPhase.ENFORCED).readiness == []
+
+
+def test_change_many_is_all_or_nothing_and_audited(admin_user: Any) -> None:
+    rows = mixed_rows()
+    before = AuditEvent.objects.count()
+    with pytest.raises(EnforcementBlocked):
+        rollout.change_many([rows["ready"], rows["below"]], RolloutPhase.ENFORCED, actor=admin_user)
+    assert PlatformConfig.objects.get(pk=rows["ready"].pk).phase == RolloutPhase.SENDING
+    assert AuditEvent.objects.count() == before
+    changed = rollout.change_many(
+        [rows["ready"], rows["below"], rows["already"]], "enforced", actor=admin_user, reason="launch", force=True
+    )
+    assert [previous for _config, previous in changed] == ["sending", "sending", "enforced"]
+    events = AuditEvent.objects.order_by("-id")[:2]
+    assert {(e.platform, e.forced, e.reason) for e in events} == {("ios", False, "launch"), ("android", True, "launch")}
+    assert AuditEvent.objects.count() == before + 2  # the row already enforced did not move
