@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from django.views.decorators.debug import sensitive_variables
 
+from .activity import record
 from .conf import conf
 from .configcache import ServingConfig, get_serving_config
 from .hashing import compute_user_hash, select_identifier
@@ -68,12 +70,42 @@ def payload_for_config(config: ServingConfig, user: Any) -> IdentityPayload:
     return payload
 
 
-def identity_payload(
-    user: Any, platform: Platform | str, *, environment: Environment | str | None = None
-) -> IdentityPayload:
-    """What a login view merges into its response (the JSON contract in the README).
+@dataclass(frozen=True)
+class Issued:
+    """An identity payload and the configuration it was made under."""
+
+    config: ServingConfig
+    payload: IdentityPayload
+
+    @property
+    def handed_out(self) -> bool:
+        """Whether a credential (hash or JWT) was handed out: what makes an app version "sending"."""
+        return self.payload["user_hash"] is not None or self.payload["intercom_user_jwt"] is not None
+
+
+def issue(user: Any, platform: Platform | str, *, environment: Environment | str | None = None) -> Issued:
+    """The identity payload of ``user``, with the configuration it was made under.
 
     Raises ``UnknownPlatform``, ``UnknownEnvironment`` or ``SecretUnavailable``; never returns
     a wrong credential.
     """
-    return payload_for_config(get_serving_config(platform, environment), user)
+    config = get_serving_config(platform, environment)
+    return Issued(config, payload_for_config(config, user))
+
+
+def identity_payload(
+    user: Any, platform: Platform | str, *, environment: Environment | str | None = None
+) -> IdentityPayload:
+    """What a login view merges into its response (the JSON contract in the README); raises as ``issue``."""
+    return issue(user, platform, environment=environment).payload
+
+
+def serve_identity(
+    user: Any, platform: Platform | str, app_version: str | None, *, environment: Environment | str | None = None
+) -> IdentityPayload:
+    """The identity payload, with ``user`` counted as active on ``app_version``: what the JSON
+    view and a login view that hands out credentials call. Raises as ``issue``; recording
+    itself never fails the request."""
+    issued = issue(user, platform, environment=environment)
+    record(issued.config, user, app_version, sent_credential=issued.handed_out)
+    return issued.payload

@@ -11,9 +11,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from ._deprecation import moved_names
-from .activity import record_client
 from .conf import conf
-from .credentials import identity_payload
+from .credentials import serve_identity
 from .emulator import emulator_response, verify
 from .exceptions import InvalidCredentialInput, SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from .http import error_response, json_errors, method_not_allowed, rate_limited, read_body, unavailable
@@ -46,13 +45,11 @@ def user_hash(request: HttpRequest) -> JsonResponse:
             400, "missing_platform", "Name the platform: ?platform=ios, ?platform=android or ?platform=web."
         )
     try:
-        payload = identity_payload(user, platform)
+        payload = serve_identity(user, platform, request.headers.get("X-App-Version"))
     except UnknownPlatform as exc:
         return error_response(400, "unknown_platform", str(exc))
     except (UnknownEnvironment, SecretUnavailable) as exc:
         return unavailable(exc)
-    sent = payload["user_hash"] is not None or payload["intercom_user_jwt"] is not None
-    record_client(user, platform, request.headers.get("X-App-Version"), sent_credential=sent)
     return JsonResponse(payload)
 
 

@@ -16,7 +16,7 @@ from ...emulator import verify
 from ...exceptions import IntercomIdentityError
 from ...hashing import compute_user_hash
 from ...lookups import get_platform_config, parse_phase
-from ...maintenance import rotate_encryption
+from ...maintenance import recount, rotate_encryption
 from ...models import CredentialMode, Platform, RolloutPhase
 from ...reports import audit_history, status_matrix
 from ...rollout import change_mode, change_phase, clear_secret, set_min_sending_version, store_secret
@@ -95,6 +95,11 @@ class Command(BaseCommand):
         history.add_argument("--environment", help="Only this environment.")
         history.add_argument("--platform", choices=Platform.values, help="Only this platform.")
         history.add_argument("--json", action="store_true", dest="as_json", help="Print JSON.")
+
+        sub.add_parser(
+            "recount",
+            help="Rebuild the adoption tallies from the activity rows (after a bulk import or raw SQL).",
+        )
 
         sub.add_parser(
             "rotate-keys",
@@ -221,6 +226,10 @@ class Command(BaseCommand):
         config = get_platform_config(platform, environment)
         previous = clear_secret(config, reason=reason)
         self.stdout.write(f"{config}: stored secret {previous or 'none'} cleared.")
+
+    def handle_recount(self, **options: Any) -> None:
+        written = recount()
+        self.stdout.write(f"Recounted the adoption tallies: {written} tally row(s) written.")
 
     def handle_rotate_keys(self, **options: Any) -> None:
         count = rotate_encryption()
