@@ -22,11 +22,11 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
+from . import versions
 from ._deprecation import moved_names
 from .configcache import ServingConfig, get_serving_config
 from .exceptions import IntercomIdentityError
 from .models import AppVersion, ClientActivity, DailyActivity, VersionTally
-from .versions import clean_version
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def record_client(
     if not _countable(user, app_version):
         return False
     try:
-        clean_version(app_version or "")  # a bad version costs no lookup
+        versions.clean_version(app_version or "")  # a bad version costs no lookup
         config = get_serving_config(platform, environment)
     except (ValueError, IntercomIdentityError) as exc:
         logger.warning("Client version not recorded: %s", exc)
@@ -73,7 +73,7 @@ def record(
     if not _countable(user, app_version):
         return False
     try:
-        version = clean_version(app_version or "")
+        version = versions.clean_version(app_version or "")
     except ValueError as exc:
         logger.warning("Client version not recorded: %s", exc)
         return False

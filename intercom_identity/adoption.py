@@ -16,10 +16,10 @@ from typing import Any
 from django.db.models import Sum
 from django.utils import timezone
 
+from . import versions
 from ._deprecation import moved_names
 from .conf import conf
 from .models import AppVersion, PlatformConfig, VersionTally
-from .versions import at_least, version_key
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ def version_shares(counts: Mapping[str, int], sends: Callable[[str], bool]) -> t
     """Per-version users, newest version first."""
     return tuple(
         VersionShare(version, users, sends(version))
-        for version, users in sorted(counts.items(), key=lambda item: version_key(item[0]), reverse=True)
+        for version, users in sorted(counts.items(), key=lambda item: versions.version_key(item[0]), reverse=True)
     )
 
 
@@ -150,7 +150,7 @@ def adoption(
     """
     today = (now or timezone.now()).date()
     first_day = today - timedelta(days=days - 1)
-    versions = {
+    credential_since = {
         v.version: v.first_credential_at
         for v in AppVersion.objects.filter(environment_id=config.environment_id, platform=config.platform)
     }
@@ -158,8 +158,8 @@ def adoption(
 
     def sends_on(version: str, day: date) -> bool:
         """Sending on ``day``: a request of it got a credential by then, or it is at least the minimum."""
-        started = versions.get(version)
-        return (started is not None and started.date() <= day) or at_least(version, minimum)
+        started = credential_since.get(version)
+        return (started is not None and started.date() <= day) or versions.at_least(version, minimum)
 
     tallies = VersionTally.objects.filter(
         environment_id=config.environment_id, platform=config.platform, day__gte=first_day

@@ -269,5 +269,6 @@ __getattr__ = moved_names(
     "intercom_identity.verification",
     {
         "emulator_response": "intercom_identity.emulator",
+        "LABELS": "intercom_identity.platforms",
     },
 )

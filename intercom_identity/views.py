@@ -10,12 +10,12 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from . import http
 from ._deprecation import moved_names
 from .conf import conf
 from .credentials import serve_identity
 from .emulator import emulator_response, verify
 from .exceptions import InvalidCredentialInput, SecretUnavailable, UnknownEnvironment, UnknownPlatform
-from .http import error_response, json_errors, method_not_allowed, rate_limited, read_body, unavailable
 from .lookups import get_environment
 from .models import RolloutPhase
 
@@ -26,30 +26,30 @@ VERIFY_FIELDS = ("user_id", "email", "user_hash", "intercom_user_jwt")
 
 @csrf_exempt  # it only reads (GET/HEAD); without this, other methods would get the CSRF 403 page, not JSON
 @never_cache
-@json_errors
+@http.json_errors
 def user_hash(request: HttpRequest) -> JsonResponse:
     """``GET ?platform=ios|android|web``: the identity payload of the authenticated user."""
     if request.method not in ALLOWED_METHODS:
-        return method_not_allowed(request, ALLOWED_METHODS)
+        return http.method_not_allowed(request, ALLOWED_METHODS)
 
     user = conf.AUTHENTICATE(request)
     if user is None:
-        return error_response(401, "not_authenticated", "Sign in to get an Intercom identity.")
-    limited = rate_limited(request, "hash", conf.HASH_RATE_LIMIT, user)
+        return http.error_response(401, "not_authenticated", "Sign in to get an Intercom identity.")
+    limited = http.rate_limited(request, "hash", conf.HASH_RATE_LIMIT, user)
     if limited is not None:
         return limited
 
     platform = request.GET.get("platform")
     if not platform:
-        return error_response(
+        return http.error_response(
             400, "missing_platform", "Name the platform: ?platform=ios, ?platform=android or ?platform=web."
         )
     try:
         payload = serve_identity(user, platform, request.headers.get("X-App-Version"))
     except UnknownPlatform as exc:
-        return error_response(400, "unknown_platform", str(exc))
+        return http.error_response(400, "unknown_platform", str(exc))
     except (UnknownEnvironment, SecretUnavailable) as exc:
-        return unavailable(exc)
+        return http.unavailable(exc)
     return JsonResponse(payload)
 
 
@@ -58,42 +58,42 @@ def parse_verify_body(body: bytes) -> dict[str, Any] | JsonResponse:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
-        return error_response(400, "invalid_json", "The body must be a JSON object.")
+        return http.error_response(400, "invalid_json", "The body must be a JSON object.")
     if not isinstance(data, dict):
-        return error_response(400, "invalid_body", "The body must be a JSON object.")
+        return http.error_response(400, "invalid_body", "The body must be a JSON object.")
     platform = data.get("platform")
     if not isinstance(platform, str) or not platform:
-        return error_response(400, "missing_platform", 'Name the platform: "ios", "android" or "web".')
+        return http.error_response(400, "missing_platform", 'Name the platform: "ios", "android" or "web".')
     fields: dict[str, Any] = {"platform": platform}
     for name in VERIFY_FIELDS:
         value = data.get(name)
         if isinstance(value, int) and not isinstance(value, bool) and name == "user_id":
             value = str(value)
         if value is not None and not isinstance(value, str):
-            return error_response(400, "invalid_field", f"{name} must be a string.")
+            return http.error_response(400, "invalid_field", f"{name} must be a string.")
         if value is not None and len(value) > MAX_FIELD_LENGTH:
-            return error_response(400, "invalid_field", f"{name} is longer than {MAX_FIELD_LENGTH} characters.")
+            return http.error_response(400, "invalid_field", f"{name} is longer than {MAX_FIELD_LENGTH} characters.")
         fields[name] = value
     return fields
 
 
 @csrf_exempt  # apps call it with JSON and no cookies; it changes nothing
 @never_cache
-@json_errors
+@http.json_errors
 def verify_credential(request: HttpRequest) -> JsonResponse:
     """``POST {"platform", "user_id"?, "email"?, "user_hash"?, "intercom_user_jwt"?}``: Intercom's verdict."""
     try:
         environment = get_environment()
     except UnknownEnvironment as exc:
-        return unavailable(exc)
+        return http.unavailable(exc)
     if environment.is_production and not conf.VERIFY_IN_PRODUCTION:
-        return error_response(404, "not_found", "The verification emulator is off in production.")
+        return http.error_response(404, "not_found", "The verification emulator is off in production.")
     if request.method != "POST":
-        return method_not_allowed(request, ("POST",))
-    limited = rate_limited(request, "verify", conf.VERIFY_RATE_LIMIT, conf.AUTHENTICATE(request))
+        return http.method_not_allowed(request, ("POST",))
+    limited = http.rate_limited(request, "verify", conf.VERIFY_RATE_LIMIT, conf.AUTHENTICATE(request))
     if limited is not None:
         return limited
-    body = read_body(request)
+    body = http.read_body(request)
     if isinstance(body, JsonResponse):
         return body
     fields = parse_verify_body(body)
@@ -109,11 +109,11 @@ def verify_credential(request: HttpRequest) -> JsonResponse:
             token=fields["intercom_user_jwt"],
         )
     except UnknownPlatform as exc:
-        return error_response(400, "unknown_platform", str(exc))
+        return http.error_response(400, "unknown_platform", str(exc))
     except InvalidCredentialInput as exc:
-        return error_response(400, "invalid_field", str(exc))
+        return http.error_response(400, "invalid_field", str(exc))
     except SecretUnavailable as exc:
-        return unavailable(exc)
+        return http.unavailable(exc)
     status, response_body = emulator_response(
         result, platform=config.platform, enforced=config.phase == RolloutPhase.ENFORCED
     )

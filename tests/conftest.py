@@ -143,3 +143,29 @@ def staff_client(username: str, *codenames: str) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def users(count: int, prefix: str = "u") -> list[Any]:
+    """``count`` new users named ``<prefix>0``, ``<prefix>1``..."""
+    model = get_user_model()
+    return [model.objects.create_user(f"{prefix}{n}", f"{prefix}{n}@example.com", "pw") for n in range(count)]
+
+
+def ios() -> PlatformConfig:
+    """The development iOS configuration as stored now."""
+    return PlatformConfig.objects.select_related("environment").get(environment__slug="development", platform="ios")
+
+
+def seen(user: Any, version: str, *, sent: bool, at: Any = None, platform: str = "ios") -> bool:
+    """``record_client`` in the development environment."""
+    return record_client(user, platform, version, sent_credential=sent, environment="development", now=at)
+
+
+def below_threshold() -> PlatformConfig:
+    """iOS sending, with 1 of 4 active users on a sending version."""
+    config = configure("development", "ios", RolloutPhase.SENDING)
+    people = users(4, "g")
+    for person in people[:3]:
+        seen(person, "1.0", sent=False)
+    seen(people[3], "2.0", sent=True)
+    return config
