@@ -10,7 +10,7 @@ It (re)creates the named database, migrates it, loads ``--users`` users with one
 last 30 days, the rest spread over the ``--history`` days before (default two years), over
 ``--versions`` versions independently of the day (half of them credential-sending), and one
 ``DailyActivity`` row each on the same day, builds the tallies with ``maintenance.recount``, then times
-``activity.adoption`` and prints the plan of its query.
+``adoption.adoption`` and prints the plan of its query.
 The baseline, measured in the same run, is the per-user query adoption would need without
 the tallies: users active in the window grouped by version, over ``ClientActivity``.
 
@@ -151,7 +151,7 @@ def main() -> None:
         .annotate(users=Sum("users"))
         .filter(users__gt=0)
         .order_by()
-    )  # the tally query of adoption(with_daily=False), as activity.adoption builds it
+    )  # the tally query of adoption(with_daily=False), as adoption.adoption builds it
     plan = readiness.explain(analyze=True)
     uses_index = "Index" in plan
     print(f"active users {numbers.active_users:,}, ready {numbers.ready_users:,}, ratio {numbers.ratio:.3f}")

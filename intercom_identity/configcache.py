@@ -1,23 +1,14 @@
 """The configuration a credential is served from, kept decrypted per process.
 
-Serving a credential needs one (environment, platform) configuration: phase, credential
-mode, app id and the decrypted secret. Reading it costs a query and a Fernet decrypt,
-about 250 times the HMAC itself, so each process keeps a copy, trusted while:
-
-- the version number in Django's cache (shared by every process when the cache is Redis
-  or Memcached) is the one the copy was loaded under. Every change of an ``Environment`` or
-  ``PlatformConfig`` row bumps it when its transaction commits (``save()`` and ``delete()``
-  through signals, queryset updates through ``config_changed()``). A process reads the
-  version at most every ``VERSION_CHECK_INTERVAL`` seconds (a cache round trip on every
-  request would cost more than the rest of the JSON view), so every process serves a change
-  within that interval of its commit, and the process that made it at once;
-- and it is younger than ``INTERCOM_IDENTITY_CACHE_TTL`` seconds: the backstop for a
-  change the version never heard of (raw SQL, a cache flushed of the bump). 0 turns the
-  copies off.
-
-A cache that cannot be read means no copy is trusted: every use reads the database.
-A change that is not committed yet is only seen by the thread that made it (uncached), and
-never shared, so a rolled-back change is never served.
+Loading it costs a query and a Fernet decrypt, about 250 times the HMAC itself, so each
+process keeps a copy, trusted while the version in Django's cache is the one it was loaded
+under (every committed change of an ``Environment`` or ``PlatformConfig`` row bumps it; a
+process reads it at most every ``VERSION_CHECK_INTERVAL``, since a round trip per request
+would cost more than the rest of the JSON view) and for at most ``INTERCOM_IDENTITY_CACHE_TTL``
+seconds, the backstop for a change the version never heard of. A cache that cannot be read
+means no copy is trusted; a change not committed yet is seen, uncached, by its own thread
+only, so a rolled-back change is never served. The README's "The configuration cache" says
+what this guarantees across processes.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
+from django.core.management import call_command
 from django.test import Client
 
 from intercom_identity import activity, configcache, crypto
@@ -169,3 +171,13 @@ def below_threshold() -> PlatformConfig:
         seen(person, "1.0", sent=False)
     seen(people[3], "2.0", sent=True)
     return config
+
+
+def run(*args: str, stdin: str | None = None) -> str:
+    """``manage.py intercom_identity ARGS``; returns what it printed (stderr is kept apart)."""
+    out = io.StringIO()
+    kwargs: dict[str, Any] = {"stdout": out, "stderr": io.StringIO()}
+    if stdin is not None:
+        kwargs["stdin"] = io.StringIO(stdin)
+    call_command("intercom_identity", *args, **kwargs)
+    return out.getvalue()

@@ -11,20 +11,11 @@ from django.core.management.base import CommandError
 from intercom_identity import compute_user_hash
 from intercom_identity.hashing import fingerprint
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
-from tests.conftest import SECRETS, below_threshold, configure, ios, make_ready
+from tests.conftest import SECRETS, below_threshold, configure, ios, make_ready, run
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "cmd-secret-0a1b2c3d4e5f60718293a4b5c6d7e8f9"
-
-
-def run(*args: str, stdin: str | None = None) -> str:
-    out = io.StringIO()
-    kwargs: dict[str, Any] = {"stdout": out, "stderr": io.StringIO()}
-    if stdin is not None:
-        kwargs["stdin"] = io.StringIO(stdin)
-    call_command("intercom_identity", *args, **kwargs)
-    return out.getvalue()
 
 
 def config_of(env: str, platform: str) -> PlatformConfig:

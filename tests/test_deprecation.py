@@ -61,23 +61,18 @@ MODULE_MOVES = {
     },
 }
 
-NAME_MOVES = [
-    (activity, "adoption", adoption),
-    (activity, "clean_version", versions),
-    (activity, "clean_min_version", versions),
-    (activity, "MAX_VERSION_LENGTH", versions),
-    (activity, "recount", maintenance),
-    (adoption, "version_key", versions),
-    (adoption, "at_least", versions),
-    (rollout, "audit_history", reports),
-    (rollout, "rotate_encryption", maintenance),
-    (rollout, "ENCRYPTED_FIELDS", maintenance),
-    (rollout, "RotationFailed", exceptions),
-    (verification, "emulator_response", emulator),
-    (verification, "LABELS", platforms),
-    *((views, name, http) for name in ("error_response", "json_errors", "method_not_allowed", "read_body")),
-    *((views, name, http) for name in ("rate_limited", "unavailable")),
-]
+MOVED_NAMES = {
+    activity: {"adoption": adoption, "recount": maintenance}
+    | dict.fromkeys(("clean_version", "clean_min_version", "MAX_VERSION_LENGTH"), versions),
+    adoption: dict.fromkeys(("version_key", "at_least"), versions),
+    rollout: {"audit_history": reports, "RotationFailed": exceptions}
+    | dict.fromkeys(("rotate_encryption", "ENCRYPTED_FIELDS"), maintenance),
+    verification: {"emulator_response": emulator, "LABELS": platforms},
+    views: dict.fromkeys(
+        ("error_response", "json_errors", "method_not_allowed", "read_body", "rate_limited", "unavailable"), http
+    ),
+}
+NAME_MOVES = [(old, name, new) for old, names in MOVED_NAMES.items() for name, new in names.items()]
 
 
 @pytest.mark.parametrize("old", sorted(MODULE_MOVES))

@@ -3,13 +3,11 @@ and the confirmation page and the command agreeing on every selection."""
 
 from __future__ import annotations
 
-import io
 import itertools
 import re
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.test import Client
@@ -29,15 +27,9 @@ from intercom_identity.rollout import (
     set_min_sending_version,
     store_secret,
 )
-from tests.conftest import SECRETS, below_threshold, configure, ios, seen, users
+from tests.conftest import SECRETS, below_threshold, configure, ios, run, seen, users
 
 pytestmark = pytest.mark.django_db
-
-
-def run(*args: str) -> str:
-    out = io.StringIO()
-    call_command("intercom_identity", *args, stdout=out)
-    return out.getvalue()
 
 
 def test_guard_refuses_enforcement_below_threshold() -> None:

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from intercom_identity.rollout import (
     set_min_sending_version,
 )
 from intercom_identity.versions import at_least, version_key
-from tests.conftest import ios, seen, users
+from tests.conftest import ios, run, seen, users
 
 pytestmark = pytest.mark.django_db
-
-
-def run(*args: str) -> str:
-    out = io.StringIO()
-    call_command("intercom_identity", *args, stdout=out)
-    return out.getvalue()
 
 
 def test_version_order_is_numeric() -> None:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from ..emulator import verify
@@ -19,12 +16,6 @@ from .forms import CheckCredentialForm
 
 class CheckPage(admin.ModelAdmin):  # type: ignore[type-arg]
     """The "Check a credential" page (a mixin of ``PlatformConfigAdmin``, whose permissions it uses)."""
-
-    def get_urls(self) -> list[Any]:
-        return [
-            path("check/", self.admin_site.admin_view(self.check_view), name="intercom_identity_platformconfig_check"),
-            *super().get_urls(),
-        ]
 
     def check_view(self, request: HttpRequest) -> HttpResponse:
         """ "Check a credential": what Intercom would say of what an app sends, and why."""

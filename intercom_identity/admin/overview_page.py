@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from ..adoption import adoption
@@ -20,16 +17,6 @@ from .transitions import neighbour_phase
 
 class OverviewPage(admin.ModelAdmin):  # type: ignore[type-arg]
     """The overview page (a mixin of ``PlatformConfigAdmin``, whose permissions it uses)."""
-
-    def get_urls(self) -> list[Any]:
-        return [
-            path(
-                "overview/",
-                self.admin_site.admin_view(self.overview_view),
-                name="intercom_identity_platformconfig_overview",
-            ),
-            *super().get_urls(),
-        ]
 
     def overview_view(self, request: HttpRequest) -> HttpResponse:
         """ "Identity verification": the environment x platform matrix with readiness and trend."""

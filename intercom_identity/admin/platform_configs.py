@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
+from django.urls import path
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -33,16 +34,6 @@ def secret_summary(config: PlatformConfig) -> str:
 class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage):
     form = PlatformConfigForm
     change_form_template = "intercom_identity/admin/platformconfig_change_form.html"
-    list_display = [
-        "__str__",
-        "environment",
-        "platform",
-        "phase",
-        "credential_mode",
-        "secret",
-        "secret_set_at",
-        "phase_changed_at",
-    ]
     list_filter = ["environment", "platform", "phase", "credential_mode"]
     list_select_related = ["environment"]
     readonly_fields = [
@@ -54,6 +45,7 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage):
         "secret_set_at",
         "phase_changed_at",
     ]
+    list_display = ["__str__", *readonly_fields]
     # Phase and mode change only through the transitions below; the form edits these two.
     fields = [*readonly_fields, "min_sending_version", "new_secret"]
 
@@ -67,6 +59,23 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage):
         if obj is not None and obj.managed_by_settings:
             fields.remove("new_secret")
         return fields
+
+    def get_urls(self) -> list[Any]:
+        """The custom pages' URLs, before the model admin's own (which would take them for object ids)."""
+        return [
+            path(
+                "<path:object_id>/transition/",
+                self.admin_site.admin_view(self.transition_view),
+                name="intercom_identity_platformconfig_transition",
+            ),
+            path("check/", self.admin_site.admin_view(self.check_view), name="intercom_identity_platformconfig_check"),
+            path(
+                "overview/",
+                self.admin_site.admin_view(self.overview_view),
+                name="intercom_identity_platformconfig_overview",
+            ),
+            *super().get_urls(),
+        ]
 
     # move_to_off, move_to_sending, move_to_enforced, use_user_hash, use_jwt
     actions = [transition.admin_action() for transition in TRANSITIONS.values()]
@@ -104,8 +113,8 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage):
 
     @method_decorator(sensitive_variables())
     def save_model(self, request: HttpRequest, obj: PlatformConfig, form: Any, change: bool) -> None:
-        """Save through the services, field by field: a full save would write back a phase changed
-        meanwhile, and the services audit each change."""
+        """Save through ``rollout``, field by field: a full save would write back a phase changed
+        meanwhile, and ``rollout`` audits each change."""
         secret = form.cleaned_data.get("new_secret")
         if secret:
             store_secret(obj, secret, actor=request.user)

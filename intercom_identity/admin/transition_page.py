@@ -5,7 +5,6 @@ configuration's buttons or a changelist action. The rules and their numbers come
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -14,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from ..exceptions import EnforcementBlocked, PhaseRequiresSecret, ReasonRequired
@@ -25,16 +24,6 @@ from .transitions import TRANSITIONS, Transition
 
 class TransitionPage(admin.ModelAdmin):  # type: ignore[type-arg]
     """The transition page and the changelist actions that lead to it (a mixin of ``PlatformConfigAdmin``)."""
-
-    def get_urls(self) -> list[Any]:
-        return [
-            path(
-                "<path:object_id>/transition/",
-                self.admin_site.admin_view(self.transition_view),
-                name="intercom_identity_platformconfig_transition",
-            ),
-            *super().get_urls(),
-        ]
 
     def transition_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Confirm, then apply, one change from the buttons of a configuration's page."""
