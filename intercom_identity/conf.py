@@ -22,6 +22,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
 from .hashing import validate_secret as _validate_secret
+from .platforms import NAMES as PLATFORM_NAMES
 
 PREFIX = "INTERCOM_IDENTITY_"
 
@@ -46,8 +47,6 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_TTL": 60,
     "COOKIE_DOMAIN": None,
 }
-
-PLATFORM_NAMES = ("ios", "android", "web")
 
 
 @lru_cache(maxsize=64)

@@ -29,14 +29,14 @@ from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString
 
 from .conf import conf
+from .configcache import get_serving_config
 from .cookies import messenger_cookie_names
 from .exceptions import IntercomIdentityError
 from .hashing import select_identifier
 from .identity import user_identity
+from .messenger import intercom_settings_script, messenger_settings, script_element, script_safe_json
 from .models import Platform
 from .regions import DEFAULT_REGION, messenger_api_base
-from .services import get_serving_config
-from .web import intercom_settings_script, messenger_settings, script_element, script_safe_json
 
 logger = logging.getLogger(__name__)
 

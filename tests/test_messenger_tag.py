@@ -20,7 +20,6 @@ from django.test.utils import CaptureQueriesContext
 from intercom_identity import compute_user_hash, configcache
 from intercom_identity.loader import SESSION_SCRIPT, identity_marker
 from intercom_identity.models import Environment, RolloutPhase
-from intercom_identity.regions import MESSENGER_API_BASES, environment_region, messenger_api_base
 from tests import jwt_independent
 from tests.conftest import SECRETS, configure
 from tests.test_configcache import committed  # noqa: F401 - a fixture
@@ -257,22 +256,6 @@ def test_the_environments_api_base_wins_over_the_templates(
     region("eu")
     settings, _config = parts(render(user, "{% intercom_messenger api_base='https://elsewhere.example' %}"))
     assert settings["api_base"] == "https://api-iam.eu.intercom.io"
-
-
-def test_environment_region_before_and_after_the_field_exists() -> None:
-    class Before:
-        pass
-
-    class After:
-        def __init__(self, region: str) -> None:
-            self.region = region
-
-    assert environment_region(Before()) == "us"
-    assert [environment_region(After(value)) for value in ("us", "eu", "au")] == ["us", "eu", "au"]
-    assert environment_region(After("")) == "us"
-    assert environment_region(After("mars")) == "us"
-    assert messenger_api_base("us") is None
-    assert set(MESSENGER_API_BASES) == {"us", "eu", "au"}
 
 
 # --- faults and cost -------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from django.test import Client, RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from intercom_identity import configcache
-from intercom_identity.cookies import cookie_domains, messenger_cookie_names
 from intercom_identity.middleware import MessengerSessionMiddleware
 from intercom_identity.models import Environment
 from tests.test_faults import database_down
@@ -233,37 +232,6 @@ def test_a_malformed_cookie_domain_fails_the_system_check(value: object) -> None
 def test_a_well_formed_cookie_domain_passes_the_system_check(value: object) -> None:
     with override_settings(INTERCOM_IDENTITY_COOKIE_DOMAIN=value):
         call_command("check")
-
-
-# --- the rules -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("host", "configured", "expected"),
-    [
-        ("localhost", None, [None]),
-        ("127.0.0.1", None, [None]),
-        ("[::1]", None, [None]),
-        ("example.com", None, [None, "example.com"]),
-        ("App.EU.example.com.", None, [None, "app.eu.example.com", "eu.example.com", "example.com"]),
-        ("app.eu.example.com", ".example.com", [".example.com"]),
-    ],
-)
-def test_cookie_domains(host: str, configured: str | None, expected: list[str | None]) -> None:
-    assert cookie_domains(host, configured) == expected
-
-
-def test_a_host_of_many_labels_gets_its_ten_top_domains() -> None:
-    domains = cookie_domains("a.b.c.d.e.f.g.h.i.j.k.l.m.n.com")
-    assert len(domains) == 11
-    assert domains[:2] == [None, "e.f.g.h.i.j.k.l.m.n.com"]
-    assert domains[-1] == "n.com"
-
-
-def test_cookie_names_are_those_of_the_session_and_the_visitor_only() -> None:
-    assert messenger_cookie_names("abc123") == ("intercom-session-abc123", "intercom-id-abc123")
-    assert messenger_cookie_names("") == ()
-    assert messenger_cookie_names("abc; Domain=evil.example") == ()
 
 
 def test_with_the_session_store_down_the_view_still_answers(user_client: Client) -> None:

@@ -9,7 +9,7 @@ from django import template
 from django.utils.safestring import SafeString
 
 from ..loader import messenger_html
-from ..web import intercom_settings_script, messenger_settings
+from ..messenger import intercom_settings_script, messenger_settings
 
 register = template.Library()
 
