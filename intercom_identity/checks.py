@@ -17,10 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from . import crypto
 from .conf import PREFIX, conf, unknown_settings
 
-KEY_HINT = (
-    "Generate one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' "
-    "and list it in " + PREFIX + "ENCRYPTION_KEYS."
-)
+KEY_HINT = f"Generate one with: {crypto.GENERATE_KEY_COMMAND} and list it in {PREFIX}ENCRYPTION_KEYS."
 
 
 def _error(id: str, hint: str | None = None) -> Callable[[str], CheckMessage]:
@@ -46,6 +43,7 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     "hash_rate_limit_malformed": _error("E012"),
     "secrets_malformed": _error("E013"),
     "cache_ttl_malformed": _error("E016"),
+    "cookie_domain_malformed": _error("E017"),
     "phase_without_secret": _error(
         "E014", "Store a secret (manage.py intercom_identity set-secret) or supply it in INTERCOM_IDENTITY_SECRETS."
     ),
@@ -119,6 +117,7 @@ VALIDATED_SETTINGS = (
     "HASH_RATE_LIMIT",
     "SECRETS",
     "CACHE_TTL",
+    "COOKIE_DOMAIN",
 )
 
 
@@ -214,8 +213,8 @@ def check_phases_have_secrets(app_configs: Any = None, databases: Any = None, **
 def check_web_app_id(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The current environment hands the web messenger an identity but no app ID to boot with.
 
-    The tag would render ``"app_id": ""`` and the messenger would not start, quietly. A database
-    check, like E014.
+    The messenger would not start, quietly: ``{% intercom_messenger %}`` renders nothing and
+    ``{% intercom_settings %}`` an empty ``app_id``. A database check, like E014.
     """
     if not databases:
         return []
@@ -235,7 +234,7 @@ def check_web_app_id(app_configs: Any = None, databases: Any = None, **kwargs: A
     return [
         MESSAGES["web_without_app_id"](
             f"The current environment, {environment} ({PREFIX}ENVIRONMENT = {slug!r}), has no Intercom app ID "
-            f"while its web phase is '{web.phase}': the messenger is booted with an empty app_id and does not start."
+            f"while its web phase is '{web.phase}': the web messenger cannot start (the tags render no app_id)."
         )
     ]
 

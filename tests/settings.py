@@ -27,6 +27,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "intercom_identity.middleware.MessengerSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 if django.VERSION >= (6, 0):

@@ -104,7 +104,7 @@ def demo_home_page(tmp_path: Path) -> dict[str, Any]:
 def test_the_demo_site_sends_djangos_policy_on_django_6_and_none_on_5_2(tmp_path: Path) -> None:
     page = demo_home_page(tmp_path)
     scripts = SCRIPT_TAGS.findall(page["html"])
-    assert len(scripts) == 2  # the tag's and the page's own
+    assert len(scripts) == 3  # the messenger's settings and script, and the page's own
     if django.VERSION < (6, 0):
         assert page["policy"] is None
         return
@@ -113,4 +113,4 @@ def test_the_demo_site_sends_djangos_policy_on_django_6_and_none_on_5_2(tmp_path
     assert "object-src 'none'" in policy
     nonce = NONCE_IN_POLICY.search(policy)
     assert nonce, policy
-    assert scripts == [f'<script nonce="{nonce[1]}">'] * 2
+    assert scripts == [f'<script nonce="{nonce[1]}">'] * 3

@@ -1,9 +1,11 @@
 """The messenger settings under Django 6's Content Security Policy, in Chromium.
 
-The demo's home page (the tag, and an inline script of the page's own) is served under Django's
+The demo's home page (``{% intercom_messenger %}``: the settings and the messenger's script, which
+adds Intercom's widget; and an inline script of the page's own) is served under Django's
 ``ContentSecurityPolicyMiddleware`` with a strict policy: scripts run only with the response's nonce,
 no ``'unsafe-inline'``, not even ``'self'``. With the ``csp`` context processor the tag's script carries
-the nonce, runs (``window.intercomSettings`` is set) and Chromium reports no violation; without it (the
+the nonce, runs (``window.intercomSettings`` is set, the widget loads) and Chromium reports no
+violation; without it (the
 nonce removed) the same page is refused, and Chromium says so. Needs Django 6.0 or newer: the matrix's
 Python 3.13 + Django 6.1 environments run it.
 """
@@ -47,6 +49,7 @@ window.__violations = [];
 document.addEventListener("securitypolicyviolation", (event) => window.__violations.push(
   {directive: event.effectiveDirective, sample: event.sample, disposition: event.disposition}));
 """
+WIDGET = "window.__widgetRan = true;"
 # Violation events are queued tasks: read them once the page has settled.
 VIOLATIONS = "() => new Promise((done) => setTimeout(() => done(window.__violations), 200))"
 
@@ -61,6 +64,12 @@ def templates(*, nonce: bool) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def signed_in(page: Any, live_server: Any) -> Any:
+    # The messenger's script adds Intercom's widget with the nonce: answered here (no network), it
+    # records that it ran.
+    page.route(
+        "https://widget.intercom.io/**",
+        lambda route: route.fulfill(status=200, content_type="application/javascript", body=WIDGET),
+    )
     Environment.objects.filter(slug="development").update(app_id="csp_app")
     configure("development", "web", RolloutPhase.SENDING)
     user = get_user_model().objects.create_user("csp-jane", "csp-jane@example.com", "pw")
@@ -83,6 +92,7 @@ def csp_messages(console: list[str]) -> list[str]:
 def test_the_tag_runs_under_a_strict_nonce_policy(page: Any, live_server: Any, signed_in: Any, console: Any) -> None:
     with override_settings(SECURE_CSP=STRICT, TEMPLATES=templates(nonce=True)):
         response = page.goto(live_server.url + "/")
+        page.wait_for_function("() => window.__widgetRan === true")  # the widget, added with the nonce, ran
         violations = page.evaluate(VIOLATIONS)
         settings_seen = page.evaluate("() => window.intercomSettings")
         tag_nonce = page.evaluate("() => document.head.querySelector('script').nonce")
