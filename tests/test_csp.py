@@ -96,6 +96,10 @@ def demo_home_page(tmp_path: Path) -> dict[str, Any]:
     run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True, "timeout": 120, "check": False}
     migrated = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], **run)  # type: ignore[call-overload]
     assert migrated.returncode == 0, migrated.stderr
+    app_id = subprocess.run(
+        [sys.executable, "manage.py", "intercom_identity", "set-app-id", "development", "demo_app"], **run
+    )  # type: ignore[call-overload]
+    assert app_id.returncode == 0, app_id.stderr  # without one the messenger renders nothing
     served = subprocess.run([sys.executable, "-c", DEMO_PAGE], **run)  # type: ignore[call-overload]
     assert served.returncode == 0, served.stderr
     return json.loads(served.stdout)  # type: ignore[no-any-return]
