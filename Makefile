@@ -37,8 +37,11 @@ typecheck: $(STAMP)
 # The matrix of tox.ini (every Django line on its Pythons, SQLite and PostgreSQL), then the install-path
 # tests. The interpreters are found without any shell set-up (pyenv's included); a missing one fails here.
 PYTHONS := .tox/pythons
+# The environments are made in parallel (mostly waiting on pip), their suites run one at a time (they
+# share Redis databases and the multi-server test's PostgreSQL database).
 matrix: $(STAMP)
 	$(BIN)/python tests/interpreters.py --link $(PYTHONS)
+	PATH="$(CURDIR)/$(PYTHONS):$$PATH" $(BIN)/tox run-parallel --notest --parallel 4 --parallel-no-spinner
 	CHROMIUM=$(CHROMIUM) PATH="$(CURDIR)/$(PYTHONS):$$PATH" $(BIN)/tox run
 	$(MAKE) test-install
 
