@@ -41,6 +41,7 @@ from .rollout import (
 )
 from .services import can_manage, verify
 from .verification import REASONS
+from .workspace_admin import EnvironmentApiTokenMixin, WorkspaceOverviewMixin, touches_encrypted_field
 
 PHASE_CONSEQUENCES = {
     RolloutPhase.OFF: _("No hash is handed out. If Intercom still enforces, users of this platform will be rejected."),
@@ -239,9 +240,9 @@ class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["label", "slug", "app_id", "is_production", "is_current", "phases"]
-    readonly_fields = ["created_at", "updated_at"]
+class EnvironmentAdmin(EnvironmentApiTokenMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["label", "slug", "app_id", "region", "is_production", "is_current", "phases", "api_token"]
+    readonly_fields = ["created_at", "updated_at", "api_token"]
     inlines = [PlatformConfigInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Environment]:
@@ -292,7 +293,7 @@ class EnvironmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(PlatformConfig)
-class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PlatformConfigAdmin(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     form = PlatformConfigForm
     change_form_template = "intercom_identity/admin/platformconfig_change_form.html"
     list_display = [
@@ -347,8 +348,8 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return allowed and (obj is None or can_manage(request.user, obj.environment))
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        """No filtering on the encrypted secret through the changelist's query string."""
-        if lookup.split("__")[0] == "encrypted_secret":
+        """No filtering on the encrypted secret (or the environment's API token) through the query string."""
+        if touches_encrypted_field(lookup):
             return False
         return super().lookup_allowed(lookup, value, request)
 
@@ -416,6 +417,7 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 self.admin_site.admin_view(self.overview_view),
                 name="intercom_identity_platformconfig_overview",
             ),
+            *self.workspace_urls(),
             *super().get_urls(),
         ]
 
@@ -499,6 +501,7 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "includes_production": any(c.environment.is_production for c in configs),
             "readiness": readiness,
             "below_threshold": any(not numbers.meets_threshold for _config, numbers in readiness),
+            "workspace_findings": self.workspace_findings_for(configs),
             "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
@@ -534,7 +537,12 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                     }
                 )
             environments.append(
-                {"environment": environment, "rows": rows, "current": environment.slug == conf.ENVIRONMENT}
+                {
+                    "environment": environment,
+                    "rows": rows,
+                    "current": environment.slug == conf.ENVIRONMENT,
+                    "workspace": self.workspace_context(request, environment),
+                }
             )
         context = {
             **self.admin_site.each_context(request),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,7 +22,9 @@ from .activity import adoption, clean_min_version
 from .adoption import Adoption
 from .configcache import config_changed
 from .exceptions import IntercomIdentityError, PhaseRequiresSecret, SecretUnavailable
-from .models import AuditEvent, CredentialMode, PlatformConfig, RolloutPhase
+from .hashing import fingerprint
+from .intercom_api import validate_api_token
+from .models import AuditEvent, CredentialMode, Environment, PlatformConfig, RolloutPhase
 from .services import parse_mode, parse_phase
 
 logger = logging.getLogger(__name__)
@@ -139,6 +141,63 @@ def clear_secret(config: PlatformConfig, *, actor: Any = None, reason: str = "")
     return previous
 
 
+# --- the Intercom API token of an environment (workspace truth) ---------------------------
+
+
+class ApiTokenManagedBySettings(IntercomIdentityError):
+    """The environment's token comes from INTERCOM_IDENTITY_API_TOKENS, so it cannot be stored here."""
+
+
+@sensitive_variables()
+def store_api_token(environment: Environment, token: str, *, actor: Any = None, reason: str = "") -> str:
+    """Validate, encrypt and save the environment's Intercom access token; returns its fingerprint.
+
+    Saved with a queryset update: the token is not part of what credentials are served
+    from, so storing it does not invalidate any process's copy. Audited by fingerprint.
+    """
+    if environment.api_token_managed_by_settings:
+        raise ApiTokenManagedBySettings(
+            f"The API token of {environment} is managed by settings (INTERCOM_IDENTITY_API_TOKENS): change it there."
+        )
+    validate_api_token(token)
+    with transaction.atomic():
+        locked = Environment.objects.select_for_update().get(pk=environment.pk)
+        previous, new = locked.api_token_fingerprint, fingerprint(token)
+        Environment.objects.filter(pk=locked.pk).update(
+            encrypted_api_token=crypto.encrypt(token), api_token_fingerprint=new, api_token_set_at=timezone.now()
+        )
+        _audit_environment(locked, previous, new, actor=actor, reason=reason)
+    environment.refresh_from_db()
+    return new
+
+
+def clear_api_token(environment: Environment, *, actor: Any = None, reason: str = "") -> str:
+    """Delete the stored token; returns the fingerprint it had ("" when there was none)."""
+    with transaction.atomic():
+        locked = Environment.objects.select_for_update().get(pk=environment.pk)
+        previous = locked.api_token_fingerprint
+        if locked.encrypted_api_token:
+            Environment.objects.filter(pk=locked.pk).update(
+                encrypted_api_token="", api_token_fingerprint="", api_token_set_at=None
+            )
+            _audit_environment(locked, previous, "", actor=actor, reason=reason or "stored API token cleared")
+    environment.refresh_from_db()
+    return previous
+
+
+def _audit_environment(environment: Environment, previous: str, new: str, *, actor: Any, reason: str) -> None:
+    AuditEvent.objects.create(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_label=actor_label(actor),
+        environment=environment.slug,
+        platform="",
+        kind=AuditEvent.Kind.API_TOKEN,
+        from_value=previous,
+        to_value=new,
+        reason=reason,
+    )
+
+
 def change_phase(
     config: PlatformConfig,
     phase: RolloutPhase | str,
@@ -252,8 +311,16 @@ def audit_history(*, environment: str | None = None, platform: str | None = None
 ENCRYPTED_FIELDS = ("encrypted_secret", "encrypted_previous_secret")
 
 
-def rotate_encryption() -> int:
-    """Re-encrypt every stored secret (and kept previous secret) with the first configured key.
+class Rotation(NamedTuple):
+    """How many rows ``rotate_encryption`` re-encrypted."""
+
+    configs: int
+    api_tokens: int
+
+
+def rotate_encryption() -> Rotation:
+    """Re-encrypt every stored secret (and kept previous secret) and every stored API token
+    with the first configured key.
 
     All or nothing: every value is re-encrypted first, and if a secret in use cannot be
     decrypted with the configured keys, ``RotationFailed`` names the rows and nothing is
@@ -261,9 +328,11 @@ def rotate_encryption() -> int:
     managed by settings that cannot be decrypted is left as it is and logged, rather than
     blocking the rotation for good. Returns the number of rows rotated; the secrets, and so
     every hash, stay the same. An invalid key is reported as such (``EncryptionKeyInvalid``).
+    An unreadable API token not managed by settings blocks the rotation like a secret does.
     """
     crypto.fernet()  # an invalid or missing key is its own error, not "these rows cannot be decrypted"
     with transaction.atomic():
+        environments = list(Environment.objects.select_for_update().exclude(encrypted_api_token="").order_by("pk"))
         configs = list(PlatformConfig.objects.select_for_update().select_related("environment").order_by("pk"))
         rotated: list[tuple[PlatformConfig, dict[str, str]]] = []
         unreadable: list[str] = []
@@ -282,14 +351,29 @@ def rotate_encryption() -> int:
                         logger.warning("Left an unreadable %s of %s as it is (not in use).", field, config)
             if values:
                 rotated.append((config, values))
+        tokens: list[tuple[Environment, str]] = []
+        for environment in environments:
+            try:
+                tokens.append((environment, crypto.rotate(environment.encrypted_api_token)))
+            except SecretUnavailable:
+                if environment.api_token_managed_by_settings:
+                    logger.warning("Left the unreadable stored API token of %s as it is (not in use).", environment)
+                else:
+                    unreadable.append(f"the API token of {environment}")
         if unreadable:
             raise RotationFailed(
-                "Nothing was rotated: the secrets of these cannot be decrypted with the configured keys: "
+                "Nothing was rotated: these secrets cannot be decrypted with the configured keys: "
                 + ", ".join(unreadable)
                 + ". Add the key they were encrypted with to INTERCOM_IDENTITY_ENCRYPTION_KEYS and run it again."
             )
         for config, values in rotated:
             PlatformConfig.objects.filter(pk=config.pk).update(**values)
+        for environment, token in tokens:
+            Environment.objects.filter(pk=environment.pk).update(encrypted_api_token=token)
         config_changed()
-    logger.info("Re-encrypted the secrets of %d platform configurations with the first key.", len(rotated))
-    return len(rotated)
+    logger.info(
+        "Re-encrypted the secrets of %d platform configurations and %d API tokens with the first key.",
+        len(rotated),
+        len(tokens),
+    )
+    return Rotation(configs=len(rotated), api_tokens=len(tokens))
