@@ -10,8 +10,9 @@ its own terms or say more than it should:
   a minute by itself. Here a 429 is answered by one wait for its reset when that is within
   ``RATE_LIMIT_MAX_WAIT_SECONDS``, else it fails, saying when the limit resets;
 - ``Intercom-Version`` pinned (the SDK sends none, so the workspace's default would apply);
-- every answer checked: the SDK's models do not validate (a string where a boolean belongs
-  passes through), so each field this app relies on is checked here;
+- every answer read from its raw JSON and checked field by field: the SDK's models coerce
+  instead of validating (``"maybe"`` becomes false, ``{}`` true), no way to read a security
+  setting;
 - a deadline for the whole read, paging included.
 
 Every failure is a ``WorkspaceUnavailable`` with a one-line reason built here, never from
@@ -21,6 +22,7 @@ Intercom's raw text, and never holding the token. The SDK is an optional extra
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -140,7 +142,11 @@ def read_workspace(
         raise WorkspaceSdkMissing(
             f"Reading the Intercom workspace needs Intercom's SDK (python-intercom 5.x): {INSTALL_HINT}."
         ) from None
-    with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False, transport=transport) as http:
+    reader = _Reader(host_of(base_url))
+    # The SDK makes the requests; the hook keeps each raw answer, which is what gets read (see _Reader).
+    with httpx.Client(
+        timeout=TIMEOUT_SECONDS, follow_redirects=False, transport=transport, event_hooks={"response": [reader.keep]}
+    ) as http:
         client = Intercom(
             base_url=base_url,
             token=token,
@@ -148,7 +154,6 @@ def read_workspace(
             timeout=TIMEOUT_SECONDS,
             httpx_client=http,
         )
-        reader = _Reader(host_of(base_url))
         me = reader.call("GET /me", partial(client.admins.identify, request_options={"max_retries": 0}))
         app = reader.parse("GET /me", _parse_me, me)
         events: dict[str, IntercomEvent] = {}
@@ -185,13 +190,25 @@ class _Malformed(Exception):
 
 
 class _Reader:
-    """Calls the SDK under the deadline, one bounded rate-limit wait per call, failures as reasons."""
+    """Calls the SDK under the deadline, one bounded rate-limit wait per call, failures as reasons.
+
+    What a call returns is the raw JSON of Intercom's answer, kept by an httpx response hook,
+    not the SDK's model of it: those models coerce instead of validating (an
+    ``identity_verification`` of ``"maybe"`` becomes false, ``{}`` true, and an empty answer
+    becomes "no data" whatever its status), which is no way to read a security setting.
+    """
 
     def __init__(self, host: str) -> None:
         self.host = host
         self.deadline = time.monotonic() + DEADLINE_SECONDS
+        self.response: httpx.Response | None = None
 
-    def call(self, what: str, request: Callable[[], T]) -> T:
+    def keep(self, response: httpx.Response) -> None:
+        """The httpx response hook: read the answer now, so it can be checked after the SDK is done."""
+        response.read()
+        self.response = response
+
+    def call(self, what: str, request: Callable[[], object]) -> Any:
         import httpx
         from intercom.core.api_error import ApiError
 
@@ -199,14 +216,15 @@ class _Reader:
         while True:
             if time.monotonic() > self.deadline:
                 raise WorkspaceUnavailable(f"Reading Intercom took longer than {DEADLINE_SECONDS:g} s ({what}).")
+            self.response = None
             try:
-                return request()
+                request()
             except ApiError as exc:
                 if exc.status_code == 429 and not waited:
                     self._wait_for_reset(what, exc.headers or {})
                     waited = True
                     continue
-                raise WorkspaceUnavailable(_status_reason(what, exc.status_code, exc.headers or {}, exc.body)) from None
+                raise WorkspaceUnavailable(_status_reason(what, exc.status_code, exc.body)) from None
             except httpx.TimeoutException:
                 raise WorkspaceUnavailable(
                     f"Intercom ({self.host}) did not answer {what} within {TIMEOUT_SECONDS:g} s."
@@ -220,6 +238,18 @@ class _Reader:
                 raise WorkspaceUnavailable(
                     f"Reading Intercom failed unexpectedly ({what}: {type(exc).__name__})."
                 ) from None
+            return self._body(what)
+
+    def _body(self, what: str) -> Any:
+        response = self.response
+        if response is None:
+            raise WorkspaceUnavailable(f"Intercom gave no answer to {what}.")
+        if not 200 <= response.status_code < 300:  # e.g. a redirect with no body, which the SDK calls "no data"
+            raise WorkspaceUnavailable(_status_reason(what, response.status_code, None))
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            raise WorkspaceUnavailable(f"Intercom's answer to {what} is not JSON.") from None
 
     def _wait_for_reset(self, what: str, headers: dict[str, Any]) -> None:
         wait = _seconds_until_reset(headers, now=time.time())
@@ -256,7 +286,7 @@ def _seconds_until_reset(headers: dict[str, Any], *, now: float) -> float | None
     return None
 
 
-def _status_reason(what: str, status: int | None, headers: dict[str, Any], body: Any) -> str:
+def _status_reason(what: str, status: int | None, body: Any) -> str:
     code = _error_code(body)
     said = f" ({code})" if code else ""
     if status is not None and 200 <= status < 300:
@@ -291,78 +321,81 @@ def _error_code(body: Any) -> str:
     return ""
 
 
-def _parse_me(me: object) -> WorkspaceApp:
-    from intercom.types.admin_with_app import AdminWithApp
-    from intercom.types.app import App
+def _text(value: Any, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else ""
 
-    app = me.app if isinstance(me, AdminWithApp) else None
-    if not isinstance(app, App):
+
+def _parse_me(body: Any) -> WorkspaceApp:
+    app = body.get("app") if isinstance(body, dict) else None
+    if not isinstance(app, dict):
         raise _Malformed("it holds no app object")
-    if not isinstance(app.identity_verification, bool):
+    identity_verification = app.get("identity_verification")
+    if not isinstance(identity_verification, bool):
         raise _Malformed("app.identity_verification is not true or false")
-    if not isinstance(app.id_code, str) or not 0 < len(app.id_code) <= 64:
+    id_code = app.get("id_code")
+    if not isinstance(id_code, str) or not 0 < len(id_code) <= 64:
         raise _Malformed("app.id_code is not an app id")
     return WorkspaceApp(
-        id_code=app.id_code,
-        name=app.name[:255] if isinstance(app.name, str) else "",
-        region=app.region[:16] if isinstance(app.region, str) else "",
-        identity_verification=app.identity_verification,
+        id_code=id_code,
+        name=_text(app.get("name"), 255),
+        region=_text(app.get("region"), 16),
+        identity_verification=identity_verification,
     )
 
 
-def _parse_log_page(page: object, page_number: int) -> tuple[list[IntercomEvent], dict[str, Any] | None]:
+def _parse_log_page(body: Any, page_number: int) -> tuple[list[IntercomEvent], dict[str, Any] | None]:
     """The relevant entries of one page, and the query of the next page (None: this was the last)."""
-    from intercom.types.activity_log import ActivityLog
-    from intercom.types.activity_log_list import ActivityLogList
-    from intercom.types.cursor_pages import CursorPages
-
-    if not isinstance(page, ActivityLogList) or page.type != "activity_log.list":
+    if not isinstance(body, dict) or body.get("type") != "activity_log.list":
         raise _Malformed("it is not an activity_log.list")
-    logs = page.activity_logs if page.activity_logs is not None else []
+    logs = body.get("activity_logs")
+    if logs is None:
+        logs = []
     if not isinstance(logs, list):
         raise _Malformed("activity_logs is not a list")
     events = []
     for log in logs:
-        if not isinstance(log, ActivityLog):
+        if not isinstance(log, dict):
             raise _Malformed("an entry of activity_logs is not an object")
-        if log.activity_type in RELEVANT_EVENT_TYPES:
-            events.append(_parse_log(log))
-    pages = page.pages
-    if pages is None or not pages.next:
+        activity_type = log.get("activity_type")
+        if isinstance(activity_type, str) and activity_type in RELEVANT_EVENT_TYPES:
+            events.append(_parse_log(log, activity_type))
+    pages = body.get("pages")
+    if pages is None:
         return events, None
-    if not isinstance(pages, CursorPages):
-        raise _Malformed("pages is not a pages object")
-    if isinstance(pages.total_pages, int) and page_number >= pages.total_pages:
+    if not isinstance(pages, dict):
+        raise _Malformed("pages is not an object")
+    following, total = pages.get("next"), pages.get("total_pages")
+    if not following or (isinstance(total, int) and not isinstance(total, bool) and page_number >= total):
         return events, None
     query: dict[str, Any] = {"page": page_number + 1, "per_page": PER_PAGE}
-    starting_after = getattr(pages.next, "starting_after", None)
-    if isinstance(starting_after, str) and starting_after:
-        query["starting_after"] = starting_after
+    if isinstance(following, dict) and isinstance(following.get("starting_after"), str):
+        query["starting_after"] = following["starting_after"]
     return events, query
 
 
-def _parse_log(log: Any) -> IntercomEvent:
-    if not isinstance(log.id, str) or not 0 < len(log.id) <= 64:
-        raise _Malformed(f"a {log.activity_type} entry has no id")
-    if isinstance(log.created_at, bool) or not isinstance(log.created_at, int):
-        raise _Malformed(f"the created_at of {log.activity_type} entry {log.id[:64]!r} is not a Unix time")
+def _parse_log(log: dict[str, Any], activity_type: str) -> IntercomEvent:
+    entry_id, created_at = log.get("id"), log.get("created_at")
+    if not isinstance(entry_id, str) or not 0 < len(entry_id) <= 64:
+        raise _Malformed(f"a {activity_type} entry has no id")
+    if isinstance(created_at, bool) or not isinstance(created_at, int):
+        raise _Malformed(f"the created_at of {activity_type} entry {entry_id!r} is not a Unix time")
     try:
-        created_at = datetime.fromtimestamp(log.created_at, tz=timezone.utc)
+        when = datetime.fromtimestamp(created_at, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
-        raise _Malformed(f"the created_at of {log.activity_type} entry {log.id[:64]!r} is out of range") from None
-    performer = log.performed_by
-    email, admin_id = getattr(performer, "email", None), getattr(performer, "id", None)
+        raise _Malformed(f"the created_at of {activity_type} entry {entry_id!r} is out of range") from None
+    performer = log.get("performed_by")
+    performer = performer if isinstance(performer, dict) else {}
+    email, admin_id = performer.get("email"), performer.get("id")
     if isinstance(email, str) and email:
         performed_by = email
     elif isinstance(admin_id, str) and admin_id:
         performed_by = f"admin {admin_id}"
     else:
         performed_by = ""
-    description = log.activity_description if isinstance(log.activity_description, str) else ""
     return IntercomEvent(
-        id=log.id,
-        type=str(log.activity_type),
-        created_at=created_at,
+        id=entry_id,
+        type=activity_type,
+        created_at=when,
         performed_by=performed_by[:255],
-        description=description[:1000],
+        description=_text(log.get("activity_description"), 1000),
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import environ
 
-from project.secret_env import secrets_from_environment
+from project.secret_env import api_tokens_from_environment, secrets_from_environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -90,6 +90,11 @@ INTERCOM_IDENTITY_ENCRYPTION_KEYS = [
 # Secrets from a vault or the environment override stored ones for the pairs they name:
 # INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET=... or INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET_FILE=/path.
 INTERCOM_IDENTITY_SECRETS = secrets_from_environment(os.environ)
+
+# Workspace truth: Intercom access tokens from INTERCOM_IDENTITY_<ENV>_API_TOKEN[_FILE] (none: the
+# feature stays off), and INTERCOM_IDENTITY_API_BASE_URL to point the API client elsewhere (a proxy).
+INTERCOM_IDENTITY_API_TOKENS = api_tokens_from_environment(os.environ)
+INTERCOM_IDENTITY_API_BASE_URL = env("INTERCOM_IDENTITY_API_BASE_URL", default=None)
 
 # Seconds a process may serve its cached configuration without re-checking (a backstop: every
 # change invalidates the cache of every process through Django's cache).
