@@ -107,7 +107,12 @@ def find_drift(
     findings += _secret_findings(platforms, events)
     if observed is None:
         findings.append(
-            Finding(SYNC_STALE, None, "Never synced with Intercom: run `manage.py intercom_identity workspace ENV`.")
+            Finding(
+                SYNC_STALE,
+                None,
+                "Never synced with Intercom: sync it ('Sync with Intercom' here, or manage.py intercom_identity "
+                "workspace ENV).",
+            )
         )
     elif now - observed.fetched_at > stale_after:
         hours = int((now - observed.fetched_at).total_seconds() // 3600)
