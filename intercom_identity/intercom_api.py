@@ -110,6 +110,17 @@ def validate_api_token(token: str) -> None:
         )
 
 
+def require_sdk() -> None:
+    """``WorkspaceSdkMissing``, saying what to install, unless the optional SDK can be imported."""
+    try:
+        import httpx  # noqa: F401
+        import intercom  # noqa: F401
+    except ImportError:
+        raise WorkspaceSdkMissing(
+            f"Reading the Intercom workspace needs Intercom's SDK (python-intercom 5.x): {INSTALL_HINT}."
+        ) from None
+
+
 def base_url_for(region: str, override: str | None = None) -> str:
     """The API URL of a region (``us``, ``eu``, ``au``), unless ``override`` (a proxy, a test server) is set."""
     if override:
@@ -135,13 +146,10 @@ def read_workspace(
     Keeps only the activity types in ``drift.RELEVANT_EVENT_TYPES``. ``transport`` is
     httpx's, for a test double; the network is used otherwise. Raises ``WorkspaceUnavailable``.
     """
-    try:
-        import httpx
-        from intercom import Intercom
-    except ImportError:
-        raise WorkspaceSdkMissing(
-            f"Reading the Intercom workspace needs Intercom's SDK (python-intercom 5.x): {INSTALL_HINT}."
-        ) from None
+    require_sdk()
+    import httpx
+    from intercom import Intercom
+
     reader = _Reader(host_of(base_url))
     # The SDK makes the requests; the hook keeps each raw answer, which is what gets read (see _Reader).
     with httpx.Client(

@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 from .conf import conf
 from .drift import SECRET_EVENT_TYPES, Finding, IntercomEvent, ObservedWorkspace, RecordedPlatform, find_drift
 from .exceptions import SecretUnavailable
-from .intercom_api import WorkspaceUnavailable, base_url_for, read_workspace
+from .intercom_api import WorkspaceUnavailable, base_url_for, read_workspace, require_sdk
 from .models import AuditEvent, Environment, WorkspaceEvent, WorkspaceSnapshot
 from .services import get_environment
 
@@ -80,6 +80,7 @@ def sync(
     last = snapshot.fetched_at if snapshot is not None else None
     since = last - SYNC_OVERLAP if last is not None else now - FIRST_SYNC_LOOKBACK
     try:
+        require_sdk()  # first: without it nothing else can be fixed usefully
         reading = read_workspace(base_url(env), api_token(env), since=since, transport=transport)
     except WorkspaceUnavailable as exc:
         WorkspaceSnapshot.objects.update_or_create(

@@ -4,6 +4,9 @@ the workspace settings and system checks, and what never runs while a credential
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -240,3 +243,35 @@ def test_the_demo_reads_tokens_from_the_environment(tmp_path: Path) -> None:
     assert api_tokens_from_environment(variables) == {"production": STORED, "staging_eu": "$tok-staging"}
     both = {**variables, "INTERCOM_IDENTITY_PRODUCTION_API_TOKEN": "direct-wins"}
     assert api_tokens_from_environment(both)["production"] == "direct-wins"
+
+
+def test_the_app_works_without_the_sdk_and_says_what_to_install() -> None:
+    """In a process where neither python-intercom nor httpx can be imported: the app, its admin and
+    command load, ``check`` passes, and only a sync fails, naming the extra to install."""
+    script = "\n".join(
+        [
+            "import sys",
+            "sys.modules['intercom'] = None; sys.modules['httpx'] = None",
+            "import django; django.setup()",
+            "import intercom_identity.admin, project.urls",
+            "from django.core.management import call_command",
+            "from django.core.management.base import CommandError",
+            "call_command('migrate', verbosity=0)",
+            "call_command('check')",
+            "try:",
+            "    call_command('intercom_identity', 'workspace', 'production')",
+            "except CommandError as exc:",
+            "    print(exc.returncode, exc)",
+        ]
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": "sqlite://:memory:",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-1].startswith("2 ")
+    assert 'pip install "intercom-identity[workspace]"' in done.stdout
