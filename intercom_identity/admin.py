@@ -23,7 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.debug import sensitive_variables
 
 from .activity import adoption, clean_min_version
 from .charts import trend_svg
@@ -41,7 +41,7 @@ from .rollout import (
 )
 from .services import can_manage, verify
 from .verification import REASONS
-from .workspace_admin import EnvironmentApiTokenMixin, WorkspaceOverviewMixin, touches_encrypted_field
+from .workspace_admin import EnvironmentApiTokenMixin, WorkspaceOverviewMixin, WriteOnlyFieldsMixin
 
 PHASE_CONSEQUENCES = {
     RolloutPhase.OFF: _("No hash is handed out. If Intercom still enforces, users of this platform will be rejected."),
@@ -293,8 +293,9 @@ class EnvironmentAdmin(EnvironmentApiTokenMixin, admin.ModelAdmin):  # type: ign
 
 
 @admin.register(PlatformConfig)
-class PlatformConfigAdmin(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class PlatformConfigAdmin(WorkspaceOverviewMixin, WriteOnlyFieldsMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     form = PlatformConfigForm
+    write_only_fields = ("new_secret",)  # hidden from error reports; no lookup reads encrypted columns
     change_form_template = "intercom_identity/admin/platformconfig_change_form.html"
     list_display = [
         "__str__",
@@ -347,23 +348,7 @@ class PlatformConfigAdmin(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ig
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or can_manage(request.user, obj.environment))
 
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        """No filtering on the encrypted secret (or the environment's API token) through the query string."""
-        if touches_encrypted_field(lookup):
-            return False
-        return super().lookup_allowed(lookup, value, request)
-
     # --- secrets -----------------------------------------------------------------------
-
-    @method_decorator(sensitive_post_parameters("new_secret"))
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        return super().changeform_view(request, object_id, form_url, extra_context)
 
     @method_decorator(sensitive_variables())
     def save_model(self, request: HttpRequest, obj: PlatformConfig, form: Any, change: bool) -> None:

@@ -93,10 +93,35 @@ class EnvironmentForm(forms.ModelForm):  # type: ignore[type-arg]
         return token
 
 
-class EnvironmentApiTokenMixin(_ModelAdmin):
+class WriteOnlyFieldsMixin(_ModelAdmin):
+    """What an admin holding write-only values shares: no changelist lookup may read ciphertext,
+    and the POSTed values of ``write_only_fields`` are hidden from error reports."""
+
+    write_only_fields: tuple[str, ...] = ()
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        if touches_encrypted_field(lookup):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        view = super().changeform_view
+        if self.write_only_fields:  # (none named would mean "all" to sensitive_post_parameters)
+            view = sensitive_post_parameters(*self.write_only_fields)(view)
+        return view(request, object_id, form_url, extra_context)
+
+
+class EnvironmentApiTokenMixin(WriteOnlyFieldsMixin):
     """The environment admin's token field: write-only, encrypted, audited; ciphertext never filterable."""
 
     form = EnvironmentForm
+    write_only_fields = ("new_api_token",)
 
     @admin.display(description=_("Intercom API token"))
     def api_token(self, obj: Environment) -> str:
@@ -108,22 +133,6 @@ class EnvironmentApiTokenMixin(_ModelAdmin):
         if obj is None or not obj.api_token_managed_by_settings:
             fields += TOKEN_FIELDS
         return fields
-
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        """No filtering on the encrypted API token through the changelist's query string."""
-        if touches_encrypted_field(lookup):
-            return False
-        return super().lookup_allowed(lookup, value, request)
-
-    @method_decorator(sensitive_post_parameters("new_api_token"))
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        return super().changeform_view(request, object_id, form_url, extra_context)
 
     @method_decorator(sensitive_variables())
     def save_model(self, request: HttpRequest, obj: Environment, form: Any, change: bool) -> None:

@@ -4,16 +4,20 @@ the confirmation page's findings; the write-only token; who may sync."""
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 import httpx
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
+from django.core.signals import got_request_exception
 from django.test import Client
 from django.urls import reverse
+from django.views.debug import ExceptionReporter
 from pytest_httpserver import HTTPServer
 
+from intercom_identity import crypto
 from intercom_identity.hashing import fingerprint
 from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase, WorkspaceSnapshot
 from tests import leakguard
@@ -239,3 +243,32 @@ def test_an_old_form_without_region_keeps_the_default(root: Client) -> None:
 )
 def test_no_changelist_lookup_reads_the_encrypted_token(root: Client, url: str) -> None:
     assert root.get(url).status_code == 400
+
+
+def test_a_failing_token_save_reports_without_the_token(root: Client, settings: Any, monkeypatch: Any) -> None:
+    """Django's error report (what mail_admins sends) of a crash while the token is in hand hides it."""
+    settings.INTERCOM_IDENTITY_API_TOKENS = {}
+    reports: list[str] = []
+
+    def on_exception(sender: Any, request: Any, **kwargs: Any) -> None:
+        reporter = ExceptionReporter(request, *sys.exc_info())
+        reports.extend([reporter.get_traceback_html(), reporter.get_traceback_text()])
+
+    def broken_encrypt(plaintext: str) -> str:
+        raise RuntimeError("key store went away")
+
+    monkeypatch.setattr(crypto, "encrypt", broken_encrypt)
+    got_request_exception.connect(on_exception)
+    try:
+        client = Client(raise_request_exception=False)
+        client.force_login(get_user_model().objects.get(username="root"))
+        response = client.post(change_url("production"), form_data("production", new_api_token=NEW_TOKEN))
+    finally:
+        got_request_exception.disconnect(on_exception)
+    assert response.status_code == 500
+    assert len(reports) == 2
+    assert "key store went away" in reports[0]
+    assert "store_api_token" in reports[0]  # the token-holding frames are in it
+    for report in reports:
+        leakguard.record("error report", report)
+        assert NEW_TOKEN not in report
