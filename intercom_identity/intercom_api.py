@@ -49,7 +49,7 @@ REGION_BASE_URLS = {
     "au": "https://api.au.intercom.io",
 }
 TIMEOUT_SECONDS = 5.0  # per request: connect, read, write
-DEADLINE_SECONDS = 60.0  # the whole read, rate-limit wait and paging included
+DEADLINE_SECONDS = 120.0  # the whole read, rate-limit wait and paging included (the command's)
 RATE_LIMIT_MAX_WAIT_SECONDS = 15.0  # Intercom's windows are 10 s: a longer reset means "try later"
 PER_PAGE = 250  # the most the activity log gives per page
 MAX_PAGES = 100
@@ -139,18 +139,24 @@ def host_of(base_url: str) -> str:
 
 @sensitive_variables()
 def read_workspace(
-    base_url: str, token: str, *, since: datetime, transport: httpx.BaseTransport | None = None
+    base_url: str,
+    token: str,
+    *,
+    since: datetime,
+    deadline: float = DEADLINE_SECONDS,
+    transport: httpx.BaseTransport | None = None,
 ) -> WorkspaceReading:
     """``GET /me``, then every page of ``GET /admins/activity_logs?created_at_after=<since>``.
 
-    Keeps only the activity types in ``drift.RELEVANT_EVENT_TYPES``. ``transport`` is
-    httpx's, for a test double; the network is used otherwise. Raises ``WorkspaceUnavailable``.
+    Keeps only the activity types in ``drift.RELEVANT_EVENT_TYPES``. ``deadline`` bounds the
+    whole read in seconds. ``transport`` is httpx's, for a test double; the network is used
+    otherwise. Raises ``WorkspaceUnavailable``.
     """
     require_sdk()
     import httpx
     from intercom import Intercom
 
-    reader = _Reader(host_of(base_url))
+    reader = _Reader(host_of(base_url), deadline)
     # The SDK makes the requests; the hook keeps each raw answer, which is what gets read (see _Reader).
     with httpx.Client(
         timeout=TIMEOUT_SECONDS, follow_redirects=False, transport=transport, event_hooks={"response": [reader.keep]}
@@ -206,9 +212,10 @@ class _Reader:
     becomes "no data" whatever its status), which is no way to read a security setting.
     """
 
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, seconds: float) -> None:
         self.host = host
-        self.deadline = time.monotonic() + DEADLINE_SECONDS
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
         self.response: httpx.Response | None = None
 
     def keep(self, response: httpx.Response) -> None:
@@ -223,7 +230,10 @@ class _Reader:
         waited = False
         while True:
             if time.monotonic() > self.deadline:
-                raise WorkspaceUnavailable(f"Reading Intercom took longer than {DEADLINE_SECONDS:g} s ({what}).")
+                raise WorkspaceUnavailable(
+                    f"Reading Intercom took longer than {self.seconds:g} s ({what}); the command "
+                    f"(manage.py intercom_identity workspace ENV) allows {DEADLINE_SECONDS:g} s."
+                )
             self.response = None
             try:
                 request()

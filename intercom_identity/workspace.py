@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 from .conf import conf
 from .drift import SECRET_EVENT_TYPES, Finding, IntercomEvent, ObservedWorkspace, RecordedPlatform, find_drift
 from .exceptions import SecretUnavailable
-from .intercom_api import WorkspaceUnavailable, base_url_for, read_workspace, require_sdk
+from .intercom_api import DEADLINE_SECONDS, WorkspaceUnavailable, base_url_for, read_workspace, require_sdk
 from .models import AuditEvent, Environment, WorkspaceEvent, WorkspaceSnapshot
 from .services import get_environment
 
@@ -65,14 +65,19 @@ def base_url(environment: Environment) -> str:
 
 @sensitive_variables()
 def sync(
-    environment: Environment | str, *, now: datetime | None = None, transport: httpx.BaseTransport | None = None
+    environment: Environment | str,
+    *,
+    now: datetime | None = None,
+    deadline: float = DEADLINE_SECONDS,
+    transport: httpx.BaseTransport | None = None,
 ) -> dict[str, Any]:
     """Read the workspace, store the snapshot and new events, and return ``report()``.
 
     The log is read since the last successful sync (less ``SYNC_OVERLAP``), or over the
     last 30 days the first time. A failure is remembered on the snapshot (when, and the
     reason) and raised as ``WorkspaceUnavailable``; what an earlier sync stored is kept.
-    Intercom is read outside any transaction, so no row stays locked while it answers.
+    Intercom is read outside any transaction, so no row stays locked while it answers;
+    ``deadline`` bounds the read in seconds (shorter for a web request).
     """
     env = get_environment(environment)
     now = now or timezone.now()
@@ -81,7 +86,7 @@ def sync(
     since = last - SYNC_OVERLAP if last is not None else now - FIRST_SYNC_LOOKBACK
     try:
         require_sdk()  # first: without it nothing else can be fixed usefully
-        reading = read_workspace(base_url(env), api_token(env), since=since, transport=transport)
+        reading = read_workspace(base_url(env), api_token(env), since=since, deadline=deadline, transport=transport)
     except WorkspaceUnavailable as exc:
         WorkspaceSnapshot.objects.update_or_create(
             environment=env, defaults={"attempted_at": now, "error": exc.reason[:500]}

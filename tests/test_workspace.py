@@ -420,3 +420,15 @@ def test_a_redirect_is_not_followed(intercom: FakeIntercom, httpserver: HTTPServ
     httpserver.expect_request("/me").respond_with_data("", status=302, headers={"Location": "http://127.0.0.1:9/me"})
     assert_failed(intercom, "unexpected status 302")
     intercom.assert_sent_by_the_sdk(PROD, "/me")
+
+
+def test_the_whole_read_has_a_deadline(intercom: FakeIntercom, httpserver: HTTPServer) -> None:
+    """Each page answers within the time-out, but paging on would take too long: it stops, saying so."""
+    httpserver.expect_request("/me").respond_with_json(me(identity_verification=False))
+    page_one = log_page([], page=1, total_pages=50, base=intercom.url)
+    httpserver.expect_request("/admins/activity_logs").respond_with_handler(slow(0.2, page_one))
+    started = time.monotonic()
+    with pytest.raises(intercom_api.WorkspaceUnavailable, match=r"took longer than 0.5 s \(GET /admins/activity_logs"):
+        workspace.sync("production", deadline=0.5)
+    assert time.monotonic() - started < 1.5
+    assert "allows 120 s" in WorkspaceSnapshot.objects.get(environment__slug="production").error
