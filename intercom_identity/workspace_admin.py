@@ -55,6 +55,8 @@ def api_token_summary(environment: Environment) -> str:
 
 
 class EnvironmentForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The environment's fields, plus the write-only API token (set, or delete the stored one)."""
+
     new_api_token = forms.CharField(
         label=_("New Intercom API token"),
         required=False,
@@ -68,9 +70,8 @@ class EnvironmentForm(forms.ModelForm):  # type: ignore[type-arg]
     )
     clear_api_token = forms.BooleanField(label=_("Delete the stored API token"), required=False)
 
-    class Meta:
-        model = Environment
-        fields = ["slug", "label", "app_id", "region", "is_production"]
+    # No Meta: the admin builds the form for Environment with all its editable fields, so a field
+    # added to the model later appears without being listed here.
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -131,7 +132,8 @@ class EnvironmentApiTokenMixin(WriteOnlyFieldsMixin):
 
     def get_fields(self, request: HttpRequest, obj: Environment | None = None) -> Any:
         """The token fields last, and none for a token managed by settings (the form drops them too)."""
-        fields = [f for f in super().get_fields(request, obj) if f not in TOKEN_FIELDS]
+        fields = [f for f in super().get_fields(request, obj) if f not in ("api_token", *TOKEN_FIELDS)]
+        fields.append("api_token")  # the summary (fingerprint, source), then the fields to change it
         if obj is None or not obj.api_token_managed_by_settings:
             fields += TOKEN_FIELDS
         return fields

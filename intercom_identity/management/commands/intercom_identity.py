@@ -158,7 +158,7 @@ class Command(BaseCommand):
     def _read_secret(stream: TextIO, what: str = "secret") -> str:
         """The secret from a pipe (one trailing newline dropped) or, on a terminal, an unechoed prompt."""
         if stream.isatty():
-            return getpass.getpass(f"{what.capitalize()} (not echoed): ")
+            return getpass.getpass(f"{what[:1].upper()}{what[1:]} (not echoed): ")
         raw = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode("utf-8", "surrogateescape")
         try:
             secret = raw.decode("utf-8")
