@@ -17,10 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from . import crypto
 from .conf import PREFIX, conf, unknown_settings
 
-KEY_HINT = (
-    "Generate one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' "
-    "and list it in " + PREFIX + "ENCRYPTION_KEYS."
-)
+KEY_HINT = f"Generate one with: {crypto.GENERATE_KEY_COMMAND} and list it in {PREFIX}ENCRYPTION_KEYS."
 
 
 def _error(id: str, hint: str | None = None) -> Callable[[str], CheckMessage]:
@@ -46,9 +43,10 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     "hash_rate_limit_malformed": _error("E012"),
     "secrets_malformed": _error("E013"),
     "cache_ttl_malformed": _error("E016"),
-    "api_tokens_malformed": _error("E017"),
-    "api_base_url_malformed": _error("E018"),
-    "workspace_stale_hours_malformed": _error("E019"),
+    "cookie_domain_malformed": _error("E017"),
+    "api_tokens_malformed": _error("E018"),
+    "api_base_url_malformed": _error("E019"),
+    "workspace_stale_hours_malformed": _error("E020"),
     "phase_without_secret": _error(
         "E014", "Store a secret (manage.py intercom_identity set-secret) or supply it in INTERCOM_IDENTITY_SECRETS."
     ),
@@ -126,6 +124,7 @@ VALIDATED_SETTINGS = (
     "HASH_RATE_LIMIT",
     "SECRETS",
     "CACHE_TTL",
+    "COOKIE_DOMAIN",
     "API_TOKENS",
     "API_BASE_URL",
     "WORKSPACE_STALE_HOURS",
@@ -234,8 +233,8 @@ def check_workspace_drift(app_configs: Any = None, databases: Any = None, **kwar
     from .workspace import findings
 
     try:
-        conf.API_TOKENS  # noqa: B018 - malformed: E017 says so; this check cannot judge
-        conf.WORKSPACE_STALE_HOURS  # noqa: B018 - malformed: E019
+        conf.API_TOKENS  # noqa: B018 - malformed: E018 says so; this check cannot judge
+        conf.WORKSPACE_STALE_HOURS  # noqa: B018 - malformed: E020
         conf.SECRETS  # noqa: B018 - malformed: E013
         environments = list(Environment.objects.prefetch_related("platforms"))
     except ImproperlyConfigured:

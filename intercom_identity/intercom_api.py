@@ -36,6 +36,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from .drift import RELEVANT_EVENT_TYPES, IntercomEvent
 from .exceptions import IntercomIdentityError
+from .regions import REST_API_BASES
 
 if TYPE_CHECKING:
     import httpx
@@ -43,11 +44,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 INTERCOM_VERSION = "2.14"
-REGION_BASE_URLS = {
-    "us": "https://api.intercom.io",
-    "eu": "https://api.eu.intercom.io",
-    "au": "https://api.au.intercom.io",
-}
 TIMEOUT_SECONDS = 5.0  # per request: connect, read, write
 DEADLINE_SECONDS = 120.0  # the whole read, rate-limit wait and paging included (the command's)
 RATE_LIMIT_MAX_WAIT_SECONDS = 15.0  # Intercom's windows are 10 s: a longer reset means "try later"
@@ -126,7 +122,7 @@ def base_url_for(region: str, override: str | None = None) -> str:
     if override:
         return override.rstrip("/")
     try:
-        return REGION_BASE_URLS[region]
+        return REST_API_BASES[region]
     except KeyError:
         raise WorkspaceUnavailable(f"Unknown Intercom region {region[:8]!r}: use us, eu or au.") from None
 

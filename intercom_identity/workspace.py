@@ -22,8 +22,8 @@ from .conf import conf
 from .drift import SECRET_EVENT_TYPES, Finding, IntercomEvent, ObservedWorkspace, RecordedPlatform, find_drift
 from .exceptions import SecretUnavailable
 from .intercom_api import DEADLINE_SECONDS, WorkspaceUnavailable, base_url_for, read_workspace, require_sdk
+from .lookups import get_environment
 from .models import AuditEvent, Environment, WorkspaceEvent, WorkspaceSnapshot
-from .services import get_environment
 
 if TYPE_CHECKING:
     import httpx

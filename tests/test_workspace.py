@@ -25,6 +25,7 @@ from intercom_identity.models import (
     WorkspaceEvent,
     WorkspaceSnapshot,
 )
+from intercom_identity.regions import REST_API_BASES
 from tests import leakguard
 from tests.conftest import configure
 from tests.intercom_fake import TOKENS, FakeIntercom, ago, log_entry, log_page, me, slow
@@ -412,7 +413,7 @@ def test_a_region_decides_the_base_url(settings: Any, region: str, host: str) ->
 def test_the_regions_are_the_sdks() -> None:
     from intercom.environment import IntercomEnvironment
 
-    assert sorted(intercom_api.REGION_BASE_URLS.values()) == sorted(e.value for e in IntercomEnvironment)
+    assert sorted(REST_API_BASES.values()) == sorted(e.value for e in IntercomEnvironment)
 
 
 def test_a_redirect_is_not_followed(intercom: FakeIntercom, httpserver: HTTPServer) -> None:

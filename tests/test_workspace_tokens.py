@@ -136,15 +136,15 @@ def test_no_repr_or_str_shows_the_token(settings: Any) -> None:
 @pytest.mark.parametrize(
     ("name", "value", "check_id"),
     [
-        ("API_TOKENS", "a-token", "E017"),
-        ("API_TOKENS", {"Production": "tok"}, "E017"),
-        ("API_TOKENS", {"production": 42}, "E017"),
-        ("API_TOKENS", {"production": "tok with space"}, "E017"),
-        ("API_BASE_URL", "api.intercom.io", "E018"),
-        ("API_BASE_URL", "ftp://api.intercom.io", "E018"),
-        ("API_BASE_URL", "https://user:hunter2@proxy.example.com", "E018"),
-        ("WORKSPACE_STALE_HOURS", 0, "E019"),
-        ("WORKSPACE_STALE_HOURS", "24", "E019"),
+        ("API_TOKENS", "a-token", "E018"),
+        ("API_TOKENS", {"Production": "tok"}, "E018"),
+        ("API_TOKENS", {"production": 42}, "E018"),
+        ("API_TOKENS", {"production": "tok with space"}, "E018"),
+        ("API_BASE_URL", "api.intercom.io", "E019"),
+        ("API_BASE_URL", "ftp://api.intercom.io", "E019"),
+        ("API_BASE_URL", "https://user:hunter2@proxy.example.com", "E019"),
+        ("WORKSPACE_STALE_HOURS", 0, "E020"),
+        ("WORKSPACE_STALE_HOURS", "24", "E020"),
     ],
 )
 def test_malformed_workspace_settings(name: str, value: object, check_id: str) -> None:

@@ -2,7 +2,7 @@
 overview Intercom's state, the drift banner, the *Sync with Intercom* button and the
 interleaved history.
 
-Mixins, so ``admin.py`` only names them: ``EnvironmentApiTokenMixin`` for the environment
+Mixins, so the admin classes only name them: ``EnvironmentApiTokenMixin`` for the environment
 admin, ``WorkspaceOverviewMixin`` for the platform configuration admin whose pages (overview,
 confirmation) show the workspace. What they show is stored data; only the sync button's
 POST calls Intercom.
@@ -21,13 +21,13 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
-from . import workspace
-from .drift import Finding, relevant_to
-from .exceptions import IntercomIdentityError
-from .intercom_api import validate_api_token
-from .models import Environment, PlatformConfig, Region, WorkspaceSnapshot
-from .rollout import clear_api_token, store_api_token
-from .services import can_manage
+from .. import workspace
+from ..drift import Finding, relevant_to
+from ..exceptions import IntercomIdentityError
+from ..intercom_api import validate_api_token
+from ..models import Environment, PlatformConfig, Region, WorkspaceSnapshot
+from ..permissions import can_manage
+from ..rollout import clear_api_token, store_api_token
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[Any]
