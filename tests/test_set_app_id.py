@@ -1,4 +1,4 @@
-"""Setting an environment's Intercom app ID without the admin (``set-app-id``), and check W005."""
+"""Setting an environment's Intercom app ID without the admin (``set-app-id``), and check W007."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ def test_set_secret_says_what_to_do_next_while_the_phase_is_off() -> None:
     assert err == ""
 
 
-# --- W005 -------------------------------------------------------------------------------
+# --- W007 -------------------------------------------------------------------------------
 
 
 def ids(messages: list[Any]) -> list[str]:
@@ -128,7 +128,7 @@ def test_w005_when_the_current_environment_sends_to_the_web_without_an_app_id() 
     assert check_web_app_id(databases=["default"]) == []  # web is off
     configure("development", "web", RolloutPhase.SENDING)
     messages = check_web_app_id(databases=["default"])
-    assert ids(messages) == ["intercom_identity.W005"]
+    assert ids(messages) == ["intercom_identity.W007"]
     assert "development" in messages[0].msg
     assert "'sending'" in messages[0].msg
     assert "set-app-id" in (messages[0].hint or "")
@@ -142,7 +142,7 @@ def test_w005_only_for_the_web_and_the_current_environment() -> None:
     configure("production", "web", RolloutPhase.SENDING)
     assert check_web_app_id(databases=["default"]) == []
     with override_settings(INTERCOM_IDENTITY_ENVIRONMENT="production"):
-        assert ids(check_web_app_id(databases=["default"])) == ["intercom_identity.W005"]
+        assert ids(check_web_app_id(databases=["default"])) == ["intercom_identity.W007"]
     with override_settings(INTERCOM_IDENTITY_ENVIRONMENT="staging"):  # no such row: the views say so
         assert check_web_app_id(databases=["default"]) == []
 
@@ -150,7 +150,7 @@ def test_w005_only_for_the_web_and_the_current_environment() -> None:
 @override_settings(SILENCED_SYSTEM_CHECKS=["intercom_identity.W004"])  # on PostgreSQL: LocMemCache, DEBUG off
 def test_w005_through_manage_py_check() -> None:
     configure("development", "web", RolloutPhase.ENFORCED)
-    with pytest.raises(SystemCheckError, match=r"intercom_identity\.W005"):
+    with pytest.raises(SystemCheckError, match=r"intercom_identity\.W007"):
         call_command("check", "--database", "default", "--fail-level", "WARNING", stdout=io.StringIO())
     call_command("intercom_identity", "set-app-id", "development", "abc12def", stdout=io.StringIO())
     call_command("check", "--database", "default", "--fail-level", "WARNING", stdout=io.StringIO())
