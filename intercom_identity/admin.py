@@ -28,7 +28,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from .activity import adoption, clean_min_version
 from .charts import trend_svg
 from .conf import conf
-from .exceptions import InvalidCredentialInput, PhaseRequiresSecret, SecretUnavailable
+from .exceptions import InvalidAuditText, InvalidCredentialInput, PhaseRequiresSecret, SecretUnavailable
 from .hashing import validate_secret
 from .models import AuditEvent, CredentialMode, Environment, Platform, PlatformConfig, RolloutPhase
 from .rollout import (
@@ -39,7 +39,9 @@ from .rollout import (
     set_min_sending_version,
     store_secret,
 )
+from .sensitive import reaches_sensitive_field
 from .services import can_manage, verify
+from .text import clean_audit_reason
 from .verification import REASONS
 
 PHASE_CONSEQUENCES = {
@@ -173,6 +175,19 @@ class CheckCredentialForm(forms.Form):
         return data
 
 
+class AuditReasonForm(forms.Form):
+    """The reason posted with a change, checked by the audit trail's own rule before anything changes."""
+
+    # A plain Field: CharField would answer a NUL with its own message before the rule is asked.
+    reason = forms.Field(required=False)
+
+    def clean_reason(self) -> str:
+        try:
+            return clean_audit_reason(str(self.cleaned_data["reason"] or "").strip())
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="invalid_reason") from None
+
+
 def secret_summary(config: PlatformConfig) -> str:
     """The fingerprint of the secret in use and where it comes from; never the secret."""
     if config.managed_by_settings:
@@ -221,6 +236,17 @@ class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
         return secret
 
 
+class RefuseSensitiveLookups(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The base of every ModelAdmin of the app: no changelist filter may reach a field holding
+    secret material, directly or through a relation (counting the rows a ``__regex`` filter
+    leaves recovers a ciphertext). Which fields those are is ``sensitive``'s rule, not a list here."""
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        if reaches_sensitive_field(self.model, lookup):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
 class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
     model = PlatformConfig
     fields = ["platform", "phase", "secret", "secret_set_at"]
@@ -239,7 +265,7 @@ class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class EnvironmentAdmin(RefuseSensitiveLookups):
     list_display = ["label", "slug", "app_id", "is_production", "is_current", "phases"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [PlatformConfigInline]
@@ -292,7 +318,7 @@ class EnvironmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(PlatformConfig)
-class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PlatformConfigAdmin(RefuseSensitiveLookups):
     form = PlatformConfigForm
     change_form_template = "intercom_identity/admin/platformconfig_change_form.html"
     list_display = [
@@ -345,12 +371,6 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_change_permission(self, request: HttpRequest, obj: PlatformConfig | None = None) -> bool:
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or can_manage(request.user, obj.environment))
-
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        """No filtering on the encrypted secret through the changelist's query string."""
-        if lookup.split("__")[0] == "encrypted_secret":
-            return False
-        return super().lookup_allowed(lookup, value, request)
 
     # --- secrets -----------------------------------------------------------------------
 
@@ -460,7 +480,12 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 % {"rows": ", ".join(forbidden)},
             )
             return
-        reason = request.POST.get("reason", "").strip()
+        reason_form = AuditReasonForm(request.POST)
+        if not reason_form.is_valid():
+            refusal = " ".join(str(error) for error in reason_form.errors["reason"])
+            messages.error(request, _("%(reason)s Nothing was changed.") % {"reason": refusal})
+            return
+        reason = reason_form.cleaned_data["reason"]
         force = request.POST.get("force") == "yes"
         try:
             with transaction.atomic():
@@ -468,7 +493,7 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                     (config, transition.apply(config, actor=request.user, reason=reason, force=force))
                     for config in configs
                 ]
-        except (PhaseRequiresSecret, EnforcementBlocked, ReasonRequired) as exc:
+        except (PhaseRequiresSecret, EnforcementBlocked, ReasonRequired, InvalidAuditText) as exc:
             messages.error(request, _("%(reason)s Nothing was changed.") % {"reason": exc})
             return
         changed = [(config, previous) for config, previous in changes if previous != transition.value]
@@ -578,7 +603,7 @@ class PlatformConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditEventAdmin(RefuseSensitiveLookups):
     """The audit trail: readable by staff with view permission, changeable by nobody."""
 
     list_display = [

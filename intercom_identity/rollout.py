@@ -24,6 +24,7 @@ from .configcache import config_changed
 from .exceptions import IntercomIdentityError, PhaseRequiresSecret, SecretUnavailable
 from .models import AuditEvent, CredentialMode, PlatformConfig, RolloutPhase
 from .services import parse_mode, parse_phase
+from .text import clean_audit_reason
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,9 @@ def _audit(
     forced: bool = False,
     readiness: Adoption | None = None,
 ) -> AuditEvent:
+    # Whoever asked (admin, command, code), the reason is stored only as the rule allows; raising
+    # here rolls the change back with the audit row it would have had.
+    reason = clean_audit_reason(reason)
     # The caller's readiness when it has one (a ratio of None, "nobody active", is an answer too).
     adoption_ratio = (readiness or adoption(config, with_daily=False)).ratio
     return AuditEvent.objects.create(

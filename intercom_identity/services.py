@@ -17,6 +17,7 @@ from .hashing import compute_user_hash, select_identifier
 from .identity import signed_claims, user_identity
 from .jwt_tokens import make_user_jwt
 from .models import CredentialMode, Environment, Platform, PlatformConfig, RolloutPhase
+from .text import is_utf8_text
 from .verification import OtherSecret, Verification, VerificationContext, check_identified, verify_credential
 
 logger = logging.getLogger(__name__)
@@ -207,14 +208,6 @@ def can_manage(user: Any, environment: Environment) -> bool:
     return not environment.is_production or user.has_perm(MANAGE_PRODUCTION_PERMISSION)
 
 
-def _is_utf8_text(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def status_matrix() -> dict[str, dict[str, dict[str, str | None]]]:
     """``{environment: {platform: {"phase", "credential", "fingerprint", "secret_set_at"}}}``, no secret material."""
     return {
@@ -289,7 +282,7 @@ def verify(
     Raises ``InvalidCredentialInput`` for a value that is not UTF-8 text (a lone surrogate).
     """
     for name, value in (("user_id", user_id), ("email", email), ("user_hash", user_hash), ("token", token)):
-        if value is not None and not _is_utf8_text(value):
+        if value is not None and not is_utf8_text(value):
             raise InvalidCredentialInput(f"{name} is not valid UTF-8 text.")
     config = get_platform_config(platform, environment)
     unidentified = check_identified(user_id=user_id, email=email, token=token)

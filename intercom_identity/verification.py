@@ -42,9 +42,15 @@ REASONS: dict[str, str] = {
     "jwt_wrong_environment_secret": "Sign with the secret of the workspace the app talks to.",
     "jwt_previous_secret": "Sign with the current secret: this one was replaced.",
     "jwt_expired": "Fetch a fresh token from the backend's user-hash endpoint (it doubles as the refresh endpoint).",
+    "jwt_not_yet_valid": "Set nbf no later than the time of signing, and check the signing server's clock.",
     "jwt_missing_user_id": "Put the user's user_id in the token's claims.",
     "jwt_user_id_mismatch": "Send the same user_id as the one inside the token.",
 }
+
+
+# Seconds of clock difference tolerated between the server that signed a token and this one,
+# for ``exp`` and ``nbf`` alike (RFC 7519, 4.1.4 and 4.1.5: "some small leeway").
+CLOCK_LEEWAY = 10
 
 
 @dataclass(frozen=True)
@@ -229,11 +235,15 @@ def _verify_jwt(context: VerificationContext, token: str, *, user_id: str | None
         )
     if not signed_with(token, context.secret):
         return _diagnose_signature(context, token, user_id)
-    exp = claims.get("exp")
-    if exp is not None and not _is_timestamp(exp):
-        return fail("jwt_malformed", "The token's exp claim is not a number of seconds since 1970.")
-    if exp is not None and exp <= now:
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    for name, value in (("exp", exp), ("nbf", nbf)):
+        if value is not None and not _is_timestamp(value):
+            return fail("jwt_malformed", f"The token's {name} claim is not a number of seconds since 1970.")
+    # RFC 7519: valid from nbf (inclusive) until exp (exclusive), give or take CLOCK_LEEWAY.
+    if exp is not None and exp + CLOCK_LEEWAY <= now:
         return fail("jwt_expired", f"The token expired {int(now - exp)} seconds ago.")
+    if nbf is not None and nbf - CLOCK_LEEWAY > now:
+        return fail("jwt_not_yet_valid", f"The token is not valid for another {int(nbf - now)} seconds (its nbf).")
     claimed = claims.get("user_id")
     if claimed is None or claimed == "":
         return fail("jwt_missing_user_id", "The token has no user_id claim; Intercom requires one.")
@@ -270,6 +280,10 @@ def _diagnose_signature(context: VerificationContext, token: str, user_id: str |
     return Verification(False, identified_by, diagnosis, "jwt")
 
 
+HASH_REJECTION = "Failed Identity Verification check"
+JWT_REJECTION = "Failed Messenger Security check: the JWT is missing or not valid"
+
+
 def emulator_response(result: Verification, *, platform: str, enforced: bool) -> tuple[int, dict[str, Any]]:
     """``(status, body)`` as Intercom's API auth server would answer, plus our diagnosis."""
     if result.verified:
@@ -280,11 +294,16 @@ def emulator_response(result: Verification, *, platform: str, enforced: bool) ->
     if not enforced:
         # Accepted today; rejected once enforcement is on.
         return 200, {"verified": False, "enforced": False, "diagnosis": result.diagnosis.as_dict()}
+    if result.credential == "jwt":
+        # Intercom: with Messenger Security enforced, "any requests without a valid JWT will be
+        # rejected with a 400 error", on every platform; its errors come as an error list.
+        return 400, {
+            "type": "error.list",
+            "errors": [{"code": "jwt_invalid", "message": JWT_REJECTION}],
+            "diagnosis": result.diagnosis.as_dict(),
+        }
+    # A user hash: 401 from the mobile API, 403 from the web messenger's, with the mobile SDKs' message.
     return (
         403 if platform == "web" else 401,
-        {
-            "code": "jwt_invalid" if result.credential == "jwt" else "hmac_mismatch",
-            "message": "Failed Identity Verification check",
-            "diagnosis": result.diagnosis.as_dict(),
-        },
+        {"code": "hmac_mismatch", "message": HASH_REJECTION, "diagnosis": result.diagnosis.as_dict()},
     )
