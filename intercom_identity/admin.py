@@ -236,15 +236,32 @@ class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
         return secret
 
 
-class RefuseSensitiveLookups(admin.ModelAdmin):  # type: ignore[type-arg]
-    """The base of every ModelAdmin of the app: no changelist filter may reach a field holding
-    secret material, directly or through a relation (counting the rows a ``__regex`` filter
-    leaves recovers a ciphertext). Which fields those are is ``sensitive``'s rule, not a list here."""
+class AppModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The base of every ModelAdmin of the app: what its changelists refuse to be asked.
+
+    No filter may reach a field holding secret material, directly or through a relation
+    (counting the rows a ``__regex`` filter leaves recovers a ciphertext); which fields those
+    are is ``sensitive``'s rule, not a list here. A filter value or a selected row id that the
+    database cannot take (a NUL byte on PostgreSQL, an id that is no number) is a 400 or a
+    message, not a 500.
+    """
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        if reaches_sensitive_field(self.model, lookup):
+        if reaches_sensitive_field(self.model, lookup) or "\x00" in str(value):
             return False
         return super().lookup_allowed(lookup, value, request)
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+        """Django filters on the posted ids before any action runs: one that is no id would raise."""
+        pk = self.model._meta.pk
+        assert pk is not None  # noqa: S101 - every model has one
+        try:
+            for selected in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                pk.to_python(selected)
+        except ValidationError:
+            messages.error(request, _("The selection holds a row id that is not one. Nothing was changed."))
+            return None
+        return super().response_action(request, queryset)
 
 
 class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -265,7 +282,7 @@ class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Environment)
-class EnvironmentAdmin(RefuseSensitiveLookups):
+class EnvironmentAdmin(AppModelAdmin):
     list_display = ["label", "slug", "app_id", "is_production", "is_current", "phases"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [PlatformConfigInline]
@@ -318,7 +335,7 @@ class EnvironmentAdmin(RefuseSensitiveLookups):
 
 
 @admin.register(PlatformConfig)
-class PlatformConfigAdmin(RefuseSensitiveLookups):
+class PlatformConfigAdmin(AppModelAdmin):
     form = PlatformConfigForm
     change_form_template = "intercom_identity/admin/platformconfig_change_form.html"
     list_display = [
@@ -603,7 +620,7 @@ class PlatformConfigAdmin(RefuseSensitiveLookups):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(RefuseSensitiveLookups):
+class AuditEventAdmin(AppModelAdmin):
     """The audit trail: readable by staff with view permission, changeable by nobody."""
 
     list_display = [

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
+from django.db import DatabaseError
 from django.http import HttpRequest
 
 from .conf import conf
@@ -35,6 +38,24 @@ def default_authenticate(request: HttpRequest) -> Any:
     if user is not None and user.is_authenticated:
         return user
     return None
+
+
+def call_setting(setting: str, function: Callable[[Any], Any], argument: Any) -> Any:
+    """``function(argument)`` for a pluggable ``INTERCOM_IDENTITY_<setting>``; an exception it
+    raises is a misconfiguration (``ImproperlyConfigured``, logged with its traceback), which the
+    JSON views answer with a 503 and the template tag by not booting: never a broken page."""
+    try:
+        return function(argument)
+    except (DatabaseError, ImproperlyConfigured):
+        raise  # the database being down has its own answer; a misconfiguration already is one
+    except Exception as exc:
+        logger.exception("INTERCOM_IDENTITY_%s raised %s.", setting, type(exc).__name__)
+        raise ImproperlyConfigured(f"INTERCOM_IDENTITY_{setting} raised {type(exc).__name__}.") from exc
+
+
+def authenticate(request: HttpRequest) -> Any:
+    """Who is asking: ``INTERCOM_IDENTITY_AUTHENTICATE(request)`` (see ``call_setting``)."""
+    return call_setting("AUTHENTICATE", conf.AUTHENTICATE, request)
 
 
 class _Misconfigured(Exception):
@@ -77,8 +98,8 @@ def user_identity(user: Any) -> tuple[str | None, str | None]:
         return None, None
     try:
         return (
-            _identifier("USER_ID", conf.USER_ID(user), ints=True),
-            _identifier("USER_EMAIL", conf.USER_EMAIL(user), ints=False),
+            _identifier("USER_ID", call_setting("USER_ID", conf.USER_ID, user), ints=True),
+            _identifier("USER_EMAIL", call_setting("USER_EMAIL", conf.USER_EMAIL, user), ints=False),
         )
     except _Misconfigured:
         return None, None

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from .activity import record_client
 from .conf import conf
 from .exceptions import InvalidCredentialInput, MissingSecret, SecretUnavailable, UnknownEnvironment, UnknownPlatform
+from .identity import authenticate
 from .models import RolloutPhase
 from .ratelimit import retry_after
 from .services import get_environment, identity_payload, verify
@@ -93,7 +94,7 @@ def user_hash(request: HttpRequest) -> JsonResponse:
     if request.method not in ALLOWED_METHODS:
         return method_not_allowed(request, ALLOWED_METHODS)
 
-    user = conf.AUTHENTICATE(request)
+    user = authenticate(request)
     if user is None:
         return error_response(401, "not_authenticated", "Sign in to get an Intercom identity.")
     limited = rate_limited(request, "hash", conf.HASH_RATE_LIMIT, user)
@@ -163,7 +164,7 @@ def verify_credential(request: HttpRequest) -> JsonResponse:
         return error_response(404, "not_found", "The verification emulator is off in production.")
     if request.method != "POST":
         return method_not_allowed(request, ("POST",))
-    limited = rate_limited(request, "verify", conf.VERIFY_RATE_LIMIT, conf.AUTHENTICATE(request))
+    limited = rate_limited(request, "verify", conf.VERIFY_RATE_LIMIT, authenticate(request))
     if limited is not None:
         return limited
     body = read_body(request)

@@ -71,3 +71,31 @@ def test_an_id_that_is_not_utf8_text_gives_no_identity(web: None, user: Any, cap
     with override_settings(INTERCOM_IDENTITY_USER_ID=lambda user: "4\ud8002"), caplog.at_level(logging.ERROR):
         assert settings_of(render(user)) == {"app_id": "abc123"}
     assert len(errors_about(caplog, "INTERCOM_IDENTITY_USER_ID")) == 1
+
+
+def broken(arg: Any) -> None:
+    raise AttributeError("'User' object has no attribute 'profile'")
+
+
+@pytest.mark.parametrize("setting", ["INTERCOM_IDENTITY_USER_ID", "INTERCOM_IDENTITY_USER_EMAIL"])
+def test_a_callable_that_raises_never_breaks_the_page(web: None, user: Any, caplog: Any, setting: str) -> None:
+    """Found by the adversarial pass: the page broke with the callable's exception."""
+    with override_settings(**{setting: broken}), caplog.at_level(logging.ERROR):
+        html = render(user)
+        client = Client(raise_request_exception=False)
+        client.force_login(user)
+        response = client.get("/intercom/user-hash/", {"platform": "ios"})
+    assert "user_hash" not in html
+    assert response.status_code == 503
+    assert response.json()["error"] == "misconfigured"
+    assert errors_about(caplog, setting)
+
+
+@pytest.mark.parametrize("url", ["/intercom/user-hash/?platform=ios", "/intercom/verify/"])
+def test_an_authenticate_callable_that_raises_is_a_json_503(web: None, caplog: Any, url: str) -> None:
+    with override_settings(INTERCOM_IDENTITY_AUTHENTICATE=broken), caplog.at_level(logging.ERROR):
+        client = Client(raise_request_exception=False)
+        response = client.generic("GET" if "user-hash" in url else "POST", url, '{"platform": "ios"}')
+    assert response.status_code == 503
+    assert response.json()["error"] == "misconfigured"
+    assert errors_about(caplog, "INTERCOM_IDENTITY_AUTHENTICATE")

@@ -25,7 +25,7 @@ from ...rollout import (
     store_secret,
 )
 from ...services import get_platform_config, parse_phase, status_matrix, verify
-from ...text import clean_audit_reason, for_terminal
+from ...text import clean_audit_reason, for_terminal, is_utf8_text
 
 
 def _window_days(value: str) -> int:
@@ -129,6 +129,14 @@ class Command(BaseCommand):
         handler = getattr(self, "handle_" + subcommand.replace("-", "_"))
         # `verify` exits 1 for "not valid"; anything that stops it from answering exits 2.
         returncode = 2 if subcommand == "verify" else 1
+        for name, value in options.items():
+            # Argument bytes that are not UTF-8 arrive as lone surrogates (surrogateescape), which the
+            # database and the hasher cannot encode; a NUL (call_command only) PostgreSQL refuses.
+            if isinstance(value, str) and ("\x00" in value or not is_utf8_text(value)):
+                raise CommandError(
+                    f"{name.replace('_', '-')} is not text this command can use (a NUL, or bytes that are not UTF-8).",
+                    returncode=2,
+                )
         try:
             handler(**options)
         except (IntercomIdentityError, ValueError) as exc:  # ValueError: bad phase, invalid secret or version
