@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 # database is unavailable (the app id is not secret).
 _last_app_ids: dict[str, str] = {}
 
-# Keys the template may not set: they carry the verified identity, or (the last three) rewire the
+# Keys the template may not set: they carry the verified identity, or (OBJECT_KEYS) rewire the
 # object in a browser. In an object literal ``"__proto__": {...}`` sets the object's prototype, so
 # ``intercomSettings.user_id`` would read the template's value whenever the real key is absent
 # (a visitor, JWT mode, phase off); ``constructor`` and ``prototype`` are refused with it.
