@@ -18,10 +18,7 @@ from . import crypto
 from .conf import PREFIX, conf, unknown_settings
 from .text import for_terminal
 
-KEY_HINT = (
-    "Generate one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' "
-    "and list it in " + PREFIX + "ENCRYPTION_KEYS."
-)
+KEY_HINT = f"Generate one with: {crypto.GENERATE_KEY_COMMAND} and list it in {PREFIX}ENCRYPTION_KEYS."
 
 
 def _error(id: str, hint: str | None = None) -> Callable[[str], CheckMessage]:
@@ -47,6 +44,7 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     "hash_rate_limit_malformed": _error("E012"),
     "secrets_malformed": _error("E013"),
     "cache_ttl_malformed": _error("E016"),
+    "cookie_domain_malformed": _error("E017"),
     "phase_without_secret": _error(
         "E014", "Store a secret (manage.py intercom_identity set-secret) or supply it in INTERCOM_IDENTITY_SECRETS."
     ),
@@ -115,6 +113,7 @@ VALIDATED_SETTINGS = (
     "HASH_RATE_LIMIT",
     "SECRETS",
     "CACHE_TTL",
+    "COOKIE_DOMAIN",
 )
 
 

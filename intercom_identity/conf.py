@@ -22,10 +22,14 @@ from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
 from .hashing import validate_secret as _validate_secret
+from .platforms import NAMES as PLATFORM_NAMES
 
 PREFIX = "INTERCOM_IDENTITY_"
 
 ENVIRONMENT_SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*\Z")
+# A cookie Domain attribute: host name labels, with or without the leading dot.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+COOKIE_DOMAIN_RE = re.compile(rf"^\.?{_LABEL}(?:\.{_LABEL})*\Z", re.IGNORECASE)
 
 DEFAULTS: dict[str, Any] = {
     "ENVIRONMENT": "development",
@@ -41,9 +45,8 @@ DEFAULTS: dict[str, Any] = {
     "HASH_RATE_LIMIT": 120,
     "SECRETS": {},
     "CACHE_TTL": 60,
+    "COOKIE_DOMAIN": None,
 }
-
-PLATFORM_NAMES = ("ios", "android", "web")
 
 
 @lru_cache(maxsize=64)
@@ -163,6 +166,19 @@ class Settings:
     def CACHE_TTL(self) -> int:
         """Seconds a process trusts its copy of the configuration at most; 0 turns the copies off."""
         return _positive_int("CACHE_TTL", minimum=0)
+
+    @cached_property
+    def COOKIE_DOMAIN(self) -> str | None:
+        """The Domain Intercom's messenger cookies live on (e.g. ``.example.com``); None: unknown."""
+        value = getattr(django_settings, PREFIX + "COOKIE_DOMAIN", DEFAULTS["COOKIE_DOMAIN"])
+        if value is None:
+            return None
+        if not isinstance(value, str) or len(value) > 253 or not COOKIE_DOMAIN_RE.match(value):
+            raise ImproperlyConfigured(
+                f"{PREFIX}COOKIE_DOMAIN must be None or the domain Intercom sets its cookies on, such as "
+                f"'.example.com' (no scheme, port or path), not {value!r}."
+            )
+        return value
 
     @cached_property
     def ENFORCE_THRESHOLD(self) -> float:

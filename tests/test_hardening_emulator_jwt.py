@@ -13,9 +13,9 @@ from django.core.management.base import CommandError
 from django.test import Client
 
 from intercom_identity.hashing import sign
+from intercom_identity.lookups import get_platform_config
 from intercom_identity.models import RolloutPhase
 from intercom_identity.rollout import change_phase
-from intercom_identity.services import get_platform_config
 from intercom_identity.verification import CLOCK_LEEWAY, REASONS
 from tests import jwt_independent
 from tests.conftest import SECRETS, configure

@@ -41,7 +41,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests import leakguard
-from tests.services import POSTGRES, REDIS, require
+from tests.localservices import POSTGRES, REDIS, require
 
 pytestmark = [pytest.mark.multiserver]
 
