@@ -25,7 +25,6 @@ from .exceptions import InvalidAuditText
 _C0_BUT_NEWLINE = "\x00-\x09\x0b-\x1f"
 _OTHER_INVISIBLE = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
 _UNSAFE_IN_REASON = re.compile(f"[{_C0_BUT_NEWLINE}{_OTHER_INVISIBLE}]")
-_UNSAFE_ON_TERMINAL = re.compile(f"[{_C0_BUT_NEWLINE}\n{_OTHER_INVISIBLE}]")
 
 
 def is_utf8_text(value: str) -> bool:
@@ -55,13 +54,16 @@ def clean_audit_reason(reason: str) -> str:
     return text
 
 
-def _escape(match: re.Match[str]) -> str:
-    return repr(match.group())[1:-1]  # "\x1b", "\r", "\n", "\u202e", "\ud800"
-
-
 def for_terminal(text: str) -> str:
-    """``text`` safe to print on one terminal line: each control character (newline and tab
-    included), line separator, bidi control and lone surrogate is shown as its Python escape
-    (``\\x1b``, ``\\r``, ``\\u202e``), so it can neither move the cursor, recolour, retitle nor
-    reorder what the operator reads, nor start a line that looks like another record."""
-    return _UNSAFE_ON_TERMINAL.sub(_escape, text)
+    """``text`` safe to print on one terminal line: every character Python does not call
+    printable is shown as its Python escape (``\\x1b``, ``\\r``, ``\\n``, ``\\u202e``, ``\\ud800``).
+
+    That is each control character (newline and tab included), line and paragraph separator,
+    bidi and other format character (zero-width ones too), space other than the ASCII one and
+    lone surrogate, so text the app stored or Intercom sent (a label, a reason, a workspace
+    event's description) can neither move the cursor, recolour, retitle nor reorder what the
+    operator reads, hide a difference, nor start a line that looks like another record.
+    """
+    if text.isprintable():
+        return text  # the usual case: nothing to escape
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)

@@ -15,9 +15,10 @@ from django.contrib import admin
 from django.db import models
 from django.test import Client
 from django.urls import reverse
-from intercom_identity.sensitive import is_sensitive_field
 
+from intercom_identity.admin import AppModelAdmin
 from intercom_identity.models import RolloutPhase
+from intercom_identity.sensitive import is_sensitive_field
 from tests.conftest import configure, staff_client
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +38,11 @@ def sensitive_fields() -> list[tuple[type[models.Model], str]]:
         "encrypted_secret",
         "encrypted_previous_secret",
         "secret_fingerprint",
+    )
+    # The workspace issue's Intercom API token, encrypted, and its fingerprint.
+    assert tuple(name for model, name in found if model._meta.model_name == "environment") == (
+        "encrypted_api_token",
+        "api_token_fingerprint",
     )
     return found
 
@@ -82,6 +88,26 @@ def test_every_admin_of_the_app_is_covered() -> None:
     assert {"platformconfig", "environment", "auditevent"} <= names
     covered = {model_name for model_name, _lookup in CASES}
     assert {"platformconfig", "environment"} <= covered  # directly, and through environment.platforms
+    lookups = {lookup for _model_name, lookup in CASES}
+    assert {"encrypted_api_token__startswith", "api_token_fingerprint", "environment__encrypted_api_token"} <= lookups
+    assert "environment__api_token_fingerprint__regex" in lookups
+
+
+def test_every_admin_of_the_app_has_the_one_base() -> None:
+    """One rule for every admin (filters, selections, write-only POSTs), whatever its mixins."""
+    assert all(isinstance(model_admin, AppModelAdmin) for model_admin in app_admins())
+
+
+def test_the_rule_and_the_enumeration_agree() -> None:
+    """Every field found by name is sensitive by the app's rule, and no other field of the app's models is."""
+    by_name = set(sensitive_fields())
+    by_rule = {
+        (model, field.name)
+        for model in apps.get_app_config(APP).get_models()
+        for field in model._meta.concrete_fields
+        if is_sensitive_field(field)
+    }
+    assert by_rule == by_name
 
 
 @pytest.mark.parametrize(("model_name", "lookup"), CASES, ids=[f"{m}:{lookup}" for m, lookup in CASES])
@@ -99,6 +125,8 @@ def test_sensitive_lookup_is_refused(viewer: Client, model_name: str, lookup: st
         ("platformconfig", "phase__exact", "sending"),
         ("platformconfig", "environment__id__exact", "1"),
         ("auditevent", "kind__exact", "phase"),
+        ("environment", "is_production__exact", "1"),
+        ("environment", "region__exact", "us"),
     ],
 )
 def test_ordinary_filters_still_work(viewer: Client, model_name: str, lookup: str, value: str) -> None:
