@@ -34,6 +34,7 @@ from .hashing import fingerprint
 from .intercom_api import validate_api_token
 from .lookups import locked_config, parse_mode, parse_phase
 from .models import AuditEvent, CredentialMode, Environment, PlatformConfig, RolloutPhase
+from .text import clean_audit_reason
 from .versions import clean_min_version
 
 
@@ -58,6 +59,9 @@ def _audit(
     forced: bool = False,
     readiness: Adoption | None = None,
 ) -> AuditEvent:
+    # Whoever asked (admin, command, code), the reason is stored only as the rule allows; raising
+    # here rolls the change back with the audit row it would have had.
+    reason = clean_audit_reason(reason)
     # The caller's readiness when it has one (a ratio of None, "nobody active", is an answer too).
     adoption_ratio = (readiness or adoption(config, with_daily=False)).ratio
     return AuditEvent.objects.create(
@@ -165,16 +169,26 @@ def clear_api_token(environment: Environment, *, actor: Any = None, reason: str 
     return previous
 
 
-def _audit_environment(environment: Environment, previous: str, new: str, *, actor: Any, reason: str) -> None:
+def _audit_environment(
+    environment: Environment,
+    previous: str,
+    new: str,
+    *,
+    actor: Any,
+    reason: str,
+    kind: AuditEvent.Kind = AuditEvent.Kind.API_TOKEN,
+) -> None:
+    """The audit row of an environment's change (its API token, its app ID): the reason under the same
+    rule as ``_audit``'s."""
     AuditEvent.objects.create(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         actor_label=actor_label(actor),
         environment=environment.slug,
         platform="",
-        kind=AuditEvent.Kind.API_TOKEN,
+        kind=kind,
         from_value=previous,
         to_value=new,
-        reason=reason,
+        reason=clean_audit_reason(reason),
     )
 
 
@@ -398,16 +412,7 @@ def set_app_id(environment: Environment, app_id: str, *, actor: Any = None, reas
         if previous != value:
             locked.app_id = value
             locked.save(update_fields=["app_id", "updated_at"])
-            AuditEvent.objects.create(
-                actor=actor if getattr(actor, "is_authenticated", False) else None,
-                actor_label=actor_label(actor),
-                environment=locked.slug,
-                platform="",
-                kind=AuditEvent.Kind.APP_ID,
-                from_value=previous,
-                to_value=value,
-                reason=reason,
-            )
+            _audit_environment(locked, previous, value, actor=actor, reason=reason, kind=AuditEvent.Kind.APP_ID)
     environment.refresh_from_db()
     return previous
 
