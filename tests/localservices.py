@@ -14,6 +14,17 @@ import pytest
 
 POSTGRES = ("127.0.0.1", 5432)
 REDIS = ("127.0.0.1", 6379)
+# The PostgreSQL databases tests make for themselves (the multi-server test's, the benchmarks' tiny
+# runs') are named from this prefix, so that two checkouts on one machine can run the suite at the
+# same time without dropping each other's: INTERCOM_IDENTITY_TEST_DATABASE_PREFIX=mine.
+DATABASE_PREFIX = os.environ.get("INTERCOM_IDENTITY_TEST_DATABASE_PREFIX") or "intercom_identity"
+
+
+def own_database(name: str) -> str:
+    """``<prefix>_<name>``: the name of a database a test creates (and drops) itself."""
+    if not DATABASE_PREFIX.replace("_", "").isalnum() or not DATABASE_PREFIX.isascii():
+        pytest.fail("INTERCOM_IDENTITY_TEST_DATABASE_PREFIX must be letters, digits and '_'", pytrace=False)
+    return f"{DATABASE_PREFIX}_{name}"
 
 
 def reachable(address: tuple[str, int]) -> bool:

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.localservices import require
+from tests.localservices import own_database, require
 
 pytestmark = [pytest.mark.bench]
 
 ROOT = Path(__file__).resolve().parent.parent
 # Their own names, so a tiny run never wipes what a real `make bench` left behind.
-ADOPTION_DATABASE = "postgres://postgres@127.0.0.1:5432/intercom_identity_bench_tiny"
-WEB_DATABASE = "postgres://postgres@127.0.0.1:5432/intercom_identity_bench_web_tiny"
+ADOPTION_DATABASE = f"postgres://postgres@127.0.0.1:5432/{own_database('bench_tiny')}"
+WEB_DATABASE = f"postgres://postgres@127.0.0.1:5432/{own_database('bench_web_tiny')}"
 WEB_REDIS_DB = "12"  # bench/web.py uses 13, the multi-server test 14, test_faults and test_configcache 15
 MACHINE = re.compile(r"^machine: .+, \d+ cores.*, Python [\d.]+, Django [\d.]+, PostgreSQL .+, Redis .+$", re.MULTILINE)
 TABLE_HEADER = re.compile(r"^what\s+.+\s+x baseline\s+target\s+result$", re.MULTILINE)

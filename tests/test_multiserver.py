@@ -41,12 +41,12 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests import leakguard
-from tests.localservices import POSTGRES, REDIS, require
+from tests.localservices import POSTGRES, REDIS, own_database, require
 
 pytestmark = [pytest.mark.multiserver]
 
 ROOT = Path(__file__).resolve().parent.parent
-DATABASE = "intercom_identity_multiserver"
+DATABASE = own_database("multiserver")
 REDIS_DB = 14  # bench/web.py uses 13, test_faults and test_configcache 15
 ENVIRONMENT = "development"
 WORKERS = 2
