@@ -363,8 +363,8 @@ def test_guard_through_the_admin(admin_client: Client, admin_user: Any) -> None:
     url = reverse("admin:intercom_identity_platformconfig_transition", args=[config.pk])
     page = admin_client.get(url, {"to": "phase:enforced"}).content.decode()
     assert 'id="readiness"' in page
-    assert "25%" in page
-    assert "95%" in page
+    assert "25.0%" in page
+    assert "95.0%" in page
     assert 'name="force"' in page
 
     refused = transition(admin_client, config, "phase:enforced").content.decode()

@@ -36,15 +36,15 @@ def test_guard_refuses_enforcement_below_threshold() -> None:
     config = below_threshold()
     with pytest.raises(EnforcementBlocked) as excinfo:
         change_phase(config, RolloutPhase.ENFORCED)
-    assert "25%" in str(excinfo.value)
-    assert "95%" in str(excinfo.value)
+    assert "25.0%" in str(excinfo.value)
+    assert "95.0%" in str(excinfo.value)
     config.refresh_from_db()
     assert config.phase == RolloutPhase.SENDING
 
 
 def test_guard_through_the_command() -> None:
     below_threshold()
-    with pytest.raises(CommandError, match=r"adoption is 25% \(1 of 4 .*threshold 95%"):
+    with pytest.raises(CommandError, match=r"adoption is 25.0% \(1 of 4 .*threshold 95.0%"):
         run("phase", "development", "ios", "enforced")
     with pytest.raises(CommandError, match="reason"):
         run("phase", "development", "ios", "enforced", "--force")

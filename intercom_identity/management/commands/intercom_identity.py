@@ -6,6 +6,7 @@ import argparse
 import getpass
 import json
 import sys
+from datetime import datetime
 from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -14,6 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 from ...adoption import adoption
 from ...emulator import verify
 from ...exceptions import IntercomIdentityError
+from ...formatting import percent, relative_time
 from ...hashing import compute_user_hash
 from ...lookups import get_platform_config, parse_phase
 from ...maintenance import recount, rotate_encryption
@@ -214,7 +216,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(events, indent=2))
             return
         for event in events:
-            ratio = "-" if event["adoption_ratio"] is None else f"{event['adoption_ratio']:.1%}"
+            ratio = "-" if event["adoption_ratio"] is None else percent(event["adoption_ratio"])
             forced = " FORCED" if event["forced"] else ""
             reason = f" ({event['reason']})" if event["reason"] else ""
             self.stdout.write(
@@ -253,6 +255,9 @@ class Command(BaseCommand):
         for env_slug, platforms in matrix.items():
             for platform, row in platforms.items():
                 fingerprint, set_at = row["fingerprint"] or "-", row["secret_set_at"] or "-"
+                if row["secret_set_at"]:
+                    age = relative_time(datetime.fromisoformat(row["secret_set_at"])).replace("\xa0", " ")
+                    set_at += f" ({age})"
                 self.stdout.write(
                     f"{env_slug:<16}{platform:<10}{row['phase']:<10}{row['credential']:<12}{fingerprint:<10}{set_at}"
                 )
