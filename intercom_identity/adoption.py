@@ -92,9 +92,10 @@ class Adoption:
     def describe(self) -> str:
         """One sentence with the numbers, for guard messages."""
         if self.ratio is None:
-            return gettext(
-                "no active users were recorded in the last %(days)s days (threshold %(threshold)s)"
-            ) % {"days": self.days, "threshold": self.threshold_display}
+            return gettext("no active users were recorded in the last %(days)s days (threshold %(threshold)s)") % {
+                "days": self.days,
+                "threshold": self.threshold_display,
+            }
         return gettext(
             "adoption is %(ratio)s (%(ready)s of %(active)s active users in the last %(days)s days), "
             "threshold %(threshold)s"

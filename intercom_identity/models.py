@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
@@ -53,6 +54,7 @@ class Environment(models.Model):
     """One Intercom workspace, e.g. "development" (the test workspace) or "production"."""
 
     slug = models.SlugField(
+        _("slug"),
         unique=True,
         validators=[
             RegexValidator(
@@ -62,7 +64,7 @@ class Environment(models.Model):
         ],
         help_text=_("Matched against the INTERCOM_IDENTITY_ENVIRONMENT setting."),
     )
-    label = models.CharField(max_length=100)
+    label = models.CharField(_("label"), max_length=100)
     app_id = models.CharField(
         _("Intercom app ID"),
         max_length=64,
@@ -70,13 +72,16 @@ class Environment(models.Model):
         help_text=_("The workspace's app ID (not a secret): it boots the web messenger."),
     )
     is_production = models.BooleanField(
+        _("is production"),
         default=False,
         help_text=_("Changes to a production environment need the 'manage production' permission."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("environment")
+        verbose_name_plural = _("environments")
         ordering = ["-is_production", "slug"]
         permissions = [
             (MANAGE_PRODUCTION, _("Can change secrets and phases of production environments")),
@@ -103,16 +108,20 @@ class PlatformConfig(models.Model):
     and system check E014 reports a row that lost it.
     """
 
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="platforms")
-    platform = models.CharField(max_length=16, choices=Platform.choices)
-    phase = models.CharField(max_length=16, choices=RolloutPhase.choices, default=RolloutPhase.OFF)
-    credential_mode = models.CharField(max_length=16, choices=CredentialMode.choices, default=CredentialMode.USER_HASH)
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="platforms", verbose_name=_("environment")
+    )
+    platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices)
+    phase = models.CharField(_("phase"), max_length=16, choices=RolloutPhase.choices, default=RolloutPhase.OFF)
+    credential_mode = models.CharField(
+        _("credential mode"), max_length=16, choices=CredentialMode.choices, default=CredentialMode.USER_HASH
+    )
     encrypted_secret = models.TextField(blank=True, editable=False)
     # The secret this one replaced, kept encrypted only to diagnose apps still using it.
     encrypted_previous_secret = models.TextField(blank=True, editable=False)
     secret_fingerprint = models.CharField(_("secret fingerprint"), max_length=8, blank=True, editable=False)
     secret_set_at = models.DateTimeField(_("secret set at"), null=True, blank=True, editable=False)
-    phase_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    phase_changed_at = models.DateTimeField(_("phase changed at"), null=True, blank=True, editable=False)
     min_sending_version = models.CharField(
         _("minimum sending version"),
         max_length=64,
@@ -122,10 +131,11 @@ class PlatformConfig(models.Model):
             "requests has been seen receiving it (e.g. '5.2.0'). Leave empty to count only what is observed."
         ),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("platform configuration")
+        verbose_name_plural = _("platform configurations")
         ordering = ["environment", "platform"]
         constraints = [
             models.UniqueConstraint(
@@ -290,23 +300,76 @@ class AuditEvent(models.Model):
         SECRET = "secret", _("Secret (fingerprint)")
         MIN_VERSION = "min_sending_version", _("Minimum sending version")
 
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("user"),
     )
-    actor_label = models.CharField(max_length=150, help_text=_("Who, as text: kept if the user is deleted."))
-    environment = models.CharField(max_length=50)
-    platform = models.CharField(max_length=16, choices=Platform.choices)
-    kind = models.CharField(max_length=32, choices=Kind.choices)
-    from_value = models.CharField(max_length=64, blank=True)
-    to_value = models.CharField(max_length=64, blank=True)
-    adoption_ratio = models.FloatField(null=True, blank=True)
-    reason = models.TextField(blank=True)
-    forced = models.BooleanField(default=False)
+    actor_label = models.CharField(_("who"), max_length=150, help_text=_("Who, as text: kept if the user is deleted."))
+    environment = models.CharField(_("environment"), max_length=50)
+    platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices)
+    kind = models.CharField(_("what changed"), max_length=32, choices=Kind.choices)
+    from_value = models.CharField(_("from"), max_length=64, blank=True)
+    to_value = models.CharField(_("to"), max_length=64, blank=True)
+    adoption_ratio = models.FloatField(
+        _("adoption"),
+        null=True,
+        blank=True,
+        help_text=_("The share of active users on credential-sending app versions at that moment."),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    forced = models.BooleanField(
+        _("forced"), default=False, help_text=_("Whether the change overrode the adoption guard.")
+    )
 
     class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["environment", "platform", "-created_at"], name="intercom_identity_audit")]
 
     def __str__(self) -> str:
-        return f"{self.environment}/{self.platform} {self.kind}: {self.from_value or '-'} -> {self.to_value or '-'}"
+        """Labels, not slugs: "Production / iOS: Phase: Sending (not enforced) → Enforced"."""
+        return gettext("%(environment)s / %(platform)s: %(change)s") % {
+            "environment": self.environment_label,
+            "platform": self.get_platform_display(),
+            "change": self.change_summary(),
+        }
+
+    @property
+    def environment_label(self) -> str:
+        """The environment's label (its slug once the environment is gone: the event outlives it).
+
+        The admin's queryset annotates it (``environment_name``), saving a query per row."""
+        label = getattr(self, "environment_name", None)
+        if label is None:
+            label = Environment.objects.filter(slug=self.environment).values_list("label", flat=True).first()
+        return label or self.environment
+
+    def change_summary(self) -> str:
+        return change_summary(self.kind, self.from_value, self.to_value)
+
+
+def change_summary(kind: str, previous: str, new: str) -> str:
+    """ "Phase: Sending (not enforced) → Enforced", "Secret (fingerprint): none → 1a2b3c4d": one
+    wording for the audit trail, the admin's history and headings."""
+    return gettext("%(what)s: %(previous)s → %(new)s") % {
+        "what": AuditEvent.Kind(kind).label if kind in AuditEvent.Kind.values else kind,
+        "previous": value_label(kind, previous),
+        "new": value_label(kind, new),
+    }
+
+
+def value_label(kind: str, value: str) -> str:
+    """A recorded value as people read it: a phase's or mode's label, "none" for nothing."""
+    if not value:
+        return pgettext("no value", "none")
+    if kind == AuditEvent.Kind.PHASE and value in RolloutPhase.values:
+        return str(RolloutPhase(value).label)
+    if kind == AuditEvent.Kind.CREDENTIAL_MODE and value in CredentialMode.values:
+        return str(CredentialMode(value).label)
+    return value

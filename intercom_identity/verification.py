@@ -14,8 +14,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import jwt
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from ._deprecation import moved_names
@@ -23,28 +25,38 @@ from .hashing import IdentifiedBy, digests_match, select_identifier, sign
 from .jwt_tokens import ALGORITHM, signed_with, unverified_parts
 from .platforms import label as _label
 
-# Reason code -> how to fix it (the README's table is generated from the same wording).
-REASONS: dict[str, str] = {
-    "unidentified": "Nothing to verify: identity verification only applies to identified users.",
-    "missing_credential": "Send the user_hash (or intercom_user_jwt) the backend hands out with the identity.",
-    "email_hash_with_user_id": "Hash the user_id: Intercom verifies the user_id whenever one is sent.",
-    "uppercase_hex": "Send the hash as lowercase hex, as the backend returns it.",
-    "identifier_whitespace": "Hash exactly the identifier that is sent: do not trim or pad it.",
-    "secret_whitespace": "Strip the newline or spaces around the secret where it is loaded, or use the backend's hash.",
-    "previous_secret": "Deploy the current secret: this one was replaced.",
-    "wrong_platform_secret": "Use this platform's own secret: iOS, Android and web secrets differ.",
-    "wrong_environment_secret": "Use the secret of the workspace the app talks to: development and production differ.",
-    "app_id_as_secret": "Use the identity verification secret, not the app ID.",
-    "mismatch": "Check which secret and identifier the app uses; compare with `manage.py intercom_identity hash`.",
-    "jwt_malformed": "Send the token exactly as the backend returned it: three base64url parts joined by dots.",
-    "jwt_alg_not_hs256": "Sign with HS256; 'none' and asymmetric algorithms are refused.",
-    "jwt_bad_signature": "Sign with this platform's secret, or fetch a new token from the backend.",
-    "jwt_wrong_platform_secret": "Sign with this platform's own secret.",
-    "jwt_wrong_environment_secret": "Sign with the secret of the workspace the app talks to.",
-    "jwt_previous_secret": "Sign with the current secret: this one was replaced.",
-    "jwt_expired": "Fetch a fresh token from the backend's user-hash endpoint (it doubles as the refresh endpoint).",
-    "jwt_missing_user_id": "Put the user's user_id in the token's claims.",
-    "jwt_user_id_mismatch": "Send the same user_id as the one inside the token.",
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
+# Reason code -> how to fix it, for people (the admin's check page; the README's table says the
+# same). `Backquoted` spans are commands and field names: a page sets them as code.
+REASONS: dict[str, StrPromise] = {
+    "unidentified": _(
+        "Enter the `user_id` or the `email` the app sends: identity verification only applies to identified users."
+    ),
+    "missing_credential": _("Send the `user_hash` (or `intercom_user_jwt`) the backend hands out with the identity."),
+    "email_hash_with_user_id": _("Hash the `user_id`: Intercom verifies the `user_id` whenever one is sent."),
+    "uppercase_hex": _("Send the hash as lowercase hex, as the backend returns it."),
+    "identifier_whitespace": _("Hash exactly the identifier that is sent: do not trim or pad it."),
+    "secret_whitespace": _(
+        "Strip the newline or spaces around the secret where it is loaded, or use the backend's hash."
+    ),
+    "previous_secret": _("Deploy the current secret: this one was replaced."),
+    "wrong_platform_secret": _("Use this platform's own secret: iOS, Android and web secrets differ."),
+    "wrong_environment_secret": _(
+        "Use the secret of the workspace the app talks to: development and production differ."
+    ),
+    "app_id_as_secret": _("Use the identity verification secret, not the app ID."),
+    "mismatch": _("Check which secret and identifier the app uses; compare with `manage.py intercom_identity hash`."),
+    "jwt_malformed": _("Send the token exactly as the backend returned it: three base64url parts joined by dots."),
+    "jwt_alg_not_hs256": _("Sign with HS256; `none` and asymmetric algorithms are refused."),
+    "jwt_bad_signature": _("Sign with this platform's secret, or fetch a new token from the backend."),
+    "jwt_wrong_platform_secret": _("Sign with this platform's own secret."),
+    "jwt_wrong_environment_secret": _("Sign with the secret of the workspace the app talks to."),
+    "jwt_previous_secret": _("Sign with the current secret: this one was replaced."),
+    "jwt_expired": _("Fetch a fresh token from the backend's user-hash endpoint (it doubles as the refresh endpoint)."),
+    "jwt_missing_user_id": _("Put the user's `user_id` in the token's claims."),
+    "jwt_user_id_mismatch": _("Send the same `user_id` as the one inside the token."),
 }
 
 

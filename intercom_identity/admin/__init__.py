@@ -5,9 +5,10 @@ their forms; the transitions and their texts. Importing the package registers th
 from __future__ import annotations
 
 from .audit import AuditEventAdmin
+from .display import secret_summary
 from .environments import EnvironmentAdmin, PlatformConfigInline
 from .forms import CheckCredentialForm, PlatformConfigForm
-from .platform_configs import PlatformConfigAdmin, secret_summary
+from .platform_configs import PlatformConfigAdmin
 from .transitions import MODE_CONSEQUENCES, PHASE_CONSEQUENCES, PHASE_ORDER, TRANSITIONS, Transition
 
 __all__ = [
