@@ -44,6 +44,9 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     "secrets_malformed": _error("E013"),
     "cache_ttl_malformed": _error("E016"),
     "cookie_domain_malformed": _error("E017"),
+    "api_tokens_malformed": _error("E018"),
+    "api_base_url_malformed": _error("E019"),
+    "workspace_stale_hours_malformed": _error("E020"),
     "phase_without_secret": _error(
         "E014", "Store a secret (manage.py intercom_identity set-secret) or supply it in INTERCOM_IDENTITY_SECRETS."
     ),
@@ -58,6 +61,15 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
         "Point CACHES['default'] at a cache every process shares (Redis: "
         "django.core.cache.backends.redis.RedisCache, or Memcached). If only one process ever serves "
         "this site, add 'intercom_identity.W004' to SILENCED_SYSTEM_CHECKS.",
+    ),
+    "workspace_drift": _warning(
+        "W005",
+        "Intercom's workspace disagrees with what this app records: see the README, 'Workspace truth', for what "
+        "each drift code means and how to resolve it.",
+    ),
+    "workspace_stale": _warning(
+        "W006",
+        "Sync again: manage.py intercom_identity workspace ENV (or 'Sync with Intercom' on the admin overview).",
     ),
     "stored_and_settings_secret": _error(
         "E015",
@@ -113,6 +125,9 @@ VALIDATED_SETTINGS = (
     "SECRETS",
     "CACHE_TTL",
     "COOKIE_DOMAIN",
+    "API_TOKENS",
+    "API_BASE_URL",
+    "WORKSPACE_STALE_HOURS",
 )
 
 
@@ -202,6 +217,35 @@ def check_phases_have_secrets(app_configs: Any = None, databases: Any = None, **
         MESSAGES["secrets_unknown_environment"](f"{PREFIX}SECRETS names {env!r}, which is no environment.")
         for env in sorted(set(conf.SECRETS) - slugs)
     ]
+    return messages
+
+
+def check_workspace_drift(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Drift between the records and the Intercom workspace, judged from the stored snapshot.
+
+    A database check: it reads rows and never calls Intercom (``workspace.findings`` only
+    reads what the last sync stored). ``sync_stale`` is its own id: its fix is to sync.
+    """
+    if not databases:
+        return []
+    from .drift import SYNC_STALE
+    from .models import Environment
+    from .workspace import findings
+
+    try:
+        conf.API_TOKENS  # noqa: B018 - malformed: E018 says so; this check cannot judge
+        conf.WORKSPACE_STALE_HOURS  # noqa: B018 - malformed: E020
+        conf.SECRETS  # noqa: B018 - malformed: E013
+        environments = list(Environment.objects.prefetch_related("platforms"))
+    except ImproperlyConfigured:
+        return []
+    except Exception:  # tables not migrated yet
+        return []
+    messages = []
+    for environment in environments:
+        for finding in findings(environment):
+            kind = "workspace_stale" if finding.code == SYNC_STALE else "workspace_drift"
+            messages.append(MESSAGES[kind](f"{environment.slug}: {finding.code}: {finding.detail}"))
     return messages
 
 

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from functools import cached_property, lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
@@ -22,6 +23,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
 from .hashing import validate_secret as _validate_secret
+from .intercom_api import validate_api_token as _validate_api_token
 from .platforms import NAMES as PLATFORM_NAMES
 
 PREFIX = "INTERCOM_IDENTITY_"
@@ -46,6 +48,10 @@ DEFAULTS: dict[str, Any] = {
     "SECRETS": {},
     "CACHE_TTL": 60,
     "COOKIE_DOMAIN": None,
+    # Workspace truth (reading Intercom's own state through its REST API).
+    "API_TOKENS": {},
+    "API_BASE_URL": None,
+    "WORKSPACE_STALE_HOURS": 24,
 }
 
 
@@ -218,6 +224,54 @@ class Settings:
     @sensitive_variables()
     def secret_from_settings(self, environment: str, platform: str) -> str | None:
         return self.SECRETS.get(environment, {}).get(platform)
+
+    # --- workspace truth: Intercom's REST API ------------------------------------------
+
+    @cached_property
+    @sensitive_variables()
+    def API_TOKENS(self) -> dict[str, str]:
+        """Intercom access tokens supplied by settings: ``{env: token}``; they win over stored ones.
+
+        Validation messages name the environment, never the value.
+        """
+        value = getattr(django_settings, PREFIX + "API_TOKENS", DEFAULTS["API_TOKENS"])
+        if not isinstance(value, dict):
+            raise ImproperlyConfigured(f"{PREFIX}API_TOKENS must be a dict like {{'production': '...'}}.")
+        for env, token in value.items():
+            if not isinstance(env, str) or not ENVIRONMENT_SLUG_RE.match(env):
+                raise ImproperlyConfigured(f"{PREFIX}API_TOKENS: {env!r} must be an environment slug.")
+            if not isinstance(token, str):
+                raise ImproperlyConfigured(f"{PREFIX}API_TOKENS[{env!r}] must be a string.")
+            try:
+                _validate_api_token(token)
+            except ValueError as exc:
+                raise ImproperlyConfigured(f"{PREFIX}API_TOKENS[{env!r}]: {exc}") from None
+        return value
+
+    @sensitive_variables()
+    def api_token_from_settings(self, environment: str) -> str | None:
+        return self.API_TOKENS.get(environment)
+
+    @cached_property
+    def API_BASE_URL(self) -> str | None:
+        """Overrides the region's Intercom API URL (a proxy, or a local server in tests); None: the region's."""
+        value = getattr(django_settings, PREFIX + "API_BASE_URL", DEFAULTS["API_BASE_URL"])
+        if value is None or value == "":
+            return None
+        parsed = urlsplit(value) if isinstance(value, str) else None
+        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ImproperlyConfigured(
+                f"{PREFIX}API_BASE_URL must be an http(s) URL such as 'https://api.eu.intercom.io', or None."
+            )
+        if parsed.username or parsed.password or parsed.query or parsed.fragment:
+            # Never a credential in a URL: it would be shown wherever the URL is.
+            raise ImproperlyConfigured(f"{PREFIX}API_BASE_URL must not hold credentials, a query or a fragment.")
+        return str(value).rstrip("/")
+
+    @cached_property
+    def WORKSPACE_STALE_HOURS(self) -> int:
+        """Hours after which the last successful sync with Intercom is reported as stale (``sync_stale``)."""
+        return _positive_int("WORKSPACE_STALE_HOURS", minimum=1)
 
     # Django's own settings stay live: Django itself assigns DEBUG directly (no signal) in tests.
     @property

@@ -71,5 +71,9 @@ class SecretManagedBySettings(IntercomIdentityError):
     """The pair's secret comes from INTERCOM_IDENTITY_SECRETS, so it cannot be stored here."""
 
 
+class ApiTokenManagedBySettings(IntercomIdentityError):
+    """The environment's token comes from INTERCOM_IDENTITY_API_TOKENS, so it cannot be stored here."""
+
+
 class RotationFailed(IntercomIdentityError):
     """Some stored values cannot be decrypted with the configured keys, so none were rotated."""

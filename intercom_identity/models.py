@@ -50,6 +50,14 @@ class CredentialMode(models.TextChoices):
     JWT = "jwt", _("JWT (Messenger Security)")
 
 
+class Region(models.TextChoices):
+    """Where an Intercom workspace is hosted: it decides the REST API's URL."""
+
+    US = "us", _("US (api.intercom.io)")
+    EU = "eu", _("EU (api.eu.intercom.io)")
+    AU = "au", _("Australia (api.au.intercom.io)")
+
+
 class Environment(models.Model):
     """One Intercom workspace, e.g. "development" (the test workspace) or "production"."""
 
@@ -78,6 +86,17 @@ class Environment(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Workspace truth: where the workspace's REST API is, and a read-only access token for it.
+    region = models.CharField(
+        _("Intercom region"),
+        max_length=2,
+        choices=Region.choices,
+        default=Region.US,
+        help_text=_("Where the workspace is hosted; it decides the REST API's URL."),
+    )
+    encrypted_api_token = models.TextField(blank=True, editable=False)
+    api_token_fingerprint = models.CharField(_("API token fingerprint"), max_length=8, blank=True, editable=False)
+    api_token_set_at = models.DateTimeField(_("API token set at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("environment")
@@ -97,6 +116,32 @@ class Environment(models.Model):
         PlatformConfig.objects.bulk_create(
             PlatformConfig(environment=self, platform=platform) for platform in Platform if platform not in existing
         )
+
+    # --- workspace truth: the Intercom access token (write-only, like the secrets) ----------
+
+    @property
+    def api_token_managed_by_settings(self) -> bool:
+        """Whether INTERCOM_IDENTITY_API_TOKENS supplies this environment's token (it then wins)."""
+        return conf.api_token_from_settings(self.slug) is not None
+
+    @property
+    def has_api_token(self) -> bool:
+        return bool(self.encrypted_api_token) or self.api_token_managed_by_settings
+
+    @property
+    @sensitive_variables()
+    def api_token_in_use_fingerprint(self) -> str:
+        """The fingerprint of the token in use (from settings or stored), "" when there is none."""
+        supplied = conf.api_token_from_settings(self.slug)
+        return fingerprint(supplied) if supplied is not None else self.api_token_fingerprint
+
+    @sensitive_variables()
+    def api_token(self) -> str | None:
+        """The token in use: from settings, else decrypted (``SecretDecryptionError``); None when there is none."""
+        supplied = conf.api_token_from_settings(self.slug)
+        if supplied is not None:
+            return supplied
+        return crypto.decrypt(self.encrypted_api_token) if self.encrypted_api_token else None
 
 
 class PlatformConfig(models.Model):
@@ -288,7 +333,8 @@ class VersionTally(models.Model):
 
 
 class AuditEvent(models.Model):
-    """One change of a phase, credential mode, secret (by fingerprint) or minimum version.
+    """One change of a phase, credential mode, secret (by fingerprint), minimum version or
+    environment API token (by fingerprint).
 
     Written by ``rollout`` whatever made the change (admin, command, code), and read-only
     everywhere. Never holds secret material.
@@ -299,6 +345,7 @@ class AuditEvent(models.Model):
         CREDENTIAL_MODE = "credential_mode", _("Credential mode")
         SECRET = "secret", _("Secret (fingerprint)")
         MIN_VERSION = "min_sending_version", _("Minimum sending version")
+        API_TOKEN = "api_token", _("Intercom API token (fingerprint)")
 
     created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -311,7 +358,8 @@ class AuditEvent(models.Model):
     )
     actor_label = models.CharField(_("who"), max_length=150, help_text=_("Who, as text: kept if the user is deleted."))
     environment = models.CharField(_("environment"), max_length=50)
-    platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices)
+    # Empty for a change of the whole environment (its Intercom API token).
+    platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices, blank=True)
     kind = models.CharField(_("what changed"), max_length=32, choices=Kind.choices)
     from_value = models.CharField(_("from"), max_length=64, blank=True)
     to_value = models.CharField(_("to"), max_length=64, blank=True)
@@ -334,11 +382,17 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         """Labels, not slugs: "Production / iOS: Phase: Sending (not enforced) → Enforced"."""
-        return gettext("%(environment)s / %(platform)s: %(change)s") % {
-            "environment": self.environment_label,
-            "platform": self.get_platform_display(),
+        return gettext("%(configuration)s: %(change)s") % {
+            "configuration": self.configuration_label,
             "change": self.change_summary(),
         }
+
+    @property
+    def configuration_label(self) -> str:
+        """ "Production / iOS", or "Production" for a change of the whole environment."""
+        if not self.platform:
+            return self.environment_label
+        return f"{self.environment_label} / {self.get_platform_display()}"
 
     @property
     def environment_label(self) -> str:
@@ -373,3 +427,47 @@ def value_label(kind: str, value: str) -> str:
     if kind == AuditEvent.Kind.CREDENTIAL_MODE and value in CredentialMode.values:
         return str(CredentialMode(value).label)
     return value
+
+
+class WorkspaceSnapshot(models.Model):
+    """What Intercom reported of an environment's workspace at the last successful sync,
+    and how the last attempt went. Read by the admin and the system check, which never call
+    Intercom themselves."""
+
+    environment = models.OneToOneField(
+        Environment, on_delete=models.CASCADE, primary_key=True, related_name="workspace_snapshot"
+    )
+    fetched_at = models.DateTimeField(_("last successful sync"), null=True, blank=True)
+    identity_verification = models.BooleanField(null=True, help_text=_("Whether Intercom enforces it."))
+    app_id_code = models.CharField(_("Intercom app id"), max_length=64, blank=True)
+    app_name = models.CharField(_("workspace name"), max_length=255, blank=True)
+    region = models.CharField(_("region reported"), max_length=16, blank=True)
+    attempted_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    error = models.CharField(_("why the last attempt failed"), max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"Intercom workspace of {self.environment}"
+
+
+class WorkspaceEvent(models.Model):
+    """One entry of the workspace's activity log that matters here (identity verification,
+    messenger secrets, security settings), kept once per Intercom id."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="workspace_events")
+    intercom_id = models.CharField(max_length=64)
+    activity_type = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    performed_by = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    fetched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "intercom_id"], name="intercom_identity_one_workspace_event"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.environment}: {self.activity_type} ({self.created_at:%Y-%m-%d %H:%M})"

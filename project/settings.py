@@ -10,7 +10,7 @@ from pathlib import Path
 
 import environ
 
-from project.secret_env import secrets_from_environment
+from project.secret_env import api_tokens_from_environment, secrets_from_environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -93,6 +93,10 @@ INTERCOM_IDENTITY_ENCRYPTION_KEYS = [
 # INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET=... or INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET_FILE=/path.
 INTERCOM_IDENTITY_SECRETS = secrets_from_environment(os.environ)
 
+# Workspace truth: Intercom access tokens from INTERCOM_IDENTITY_<ENV>_API_TOKEN[_FILE] (none: the
+# feature stays off).
+INTERCOM_IDENTITY_API_TOKENS = api_tokens_from_environment(os.environ)
+
 # Every other setting of the app may come from a variable of the same name; an unset (or
 # empty) variable keeps the app's default (README, Settings). JWT_SIGNED_FIELDS is comma-separated.
 intercom_identity_from_environment: dict[str, type] = {  # lowercase: not a setting itself
@@ -107,6 +111,8 @@ intercom_identity_from_environment: dict[str, type] = {  # lowercase: not a sett
     "ENFORCE_THRESHOLD": float,
     "CACHE_TTL": int,  # seconds a process may serve its cached configuration without re-checking
     "COOKIE_DOMAIN": str,  # the Domain Intercom's cookies are on, e.g. .example.com
+    "API_BASE_URL": str,  # Intercom's REST API elsewhere than the region's (a proxy)
+    "WORKSPACE_STALE_HOURS": int,  # hours after which the last sync with Intercom counts as stale
 }
 for _name, _cast in intercom_identity_from_environment.items():
     if os.environ.get("INTERCOM_IDENTITY_" + _name, "").strip():

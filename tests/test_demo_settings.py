@@ -26,9 +26,12 @@ VALUES = {
     "HASH_RATE_LIMIT": ("9", 9),
     "CACHE_TTL": ("5", 5),
     "COOKIE_DOMAIN": (".example.com", ".example.com"),
+    "API_BASE_URL": ("http://127.0.0.1:9/", "http://127.0.0.1:9/"),
+    "WORKSPACE_STALE_HOURS": ("6", 6),
 }
-# Read by their own code: a list of keys, and secrets by pair (tests/test_settings_secrets.py).
-NOT_SCALAR = {"ENCRYPTION_KEYS", "SECRETS"}
+# Read by their own code: a list of keys, secrets by pair (tests/test_settings_secrets.py) and
+# API tokens by environment (tests/test_workspace_tokens.py).
+NOT_SCALAR = {"ENCRYPTION_KEYS", "SECRETS", "API_TOKENS"}
 
 
 def demo_settings(environ: dict[str, str]) -> dict[str, object]:

@@ -18,6 +18,7 @@ from ..permissions import can_manage, can_manage_production
 from .display import secret_cell
 from .next_steps import production_permission_name
 from .transitions import PHASE_SHORT_LABELS
+from .workspace_page import EnvironmentApiTokenMixin
 
 
 class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -38,9 +39,9 @@ class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["label", "slug", "app_id", "is_production", "is_current", "phases"]
-    readonly_fields = ["created_at", "updated_at"]
+class EnvironmentAdmin(EnvironmentApiTokenMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["label", "slug", "app_id", "region", "is_production", "is_current", "phases", "api_token"]
+    readonly_fields = ["created_at", "updated_at", "api_token"]
     inlines = [PlatformConfigInline]
     change_form_template = "intercom_identity/admin/environment_change_form.html"
 

@@ -18,9 +18,10 @@ from ..models import Environment, PlatformConfig, RolloutPhase
 from .display import secret_cell
 from .next_steps import offered_steps
 from .transitions import TRANSITIONS, neighbour_phase
+from .workspace_page import WorkspaceOverviewMixin
 
 
-class OverviewPage(admin.ModelAdmin):  # type: ignore[type-arg]
+class OverviewPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """The overview page (a mixin of ``PlatformConfigAdmin``, whose permissions it uses)."""
 
     def overview_view(self, request: HttpRequest) -> HttpResponse:
@@ -32,6 +33,7 @@ class OverviewPage(admin.ModelAdmin):  # type: ignore[type-arg]
                 "environment": environment,
                 "rows": [self._overview_row(request, config) for config in environment.platforms.all()],
                 "current": environment.slug == conf.ENVIRONMENT,
+                "workspace": self.workspace_context(request, environment),
             }
             for environment in Environment.objects.prefetch_related("platforms")
         ]

@@ -22,6 +22,7 @@ from ..rollout import change_many, preview
 from .display import secret_cell
 from .next_steps import blockers, permission_blocker
 from .transitions import TRANSITIONS, Transition
+from .workspace_page import WorkspaceOverviewMixin
 
 
 def permission_blocker_reason(
@@ -35,7 +36,7 @@ def permission_blocker_reason(
     return ""
 
 
-class TransitionPage(admin.ModelAdmin):  # type: ignore[type-arg]
+class TransitionPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """The transition page and the changelist actions that lead to it (a mixin of ``PlatformConfigAdmin``)."""
 
     def transition_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -126,6 +127,7 @@ class TransitionPage(admin.ModelAdmin):  # type: ignore[type-arg]
             "includes_production": any(c.environment.is_production for c in configs),
             "readiness": plan.readiness,
             "below_threshold": bool(plan.below_threshold),
+            "workspace_findings": self.workspace_findings_for(configs),
             "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "cancel_url": (

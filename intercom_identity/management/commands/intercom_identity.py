@@ -12,16 +12,25 @@ from typing import Any, TextIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.views.decorators.debug import sensitive_variables
 
+from ... import workspace
 from ...adoption import adoption
 from ...emulator import verify
 from ...exceptions import IntercomIdentityError
 from ...formatting import percent, relative_time
 from ...hashing import compute_user_hash
-from ...lookups import get_platform_config, parse_phase
+from ...lookups import get_environment, get_platform_config, parse_phase
 from ...maintenance import recount, rotate_encryption
 from ...models import CredentialMode, Platform, RolloutPhase
 from ...reports import audit_history, status_matrix
-from ...rollout import change_mode, change_phase, clear_secret, set_min_sending_version, store_secret
+from ...rollout import (
+    change_mode,
+    change_phase,
+    clear_api_token,
+    clear_secret,
+    set_min_sending_version,
+    store_api_token,
+    store_secret,
+)
 
 
 def _window_days(value: str) -> int:
@@ -113,6 +122,22 @@ class Command(BaseCommand):
         )
         status.add_argument("--json", action="store_true", dest="as_json", help="Print JSON instead of a table.")
 
+        # Workspace truth: Intercom's own state, read through its REST API.
+        workspace = sub.add_parser(
+            "workspace",
+            help="Sync with the Intercom workspace and print the drift: exit 0 none, 1 drift, 2 Intercom unreadable.",
+        )
+        workspace.add_argument("environment", help="Environment slug, e.g. development or production.")
+        workspace.add_argument("--json", action="store_true", dest="as_json", help="Print JSON.")
+        set_token = sub.add_parser(
+            "set-api-token",
+            help="Store the environment's Intercom access token, read from standard input; prints its fingerprint.",
+        )
+        set_token.add_argument("environment", help="Environment slug, e.g. development or production.")
+        clear_token = sub.add_parser("clear-api-token", help="Delete the environment's stored Intercom access token.")
+        clear_token.add_argument("environment", help="Environment slug, e.g. development or production.")
+        clear_token.add_argument("--reason", default="", help="Why; recorded in the audit trail.")
+
     @staticmethod
     def _env_platform(parser: CommandParser) -> None:
         parser.add_argument("environment", help="Environment slug, e.g. development or production.")
@@ -120,8 +145,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, subcommand: str, **options: Any) -> None:
         handler = getattr(self, "handle_" + subcommand.replace("-", "_"))
-        # `verify` exits 1 for "not valid"; anything that stops it from answering exits 2.
-        returncode = 2 if subcommand == "verify" else 1
+        # `verify` exits 1 for "not valid", `workspace` 1 for drift; anything that stops them answering exits 2.
+        returncode = 2 if subcommand in ("verify", "workspace") else 1
         try:
             handler(**options)
         except (IntercomIdentityError, ValueError) as exc:  # ValueError: bad phase, invalid secret or version
@@ -138,15 +163,15 @@ class Command(BaseCommand):
 
     @staticmethod
     @sensitive_variables()
-    def _read_secret(stream: TextIO) -> str:
+    def _read_secret(stream: TextIO, what: str = "secret") -> str:
         """The secret from a pipe (one trailing newline dropped) or, on a terminal, an unechoed prompt."""
         if stream.isatty():
-            return getpass.getpass("Secret (not echoed): ")
+            return getpass.getpass(f"{what[:1].upper()}{what[1:]} (not echoed): ")
         raw = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode("utf-8", "surrogateescape")
         try:
             secret = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise CommandError("The secret on standard input is not UTF-8 text.") from None
+            raise CommandError(f"The {what} on standard input is not UTF-8 text.") from None
         for newline in ("\r\n", "\n"):
             if secret.endswith(newline):
                 return secret[: -len(newline)]
@@ -234,8 +259,11 @@ class Command(BaseCommand):
         self.stdout.write(f"Recounted the adoption tallies: {written} tally row(s) written.")
 
     def handle_rotate_keys(self, **options: Any) -> None:
-        count = rotate_encryption()
-        self.stdout.write(f"Rotated {count} platform configuration(s) to the first encryption key.")
+        rotated = rotate_encryption()
+        self.stdout.write(
+            f"Rotated {rotated.configs} platform configuration(s) and {rotated.api_tokens} API token(s) "
+            "to the first encryption key."
+        )
 
     @sensitive_variables()
     def handle_hash(
@@ -261,3 +289,51 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"{env_slug:<16}{platform:<10}{row['phase']:<10}{row['credential']:<12}{fingerprint:<10}{set_at}"
                 )
+
+    # --- workspace truth ---------------------------------------------------------------
+
+    def handle_workspace(self, *, environment: str, as_json: bool, **options: Any) -> None:
+        result = workspace.sync(environment)
+        if as_json:
+            self.stdout.write(json.dumps(result, indent=2))
+        else:
+            for line in workspace_lines(result):
+                self.stdout.write(line)
+        if result["drift"]:
+            raise CommandError(f"{len(result['drift'])} drift finding(s) for {environment}.", returncode=1)
+
+    @sensitive_variables()
+    def handle_set_api_token(self, *, environment: str, stdin: TextIO | None = None, **options: Any) -> None:
+        env = get_environment(environment)
+        token = self._read_secret(stdin or sys.stdin, "API token")
+        self.stdout.write(store_api_token(env, token))
+
+    def handle_clear_api_token(self, *, environment: str, reason: str, **options: Any) -> None:
+        env = get_environment(environment)
+        previous = clear_api_token(env, reason=reason)
+        self.stdout.write(f"{env}: stored API token {previous or 'none'} cleared.")
+
+
+def printable(text: str) -> str:
+    """Text from Intercom as it may reach a terminal: control and invisible characters escaped."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def workspace_lines(result: dict[str, Any]) -> list[str]:
+    """The report of ``workspace.sync`` as text: state, findings, then events, newest first."""
+    state = "ON" if result["identity_verification"] else "off"
+    lines = [
+        f"{result['environment']}: Intercom app {printable(result['app_id'] or '-')}, identity verification "
+        f"{state} (synced {result['fetched_at']})"
+    ]
+    lines += [
+        f"DRIFT {finding['code']}{' (' + finding['platform'] + ')' if finding['platform'] else ''}: "
+        f"{printable(finding['detail'])}"
+        for finding in result["drift"]
+    ] or ["No drift."]
+    lines += [
+        f"  {event['created_at']}  {event['type']}  {printable(event['performed_by'] or '-')}: "
+        f"{printable(event['description'])}"
+        for event in result["events"]
+    ]
+    return lines
