@@ -110,8 +110,8 @@ def find_drift(
             Finding(
                 SYNC_STALE,
                 None,
-                "Never synced with Intercom: sync it ('Sync with Intercom' here, or manage.py intercom_identity "
-                "workspace ENV).",
+                "Never synced with Intercom: sync it (`Sync with Intercom` on the overview, or "
+                "`manage.py intercom_identity workspace ENV`).",
             )
         )
     elif now - observed.fetched_at > stale_after:
@@ -176,8 +176,8 @@ def _secret_findings(platforms: Sequence[RecordedPlatform], events: Sequence[Int
             p.platform,
             f"A messenger secret was {what} in Intercom{who} on {_utc(latest.created_at)}, after the "
             f"{p.platform} secret stored here (set {_utc(p.secret_set_at)}): if it was "
-            "regenerated, every hash handed out is wrong. Store the secret Intercom shows now (set-secret), "
-            "even if unchanged, to clear this.",
+            "regenerated, every hash handed out is wrong. Store the secret Intercom shows now (the admin's "
+            "New secret, or `manage.py intercom_identity set-secret ENV PLATFORM`), even if unchanged, to clear this.",
         )
         for p in platforms
         if p.secret_set_at is not None and latest.created_at > p.secret_set_at

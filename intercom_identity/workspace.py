@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import conf
@@ -217,9 +218,11 @@ def timeline(environment: Environment, *, limit: int = 12) -> list[TimelineEntry
             what=" ".join(
                 part
                 for part in (
-                    f"{event.platform} {event.kind}:" if event.platform else f"{event.kind}:",
-                    f"{event.from_value or '-'} -> {event.to_value or '-'}",
-                    "(forced)" if event.forced else "",
+                    # Worded as the audit trail words it: "iOS: Phase: Off → Sending (not enforced)".
+                    f"{event.get_platform_display()}: {event.change_summary()}"
+                    if event.platform
+                    else event.change_summary(),
+                    gettext("(forced)") if event.forced else "",
                     f"— {event.reason}" if event.reason else "",
                 )
                 if part

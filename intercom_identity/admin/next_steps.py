@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext
 
 from ..models import Environment, PlatformConfig
-from ..permissions import MANAGE_PRODUCTION
+from ..permissions import MANAGE_PRODUCTION, can_manage
 from ..rollout import Preview, preview
 from .transitions import Transition
 
@@ -38,15 +38,30 @@ class Step:
 class Blocker:
     """One row that stops a change: why (``reason``), and what to do about it (``step``, at ``url``)."""
 
-    config: PlatformConfig
+    config: PlatformConfig | None  # None: not one row's (e.g. syncing a whole environment)
     reason: str
     step: str
     url: str | None = None
 
 
+def ask_an_administrator() -> str:
+    """The step that unblocks a missing permission (a function: read in the request's language)."""
+    return gettext("ask an administrator to grant it")
+
+
 def production_permission_name() -> str:
     """The manage-production permission as the user and group pages list it (translated)."""
     return str(dict(Environment._meta.permissions)[MANAGE_PRODUCTION])
+
+
+def missing_permission(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, environment: Environment) -> str | None:
+    """The permission ``request.user`` lacks to change what ``environment`` holds, named; None when
+    nothing is missing."""
+    if not modeladmin.has_change_permission(request):
+        return gettext("needs the “Can change platform configuration” permission")
+    if not can_manage(request.user, environment):
+        return gettext("needs the manage-production permission (“%(name)s”)") % {"name": production_permission_name()}
+    return None
 
 
 def permission_blocker(
@@ -55,11 +70,8 @@ def permission_blocker(
     """Why ``request.user`` may not change ``config``, naming the permission that is missing."""
     if modeladmin.has_change_permission(request, config):
         return None
-    if not modeladmin.has_change_permission(request):
-        reason = gettext("needs the “Can change platform configuration” permission")
-    else:
-        reason = gettext("needs the manage-production permission (“%(name)s”)") % {"name": production_permission_name()}
-    return Blocker(config, reason, gettext("ask an administrator to grant it"))
+    reason = missing_permission(modeladmin, request, config.environment) or gettext("needs a change permission")
+    return Blocker(config, reason, ask_an_administrator())
 
 
 def secret_blocker(config: PlatformConfig) -> Blocker:

@@ -104,7 +104,7 @@ class TransitionPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[
         which row, why and what unblocks it, with no form that could not succeed."""
         plan = preview(configs, transition.target)
         blocked = blockers(self, request, configs, plan)
-        blocked_pks = {blocker.config.pk for blocker in blocked}
+        blocked_pks = {blocker.config.pk for blocker in blocked if blocker.config is not None}
         others = [config for config in configs if config.pk not in blocked_pks]
         context = {
             **self.admin_site.each_context(request),
