@@ -225,7 +225,7 @@ class PlatformConfig(models.Model):
         if supplied is not None:
             return supplied
         if not self.encrypted_secret:
-            raise MissingSecret(f"No Intercom secret is stored for {self}.")
+            raise MissingSecret(gettext("No Intercom secret is stored for %(config)s.") % {"config": self})
         return crypto.decrypt(self.encrypted_secret)
 
     @sensitive_variables()

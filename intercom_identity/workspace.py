@@ -48,13 +48,19 @@ def api_token(environment: Environment) -> str:
         token = environment.api_token()
     except SecretUnavailable:
         raise WorkspaceUnavailable(
-            f"The stored API token of {environment.slug} cannot be decrypted with the configured keys: "
-            "restore the key, or store the token again (set-api-token)."
+            gettext(
+                "The stored API token of %(env)s cannot be decrypted with the configured keys: "
+                "restore the key, or store the token again (`manage.py intercom_identity set-api-token %(env)s`)."
+            )
+            % {"env": environment.slug}
         ) from None
     if token is None:
         raise NoApiToken(
-            f"{environment.slug} has no Intercom API token: store one (manage.py intercom_identity set-api-token "
-            f"{environment.slug}) or set INTERCOM_IDENTITY_API_TOKENS."
+            gettext(
+                "%(env)s has no Intercom API token: store one (`manage.py intercom_identity set-api-token %(env)s`) "
+                "or set INTERCOM_IDENTITY_API_TOKENS."
+            )
+            % {"env": environment.slug}
         )
     return token
 

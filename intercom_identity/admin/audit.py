@@ -80,7 +80,7 @@ class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description=_("configuration"), ordering="environment")
     def configuration(self, obj: AuditEvent) -> str:
-        return f"{obj.environment_label} / {obj.get_platform_display()}"
+        return obj.configuration_label
 
     @admin.display(description=_("change"), ordering="kind")
     def change(self, obj: AuditEvent) -> str:

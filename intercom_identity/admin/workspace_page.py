@@ -18,18 +18,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from .. import workspace
 from ..drift import Finding, relevant_to
 from ..exceptions import IntercomIdentityError
-from ..formatting import ARROW, relative_time
+from ..formatting import relative_time
 from ..intercom_api import validate_api_token
 from ..models import Environment, PlatformConfig, Region, WorkspaceSnapshot
 from ..permissions import can_manage
 from ..rollout import clear_api_token, store_api_token
+from .display import with_code
 from .next_steps import Blocker, ask_an_administrator, missing_permission
 
 if TYPE_CHECKING:
@@ -169,9 +170,10 @@ class EnvironmentApiTokenMixin(WriteOnlyFieldsMixin):
                 entry["changed"]["fields"] = [f for f in entry["changed"]["fields"] if f not in labels]
         message = [entry for entry in message if entry.get("changed", {"fields": True})["fields"]]
         if form.cleaned_data.get("new_api_token") or form.cleaned_data.get("clear_api_token"):
-            before = form.previous_api_token_fingerprint or "none"
-            after = form.instance.api_token_fingerprint or "none"
-            message.append({"changed": {"fields": [f"API token (fingerprint {before} {ARROW} {after})"]}})
+            before = form.previous_api_token_fingerprint or pgettext("no value", "none")
+            after = form.instance.api_token_fingerprint or pgettext("no value", "none")
+            change = gettext("API token (fingerprint %(before)s → %(after)s)") % {"before": before, "after": after}
+            message.append({"changed": {"fields": [change]}})
         return message
 
 
@@ -203,7 +205,10 @@ class WorkspaceOverviewMixin(_ModelAdmin):
         try:
             result = workspace.sync(env, deadline=SYNC_DEADLINE_SECONDS)
         except IntercomIdentityError as exc:
-            messages.error(request, _("Could not sync %(env)s with Intercom: %(reason)s") % {"env": env, "reason": exc})
+            messages.error(
+                request,
+                with_code(gettext("Could not sync %(env)s with Intercom: %(reason)s") % {"env": env, "reason": exc}),
+            )
         else:
             count = len(result["drift"])
             if count:
