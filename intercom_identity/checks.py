@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from . import crypto
 from .conf import PREFIX, conf, unknown_settings
+from .text import for_terminal
 
 KEY_HINT = f"Generate one with: {crypto.GENERATE_KEY_COMMAND} and list it in {PREFIX}ENCRYPTION_KEYS."
 
@@ -203,13 +204,16 @@ def check_phases_have_secrets(app_configs: Any = None, databases: Any = None, **
         slugs = set(Environment.objects.values_list("slug", flat=True))
     except Exception:  # tables not migrated yet
         return []
+    # Check messages are printed on a terminal: the label is stored text.
     messages = [
-        MESSAGES["phase_without_secret"](f"{config} is in phase '{config.phase}' but has no secret.")
+        MESSAGES["phase_without_secret"](f"{for_terminal(str(config))} is in phase '{config.phase}' but has no secret.")
         for config in configs
         if not config.has_secret
     ]
     messages += [
-        MESSAGES["stored_and_settings_secret"](f"{config} has a stored secret and one from {PREFIX}SECRETS.")
+        MESSAGES["stored_and_settings_secret"](
+            f"{for_terminal(str(config))} has a stored secret and one from {PREFIX}SECRETS."
+        )
         for config in PlatformConfig.objects.select_related("environment").exclude(encrypted_secret="")
         if config.managed_by_settings
     ]
@@ -245,7 +249,8 @@ def check_workspace_drift(app_configs: Any = None, databases: Any = None, **kwar
     for environment in environments:
         for finding in findings(environment):
             kind = "workspace_stale" if finding.code == SYNC_STALE else "workspace_drift"
-            messages.append(MESSAGES[kind](f"{environment.slug}: {finding.code}: {finding.detail}"))
+            # Printed on a terminal: the detail quotes Intercom's text (its app id, an admin's email).
+            messages.append(MESSAGES[kind](f"{environment.slug}: {finding.code}: {for_terminal(finding.detail)}"))
     return messages
 
 

@@ -53,6 +53,10 @@ class InvalidCredentialInput(IntercomIdentityError, ValueError):
     """A value to verify cannot be text Intercom would receive (e.g. not encodable as UTF-8)."""
 
 
+class InvalidAuditText(IntercomIdentityError, ValueError):
+    """An audit reason holds characters that would disguise it where it is read (a terminal, a page)."""
+
+
 class EnforcementBlocked(IntercomIdentityError):
     """Adoption is below the threshold: enforcing now would lock out too many users."""
 

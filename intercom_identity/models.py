@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -60,6 +60,9 @@ class Region(models.TextChoices):
 
 class Environment(models.Model):
     """One Intercom workspace, e.g. "development" (the test workspace) or "production"."""
+
+    # Derived from the API token, so never filtered on (``sensitive``); ``encrypted_*`` fields go without saying.
+    SENSITIVE_FIELDS: ClassVar[tuple[str, ...]] = ("api_token_fingerprint",)
 
     slug = models.SlugField(
         _("slug"),
@@ -152,6 +155,9 @@ class PlatformConfig(models.Model):
     pair's secret. A phase other than ``off`` needs one or the other: ``rollout`` enforces it,
     and system check E014 reports a row that lost it.
     """
+
+    # Derived from the secret, so never filtered on (``sensitive``); ``encrypted_*`` fields go without saying.
+    SENSITIVE_FIELDS: ClassVar[tuple[str, ...]] = ("secret_fingerprint",)
 
     environment = models.ForeignKey(
         Environment, on_delete=models.CASCADE, related_name="platforms", verbose_name=_("environment")

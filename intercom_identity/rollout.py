@@ -33,6 +33,7 @@ from .hashing import fingerprint
 from .intercom_api import validate_api_token
 from .lookups import locked_config, parse_mode, parse_phase
 from .models import AuditEvent, CredentialMode, Environment, PlatformConfig, RolloutPhase
+from .text import clean_audit_reason
 from .versions import clean_min_version
 
 
@@ -57,6 +58,9 @@ def _audit(
     forced: bool = False,
     readiness: Adoption | None = None,
 ) -> AuditEvent:
+    # Whoever asked (admin, command, code), the reason is stored only as the rule allows; raising
+    # here rolls the change back with the audit row it would have had.
+    reason = clean_audit_reason(reason)
     # The caller's readiness when it has one (a ratio of None, "nobody active", is an answer too).
     adoption_ratio = (readiness or adoption(config, with_daily=False)).ratio
     return AuditEvent.objects.create(
@@ -165,6 +169,7 @@ def clear_api_token(environment: Environment, *, actor: Any = None, reason: str 
 
 
 def _audit_environment(environment: Environment, previous: str, new: str, *, actor: Any, reason: str) -> None:
+    """The audit row of an environment's change (its API token): the reason under the same rule as ``_audit``'s."""
     AuditEvent.objects.create(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         actor_label=actor_label(actor),
@@ -173,7 +178,7 @@ def _audit_environment(environment: Environment, previous: str, new: str, *, act
         kind=AuditEvent.Kind.API_TOKEN,
         from_value=previous,
         to_value=new,
-        reason=reason,
+        reason=clean_audit_reason(reason),
     )
 
 

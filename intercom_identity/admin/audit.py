@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..formatting import percent
 from ..models import AuditEvent, Environment
+from .base import AppModelAdmin
 
 
 class EnvironmentFilter(admin.SimpleListFilter):
@@ -33,7 +34,7 @@ class EnvironmentFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditEventAdmin(AppModelAdmin):
     """The audit trail: readable by staff with view permission, changeable by nobody."""
 
     # Fewer, denser columns: the pair over its change ("Phase: Off → Sending"), forced under the

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from ..conf import conf
 from ..models import Environment, PlatformConfig, RolloutPhase
 from ..permissions import can_manage, can_manage_production
+from .base import AppModelAdmin
 from .display import secret_cell
 from .next_steps import production_permission_name
 from .transitions import PHASE_SHORT_LABELS
@@ -39,7 +40,7 @@ class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Environment)
-class EnvironmentAdmin(EnvironmentApiTokenMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class EnvironmentAdmin(EnvironmentApiTokenMixin, AppModelAdmin):
     list_display = ["label", "slug", "app_id", "region", "is_production", "is_current", "phases", "api_token"]
     readonly_fields = ["created_at", "updated_at", "api_token"]
     inlines = [PlatformConfigInline]

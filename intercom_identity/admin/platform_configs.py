@@ -16,6 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 from ..models import AuditEvent, PlatformConfig, change_summary
 from ..permissions import can_manage
 from ..rollout import set_min_sending_version, store_secret
+from .base import AppModelAdmin
 from .check_page import CheckPage
 from .display import phase_cell, secret_cell
 from .forms import PlatformConfigForm
@@ -23,13 +24,12 @@ from .next_steps import offered_steps
 from .overview_page import OverviewPage
 from .transition_page import TransitionPage
 from .transitions import TRANSITIONS
-from .workspace_page import WriteOnlyFieldsMixin
 
 
 @admin.register(PlatformConfig)
-class PlatformConfigAdmin(WriteOnlyFieldsMixin, TransitionPage, OverviewPage, CheckPage):
+class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, AppModelAdmin):
     form = PlatformConfigForm
-    write_only_fields = ("new_secret",)  # hidden from error reports; no lookup reads encrypted columns
+    write_only_fields = ("new_secret",)  # hidden from error reports (AppModelAdmin)
     change_form_template = "intercom_identity/admin/platformconfig_change_form.html"
     list_filter = ["environment", "platform", "phase", "credential_mode"]
     list_select_related = ["environment"]

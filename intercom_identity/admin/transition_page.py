@@ -16,10 +16,11 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ..exceptions import EnforcementBlocked, PhaseRequiresSecret, ReasonRequired
+from ..exceptions import EnforcementBlocked, InvalidAuditText, PhaseRequiresSecret, ReasonRequired
 from ..models import PlatformConfig, value_label
 from ..rollout import change_many, preview
 from .display import secret_cell
+from .forms import AuditReasonForm
 from .next_steps import blockers, permission_blocker
 from .transitions import TRANSITIONS, Transition
 from .workspace_page import WorkspaceOverviewMixin
@@ -78,11 +79,16 @@ class TransitionPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[
                 % {"rows": ", ".join(forbidden), "why": permission_blocker_reason(self, request, configs)},
             )
             return
-        reason = request.POST.get("reason", "").strip()
+        reason_form = AuditReasonForm(request.POST)
+        if not reason_form.is_valid():
+            refusal = " ".join(str(error) for error in reason_form.errors["reason"])
+            messages.error(request, _("%(reason)s Nothing was changed.") % {"reason": refusal})
+            return
+        reason = reason_form.cleaned_data["reason"]
         force = request.POST.get("force") == "yes"
         try:
             changes = change_many(configs, transition.target, actor=request.user, reason=reason, force=force)
-        except (PhaseRequiresSecret, EnforcementBlocked, ReasonRequired) as exc:
+        except (PhaseRequiresSecret, EnforcementBlocked, ReasonRequired, InvalidAuditText) as exc:
             messages.error(request, _("%(reason)s Nothing was changed.") % {"reason": exc})
             return
         changed = [(config, previous) for config, previous in changes if previous != transition.value]

@@ -20,7 +20,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.debug import sensitive_variables
 
 from .. import workspace
 from ..drift import Finding, relevant_to
@@ -41,12 +41,6 @@ else:
 TOKEN_FIELDS = ["new_api_token", "clear_api_token"]
 # A sync from the admin runs in a web request: finish well before a server's usual 30 s time-out.
 SYNC_DEADLINE_SECONDS = 25.0
-ENCRYPTED_FIELDS = frozenset({"encrypted_secret", "encrypted_previous_secret", "encrypted_api_token"})
-
-
-def touches_encrypted_field(lookup: str) -> bool:
-    """Whether a changelist lookup (``environment__encrypted_api_token__startswith``...) reads ciphertext."""
-    return not ENCRYPTED_FIELDS.isdisjoint(lookup.split("__"))
 
 
 def api_token_summary(environment: Environment) -> str:
@@ -108,35 +102,13 @@ class EnvironmentForm(forms.ModelForm):  # type: ignore[type-arg]
         return token
 
 
-class WriteOnlyFieldsMixin(_ModelAdmin):
-    """What an admin holding write-only values shares: no changelist lookup may read ciphertext,
-    and the POSTed values of ``write_only_fields`` are hidden from error reports."""
-
-    write_only_fields: tuple[str, ...] = ()
-
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        if touches_encrypted_field(lookup):
-            return False
-        return super().lookup_allowed(lookup, value, request)
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        view = super().changeform_view
-        if self.write_only_fields:  # (none named would mean "all" to sensitive_post_parameters)
-            view = sensitive_post_parameters(*self.write_only_fields)(view)
-        return view(request, object_id, form_url, extra_context)
-
-
-class EnvironmentApiTokenMixin(WriteOnlyFieldsMixin):
-    """The environment admin's token field: write-only, encrypted, audited; ciphertext never filterable."""
+class EnvironmentApiTokenMixin(_ModelAdmin):
+    """The environment admin's token field: write-only, encrypted, audited. Its ciphertext and
+    fingerprint are never filterable and its POSTed value never reported: ``AppModelAdmin``'s
+    rules, which the environment admin is built on."""
 
     form = EnvironmentForm
-    write_only_fields = ("new_api_token",)
+    write_only_fields: tuple[str, ...] = ("new_api_token",)  # read by AppModelAdmin.changeform_view
 
     @admin.display(description=_("Intercom API token"))
     def api_token(self, obj: Environment) -> str:
