@@ -11,8 +11,9 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from ..conf import conf
 from ..formatting import exact_time, relative_time
-from ..models import PlatformConfig
+from ..models import Environment, PlatformConfig
 
 _CODE = re.compile(r"`([^`]+)`")
 
@@ -63,3 +64,20 @@ def phase_cell(config: PlatformConfig) -> SafeString:
         config.get_phase_display(),
         format_html(gettext("since {when}"), when=exact_time(config.phase_changed_at)),
     )
+
+
+def environment_badges(environment: Environment) -> SafeString:
+    """The labels beside an environment's name, alike on every page: "this server" for the
+    environment this server runs as, "real users" for a production one."""
+    badges = []
+    if environment.slug == conf.ENVIRONMENT:
+        badges.append(format_html('<span class="intercom-badge">{}</span>', gettext("this server")))
+    if environment.is_production:
+        badges.append(
+            format_html(
+                '<span class="intercom-badge intercom-badge-live" title="{}">{}</span>',
+                gettext("A production environment: changes need the manage-production permission."),
+                gettext("real users"),
+            )
+        )
+    return format_html("{}", SafeString(" ".join(badges)))

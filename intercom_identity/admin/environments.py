@@ -12,14 +12,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..conf import conf
 from ..models import Environment, PlatformConfig, RolloutPhase
 from ..permissions import can_manage, can_manage_production
 from .base import AppModelAdmin
-from .display import secret_cell
+from .display import environment_badges, secret_cell
 from .next_steps import production_permission_name
 from .transitions import PHASE_SHORT_LABELS
-from .workspace_page import EnvironmentApiTokenMixin
+from .workspace_page import EnvironmentApiTokenMixin, api_token_summary
 
 
 class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -41,7 +40,10 @@ class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
 
 @admin.register(Environment)
 class EnvironmentAdmin(EnvironmentApiTokenMixin, AppModelAdmin):
-    list_display = ["label", "slug", "app_id", "region", "is_production", "is_current", "phases", "api_token"]
+    # Three columns: the environment (label, slug, badges), its Intercom workspace (app ID,
+    # region, API token) and its phases; the change form has every field.
+    list_display = ["environment", "workspace", "phases"]
+    list_display_links = ["environment"]
     readonly_fields = ["created_at", "updated_at", "api_token"]
     inlines = [PlatformConfigInline]
     change_form_template = "intercom_identity/admin/environment_change_form.html"
@@ -60,9 +62,23 @@ class EnvironmentAdmin(EnvironmentApiTokenMixin, AppModelAdmin):
             fields.append("is_production")
         return fields
 
-    @admin.display(boolean=True, description=_("current"))
-    def is_current(self, obj: Environment) -> bool:
-        return obj.slug == conf.ENVIRONMENT
+    @admin.display(description=_("environment"), ordering="label")
+    def environment(self, obj: Environment) -> str:
+        return format_html(
+            '{} {}<br><span class="intercom-quiet">{}</span>', str(obj), environment_badges(obj), obj.slug
+        )
+
+    @admin.display(description=_("Intercom workspace"), ordering="app_id")
+    def workspace(self, obj: Environment) -> str:
+        app_id = format_html("<code>{}</code>", obj.app_id) if obj.app_id else gettext("no app ID")
+        return format_html(
+            '{} · {}<br><span class="intercom-quiet">{}</span>',
+            app_id,
+            obj.get_region_display(),
+            format_html(gettext("API token: {summary}"), summary=api_token_summary(obj))
+            if obj.has_api_token
+            else gettext("no API token"),
+        )
 
     @admin.display(description=_("phases"))
     def phases(self, obj: Environment) -> str:

@@ -13,9 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from ..adoption import adoption
 from ..charts import trend_svg
-from ..conf import conf
 from ..models import Environment, PlatformConfig, RolloutPhase
-from .display import secret_cell
+from .display import environment_badges, secret_cell
 from .next_steps import offered_steps
 from .transitions import TRANSITIONS, neighbour_phase
 from .workspace_page import WorkspaceOverviewMixin
@@ -32,7 +31,7 @@ class OverviewPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[ty
             {
                 "environment": environment,
                 "rows": [self._overview_row(request, config) for config in environment.platforms.all()],
-                "current": environment.slug == conf.ENVIRONMENT,
+                "badges": environment_badges(environment),
                 "workspace": self.workspace_context(request, environment),
             }
             for environment in Environment.objects.prefetch_related("platforms")
