@@ -116,6 +116,8 @@ def test_environment_page_says_why_it_is_read_only_and_why_it_cannot_be_deleted(
         reverse("admin:intercom_identity_environment_change", args=[production.pk])
     )
     assert "Read only: changes to a production environment need the manage-production permission" in html.text
+    assert "New api token" not in html.text  # no empty write-only fields on a read-only page
+    assert "Clear api token" not in html.text
     configure("development", "ios", RolloutPhase.SENDING)
     development = Environment.objects.get(slug="development")
     page = root.get(reverse("admin:intercom_identity_environment_change", args=[development.pk])).content.decode()

@@ -115,10 +115,11 @@ class EnvironmentApiTokenMixin(_ModelAdmin):
         return api_token_summary(obj)
 
     def get_fields(self, request: HttpRequest, obj: Environment | None = None) -> Any:
-        """The token fields last, and none for a token managed by settings (the form drops them too)."""
+        """The token fields last, and none for a token managed by settings (the form drops them too)
+        nor for a reader who may not change it (a read-only page would show them as "None")."""
         fields = [f for f in super().get_fields(request, obj) if f not in ("api_token", *TOKEN_FIELDS)]
         fields.append("api_token")  # the summary (fingerprint, source), then the fields to change it
-        if obj is None or not obj.api_token_managed_by_settings:
+        if (obj is None or not obj.api_token_managed_by_settings) and self.has_change_permission(request, obj):
             fields += TOKEN_FIELDS
         return fields
 
