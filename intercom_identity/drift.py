@@ -13,6 +13,8 @@ from datetime import datetime, timedelta, timezone
 
 from django.utils.translation import gettext, pgettext
 
+from .platforms import label as platform_label
+
 APP_ID_MISMATCH = "app_id_mismatch"
 INTERCOM_ENFORCES_UNRECORDED = "intercom_enforces_unrecorded"
 RECORDED_ENFORCED_NOT_IN_INTERCOM = "recorded_enforced_not_in_intercom"
@@ -171,7 +173,7 @@ def _state_findings(app_id: str, platforms: Sequence[RecordedPlatform], observed
                     "%(platform)s is 'enforced' here, but Intercom reports identity verification off: nobody is "
                     "protected. Turn it on in Intercom, or move the platform back to 'sending'."
                 )
-                % {"platform": p.platform},
+                % {"platform": platform_label(p.platform)},
             )
             for p in enforced
         ]
@@ -200,7 +202,12 @@ def _secret_findings(platforms: Sequence[RecordedPlatform], events: Sequence[Int
                 "Intercom shows now (the admin's New secret, or `manage.py intercom_identity set-secret ENV "
                 "PLATFORM`), even if unchanged, to clear this."
             )
-            % {"what": what, "when": _utc(latest.created_at), "platform": p.platform, "set_at": _utc(p.secret_set_at)},
+            % {
+                "what": what,
+                "when": _utc(latest.created_at),
+                "platform": platform_label(p.platform),
+                "set_at": _utc(p.secret_set_at),
+            },
         )
         for p in platforms
         if p.secret_set_at is not None and latest.created_at > p.secret_set_at

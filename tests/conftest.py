@@ -16,7 +16,7 @@ from django.test import Client
 from intercom_identity import activity, configcache, crypto
 from intercom_identity.activity import record_client
 from intercom_identity.lookups import get_platform_config
-from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
+from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase
 from intercom_identity.rollout import change_phase, store_secret
 from tests import leakguard
 from tests.intercom_fake import intercom  # noqa: F401 - the fixture of the workspace tests
@@ -182,3 +182,19 @@ def run(*args: str, stdin: str | None = None) -> str:
         kwargs["stdin"] = io.StringIO(stdin)
     call_command("intercom_identity", *args, **kwargs)
     return out.getvalue()
+
+
+def forced_enforcement(reason: str = "QA devices only", ratio: float | None = 6 / 7) -> AuditEvent:
+    """An audit event of development iOS forced into ``enforced`` at ``ratio`` (6 of 7 by default:
+    85.7%, a ratio with a long decimal expansion)."""
+    return AuditEvent.objects.create(
+        actor_label="ops",
+        environment="development",
+        platform="ios",
+        kind=AuditEvent.Kind.PHASE,
+        from_value="sending",
+        to_value="enforced",
+        adoption_ratio=ratio,
+        forced=True,
+        reason=reason,
+    )

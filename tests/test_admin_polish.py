@@ -9,13 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase, WorkspaceSnapshot
-from tests.conftest import below_threshold, configure, staff_client
+from tests.conftest import below_threshold, configure, forced_enforcement, staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -30,10 +29,8 @@ DEV_PERMS = ("view_platformconfig", "change_platformconfig", "view_environment",
 
 
 @pytest.fixture
-def root() -> Client:
-    client = Client()
-    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw"))
-    return client
+def root(admin_client: Client) -> Client:
+    return admin_client
 
 
 def config_of(env: str, platform: str) -> PlatformConfig:
@@ -228,18 +225,7 @@ def test_check_page_hash_field_takes_64_characters(root: Client) -> None:
 
 def test_percentages_have_one_decimal_on_every_page(root: Client) -> None:
     config = below_threshold()  # 1 of 4: 25.0% against 95.0%
-    AuditEvent.objects.create(
-        actor_label="ops",
-        environment="development",
-        platform="ios",
-        kind="phase",
-        from_value="sending",
-        to_value="enforced",
-        adoption_ratio=6 / 7,
-        forced=True,
-        reason="QA devices only",
-    )
-    event = AuditEvent.objects.get(reason="QA devices only")
+    event = forced_enforcement()
     overview = overview_row(root.get(OVERVIEW).content.decode(), "development", "ios")
     assert "25.0% (1 / 4)" in overview
     assert "threshold 95.0%" in overview

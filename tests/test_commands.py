@@ -10,8 +10,8 @@ from django.core.management.base import CommandError
 
 from intercom_identity import compute_user_hash
 from intercom_identity.hashing import fingerprint
-from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase
-from tests.conftest import SECRETS, below_threshold, configure, ios, make_ready, run
+from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
+from tests.conftest import SECRETS, below_threshold, configure, forced_enforcement, ios, make_ready, run
 
 pytestmark = pytest.mark.django_db
 
@@ -207,14 +207,6 @@ def test_days_out_of_range_is_a_short_usage_error() -> None:
 
 
 def test_history_shows_one_decimal_and_json_keeps_the_exact_ratio() -> None:
-    AuditEvent.objects.create(
-        actor_label="ops",
-        environment="development",
-        platform="ios",
-        kind="phase",
-        from_value="sending",
-        to_value="enforced",
-        adoption_ratio=6 / 7,
-    )
-    assert "adoption 85.7%" in run("history")
+    forced_enforcement()
+    assert "adoption 85.7% FORCED" in run("history")
     assert json.loads(run("history", "--json"))[0]["adoption_ratio"] == 6 / 7

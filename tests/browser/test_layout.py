@@ -20,7 +20,6 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from intercom_identity.models import (
-    AuditEvent,
     Environment,
     PlatformConfig,
     RolloutPhase,
@@ -29,7 +28,7 @@ from intercom_identity.models import (
 )
 from tests.browser.conftest import admin_login, click_and_wait, screenshot
 from tests.browser.test_admin_flows import adoption_history
-from tests.conftest import SECRETS, configure
+from tests.conftest import SECRETS, configure, forced_enforcement
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -70,17 +69,7 @@ def product(db: None) -> dict[str, Any]:
     adoption_history("ios", users=7, sending=6)
     adoption_history("android", users=4, sending=4)
     ios = PlatformConfig.objects.select_related("environment").get(pk=pk("development", "ios"))
-    AuditEvent.objects.create(
-        actor_label="root",
-        environment="development",
-        platform="ios",
-        kind="phase",
-        from_value="sending",
-        to_value="enforced",
-        adoption_ratio=6 / 7,
-        forced=True,
-        reason=LONG_REASON,
-    )
+    event = forced_enforcement(LONG_REASON)
     development = Environment.objects.get(slug="development")
     WorkspaceSnapshot.objects.create(
         environment=development,
@@ -99,7 +88,7 @@ def product(db: None) -> dict[str, Any]:
         performed_by="john@example.com",
         description="Enforced identity verification for the web messenger and the mobile SDKs",
     )
-    return {"ios": ios, "event": AuditEvent.objects.get(reason=LONG_REASON)}
+    return {"ios": ios, "event": event}
 
 
 @pytest.fixture(
