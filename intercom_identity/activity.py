@@ -10,6 +10,7 @@ of the 29 days before.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -18,7 +19,6 @@ from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any
 
-from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, F, Sum
 from django.db.models.functions import TruncDate
@@ -26,7 +26,9 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
+from . import outages
 from .adoption import Adoption, at_least, daily_points, version_shares
+from .cacheguard import CacheUnavailable, cache
 from .conf import conf
 from .configcache import ServingConfig
 from .exceptions import IntercomIdentityError
@@ -152,9 +154,11 @@ def record_client(
             _mark_sending(config, version, now)
             _remember_on_commit(credential_key, timeout=SENDING_MEMORY)
             wrote = True
-    except DatabaseError:
-        logger.exception("Client version not recorded (database error).")
+    except DatabaseError as exc:
+        outages.DATABASE.failed(exc, "client versions are not recorded")
         return False
+    if wrote:
+        outages.DATABASE.available()
     return wrote
 
 
@@ -175,8 +179,7 @@ def _remembered(memories: dict[str, int]) -> set[str]:
         return known
     try:
         found = set(cache.get_many(missing))
-    except Exception:
-        logger.warning("Cache unavailable while recording a client version; writing through.")
+    except CacheUnavailable:
         return known
     for key in found:
         _keep(key, timeout=memories[key])
@@ -199,10 +202,8 @@ def _remember_on_commit(key: str, *, timeout: int) -> None:
 
     def remember() -> None:
         _keep(key, timeout=timeout)
-        try:
+        with contextlib.suppress(CacheUnavailable):  # then the next request writes again
             cache.set(key, 1, timeout=timeout)
-        except Exception:
-            logger.warning("Cache unavailable: a recording was not remembered (the next request writes again).")
 
     transaction.on_commit(remember)
 

@@ -46,6 +46,7 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     "hash_rate_limit_malformed": _error("E012"),
     "secrets_malformed": _error("E013"),
     "cache_ttl_malformed": _error("E016"),
+    "cache_cooldown_malformed": _error("E018"),
     "phase_without_secret": _error(
         "E014", "Store a secret (manage.py intercom_identity set-secret) or supply it in INTERCOM_IDENTITY_SECRETS."
     ),
@@ -114,6 +115,7 @@ VALIDATED_SETTINGS = (
     "HASH_RATE_LIMIT",
     "SECRETS",
     "CACHE_TTL",
+    "CACHE_COOLDOWN",
 )
 
 

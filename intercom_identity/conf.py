@@ -41,7 +41,11 @@ DEFAULTS: dict[str, Any] = {
     "HASH_RATE_LIMIT": 120,
     "SECRETS": {},
     "CACHE_TTL": 60,
+    "CACHE_COOLDOWN": 5,
 }
+
+MAX_CACHE_COOLDOWN = 600  # seconds: more is a unit mistake (milliseconds?) that would leave the cache unused
+
 
 PLATFORM_NAMES = ("ios", "android", "web")
 
@@ -163,6 +167,16 @@ class Settings:
     def CACHE_TTL(self) -> int:
         """Seconds a process trusts its copy of the configuration at most; 0 turns the copies off."""
         return _positive_int("CACHE_TTL", minimum=0)
+
+    @cached_property
+    def CACHE_COOLDOWN(self) -> float:
+        """Seconds a process leaves the cache alone after a cache error or time-out; 0: it tries every call."""
+        value = getattr(django_settings, PREFIX + "CACHE_COOLDOWN", DEFAULTS["CACHE_COOLDOWN"])
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_CACHE_COOLDOWN:
+            raise ImproperlyConfigured(
+                f"{PREFIX}CACHE_COOLDOWN must be a number of seconds from 0 to {MAX_CACHE_COOLDOWN}, not {value!r}."
+            )
+        return float(value)
 
     @cached_property
     def ENFORCE_THRESHOLD(self) -> float:

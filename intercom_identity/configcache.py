@@ -15,14 +15,14 @@ about 250 times the HMAC itself, so each process keeps a copy, trusted while:
   change the version never heard of (raw SQL, a cache flushed of the bump). 0 turns the
   copies off.
 
-A cache that cannot be read means no copy is trusted: every use reads the database.
+A cache that cannot be read means no copy is trusted: every use reads the database (the
+cache calls go through ``cacheguard``, which also logs the outage).
 A change that is not committed yet is only seen by the thread that made it (uncached), and
 never shared, so a rolled-back change is never served.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import uuid
@@ -30,22 +30,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.cache import cache
 from django.core.signals import request_finished, setting_changed
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.views.decorators.debug import sensitive_variables
 
+from .cacheguard import CacheUnavailable, cache
 from .conf import PREFIX, conf
 from .exceptions import MissingSecret, SecretUnavailable
 from .models import Environment, PlatformConfig, RolloutPhase
 
-logger = logging.getLogger(__name__)
-
 VERSION_KEY = "intercom_identity:config-version"
 VERSION_CHECK_INTERVAL = 0.1  # seconds a process goes on with the version it last read
-CACHE_WARNING_INTERVAL = 60.0  # seconds between two "cache unavailable" warnings of one process
 
 
 @dataclass(frozen=True)
@@ -103,7 +100,6 @@ _copies: dict[tuple[str, str], _Copy] = {}
 _known_version: tuple[float, str | None] = (-VERSION_CHECK_INTERVAL, None)  # (when read, the version)
 _version_lock = threading.Lock()  # a slow read must not overwrite a newer bump
 _thread = threading.local()  # .uncommitted: the database aliases where this thread changed it, uncommitted
-_last_warning = [0.0]
 
 
 def serving_config(environment: str, platform: str, load: Callable[[], PlatformConfig]) -> ServingConfig:
@@ -182,10 +178,9 @@ def _current_version() -> str | None:
         if version is None:
             cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
             version = cache.get(VERSION_KEY)
-    except Exception:
+    except CacheUnavailable:
         # Copies made before the outage must not come back with the old version afterwards.
         _copies.clear()
-        _warn_cache_unavailable("reading the configuration from the database on every use")
         version = None
     return _know(now, None if version is None else str(version))
 
@@ -195,10 +190,7 @@ def _bump() -> None:
     version: str | None = uuid.uuid4().hex
     try:
         cache.set(VERSION_KEY, version, timeout=None)
-    except Exception:
-        _warn_cache_unavailable(
-            f"other processes serve their copy of the configuration for up to {PREFIX}CACHE_TTL seconds"
-        )
+    except CacheUnavailable:  # the outage's record says what this means for other processes
         version = None
     _know(time.monotonic(), version)
 
@@ -210,13 +202,6 @@ def _know(read_at: float, version: str | None) -> str | None:
         if read_at >= _known_version[0]:
             _known_version = (read_at, version)
         return _known_version[1]
-
-
-def _warn_cache_unavailable(consequence: str) -> None:
-    now = time.monotonic()
-    if now - _last_warning[0] >= CACHE_WARNING_INTERVAL:
-        _last_warning[0] = now
-        logger.warning("Intercom identity: the cache is unavailable; %s.", consequence, exc_info=True)
 
 
 @receiver(post_save, sender=PlatformConfig, dispatch_uid="intercom_identity.config_saved")

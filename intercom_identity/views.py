@@ -14,6 +14,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from . import outages
 from .activity import record_client
 from .conf import conf
 from .exceptions import InvalidCredentialInput, MissingSecret, SecretUnavailable, UnknownEnvironment, UnknownPlatform
@@ -72,15 +73,17 @@ def json_errors(view: Callable[[HttpRequest], JsonResponse]) -> Callable[[HttpRe
     @wraps(view)
     def wrapper(request: HttpRequest) -> JsonResponse:
         try:
-            return view(request)
-        except DatabaseError:
-            logger.exception("Intercom identity unavailable: database error.")
+            response = view(request)
+        except DatabaseError as exc:
+            outages.DATABASE.failed(exc, "the JSON views answer 503 database_unavailable")  # logged bounded
             return error_response(503, "database_unavailable", "Intercom identity is temporarily unavailable.")
         except ImproperlyConfigured as exc:
             logger.error("Intercom identity unavailable: %s", exc)
             return error_response(503, "misconfigured", "Intercom identity is not configured correctly on this server.")
         except SuspiciousOperation as exc:
             return error_response(400, "bad_request", f"The request was refused: {type(exc).__name__}.")
+        outages.DATABASE.available()
+        return response
 
     return wrapper
 

@@ -13,6 +13,7 @@ from django.db import DatabaseError
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
+from . import outages
 from .conf import conf
 from .exceptions import IntercomIdentityError
 from .services import jwt_signed_keys, web_settings
@@ -76,9 +77,9 @@ def messenger_settings(user: Any, extra: Mapping[str, Any]) -> dict[str, Any] | 
     except ImproperlyConfigured as exc:
         logger.error("Intercom messenger not booted: %s", exc)
         return None
-    except DatabaseError:
+    except DatabaseError as exc:
         # The page must still render: boot with the app id last seen by this process, if any.
-        logger.exception("Intercom messenger booted without identity: database error.")
+        outages.DATABASE.failed(exc, "the messenger boots without identity")
         app_id = _last_app_ids.get(conf.ENVIRONMENT)
         if app_id is None:
             return None

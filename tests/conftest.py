@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.test import Client
 
-from intercom_identity import activity, configcache, crypto
+from intercom_identity import activity, cacheguard, configcache, crypto, outages
 from intercom_identity.activity import record_client
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
 from intercom_identity.rollout import change_phase, store_secret
@@ -50,14 +50,19 @@ def _learn_stored_secrets() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     """Rate-limit counters, the configuration version and recordings live in the cache, the
-    configuration copies and recordings in the process too: every test starts with none."""
+    configuration copies, recordings, the cache's circuit and outages in the process too: every
+    test starts with none."""
     cache.clear()
     configcache.forget()
     activity.forget_recordings()
+    cacheguard.forget()
+    outages.forget()
     yield
     cache.clear()
     configcache.forget()
     activity.forget_recordings()
+    cacheguard.forget()
+    outages.forget()
 
 
 @pytest.fixture(autouse=True)
