@@ -15,8 +15,9 @@ about 250 times the HMAC itself, so each process keeps a copy, trusted while:
   change the version never heard of (raw SQL, a cache flushed of the bump). 0 turns the
   copies off.
 
-A cache that cannot be read means no copy is trusted: every use reads the database (the
-cache calls go through ``cacheguard``, which also logs the outage).
+A cache that cannot be read means no copy made with a version is trusted: the configuration
+is read from the database at most every ``VERSION_CHECK_INTERVAL`` (the cache calls go
+through ``cacheguard``, which also logs the outage).
 A change that is not committed yet is only seen by the thread that made it (uncached), and
 never shared, so a rolled-back change is never served.
 """
@@ -92,7 +93,7 @@ class ServingConfig:
 @dataclass(frozen=True)
 class _Copy:
     config: ServingConfig
-    version: str
+    version: str | None  # None: loaded while the cache could not be read
     expires_at: float
 
 
@@ -114,8 +115,11 @@ def serving_config(environment: str, platform: str, load: Callable[[], PlatformC
         return copy.config
     config = ServingConfig.load(load())
     ttl = conf.CACHE_TTL
-    if version is not None and ttl > 0 and config._secret_problem is None:
-        _copies[key] = _Copy(config, version, time.monotonic() + ttl)
+    if ttl > 0 and config._secret_problem is None:
+        # Without the cache a copy lives no longer than a version read would: a change is still
+        # served within VERSION_CHECK_INTERVAL, and a request does not read the database twice.
+        lifetime = ttl if version is not None else min(ttl, VERSION_CHECK_INTERVAL)
+        _copies[key] = _Copy(config, version, time.monotonic() + lifetime)
     return config
 
 

@@ -278,7 +278,7 @@ def test_copies_made_before_a_cache_outage_are_not_served_after_it(
 
 
 @pytest.mark.django_db
-def test_an_unreadable_cache_means_every_use_reads_the_database(
+def test_an_unreadable_cache_means_the_configuration_is_read_from_the_database(
     ios: PlatformConfig, user: Any, caplog: Any, committed: Callable[..., Any], monkeypatch: Any
 ) -> None:
     with override_settings(CACHES=CLOSED_REDIS), caplog.at_level(logging.WARNING, "intercom_identity"):
