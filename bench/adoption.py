@@ -9,8 +9,8 @@ It (re)creates the named database, migrates it, loads ``--users`` users with one
 ``ClientActivity`` row each, as a long-lived app has them: three quarters last seen in the
 last 30 days, the rest spread over the ``--history`` days before (default two years), over
 ``--versions`` versions independently of the day (half of them credential-sending), and one
-``DailyActivity`` row each on the same day, builds the tallies with ``activity.recount``, then times
-``activity.adoption`` and prints the plan of its query.
+``DailyActivity`` row each on the same day, builds the tallies with ``maintenance.recount``, then times
+``adoption.adoption`` and prints the plan of its query.
 The baseline, measured in the same run, is the per-user query adoption would need without
 the tallies: users active in the window grouped by version, over ``ClientActivity``.
 
@@ -76,7 +76,8 @@ def main() -> None:
     from django.db.models import Count, Sum
     from django.utils import timezone
 
-    from intercom_identity.activity import adoption, recount
+    from intercom_identity.adoption import adoption
+    from intercom_identity.maintenance import recount
     from intercom_identity.models import ClientActivity, PlatformConfig, VersionTally
 
     call_command("migrate", verbosity=0)
@@ -150,7 +151,7 @@ def main() -> None:
         .annotate(users=Sum("users"))
         .filter(users__gt=0)
         .order_by()
-    )  # the tally query of adoption(with_daily=False), as activity.adoption builds it
+    )  # the tally query of adoption(with_daily=False), as adoption.adoption builds it
     plan = readiness.explain(analyze=True)
     uses_index = "Index" in plan
     print(f"active users {numbers.active_users:,}, ready {numbers.ready_users:,}, ratio {numbers.ratio:.3f}")

@@ -17,11 +17,11 @@ from .hashing import compute_user_hash
 
 if TYPE_CHECKING:
     from .activity import record_client
-    from .services import identity_payload
+    from .credentials import identity_payload
 
 __all__ = ["compute_user_hash", "identity_payload", "record_client"]
 
-_LAZY = {"identity_payload": ".services", "record_client": ".activity"}
+_LAZY = {"identity_payload": ".credentials", "record_client": ".activity"}
 
 
 def __getattr__(name: str) -> Any:

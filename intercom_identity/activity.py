@@ -1,115 +1,39 @@
-"""Measuring readiness: which app version each user runs, and adoption computed from it.
+"""Recording which app version each user runs: the activity rows, the tallies kept in step
+with them, and the memory that spares repeated writes.
 
-``record_client`` keeps one ``ClientActivity`` row per user (the latest version) and one
+``record`` keeps one ``ClientActivity`` row per user (the latest version) and one
 ``DailyActivity`` row per user and day, and moves the matching ``VersionTally`` counts in
 the same transaction, so adoption reads at most days x versions tally rows, exactly.
-
-Days are UTC calendar days: "active in the last 30 days" means last seen today or on one
-of the 29 days before.
+Days are UTC calendar days.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import time
-from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Count, F, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import F
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
-from . import outages
-from .adoption import Adoption, at_least, daily_points, version_shares
+from . import outages, versions
+from ._deprecation import moved_names
 from .cacheguard import CacheUnavailable, cache
-from .conf import conf
-from .configcache import ServingConfig
+from .configcache import ServingConfig, get_serving_config
 from .exceptions import IntercomIdentityError
-from .models import AppVersion, ClientActivity, DailyActivity, PlatformConfig, VersionTally
-from .services import get_serving_config
+from .models import AppVersion, ClientActivity, DailyActivity, VersionTally
 
 logger = logging.getLogger(__name__)
 
-MAX_VERSION_LENGTH = 64
 SENDING_MEMORY = 24 * 3600  # how long "this version already sends" spares a write
 SEEN_MEMORY = 3600  # one write per (user, platform, version) and hour
 LATEST, DAILY = VersionTally.Kind.LATEST, VersionTally.Kind.DAILY
-
-
-def clean_version(value: str) -> str:
-    """An app version as recorded: stripped, 1 to 64 printable ASCII characters; ValueError otherwise."""
-    version = value.strip()
-    if not version or len(version) > MAX_VERSION_LENGTH or not (version.isascii() and version.isprintable()):
-        raise ValueError(f"An app version is 1 to {MAX_VERSION_LENGTH} printable ASCII characters, e.g. '5.2.0'.")
-    return version
-
-
-_MIN_VERSION = re.compile(r"^[vV]?[0-9]+(\.[0-9]+)*([-+][0-9A-Za-z.+-]+)?\Z")
-
-
-def clean_min_version(value: str) -> str:
-    """A minimum sending version: a release number such as "5.2.0" (or "v5.2.0", "5.2.0-beta.1").
-
-    Stricter than what apps may report, because a typo here (``banana``) would count every
-    version as sending and open the enforcement guard.
-    """
-    version = clean_version(value)
-    if not _MIN_VERSION.match(version):
-        raise ValueError(f"{version!r} is not a release number such as '5.2.0'.")
-    return version
-
-
-# --- reading ------------------------------------------------------------------------
-
-
-def adoption(
-    config: PlatformConfig, *, days: int = 30, now: datetime | None = None, with_daily: bool = True
-) -> Adoption:
-    """Adoption for one (environment, platform) over the last ``days`` days, with its daily series.
-
-    The guard and the audit only need the ratio (``with_daily=False``).
-    """
-    today = (now or timezone.now()).date()
-    first_day = today - timedelta(days=days - 1)
-    versions = {
-        v.version: v.first_credential_at
-        for v in AppVersion.objects.filter(environment_id=config.environment_id, platform=config.platform)
-    }
-    minimum = config.min_sending_version
-
-    def sends_on(version: str, day: date) -> bool:
-        """Sending on ``day``: a request of it got a credential by then, or it is at least the minimum."""
-        started = versions.get(version)
-        return (started is not None and started.date() <= day) or at_least(version, minimum)
-
-    tallies = VersionTally.objects.filter(
-        environment_id=config.environment_id, platform=config.platform, day__gte=first_day
-    )
-    counts = dict(
-        tallies.filter(kind=LATEST).values_list("version").annotate(users=Sum("users")).filter(users__gt=0).order_by()
-    )
-    daily: tuple[Any, ...] = ()
-    if with_daily:
-        rows = tallies.filter(kind=DAILY, users__gt=0).values_list("day", "version", "users")
-        daily = daily_points(rows, [first_day + timedelta(days=n) for n in range(days)], sends_on)
-    return Adoption(
-        environment=config.environment.slug,
-        platform=config.platform,
-        days=days,
-        threshold=conf.ENFORCE_THRESHOLD,
-        versions=version_shares(counts, lambda version: sends_on(version, today)),
-        daily=daily,
-    )
-
-
-# --- recording ----------------------------------------------------------------------
 
 
 def record_client(
@@ -124,17 +48,34 @@ def record_client(
     """Count ``user`` as active on ``app_version`` of ``platform``; returns whether it wrote.
 
     Call it from every app version's login view (old versions never reach the hash
-    endpoint); the JSON view calls it with the ``X-App-Version`` header. At most one write
-    per (user, platform, version) and hour, remembered in the cache; the writes are exact
-    whatever the cache remembers. A missing or malformed version, an anonymous user or a
-    database error is logged and ignored: recording never fails a login.
+    endpoint). A missing or malformed version, an anonymous user, an unknown platform or
+    environment or a database error while writing is logged and ignored: recording never
+    fails a login.
     """
-    if user is None or not getattr(user, "is_authenticated", False) or not app_version:
+    if not _countable(user, app_version):
         return False
     try:
-        version = clean_version(app_version)
+        versions.clean_version(app_version or "")  # a bad version costs no lookup
         config = get_serving_config(platform, environment)
     except (ValueError, IntercomIdentityError) as exc:
+        logger.warning("Client version not recorded: %s", exc)
+        return False
+    return record(config, user, app_version, sent_credential=sent_credential, now=now)
+
+
+def record(
+    config: ServingConfig, user: Any, app_version: str | None, *, sent_credential: bool, now: datetime | None = None
+) -> bool:
+    """``record_client`` under a configuration already loaded (the serving path has it).
+
+    At most one write per (user, platform, version) and hour, remembered in the cache; the
+    writes are exact whatever the cache remembers.
+    """
+    if not _countable(user, app_version):
+        return False
+    try:
+        version = versions.clean_version(app_version or "")
+    except ValueError as exc:
         logger.warning("Client version not recorded: %s", exc)
         return False
     now = (now or timezone.now()).astimezone(dt_timezone.utc)  # tallies are per UTC day
@@ -160,6 +101,11 @@ def record_client(
     if wrote:
         outages.DATABASE.available()
     return wrote
+
+
+def _countable(user: Any, app_version: str | None) -> bool:
+    """A signed-in user and some version: anything else is not counted, silently."""
+    return user is not None and getattr(user, "is_authenticated", False) and bool(app_version)
 
 
 # What this process itself remembers (key -> expiry), so that steady-state recording costs
@@ -298,30 +244,14 @@ def _untally_daily(sender: Any, instance: DailyActivity, **kwargs: Any) -> None:
     _bump(scope, DAILY, instance.day, instance.version, -1)
 
 
-def recount(configs: Iterable[PlatformConfig] | None = None) -> int:
-    """Rebuild the tallies from the activity rows (after a bulk import or raw SQL); returns rows written."""
-    written = 0
-    with transaction.atomic():
-        for config in configs if configs is not None else PlatformConfig.objects.all():
-            scope = {"environment_id": config.environment_id, "platform": config.platform}
-            VersionTally.objects.filter(**scope).delete()
-            latest = (
-                ClientActivity.objects.filter(**scope)
-                .values_list(TruncDate("last_seen_at", tzinfo=dt_timezone.utc), "version")
-                .annotate(users=Count("*"))
-                .order_by()
-            )
-            daily = (
-                DailyActivity.objects.filter(**scope)
-                .values_list("day", "version")
-                .annotate(users=Count("*"))
-                .order_by()
-            )
-            tallies = [
-                VersionTally(**scope, kind=kind, day=day, version=version, users=users)
-                for kind, rows in ((LATEST, latest), (DAILY, daily))
-                for day, version, users in rows
-            ]
-            VersionTally.objects.bulk_create(tallies, batch_size=1000)
-            written += len(tallies)
-    return written
+# Names that moved out (their old path still works, with a DeprecationWarning).
+__getattr__ = moved_names(
+    "intercom_identity.activity",
+    {
+        "adoption": "intercom_identity.adoption",
+        "clean_version": "intercom_identity.versions",
+        "clean_min_version": "intercom_identity.versions",
+        "MAX_VERSION_LENGTH": "intercom_identity.versions",
+        "recount": "intercom_identity.maintenance",
+    },
+)

@@ -1,41 +1,25 @@
-"""Adoption maths: how many active users run an app version that sends the credential.
+"""Adoption: how many active users run an app version that sends the credential.
 
-Pure functions over counts; ``services.adoption`` feeds them from the activity tables.
+The shares and ratios are pure functions over counts; ``adoption()`` feeds them from the
+tallies that ``activity`` keeps. Days are UTC calendar days: "active in the last 30 days"
+means last seen today or on one of the 29 days before.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
-_PART = re.compile(r"[0-9]+|[A-Za-z]+")
-_WORD, _END, _NUMBER = 0, 1, 2
+from django.db.models import Sum
+from django.utils import timezone
 
-
-def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key for app versions: "5.10.0" after "5.9.2", "5.2.0-beta" before "5.2.0", "1.0" equal to "1.0.0".
-
-    Numbers compare as numbers, words (pre-release tags) before the end of the version,
-    trailing zeros do not count. Only ASCII digits and letters count: it never raises.
-    """
-    version = version[1:] if version[:1] in ("v", "V") else version  # "v2.0.0" is 2.0.0
-    parts = [(_NUMBER, int(part)) if part.isdigit() else (_WORD, part.lower()) for part in _PART.findall(version)]
-    release = 0
-    while release < len(parts) and parts[release][0] == _NUMBER:
-        release += 1
-    numbers = parts[:release]
-    while numbers and numbers[-1] == (_NUMBER, 0):  # 1.0.0 is 1
-        numbers.pop()
-    return (*numbers, *parts[release:], (_END, 0))
-
-
-def at_least(version: str, minimum: str) -> bool:
-    """Whether ``version`` is ``minimum`` or later; False when no minimum is set."""
-    return bool(minimum) and version_key(version) >= version_key(minimum)
+from . import versions
+from ._deprecation import moved_names
+from .conf import conf
+from .models import AppVersion, PlatformConfig, VersionTally
 
 
 @dataclass(frozen=True)
@@ -140,7 +124,7 @@ def version_shares(counts: Mapping[str, int], sends: Callable[[str], bool]) -> t
     """Per-version users, newest version first."""
     return tuple(
         VersionShare(version, users, sends(version))
-        for version, users in sorted(counts.items(), key=lambda item: version_key(item[0]), reverse=True)
+        for version, users in sorted(counts.items(), key=lambda item: versions.version_key(item[0]), reverse=True)
     )
 
 
@@ -155,3 +139,57 @@ def daily_points(
         if sends_on(version, day):
             ready[day] = ready.get(day, 0) + users
     return tuple(DayPoint(day, active.get(day, 0), ready.get(day, 0)) for day in days)
+
+
+def adoption(
+    config: PlatformConfig, *, days: int = 30, now: datetime | None = None, with_daily: bool = True
+) -> Adoption:
+    """Adoption for one (environment, platform) over the last ``days`` days, with its daily series.
+
+    The guard and the audit only need the ratio (``with_daily=False``).
+    """
+    today = (now or timezone.now()).date()
+    first_day = today - timedelta(days=days - 1)
+    credential_since = {
+        v.version: v.first_credential_at
+        for v in AppVersion.objects.filter(environment_id=config.environment_id, platform=config.platform)
+    }
+    minimum = config.min_sending_version
+
+    def sends_on(version: str, day: date) -> bool:
+        """Sending on ``day``: a request of it got a credential by then, or it is at least the minimum."""
+        started = credential_since.get(version)
+        return (started is not None and started.date() <= day) or versions.at_least(version, minimum)
+
+    tallies = VersionTally.objects.filter(
+        environment_id=config.environment_id, platform=config.platform, day__gte=first_day
+    )
+    counts = dict(
+        tallies.filter(kind=VersionTally.Kind.LATEST)
+        .values_list("version")
+        .annotate(users=Sum("users"))
+        .filter(users__gt=0)
+        .order_by()
+    )
+    daily: tuple[Any, ...] = ()
+    if with_daily:
+        rows = tallies.filter(kind=VersionTally.Kind.DAILY, users__gt=0).values_list("day", "version", "users")
+        daily = daily_points(rows, [first_day + timedelta(days=n) for n in range(days)], sends_on)
+    return Adoption(
+        environment=config.environment.slug,
+        platform=config.platform,
+        days=days,
+        threshold=conf.ENFORCE_THRESHOLD,
+        versions=version_shares(counts, lambda version: sends_on(version, today)),
+        daily=daily,
+    )
+
+
+# Names that moved out (their old path still works, with a DeprecationWarning).
+__getattr__ = moved_names(
+    "intercom_identity.adoption",
+    {
+        "version_key": "intercom_identity.versions",
+        "at_least": "intercom_identity.versions",
+    },
+)

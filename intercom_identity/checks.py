@@ -17,10 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from . import crypto
 from .conf import PREFIX, conf, unknown_settings
 
-KEY_HINT = (
-    "Generate one with: python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' "
-    "and list it in " + PREFIX + "ENCRYPTION_KEYS."
-)
+KEY_HINT = f"Generate one with: {crypto.GENERATE_KEY_COMMAND} and list it in {PREFIX}ENCRYPTION_KEYS."
 
 
 def _error(id: str, hint: str | None = None) -> Callable[[str], CheckMessage]:

@@ -22,6 +22,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
 from .hashing import validate_secret as _validate_secret
+from .platforms import NAMES as PLATFORM_NAMES
 
 PREFIX = "INTERCOM_IDENTITY_"
 
@@ -45,9 +46,6 @@ DEFAULTS: dict[str, Any] = {
 }
 
 MAX_CACHE_COOLDOWN = 600  # seconds: more is a unit mistake (milliseconds?) that would leave the cache unused
-
-
-PLATFORM_NAMES = ("ios", "android", "web")
 
 
 @lru_cache(maxsize=64)

@@ -1,25 +1,16 @@
 """The configuration a credential is served from, kept decrypted per process.
 
-Serving a credential needs one (environment, platform) configuration: phase, credential
-mode, app id and the decrypted secret. Reading it costs a query and a Fernet decrypt,
-about 250 times the HMAC itself, so each process keeps a copy, trusted while:
-
-- the version number in Django's cache (shared by every process when the cache is Redis
-  or Memcached) is the one the copy was loaded under. Every change of an ``Environment`` or
-  ``PlatformConfig`` row bumps it when its transaction commits (``save()`` and ``delete()``
-  through signals, queryset updates through ``config_changed()``). A process reads the
-  version at most every ``VERSION_CHECK_INTERVAL`` seconds (a cache round trip on every
-  request would cost more than the rest of the JSON view), so every process serves a change
-  within that interval of its commit, and the process that made it at once;
-- and it is younger than ``INTERCOM_IDENTITY_CACHE_TTL`` seconds: the backstop for a
-  change the version never heard of (raw SQL, a cache flushed of the bump). 0 turns the
-  copies off.
-
-A cache that cannot be read means no copy made with a version is trusted: the configuration
-is read from the database at most every ``VERSION_CHECK_INTERVAL`` (the cache calls go
-through ``cacheguard``, which also logs the outage).
-A change that is not committed yet is only seen by the thread that made it (uncached), and
-never shared, so a rolled-back change is never served.
+Loading it costs a query and a Fernet decrypt, about 250 times the HMAC itself, so each
+process keeps a copy, trusted while the version in Django's cache is the one it was loaded
+under (every committed change of an ``Environment`` or ``PlatformConfig`` row bumps it; a
+process reads it at most every ``VERSION_CHECK_INTERVAL``, since a round trip per request
+would cost more than the rest of the JSON view) and for at most ``INTERCOM_IDENTITY_CACHE_TTL``
+seconds, the backstop for a change the version never heard of. A cache that cannot be read
+(its calls go through ``cacheguard``) means no copy made under a version is trusted: the
+configuration is read from the database at most every ``VERSION_CHECK_INTERVAL``. A change
+not committed yet is seen, uncached, by its own thread only, so a rolled-back change is
+never served. The README's "The configuration cache" says what this guarantees across
+processes.
 """
 
 from __future__ import annotations
@@ -27,12 +18,11 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.signals import request_finished, setting_changed
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS, router, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.views.decorators.debug import sensitive_variables
@@ -40,7 +30,8 @@ from django.views.decorators.debug import sensitive_variables
 from .cacheguard import CacheUnavailable, cache
 from .conf import PREFIX, conf
 from .exceptions import MissingSecret, SecretUnavailable
-from .models import Environment, PlatformConfig, RolloutPhase
+from .lookups import environment_slug, get_platform_config, parse_platform
+from .models import Environment, Platform, PlatformConfig, RolloutPhase
 
 VERSION_KEY = "intercom_identity:config-version"
 VERSION_CHECK_INTERVAL = 0.1  # seconds a process goes on with the version it last read
@@ -103,17 +94,23 @@ _version_lock = threading.Lock()  # a slow read must not overwrite a newer bump
 _thread = threading.local()  # .uncommitted: the database aliases where this thread changed it, uncommitted
 
 
-def serving_config(environment: str, platform: str, load: Callable[[], PlatformConfig]) -> ServingConfig:
-    """The configuration of (``environment``, ``platform``): this process's copy while it is
-    current, else ``load()``-ed from the database (and kept, when it can be)."""
+def get_serving_config(platform: Platform | str, environment: Environment | str | None = None) -> ServingConfig:
+    """The configuration credentials are served from: this process's copy while it is current
+    (no query), else loaded like ``lookups.get_platform_config`` (and kept, when it can be).
+
+    Raises ``UnknownPlatform`` or ``UnknownEnvironment``; an unreadable secret is raised by
+    ``ServingConfig.secret()``, when it is needed.
+    """
+    platform = parse_platform(platform)
+    slug = environment_slug(environment)
     if _uncommitted_change():
-        return ServingConfig.load(load())
+        return ServingConfig.load(_load(slug, platform))
     version = _current_version()  # read before loading: a change committed meanwhile bumps it again
-    key = (environment, platform)
+    key = (slug, platform.value)
     copy = _copies.get(key)
     if copy is not None and copy.version == version and time.monotonic() < copy.expires_at:
         return copy.config
-    config = ServingConfig.load(load())
+    config = ServingConfig.load(_load(slug, platform))
     ttl = conf.CACHE_TTL
     if ttl > 0 and config._secret_problem is None:
         # Without the cache a copy lives no longer than a version read would: a change is still
@@ -121,6 +118,12 @@ def serving_config(environment: str, platform: str, load: Callable[[], PlatformC
         lifetime = ttl if version is not None else min(ttl, VERSION_CHECK_INTERVAL)
         _copies[key] = _Copy(config, version, time.monotonic() + lifetime)
     return config
+
+
+def _load(environment: str, platform: Platform) -> PlatformConfig:
+    # From the database changes are written to: a lagging replica could otherwise hand an old
+    # row to a process that has already read the new version, and it would keep it.
+    return get_platform_config(platform, environment, using=router.db_for_write(PlatformConfig))
 
 
 def config_changed(using: str = DEFAULT_DB_ALIAS) -> None:

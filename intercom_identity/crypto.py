@@ -20,6 +20,9 @@ from .exceptions import EncryptionKeyInvalid, EncryptionKeyMissing, SecretDecryp
 
 _DERIVATION_SALT = "intercom_identity.crypto.development-key"
 
+# How to make a key: every message that asks for one says it the same way.
+GENERATE_KEY_COMMAND = "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+
 
 def derive_development_key(secret_key: str) -> str:
     """A Fernet key derived from SECRET_KEY, so DEBUG sites work without configuring keys.
@@ -40,7 +43,7 @@ def effective_keys() -> tuple[str, ...]:
         return (derive_development_key(conf.SECRET_KEY),)
     raise EncryptionKeyMissing(
         f"{PREFIX}ENCRYPTION_KEYS is empty and DEBUG is off: configure at least one Fernet key "
-        "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+        f"({GENERATE_KEY_COMMAND})."
     )
 
 

@@ -3,7 +3,13 @@ never contains secret material."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ImproperlyConfigured
+
+if TYPE_CHECKING:
+    from .adoption import Adoption
+    from .models import PlatformConfig
 
 
 class IntercomIdentityError(Exception):
@@ -44,3 +50,26 @@ class EncryptionKeyInvalid(SecretUnavailable, ImproperlyConfigured):
 
 class InvalidCredentialInput(IntercomIdentityError, ValueError):
     """A value to verify cannot be text Intercom would receive (e.g. not encodable as UTF-8)."""
+
+
+class EnforcementBlocked(IntercomIdentityError):
+    """Adoption is below the threshold: enforcing now would lock out too many users."""
+
+    def __init__(self, config: PlatformConfig, adoption: Adoption) -> None:
+        self.adoption = adoption
+        super().__init__(
+            f"Refusing to enforce {config}: {adoption.describe()}. "
+            "Wait for more users to update, or force it with a written reason."
+        )
+
+
+class ReasonRequired(IntercomIdentityError, ValueError):
+    """A forced change was asked for without saying why."""
+
+
+class SecretManagedBySettings(IntercomIdentityError):
+    """The pair's secret comes from INTERCOM_IDENTITY_SECRETS, so it cannot be stored here."""
+
+
+class RotationFailed(IntercomIdentityError):
+    """Some stored values cannot be decrypted with the configured keys, so none were rotated."""

@@ -15,12 +15,14 @@ from . import crypto
 from .conf import ENVIRONMENT_SLUG_RE, conf
 from .exceptions import MissingSecret
 from .hashing import fingerprint, validate_secret
+from .permissions import MANAGE_PRODUCTION
+from .platforms import LABELS
 
 
 class Platform(models.TextChoices):
-    IOS = "ios", "iOS"
-    ANDROID = "android", "Android"
-    WEB = "web", "Web"
+    IOS = "ios", LABELS["ios"]
+    ANDROID = "android", LABELS["android"]
+    WEB = "web", LABELS["web"]
 
 
 class RolloutPhase(models.TextChoices):
@@ -77,7 +79,7 @@ class Environment(models.Model):
     class Meta:
         ordering = ["-is_production", "slug"]
         permissions = [
-            ("manage_production", _("Can change secrets and phases of production environments")),
+            (MANAGE_PRODUCTION, _("Can change secrets and phases of production environments")),
         ]
 
     def __str__(self) -> str:
@@ -97,8 +99,8 @@ class PlatformConfig(models.Model):
 
     The secret is stored only encrypted (``encrypted_secret``) next to a short fingerprint;
     ``secret()`` decrypts it on demand, unless ``INTERCOM_IDENTITY_SECRETS`` supplies the
-    pair's secret. A phase other than ``off`` needs one or the other: ``rollout.change_phase``
-    enforces it, and system check E014 reports a row that lost it.
+    pair's secret. A phase other than ``off`` needs one or the other: ``rollout`` enforces it,
+    and system check E014 reports a row that lost it.
     """
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="platforms")
@@ -278,8 +280,8 @@ class VersionTally(models.Model):
 class AuditEvent(models.Model):
     """One change of a phase, credential mode, secret (by fingerprint) or minimum version.
 
-    Written by the services layer whatever made the change (admin, command, code), and
-    read-only everywhere. Never holds secret material.
+    Written by ``rollout`` whatever made the change (admin, command, code), and read-only
+    everywhere. Never holds secret material.
     """
 
     class Kind(models.TextChoices):

@@ -9,46 +9,26 @@ adoption: the share of active users whose app version sends the credential.
 from __future__ import annotations
 
 import getpass
-import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import crypto
-from .activity import adoption, clean_min_version
-from .adoption import Adoption
+from ._deprecation import moved_names
+from .adoption import Adoption, adoption
 from .configcache import config_changed
-from .exceptions import IntercomIdentityError, PhaseRequiresSecret, SecretUnavailable
+from .exceptions import (
+    EnforcementBlocked,
+    PhaseRequiresSecret,
+    ReasonRequired,
+    SecretManagedBySettings,
+)
+from .lookups import locked_config, parse_mode, parse_phase
 from .models import AuditEvent, CredentialMode, PlatformConfig, RolloutPhase
-from .services import parse_mode, parse_phase
-
-logger = logging.getLogger(__name__)
-
-
-class EnforcementBlocked(IntercomIdentityError):
-    """Adoption is below the threshold: enforcing now would lock out too many users."""
-
-    def __init__(self, config: PlatformConfig, adoption: Adoption) -> None:
-        self.adoption = adoption
-        super().__init__(
-            f"Refusing to enforce {config}: {adoption.describe()}. "
-            "Wait for more users to update, or force it with a written reason."
-        )
-
-
-class ReasonRequired(IntercomIdentityError, ValueError):
-    """A forced change was asked for without saying why."""
-
-
-class SecretManagedBySettings(IntercomIdentityError):
-    """The pair's secret comes from INTERCOM_IDENTITY_SECRETS, so it cannot be stored here."""
-
-
-class RotationFailed(IntercomIdentityError):
-    """Some stored values cannot be decrypted with the configured keys, so none were rotated."""
+from .versions import clean_min_version
 
 
 def actor_label(actor: Any) -> str:
@@ -99,7 +79,7 @@ def store_secret(config: PlatformConfig, secret: str, *, actor: Any = None, reas
             f"The secret of {config} is managed by settings (INTERCOM_IDENTITY_SECRETS): change it there."
         )
     with transaction.atomic():
-        locked = PlatformConfig.objects.select_for_update().select_related("environment").get(pk=config.pk)
+        locked = locked_config(config)
         previous = locked.secret_fingerprint
         locked.set_secret(secret)
         locked.save(
@@ -123,7 +103,7 @@ def clear_secret(config: PlatformConfig, *, actor: Any = None, reason: str = "")
     then unused, and must go: it would silently come back if the settings entry did).
     """
     with transaction.atomic():
-        locked = PlatformConfig.objects.select_for_update().select_related("environment").get(pk=config.pk)
+        locked = locked_config(config)
         if locked.phase != RolloutPhase.OFF and not locked.managed_by_settings:
             raise PhaseRequiresSecret(
                 f"{config} is in phase '{locked.phase}': move it to 'off' before clearing its secret."
@@ -139,6 +119,126 @@ def clear_secret(config: PlatformConfig, *, actor: Any = None, reason: str = "")
     return previous
 
 
+Target = RolloutPhase | CredentialMode
+_FIELDS: dict[type[Target], str] = {RolloutPhase: "phase", CredentialMode: "credential_mode"}
+
+
+@dataclass(frozen=True)
+class Move:
+    """What moving one configuration to a target would do, as the rules judge it now."""
+
+    config: PlatformConfig
+    field: str
+    current: str
+    target: str
+    missing_secret: bool  # the target needs a secret this row does not have
+    readiness: Adoption | None  # the guard's numbers, for a row that would become enforced
+
+    @property
+    def changes(self) -> bool:
+        return self.current != self.target
+
+    @property
+    def below_threshold(self) -> bool:
+        """Refused by the guard unless forced (an already enforced row is not guarded: it does not move)."""
+        return self.readiness is not None and not self.readiness.meets_threshold
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What ``change_many`` would do to a selection, row by row, without doing it."""
+
+    target: Target
+    moves: tuple[Move, ...]
+
+    @property
+    def changing(self) -> list[Move]:
+        return [move for move in self.moves if move.changes]
+
+    @property
+    def missing_secret(self) -> list[PlatformConfig]:
+        """Rows that block the whole change: it needs a secret they lack."""
+        return [move.config for move in self.moves if move.missing_secret]
+
+    @property
+    def readiness(self) -> list[tuple[PlatformConfig, Adoption]]:
+        """The guard's numbers for each row it applies to."""
+        return [(move.config, move.readiness) for move in self.moves if move.readiness is not None]
+
+    @property
+    def below_threshold(self) -> list[PlatformConfig]:
+        """Rows the guard refuses unless the change is forced (with a reason)."""
+        return [move.config for move in self.moves if move.below_threshold]
+
+
+def _target(value: Target | str) -> Target:
+    """A phase or a credential mode; a string names a phase."""
+    return value if isinstance(value, (RolloutPhase, CredentialMode)) else parse_phase(value)
+
+
+def _assess(config: PlatformConfig, target: Target) -> Move:
+    field = _FIELDS[type(target)]
+    current = str(getattr(config, field))
+    missing_secret = isinstance(target, RolloutPhase) and target.needs_secret and not config.has_secret
+    # The guard weighs only a row that would really become enforced: one already enforced
+    # does not move, one without a secret cannot (forcing would not help it).
+    guarded = target is RolloutPhase.ENFORCED and current != target and not missing_secret
+    return Move(
+        config=config,
+        field=field,
+        current=current,
+        target=target.value,
+        missing_secret=missing_secret,
+        readiness=adoption(config, with_daily=False) if guarded else None,
+    )
+
+
+def preview(configs: Iterable[PlatformConfig], target: Target | str) -> Preview:
+    """What moving ``configs`` to ``target`` (a phase, or a credential mode) would change, what
+    blocks it and the guard's numbers: the confirmation page shows exactly what ``change_many``
+    then enforces."""
+    target = _target(target)
+    return Preview(target, tuple(_assess(config, target) for config in configs))
+
+
+def change_many(
+    configs: Iterable[PlatformConfig],
+    target: Target | str,
+    *,
+    actor: Any = None,
+    reason: str = "",
+    force: bool = False,
+) -> list[tuple[PlatformConfig, str]]:
+    """Move every config to ``target`` under the rules, all or nothing; returns each config with
+    the value it had before (equal to the target for a row that did not move).
+
+    A phase other than ``off`` needs a secret (``PhaseRequiresSecret``). Moving to ``enforced``
+    needs adoption at or above ``INTERCOM_IDENTITY_ENFORCE_THRESHOLD`` (``EnforcementBlocked``)
+    unless ``force`` with a ``reason`` (``ReasonRequired``); going back is always allowed.
+    """
+    target = _target(target)
+    if force and not reason.strip():
+        raise ReasonRequired("A forced change needs a written reason.")
+    field = _FIELDS[type(target)]
+    stamp = "phase_changed_at" if field == "phase" else None
+
+    def check(locked: PlatformConfig) -> tuple[bool, Adoption | None]:
+        """Raise when the move is not allowed; else whether it goes through only because it is forced."""
+        move = _assess(locked, target)
+        if move.missing_secret:
+            raise PhaseRequiresSecret(f"{locked} has no stored secret: store one before moving it to '{move.target}'.")
+        if move.below_threshold and not force:
+            assert move.readiness is not None  # noqa: S101 - below_threshold says so
+            raise EnforcementBlocked(locked, move.readiness)
+        return move.below_threshold, move.readiness
+
+    with transaction.atomic():
+        return [
+            (config, _change_field(config, field, target.value, check, stamp=stamp, actor=actor, reason=reason))
+            for config in configs
+        ]
+
+
 def change_phase(
     config: PlatformConfig,
     phase: RolloutPhase | str,
@@ -147,27 +247,8 @@ def change_phase(
     reason: str = "",
     force: bool = False,
 ) -> RolloutPhase:
-    """Move ``config`` to ``phase`` under the rules; returns the phase it had before.
-
-    A phase other than ``off`` needs a stored secret (``PhaseRequiresSecret``). Moving to
-    ``enforced`` needs adoption at or above ``INTERCOM_IDENTITY_ENFORCE_THRESHOLD``
-    (``EnforcementBlocked``) unless ``force`` with a ``reason``; going back is always allowed.
-    """
-    target = parse_phase(phase)
-    if force and not reason.strip():
-        raise ReasonRequired("A forced change needs a written reason.")
-
-    def check(locked: PlatformConfig, readiness: Adoption) -> bool:
-        """Raise when the move is not allowed; True when it goes through only because it is forced."""
-        if target.needs_secret and not locked.has_secret:
-            raise PhaseRequiresSecret(f"{config} has no stored secret: store one before moving it to '{target.value}'.")
-        if target is RolloutPhase.ENFORCED and locked.phase != target and not readiness.meets_threshold:
-            if not force:
-                raise EnforcementBlocked(locked, readiness)
-            return True
-        return False
-
-    previous = _change_field(config, "phase", target, check, stamp="phase_changed_at", actor=actor, reason=reason)
+    """Move ``config`` to ``phase`` under the rules of ``change_many``; returns the phase it had before."""
+    [(_config, previous)] = change_many([config], parse_phase(phase), actor=actor, reason=reason, force=force)
     return RolloutPhase(previous)
 
 
@@ -175,7 +256,8 @@ def change_mode(
     config: PlatformConfig, mode: CredentialMode | str, *, actor: Any = None, reason: str = ""
 ) -> CredentialMode:
     """Switch the credential ``config`` hands out (``user_hash`` or ``jwt``); returns the previous mode."""
-    return CredentialMode(_change_field(config, "credential_mode", parse_mode(mode), actor=actor, reason=reason))
+    [(_config, previous)] = change_many([config], parse_mode(mode), actor=actor, reason=reason)
+    return CredentialMode(previous)
 
 
 def set_min_sending_version(config: PlatformConfig, version: str, *, actor: Any = None, reason: str = "") -> str:
@@ -188,7 +270,7 @@ def _change_field(
     config: PlatformConfig,
     field: str,
     value: str,
-    check: Callable[[PlatformConfig, Adoption], bool] | None = None,
+    check: Callable[[PlatformConfig], tuple[bool, Adoption | None]] | None = None,
     *,
     stamp: str | None = None,
     actor: Any = None,
@@ -200,10 +282,9 @@ def _change_field(
     and the audit row commits with the change or not at all.
     """
     with transaction.atomic():
-        locked = PlatformConfig.objects.select_for_update().select_related("environment").get(pk=config.pk)
+        locked = locked_config(config)
         previous = str(getattr(locked, field))
-        readiness = adoption(locked, with_daily=False)
-        forced = check(locked, readiness) if check is not None else False
+        forced, readiness = check(locked) if check is not None else (False, None)
         if previous != value:
             setattr(locked, field, value)
             fields = [field, "updated_at"]
@@ -225,71 +306,14 @@ def _change_field(
     return previous
 
 
-def audit_history(*, environment: str | None = None, platform: str | None = None) -> list[dict[str, Any]]:
-    """The audit trail, newest first, as plain data (for the command's ``--json``)."""
-    events = AuditEvent.objects.all()
-    if environment:
-        events = events.filter(environment=environment)
-    if platform:
-        events = events.filter(platform=platform)
-    return [
-        {
-            "at": event.created_at.isoformat(),
-            "actor": event.actor_label,
-            "environment": event.environment,
-            "platform": event.platform,
-            "kind": event.kind,
-            "from": event.from_value,
-            "to": event.to_value,
-            "adoption_ratio": event.adoption_ratio,
-            "reason": event.reason,
-            "forced": event.forced,
-        }
-        for event in events
-    ]
-
-
-ENCRYPTED_FIELDS = ("encrypted_secret", "encrypted_previous_secret")
-
-
-def rotate_encryption() -> int:
-    """Re-encrypt every stored secret (and kept previous secret) with the first configured key.
-
-    All or nothing: every value is re-encrypted first, and if a secret in use cannot be
-    decrypted with the configured keys, ``RotationFailed`` names the rows and nothing is
-    written. A kept previous secret (diagnosis only) or the unused stored secret of a pair
-    managed by settings that cannot be decrypted is left as it is and logged, rather than
-    blocking the rotation for good. Returns the number of rows rotated; the secrets, and so
-    every hash, stay the same. An invalid key is reported as such (``EncryptionKeyInvalid``).
-    """
-    crypto.fernet()  # an invalid or missing key is its own error, not "these rows cannot be decrypted"
-    with transaction.atomic():
-        configs = list(PlatformConfig.objects.select_for_update().select_related("environment").order_by("pk"))
-        rotated: list[tuple[PlatformConfig, dict[str, str]]] = []
-        unreadable: list[str] = []
-        for config in configs:
-            values = {}
-            for field in ENCRYPTED_FIELDS:
-                token = getattr(config, field)
-                if not token:
-                    continue
-                try:
-                    values[field] = crypto.rotate(token)
-                except SecretUnavailable:
-                    if field == "encrypted_secret" and not config.managed_by_settings:
-                        unreadable.append(str(config))
-                    else:
-                        logger.warning("Left an unreadable %s of %s as it is (not in use).", field, config)
-            if values:
-                rotated.append((config, values))
-        if unreadable:
-            raise RotationFailed(
-                "Nothing was rotated: the secrets of these cannot be decrypted with the configured keys: "
-                + ", ".join(unreadable)
-                + ". Add the key they were encrypted with to INTERCOM_IDENTITY_ENCRYPTION_KEYS and run it again."
-            )
-        for config, values in rotated:
-            PlatformConfig.objects.filter(pk=config.pk).update(**values)
-        config_changed()
-    logger.info("Re-encrypted the secrets of %d platform configurations with the first key.", len(rotated))
-    return len(rotated)
+# Names that moved out (their old path still works, with a DeprecationWarning).
+__getattr__ = moved_names(
+    "intercom_identity.rollout",
+    {
+        "audit_history": "intercom_identity.reports",
+        "rotate_encryption": "intercom_identity.maintenance",
+        "ENCRYPTED_FIELDS": "intercom_identity.maintenance",
+        "RotationFailed": "intercom_identity.exceptions",
+        "IntercomIdentityError": "intercom_identity.exceptions",
+    },
+)

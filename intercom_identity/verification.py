@@ -1,7 +1,7 @@
 """Verify a credential the way Intercom does, and explain a failure.
 
 ``verify_credential`` is pure: it gets every secret it may compare against in a
-``VerificationContext`` (built from the database by ``services.verification_context``)
+``VerificationContext`` (built from the database by ``emulator.verification_context``)
 and returns a ``Verification``. The emulator endpoint, the ``verify`` command and the
 admin's "Check a credential" page all call it, so they always agree.
 
@@ -14,13 +14,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import jwt
 from django.views.decorators.debug import sensitive_variables
 
+from ._deprecation import moved_names
 from .hashing import IdentifiedBy, digests_match, select_identifier, sign
 from .jwt_tokens import ALGORITHM, signed_with, unverified_parts
+from .platforms import label as _label
 
 # Reason code -> how to fix it (the README's table is generated from the same wording).
 REASONS: dict[str, str] = {
@@ -83,13 +84,6 @@ class VerificationContext:
     previous_secret: str | None = field(default=None, repr=False)
     others: tuple[OtherSecret, ...] = field(default=(), repr=False)
     app_ids: tuple[str, ...] = ()
-
-
-LABELS = {"ios": "iOS", "android": "Android", "web": "web"}
-
-
-def _label(platform: str) -> str:
-    return LABELS.get(platform, platform)
 
 
 def _fail(reason: str, detail: str, *, identified_by: str | None = None, credential: str = "user_hash") -> Verification:
@@ -270,21 +264,11 @@ def _diagnose_signature(context: VerificationContext, token: str, user_id: str |
     return Verification(False, identified_by, diagnosis, "jwt")
 
 
-def emulator_response(result: Verification, *, platform: str, enforced: bool) -> tuple[int, dict[str, Any]]:
-    """``(status, body)`` as Intercom's API auth server would answer, plus our diagnosis."""
-    if result.verified:
-        return 200, {"verified": True, "identified_by": result.identified_by}
-    assert result.diagnosis is not None  # noqa: S101 - every failure carries one
-    if result.diagnosis.reason == "unidentified":
-        return 200, {"verified": False, "diagnosis": result.diagnosis.as_dict()}
-    if not enforced:
-        # Accepted today; rejected once enforcement is on.
-        return 200, {"verified": False, "enforced": False, "diagnosis": result.diagnosis.as_dict()}
-    return (
-        403 if platform == "web" else 401,
-        {
-            "code": "jwt_invalid" if result.credential == "jwt" else "hmac_mismatch",
-            "message": "Failed Identity Verification check",
-            "diagnosis": result.diagnosis.as_dict(),
-        },
-    )
+# Names that moved out (their old path still works, with a DeprecationWarning).
+__getattr__ = moved_names(
+    "intercom_identity.verification",
+    {
+        "emulator_response": "intercom_identity.emulator",
+        "LABELS": "intercom_identity.platforms",
+    },
+)

@@ -1,109 +1,16 @@
-"""The web messenger boot script: ``window.intercomSettings`` as JSON that cannot escape
-its ``<script>`` element."""
+"""Deprecated: the web messenger lives in ``intercom_identity.messenger``."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
-from typing import Any
+from ._deprecation import warn_module_moved
 
-from django.core.exceptions import ImproperlyConfigured
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError
-from django.utils.html import escape
-from django.utils.safestring import SafeString
+warn_module_moved("intercom_identity.web", "intercom_identity.messenger")
 
-from . import outages
-from .conf import conf
-from .exceptions import IntercomIdentityError
-from .services import jwt_signed_keys, web_settings
+from .messenger import (  # noqa: E402
+    RESERVED_KEYS,
+    intercom_settings_script,
+    messenger_settings,
+    script_safe_json,
+)
 
-logger = logging.getLogger(__name__)
-
-# The app id each environment last rendered with in this process: the fallback when the
-# database is unavailable (the app id is not secret).
-_last_app_ids: dict[str, str] = {}
-
-# Keys the template may not set: they carry the verified identity.
-RESERVED_KEYS = frozenset({"app_id", "user_id", "email", "user_hash", "intercom_user_jwt"})
-
-# Inside <script>, the HTML parser ends the element at "</script" and treats "<!--" specially;
-# escaping <, > and & as JSON \u escapes keeps every string literal intact. U+2028/U+2029 are
-# line terminators in older JavaScript engines.
-_SCRIPT_ESCAPES = {
-    ord("<"): "\\u003C",
-    ord(">"): "\\u003E",
-    ord("&"): "\\u0026",
-    ord("\u2028"): "\\u2028",
-    ord("\u2029"): "\\u2029",
-}
-_SCRIPT_ESCAPE_CHARS = tuple(chr(code) for code in _SCRIPT_ESCAPES)
-
-
-_ENCODER = DjangoJSONEncoder(ensure_ascii=False)
-
-
-def script_safe_json(value: Any) -> str:
-    """JSON text that is safe to place verbatim inside a ``<script>`` element."""
-    text = _ENCODER.encode(value)
-    if any(char in text for char in _SCRIPT_ESCAPE_CHARS):
-        text = text.translate(_SCRIPT_ESCAPES)
-    return text
-
-
-def intercom_settings_script(settings: Mapping[str, Any], *, nonce: str | None = None) -> SafeString:
-    """``<script>window.intercomSettings = {...};</script>``, with a CSP nonce when given."""
-    opening = f'<script nonce="{escape(nonce)}">' if nonce else "<script>"
-    return SafeString(f"{opening}window.intercomSettings = {script_safe_json(dict(settings))};</script>")
-
-
-def messenger_settings(user: Any, extra: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Settings for the current environment, or None when the messenger cannot boot at all.
-
-    A failure to produce the identity never breaks the page: it is logged and the messenger
-    boots without identity (or, without an environment, not at all).
-    """
-    ignored = sorted(RESERVED_KEYS.intersection(extra)) if extra else ()
-    if ignored:
-        logger.warning("intercom_settings: ignored reserved keys %s passed from a template.", ", ".join(ignored))
-    try:
-        settings = web_settings(user)
-    except IntercomIdentityError as exc:
-        logger.error("Intercom messenger booted without identity: %s", exc)
-        try:
-            settings = web_settings(None)
-        except IntercomIdentityError:
-            return None
-    except ImproperlyConfigured as exc:
-        logger.error("Intercom messenger not booted: %s", exc)
-        return None
-    except DatabaseError as exc:
-        # The page must still render: boot with the app id last seen by this process, if any.
-        outages.DATABASE.failed(exc, "the messenger boots without identity")
-        app_id = _last_app_ids.get(conf.ENVIRONMENT)
-        if app_id is None:
-            return None
-        settings = {"app_id": app_id}
-    _last_app_ids[conf.ENVIRONMENT] = settings["app_id"]
-    if not extra:
-        return settings
-    extras = _serializable(extra)
-    if "intercom_user_jwt" in settings:
-        # A signed field must not also be sent in the clear, where it could contradict the token.
-        extras = {key: value for key, value in extras.items() if key not in jwt_signed_keys()}
-    return {**extras, **settings}
-
-
-def _serializable(extra: Mapping[str, Any]) -> dict[str, Any]:
-    """The template's extra settings that can be sent as JSON; others are dropped and logged."""
-    kept = {}
-    for key, value in extra.items():
-        if key in RESERVED_KEYS:
-            continue
-        try:
-            script_safe_json(value)
-        except (TypeError, ValueError):
-            logger.error("intercom_settings: dropped %s, a %s that JSON cannot encode.", key, type(value).__name__)
-            continue
-        kept[key] = value
-    return kept
+__all__ = ["RESERVED_KEYS", "intercom_settings_script", "messenger_settings", "script_safe_json"]

@@ -12,10 +12,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
-from intercom_identity import identity_payload, record_client
+from intercom_identity import record_client
+from intercom_identity.credentials import serve_identity
 from intercom_identity.exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform
-from intercom_identity.services import parse_platform
-from intercom_identity.views import error_response, json_errors, method_not_allowed, read_body
+from intercom_identity.http import error_response, json_errors, method_not_allowed, read_body
+from intercom_identity.lookups import parse_platform
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -56,15 +57,17 @@ def mobile_login(request: HttpRequest) -> JsonResponse:
     user = authenticate(request, username=body["username"], password=body["password"])
     if user is None:
         return error_response(401, "invalid_credentials", "Wrong username or password.")
+    app_version = request.headers.get("X-App-Version")
     try:
-        intercom = identity_payload(user, body["platform"]) if body.get("intercom") else None
-        parse_platform(body["platform"])
+        if body.get("intercom"):
+            intercom = serve_identity(user, body["platform"], app_version)
+        else:  # an old app version: counted, handed nothing
+            intercom = None
+            record_client(user, parse_platform(body["platform"]), app_version, sent_credential=False)
     except UnknownPlatform as exc:
         return error_response(400, "unknown_platform", str(exc))
     except (UnknownEnvironment, SecretUnavailable):
         return error_response(503, "intercom_unavailable", "Intercom identity is temporarily unavailable.")
-    sent = intercom is not None and (intercom["user_hash"] or intercom["intercom_user_jwt"]) is not None
-    record_client(user, body["platform"], request.headers.get("X-App-Version"), sent_credential=sent)
     response: dict[str, Any] = {"user": {"id": user.pk, "username": user.get_username()}}
     if intercom is not None:
         response["intercom"] = intercom

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,13 +10,14 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
+from django.core.management import call_command
 from django.test import Client
 
 from intercom_identity import activity, cacheguard, configcache, crypto, outages
 from intercom_identity.activity import record_client
+from intercom_identity.lookups import get_platform_config
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
 from intercom_identity.rollout import change_phase, store_secret
-from intercom_identity.services import get_platform_config
 from tests import leakguard
 
 DATA = Path(__file__).parent / "data"
@@ -148,3 +150,39 @@ def staff_client(username: str, *codenames: str) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+def users(count: int, prefix: str = "u") -> list[Any]:
+    """``count`` new users named ``<prefix>0``, ``<prefix>1``..."""
+    model = get_user_model()
+    return [model.objects.create_user(f"{prefix}{n}", f"{prefix}{n}@example.com", "pw") for n in range(count)]
+
+
+def ios() -> PlatformConfig:
+    """The development iOS configuration as stored now."""
+    return PlatformConfig.objects.select_related("environment").get(environment__slug="development", platform="ios")
+
+
+def seen(user: Any, version: str, *, sent: bool, at: Any = None, platform: str = "ios") -> bool:
+    """``record_client`` in the development environment."""
+    return record_client(user, platform, version, sent_credential=sent, environment="development", now=at)
+
+
+def below_threshold() -> PlatformConfig:
+    """iOS sending, with 1 of 4 active users on a sending version."""
+    config = configure("development", "ios", RolloutPhase.SENDING)
+    people = users(4, "g")
+    for person in people[:3]:
+        seen(person, "1.0", sent=False)
+    seen(people[3], "2.0", sent=True)
+    return config
+
+
+def run(*args: str, stdin: str | None = None) -> str:
+    """``manage.py intercom_identity ARGS``; returns what it printed (stderr is kept apart)."""
+    out = io.StringIO()
+    kwargs: dict[str, Any] = {"stdout": out, "stderr": io.StringIO()}
+    if stdin is not None:
+        kwargs["stdin"] = io.StringIO(stdin)
+    call_command("intercom_identity", *args, **kwargs)
+    return out.getvalue()

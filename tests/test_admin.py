@@ -9,8 +9,8 @@ from django.test import Client
 from django.urls import reverse
 
 from intercom_identity.hashing import fingerprint
-from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
-from tests.conftest import SECRETS, configure, make_ready, staff_client
+from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase
+from tests.conftest import SECRETS, below_threshold, configure, ios, make_ready, staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -348,3 +348,75 @@ def test_environment_slug_must_fit_the_setting(superuser_client: Client) -> None
 def test_changelist_cannot_filter_on_the_encrypted_secret(superuser_client: Client, all_secrets: Any) -> None:
     response = superuser_client.get(CHANGELIST, {"encrypted_secret__startswith": "gAAAA"})
     assert response.status_code in (302, 400)
+
+
+# --- rollout through the admin ----------------------------------------------------
+
+
+def transition(client: Client, config: PlatformConfig, key: str, **extra: str) -> Any:
+    url = reverse("admin:intercom_identity_platformconfig_transition", args=[config.pk])
+    return client.post(url, {"transition": key, "confirm": "yes", **extra}, follow=True)
+
+
+def test_guard_through_the_admin(admin_client: Client, admin_user: Any) -> None:
+    config = below_threshold()
+    url = reverse("admin:intercom_identity_platformconfig_transition", args=[config.pk])
+    page = admin_client.get(url, {"to": "phase:enforced"}).content.decode()
+    assert 'id="readiness"' in page
+    assert "25%" in page
+    assert "95%" in page
+    assert 'name="force"' in page
+
+    refused = transition(admin_client, config, "phase:enforced").content.decode()
+    assert "Refusing to enforce" in refused
+    assert ios().phase == RolloutPhase.SENDING
+
+    no_reason = transition(admin_client, config, "phase:enforced", force="yes").content.decode()
+    assert "needs a written reason" in no_reason
+    assert ios().phase == RolloutPhase.SENDING
+
+    transition(admin_client, config, "phase:enforced", force="yes", reason="launch day")
+    assert ios().phase == RolloutPhase.ENFORCED
+    event = AuditEvent.objects.filter(kind="phase").latest("created_at")
+    assert (event.actor, event.actor_label, event.forced, event.reason) == (admin_user, "admin", True, "launch day")
+
+
+def test_admin_secret_and_min_version_changes_are_audited_with_the_actor(admin_client: Client, admin_user: Any) -> None:
+    config = configure("development", "web")
+    url = reverse("admin:intercom_identity_platformconfig_change", args=[config.pk])
+    admin_client.post(url, {"new_secret": "admin-set-secret-0011223344556677889900", "min_sending_version": "4.0"})
+    events = AuditEvent.objects.filter(actor=admin_user)
+    assert set(events.values_list("kind", flat=True)) == {"secret", "min_sending_version"}
+    config.refresh_from_db()
+    assert config.min_sending_version == "4.0"
+
+
+def test_admin_refuses_a_malformed_min_version(admin_client: Client) -> None:
+    config = configure("development", "web")
+    url = reverse("admin:intercom_identity_platformconfig_change", args=[config.pk])
+    response = admin_client.post(url, {"min_sending_version": "x" * 64 + "y"})
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+
+
+def test_audit_is_read_only_in_the_admin(admin_client: Client) -> None:
+    configure("development", "ios", RolloutPhase.SENDING)
+    event = AuditEvent.objects.first()
+    assert event is not None
+    assert admin_client.get(reverse("admin:intercom_identity_auditevent_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:intercom_identity_auditevent_add")).status_code == 403
+    change = reverse("admin:intercom_identity_auditevent_change", args=[event.pk])
+    assert admin_client.get(change).status_code == 200  # a read-only view
+    assert admin_client.post(change, {"reason": "rewritten"}).status_code == 403
+    assert (
+        admin_client.post(
+            reverse("admin:intercom_identity_auditevent_delete", args=[event.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    changelist = admin_client.post(
+        reverse("admin:intercom_identity_auditevent_changelist"),
+        {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"},
+    )
+    assert changelist.status_code in (200, 302)
+    assert AuditEvent.objects.get(pk=event.pk).reason == event.reason

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import require
+from tests.localservices import require
 
 pytestmark = [pytest.mark.bench]
 

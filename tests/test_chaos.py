@@ -48,7 +48,7 @@ import pytest
 
 from tests.demo_servers import ENVIRONMENT, HASH_URL, Hidden, Server, manage, new_secret, server_environment, set_up
 from tests.demo_servers import user_hash as independent_hash
-from tests.services import postgres_bin, require
+from tests.localservices import postgres_bin, require
 from tests.throwaway_services import PostgresCluster, RedisServer
 
 pytestmark = [pytest.mark.chaos]

@@ -11,20 +11,11 @@ from django.core.management.base import CommandError
 from intercom_identity import compute_user_hash
 from intercom_identity.hashing import fingerprint
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
-from tests.conftest import SECRETS, configure, make_ready
+from tests.conftest import SECRETS, below_threshold, configure, ios, make_ready, run
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "cmd-secret-0a1b2c3d4e5f60718293a4b5c6d7e8f9"
-
-
-def run(*args: str, stdin: str | None = None) -> str:
-    out = io.StringIO()
-    kwargs: dict[str, Any] = {"stdout": out, "stderr": io.StringIO()}
-    if stdin is not None:
-        kwargs["stdin"] = io.StringIO(stdin)
-    call_command("intercom_identity", *args, **kwargs)
-    return out.getvalue()
 
 
 def config_of(env: str, platform: str) -> PlatformConfig:
@@ -161,3 +152,54 @@ def test_environment_inserted_without_rows_still_works() -> None:
     assert "fingerprint" not in run("set-secret", "staging", "web", stdin=SECRET)
     assert "off -> sending" in run("phase", "staging", "web", "sending")
     assert json.loads(run("status", "--json"))["staging"]["web"]["phase"] == "sending"
+
+
+# --- adoption, minimum version, history ----------------------------------------------
+
+
+def test_history_command() -> None:
+    configure("development", "ios", RolloutPhase.SENDING)
+    text = run("history")
+    assert "development/ios phase off -> sending" in text
+    events = json.loads(run("history", "--json", "--platform", "ios"))
+    assert [e["kind"] for e in events] == ["phase", "secret"]
+    assert set(events[0]) == {
+        "at",
+        "actor",
+        "environment",
+        "platform",
+        "kind",
+        "from",
+        "to",
+        "adoption_ratio",
+        "reason",
+        "forced",
+    }
+    assert json.loads(run("history", "--json", "--environment", "production")) == []
+
+
+def test_adoption_command() -> None:
+    below_threshold()
+    data = json.loads(run("adoption", "development", "ios", "--json"))
+    assert (data["active_users"], data["ready_users"], data["ratio"], data["threshold"]) == (4, 1, 0.25, 0.95)
+    assert data["versions"] == [
+        {"version": "2.0", "users": 1, "sends_credential": True},
+        {"version": "1.0", "users": 3, "sends_credential": False},
+    ]
+    text = run("adoption", "development", "ios", "--days", "7")
+    assert "25%" in text
+    assert "below threshold" in text
+    with pytest.raises(CommandError):
+        run("adoption", "development", "ios", "--days", "0")
+
+
+def test_min_version_command() -> None:
+    assert "none -> 5.2.0" in run("min-version", "development", "ios", "5.2.0")
+    assert ios().min_sending_version == "5.2.0"
+    run("min-version", "development", "ios", "")
+    assert ios().min_sending_version == ""
+
+
+def test_days_out_of_range_is_a_short_usage_error() -> None:
+    with pytest.raises(CommandError, match="not a number of days from 1 to 3650"):
+        run("adoption", "development", "ios", "--days", "0")

@@ -24,9 +24,10 @@ from django.test.utils import CaptureQueriesContext
 
 from intercom_identity import configcache, identity_payload
 from intercom_identity.checks import check_settings, check_shared_cache
+from intercom_identity.configcache import get_serving_config
+from intercom_identity.maintenance import rotate_encryption
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
-from intercom_identity.rollout import change_phase, clear_secret, rotate_encryption, store_secret
-from intercom_identity.services import get_serving_config
+from intercom_identity.rollout import change_phase, clear_secret, store_secret
 from tests.conftest import SECRETS, configure
 from tests.test_faults import CLOSED_REDIS
 

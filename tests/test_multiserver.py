@@ -45,7 +45,7 @@ from tests.demo_servers import (
     set_up,
     user_hash,
 )
-from tests.services import POSTGRES, REDIS, require
+from tests.localservices import POSTGRES, REDIS, require
 
 pytestmark = [pytest.mark.multiserver]
 

@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString
 
-from ..web import intercom_settings_script, messenger_settings
+from ..messenger import intercom_settings_script, messenger_settings
 
 register = template.Library()
 

@@ -11,20 +11,15 @@ from typing import Any, TextIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.views.decorators.debug import sensitive_variables
 
-from ...activity import adoption
+from ...adoption import adoption
+from ...emulator import verify
 from ...exceptions import IntercomIdentityError
 from ...hashing import compute_user_hash
+from ...lookups import get_platform_config, parse_phase
+from ...maintenance import recount, rotate_encryption
 from ...models import CredentialMode, Platform, RolloutPhase
-from ...rollout import (
-    audit_history,
-    change_mode,
-    change_phase,
-    clear_secret,
-    rotate_encryption,
-    set_min_sending_version,
-    store_secret,
-)
-from ...services import get_platform_config, parse_phase, status_matrix, verify
+from ...reports import audit_history, status_matrix
+from ...rollout import change_mode, change_phase, clear_secret, set_min_sending_version, store_secret
 
 
 def _window_days(value: str) -> int:
@@ -100,6 +95,11 @@ class Command(BaseCommand):
         history.add_argument("--environment", help="Only this environment.")
         history.add_argument("--platform", choices=Platform.values, help="Only this platform.")
         history.add_argument("--json", action="store_true", dest="as_json", help="Print JSON.")
+
+        sub.add_parser(
+            "recount",
+            help="Rebuild the adoption tallies from the activity rows (after a bulk import or raw SQL).",
+        )
 
         sub.add_parser(
             "rotate-keys",
@@ -226,6 +226,10 @@ class Command(BaseCommand):
         config = get_platform_config(platform, environment)
         previous = clear_secret(config, reason=reason)
         self.stdout.write(f"{config}: stored secret {previous or 'none'} cleared.")
+
+    def handle_recount(self, **options: Any) -> None:
+        written = recount()
+        self.stdout.write(f"Recounted the adoption tallies: {written} tally row(s) written.")
 
     def handle_rotate_keys(self, **options: Any) -> None:
         count = rotate_encryption()

@@ -12,9 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from intercom_identity.activity import record_client
+from intercom_identity.lookups import get_platform_config
 from intercom_identity.models import ClientActivity, Environment, Platform, RolloutPhase
 from intercom_identity.rollout import change_phase, store_secret
-from intercom_identity.services import get_platform_config
 
 USERNAME = "admin"
 PASSWORD = "admin"

@@ -1,0 +1,85 @@
+"""The admin's forms: a configuration's editable fields (new secret, minimum version) and
+the "Check a credential" page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
+
+from ..conf import conf
+from ..hashing import validate_secret
+from ..models import Environment, Platform, PlatformConfig
+from ..versions import clean_min_version
+
+
+class CheckCredentialForm(forms.Form):
+    environment = forms.ModelChoiceField(
+        queryset=Environment.objects.all(), to_field_name="slug", initial=lambda: conf.ENVIRONMENT
+    )
+    platform = forms.ChoiceField(choices=Platform.choices)
+    user_id = forms.CharField(required=False, strip=False, max_length=16_384)
+    email = forms.CharField(required=False, strip=False, max_length=16_384)
+    # Credentials are stripped: a pasted trailing newline is the form's artefact, not the app's.
+    user_hash = forms.CharField(required=False, max_length=16_384)
+    intercom_user_jwt = forms.CharField(
+        label=_("Intercom user JWT"),
+        required=False,
+        max_length=16_384,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            not data.get("user_hash")
+            and not data.get("intercom_user_jwt")
+            and (data.get("user_id") or data.get("email"))
+        ):
+            raise ValidationError(_("Paste the user_hash or the JWT the app sends."))
+        return data
+
+
+class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
+    new_secret = forms.CharField(
+        label=_("New secret"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_(
+            "Paste the identity verification secret from Intercom's settings for this platform to set "
+            "or replace it. Leave empty to keep the current one. It is stored encrypted and never shown."
+        ),
+    )
+
+    class Meta:
+        model = PlatformConfig
+        fields = ["min_sending_version"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Remembered for the history entry, which is written after the new secret is saved.
+        self.previous_fingerprint = self.instance.secret_fingerprint
+        if self.instance.pk and self.instance.managed_by_settings:
+            self.fields.pop("new_secret", None)  # the secret lives in settings: nothing to type here
+
+    def clean_min_sending_version(self) -> str:
+        version: str = self.cleaned_data["min_sending_version"]
+        try:
+            return clean_min_version(version) if version.strip() else ""
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="invalid_version") from None
+
+    @method_decorator(sensitive_variables())
+    def clean_new_secret(self) -> str:
+        secret: str = self.cleaned_data["new_secret"]
+        if secret:
+            try:
+                validate_secret(secret)
+            except ValueError as exc:
+                raise ValidationError(str(exc), code="invalid_secret") from None
+        return secret

@@ -1,0 +1,88 @@
+"""The JSON answers of the app's endpoints when they cannot answer normally: every error is
+``{"error": code, "detail": sentence}`` with its status. Public, so that a site's own JSON
+views (the demo's login API) answer the same way."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig, SuspiciousOperation
+from django.db import DatabaseError
+from django.http import HttpRequest, JsonResponse
+
+from . import outages
+from .exceptions import MissingSecret, UnknownEnvironment
+from .ratelimit import retry_after
+
+logger = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, detail: str) -> JsonResponse:
+    """Every error of the app's endpoints has this shape: ``{"error": code, "detail": sentence}``."""
+    return JsonResponse({"error": code, "detail": detail}, status=status)
+
+
+def method_not_allowed(request: HttpRequest, allowed: tuple[str, ...]) -> JsonResponse:
+    response = error_response(
+        405, "method_not_allowed", f"{request.method} is not allowed here; use {' or '.join(allowed)}."
+    )
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
+def rate_limited(request: HttpRequest, endpoint: str, limit: int, user: Any = None) -> JsonResponse | None:
+    """429 JSON with ``Retry-After`` when the client address, or the user, is over ``limit`` a minute."""
+    buckets = [f"{endpoint}:addr:{request.META.get('REMOTE_ADDR', '')}"]
+    if user is not None and getattr(user, "pk", None) is not None:
+        buckets.append(f"{endpoint}:user:{user.pk}")
+    waits = [wait for bucket in buckets if (wait := retry_after(bucket, limit)) is not None]
+    if not waits:
+        return None
+    response = error_response(429, "rate_limited", f"Too many requests; retry in {max(waits)} seconds.")
+    response["Retry-After"] = str(max(waits))
+    return response
+
+
+def unavailable(exc: Exception) -> JsonResponse:
+    """503 for a server-side configuration problem; the log gets the reason, the client a sentence."""
+    logger.error("Intercom identity unavailable: %s", exc)
+    if isinstance(exc, UnknownEnvironment):
+        return error_response(503, "environment_not_configured", "Intercom identity is not configured on this server.")
+    if isinstance(exc, MissingSecret):
+        return error_response(503, "secret_missing", "No Intercom secret is stored for this platform yet.")
+    return error_response(503, "secret_unavailable", "Intercom identity is temporarily unavailable on this server.")
+
+
+def json_errors(view: Callable[[HttpRequest], JsonResponse]) -> Callable[[HttpRequest], JsonResponse]:
+    """What would otherwise be an HTML error page is a JSON answer: a database that is down or a
+    misconfiguration is a 503, a request Django finds suspicious (too many fields) a 400."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest) -> JsonResponse:
+        try:
+            response = view(request)
+        except DatabaseError as exc:
+            outages.DATABASE.failed(exc, "the JSON views answer 503 database_unavailable")  # logged bounded
+            return error_response(503, "database_unavailable", "Intercom identity is temporarily unavailable.")
+        except ImproperlyConfigured as exc:
+            logger.error("Intercom identity unavailable: %s", exc)
+            return error_response(503, "misconfigured", "Intercom identity is not configured correctly on this server.")
+        except SuspiciousOperation as exc:
+            return error_response(400, "bad_request", f"The request was refused: {type(exc).__name__}.")
+        outages.DATABASE.available()
+        return response
+
+    return wrapper
+
+
+def read_body(request: HttpRequest) -> bytes | JsonResponse:
+    """The request body, or the JSON error for one Django refuses to read (too large, bad length)."""
+    try:
+        return request.body
+    except RequestDataTooBig:
+        return error_response(413, "body_too_large", "The body is larger than this server accepts.")
+    except ValueError:  # a Content-Length that is not a number
+        return error_response(400, "invalid_body", "The Content-Length header is not a number.")

@@ -1,0 +1,95 @@
+"""Operator tasks that repair or re-key stored state: recounting the tallies, re-encrypting
+the secrets. Both are all or nothing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timezone as dt_timezone
+
+from django.db import transaction
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+
+from . import crypto
+from .activity import DAILY, LATEST
+from .configcache import config_changed
+from .exceptions import RotationFailed, SecretUnavailable
+from .models import ClientActivity, DailyActivity, PlatformConfig, VersionTally
+
+logger = logging.getLogger(__name__)
+
+
+def recount(configs: Iterable[PlatformConfig] | None = None) -> int:
+    """Rebuild the tallies from the activity rows (after a bulk import or raw SQL); returns rows written."""
+    written = 0
+    with transaction.atomic():
+        for config in configs if configs is not None else PlatformConfig.objects.all():
+            scope = {"environment_id": config.environment_id, "platform": config.platform}
+            VersionTally.objects.filter(**scope).delete()
+            latest = (
+                ClientActivity.objects.filter(**scope)
+                .values_list(TruncDate("last_seen_at", tzinfo=dt_timezone.utc), "version")
+                .annotate(users=Count("*"))
+                .order_by()
+            )
+            daily = (
+                DailyActivity.objects.filter(**scope)
+                .values_list("day", "version")
+                .annotate(users=Count("*"))
+                .order_by()
+            )
+            tallies = [
+                VersionTally(**scope, kind=kind, day=day, version=version, users=users)
+                for kind, rows in ((LATEST, latest), (DAILY, daily))
+                for day, version, users in rows
+            ]
+            VersionTally.objects.bulk_create(tallies, batch_size=1000)
+            written += len(tallies)
+    return written
+
+
+ENCRYPTED_FIELDS = ("encrypted_secret", "encrypted_previous_secret")
+
+
+def rotate_encryption() -> int:
+    """Re-encrypt every stored secret (and kept previous secret) with the first configured key.
+
+    All or nothing: every value is re-encrypted first, and if a secret in use cannot be
+    decrypted with the configured keys, ``RotationFailed`` names the rows and nothing is
+    written. A kept previous secret (diagnosis only) or the unused stored secret of a pair
+    managed by settings that cannot be decrypted is left as it is and logged, rather than
+    blocking the rotation for good. Returns the number of rows rotated; the secrets, and so
+    every hash, stay the same. An invalid key is reported as such (``EncryptionKeyInvalid``).
+    """
+    crypto.fernet()  # an invalid or missing key is its own error, not "these rows cannot be decrypted"
+    with transaction.atomic():
+        configs = list(PlatformConfig.objects.select_for_update().select_related("environment").order_by("pk"))
+        rotated: list[tuple[PlatformConfig, dict[str, str]]] = []
+        unreadable: list[str] = []
+        for config in configs:
+            values = {}
+            for field in ENCRYPTED_FIELDS:
+                token = getattr(config, field)
+                if not token:
+                    continue
+                try:
+                    values[field] = crypto.rotate(token)
+                except SecretUnavailable:
+                    if field == "encrypted_secret" and not config.managed_by_settings:
+                        unreadable.append(str(config))
+                    else:
+                        logger.warning("Left an unreadable %s of %s as it is (not in use).", field, config)
+            if values:
+                rotated.append((config, values))
+        if unreadable:
+            raise RotationFailed(
+                "Nothing was rotated: the secrets of these cannot be decrypted with the configured keys: "
+                + ", ".join(unreadable)
+                + ". Add the key they were encrypted with to INTERCOM_IDENTITY_ENCRYPTION_KEYS and run it again."
+            )
+        for config, values in rotated:
+            PlatformConfig.objects.filter(pk=config.pk).update(**values)
+        config_changed()
+    logger.info("Re-encrypted the secrets of %d platform configurations with the first key.", len(rotated))
+    return len(rotated)
