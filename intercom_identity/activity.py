@@ -16,7 +16,7 @@ from datetime import date, datetime
 from datetime import timezone as dt_timezone
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
@@ -95,7 +95,7 @@ def record(
             _mark_sending(config, version, now)
             _remember_on_commit(credential_key, timeout=SENDING_MEMORY)
             wrote = True
-    except DatabaseError as exc:
+    except (DatabaseError, InterfaceError) as exc:
         outages.DATABASE.failed(exc, "client versions are not recorded")
         return False
     if wrote:

@@ -31,7 +31,7 @@ from .outages import CACHE as OUTAGE
 T = TypeVar("T")
 
 CONSEQUENCE = (
-    "{call} failed; serving without it (the configuration from the database on every use, no rate limits, "
+    "{call} failed; serving without it (the configuration read from the database, no rate limits, "
     "recordings written through) and calling it again only {cooldown} s after each error. A configuration "
     "change made meanwhile reaches the processes that can still read the cache only when their copy "
     "expires (" + PREFIX + "CACHE_TTL)"

@@ -10,7 +10,7 @@ from functools import wraps
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig, SuspiciousOperation
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest, JsonResponse
 
 from . import outages
@@ -64,7 +64,7 @@ def json_errors(view: Callable[[HttpRequest], JsonResponse]) -> Callable[[HttpRe
     def wrapper(request: HttpRequest) -> JsonResponse:
         try:
             response = view(request)
-        except DatabaseError as exc:
+        except (DatabaseError, InterfaceError) as exc:  # InterfaceError: a connection closed under it
             outages.DATABASE.failed(exc, "the JSON views answer 503 database_unavailable")  # logged bounded
             return error_response(503, "database_unavailable", "Intercom identity is temporarily unavailable.")
         except ImproperlyConfigured as exc:

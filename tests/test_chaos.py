@@ -46,6 +46,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import leakguard
 from tests.demo_servers import ENVIRONMENT, HASH_URL, Hidden, Server, manage, new_secret, server_environment, set_up
 from tests.demo_servers import user_hash as independent_hash
 from tests.localservices import postgres_bin, require
@@ -354,13 +355,16 @@ def assert_held(
     others = {verdict: n for verdict, n in figures.verdicts.items() if verdict not in allowed}
     assert not others, f"answers other than {sorted(allowed)}: {others}. {summary}{site.server.diagnosis()}"
     assert figures.answers_recovery <= RECOVERY_WITHIN, summary
+    per_worker = Counter(record.worker for record in figures.records)
+    assert max(per_worker.values(), default=0) <= MAX_RECORDS_PER_WORKER, (
+        f"{summary}; first records: {[(r.worker, r.message[:100]) for r in figures.records[:10]]}"
+    )
+    assert not leakguard.find_leaks([("the server's log", figures.log)], leakguard.known_secrets), (
+        "a secret, a session key or a key is in the server's log"
+    )
     recovered = figures.service_recovery(service)
     assert len(recovered) == WORKERS, f"not every worker logged that {service} is back: {summary}"
     assert max(recovered.values()) <= RECOVERY_WITHIN, summary
-    per_worker = Counter(record.worker for record in figures.records)
-    assert max(per_worker.values()) <= MAX_RECORDS_PER_WORKER, (
-        f"{summary}; records: {[(r.worker, r.message[:100]) for r in figures.records]}"
-    )
     assert len(BOOTING.findall(site.server.stderr())) == WORKERS, "a worker was restarted" + site.server.diagnosis()
 
 
