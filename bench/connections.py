@@ -23,8 +23,6 @@ connections differ and no shared Redis is touched; every response must be a 200.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -35,18 +33,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import Row, print_table, start
+from bench.common import Row, print_table
 from bench.web import (
     ENDPOINTS,
     SETTLE,
     Results,
     Run,
+    begin,
     check,
     free_port,
     preflight,
     prepare_data,
     recreate_database,
-    server_environment,
     start_gunicorn,
     stop,
     wait_until_serving,
@@ -89,11 +87,9 @@ def per_request(env: dict[str, str]) -> dict[str, str]:
 
 def main() -> None:
     args = parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("error: wrk is not installed (apt-get install -y wrk)")
-    persistent_env = server_environment(args)
-    os.environ.update(persistent_env)
-    start("bench/connections.py: a PostgreSQL connection per request against persistent connections")
+    persistent_env = begin(
+        args, "bench/connections.py: a PostgreSQL connection per request against persistent connections"
+    )
     print(
         f"setup: {args.users:,} users with a session each; gunicorn {args.workers} sync worker(s); wrk "
         f"{args.threads} thread(s), {args.connections} connection(s), {args.pairs} pair(s) of {args.duration} s; "

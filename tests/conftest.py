@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         report.outcome = "failed"
         report.longrepr = f"A stored secret appeared in the test's output: {', '.join(leaking)}."
     return report
+
+
+@pytest.fixture
+def clock(monkeypatch: Any) -> list[float]:
+    """The monotonic clock the configuration copies, the cache's circuit and outages go by, moved by hand."""
+    now = [time.monotonic()]  # not before what the set-up already read
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    return now
 
 
 @pytest.fixture

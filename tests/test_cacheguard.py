@@ -93,14 +93,6 @@ def faulty() -> Iterator[type[FaultyCache]]:
 
 
 @pytest.fixture
-def clock(monkeypatch: Any) -> list[float]:
-    """The monotonic clock the circuit, the outages and the copies go by, moved by hand."""
-    now = [time.monotonic()]
-    monkeypatch.setattr(time, "monotonic", lambda: now[0])
-    return now
-
-
-@pytest.fixture
 def ios(db: None, django_capture_on_commit_callbacks: Any) -> PlatformConfig:
     with django_capture_on_commit_callbacks(execute=True):
         return configure("development", "ios", RolloutPhase.SENDING)

@@ -144,14 +144,6 @@ def test_committed_changes_are_served_at_once_in_the_process_that_made_them(
     assert identity_payload(user, "ios")["phase"] == "off"
 
 
-@pytest.fixture
-def clock(monkeypatch: Any) -> list[float]:
-    """The monotonic clock the copies and the version checks go by, moved by hand."""
-    now = [configcache.time.monotonic()]  # not before what the set-up already read
-    monkeypatch.setattr(configcache.time, "monotonic", lambda: now[0])
-    return now
-
-
 @pytest.mark.django_db
 def test_a_change_committed_by_another_process_is_served_within_the_check_interval(
     ios: PlatformConfig, user: Any, clock: list[float]

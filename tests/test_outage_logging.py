@@ -5,7 +5,6 @@ secret or token in any of it (the suite's leak guard reads every record, traceba
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,13 +23,6 @@ from tests.test_templatetags import render, settings_of
 URL = "/intercom/user-hash/"
 APP = "intercom_identity"
 CACHE_PASSWORD = "cache-password-0123456789"  # in the cache's location: never in a record
-
-
-@pytest.fixture
-def clock(monkeypatch: Any) -> list[float]:
-    now = [time.monotonic()]
-    monkeypatch.setattr(time, "monotonic", lambda: now[0])
-    return now
 
 
 @pytest.fixture
