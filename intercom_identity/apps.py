@@ -12,8 +12,9 @@ class IntercomIdentityConfig(AppConfig):
     def ready(self) -> None:
         # Both connect signal handlers: activity keeps the tallies exact, configcache the copies current.
         from . import activity, configcache  # noqa: F401
-        from .checks import ALL_CHECKS, check_phases_have_secrets
+        from .checks import ALL_CHECKS, check_phases_have_secrets, check_workspace_drift
 
         for check in ALL_CHECKS:
             checks.register(check, checks.Tags.security)
         checks.register(check_phases_have_secrets, checks.Tags.database)
+        checks.register(check_workspace_drift, checks.Tags.database)

@@ -32,6 +32,7 @@ from .conf import PREFIX, conf
 from .exceptions import MissingSecret, SecretUnavailable
 from .lookups import environment_slug, get_platform_config, parse_platform
 from .models import Environment, Platform, PlatformConfig, RolloutPhase
+from .regions import DEFAULT_REGION, environment_region
 
 VERSION_KEY = "intercom_identity:config-version"
 VERSION_CHECK_INTERVAL = 0.1  # seconds a process goes on with the version it last read
@@ -48,6 +49,7 @@ class ServingConfig:
     platform: str
     phase: str
     credential_mode: str
+    region: str = DEFAULT_REGION  # the workspace's data-hosting region (``regions``)
     _secret: str | None = field(default=None, repr=False, compare=False)
     _secret_problem: SecretUnavailable | None = field(default=None, repr=False, compare=False)
 
@@ -68,6 +70,7 @@ class ServingConfig:
             platform=config.platform,
             phase=config.phase,
             credential_mode=config.credential_mode,
+            region=environment_region(config.environment),
             _secret=secret,
             _secret_problem=problem,
         )

@@ -52,6 +52,10 @@ class InvalidCredentialInput(IntercomIdentityError, ValueError):
     """A value to verify cannot be text Intercom would receive (e.g. not encodable as UTF-8)."""
 
 
+class InvalidAuditText(IntercomIdentityError, ValueError):
+    """An audit reason holds characters that would disguise it where it is read (a terminal, a page)."""
+
+
 class EnforcementBlocked(IntercomIdentityError):
     """Adoption is below the threshold: enforcing now would lock out too many users."""
 
@@ -69,6 +73,10 @@ class ReasonRequired(IntercomIdentityError, ValueError):
 
 class SecretManagedBySettings(IntercomIdentityError):
     """The pair's secret comes from INTERCOM_IDENTITY_SECRETS, so it cannot be stored here."""
+
+
+class ApiTokenManagedBySettings(IntercomIdentityError):
+    """The environment's token comes from INTERCOM_IDENTITY_API_TOKENS, so it cannot be stored here."""
 
 
 class RotationFailed(IntercomIdentityError):

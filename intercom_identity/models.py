@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -49,8 +49,19 @@ class CredentialMode(models.TextChoices):
     JWT = "jwt", _("JWT (Messenger Security)")
 
 
+class Region(models.TextChoices):
+    """Where an Intercom workspace is hosted: it decides the REST API's URL."""
+
+    US = "us", _("US (api.intercom.io)")
+    EU = "eu", _("EU (api.eu.intercom.io)")
+    AU = "au", _("Australia (api.au.intercom.io)")
+
+
 class Environment(models.Model):
     """One Intercom workspace, e.g. "development" (the test workspace) or "production"."""
+
+    # Derived from the API token, so never filtered on (``sensitive``); ``encrypted_*`` fields go without saying.
+    SENSITIVE_FIELDS: ClassVar[tuple[str, ...]] = ("api_token_fingerprint",)
 
     slug = models.SlugField(
         unique=True,
@@ -75,6 +86,17 @@ class Environment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Workspace truth: where the workspace's REST API is, and a read-only access token for it.
+    region = models.CharField(
+        _("Intercom region"),
+        max_length=2,
+        choices=Region.choices,
+        default=Region.US,
+        help_text=_("Where the workspace is hosted; it decides the REST API's URL."),
+    )
+    encrypted_api_token = models.TextField(blank=True, editable=False)
+    api_token_fingerprint = models.CharField(_("API token fingerprint"), max_length=8, blank=True, editable=False)
+    api_token_set_at = models.DateTimeField(_("API token set at"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-is_production", "slug"]
@@ -93,6 +115,32 @@ class Environment(models.Model):
             PlatformConfig(environment=self, platform=platform) for platform in Platform if platform not in existing
         )
 
+    # --- workspace truth: the Intercom access token (write-only, like the secrets) ----------
+
+    @property
+    def api_token_managed_by_settings(self) -> bool:
+        """Whether INTERCOM_IDENTITY_API_TOKENS supplies this environment's token (it then wins)."""
+        return conf.api_token_from_settings(self.slug) is not None
+
+    @property
+    def has_api_token(self) -> bool:
+        return bool(self.encrypted_api_token) or self.api_token_managed_by_settings
+
+    @property
+    @sensitive_variables()
+    def api_token_in_use_fingerprint(self) -> str:
+        """The fingerprint of the token in use (from settings or stored), "" when there is none."""
+        supplied = conf.api_token_from_settings(self.slug)
+        return fingerprint(supplied) if supplied is not None else self.api_token_fingerprint
+
+    @sensitive_variables()
+    def api_token(self) -> str | None:
+        """The token in use: from settings, else decrypted (``SecretDecryptionError``); None when there is none."""
+        supplied = conf.api_token_from_settings(self.slug)
+        if supplied is not None:
+            return supplied
+        return crypto.decrypt(self.encrypted_api_token) if self.encrypted_api_token else None
+
 
 class PlatformConfig(models.Model):
     """The secret and rollout phase of one platform in one environment.
@@ -102,6 +150,9 @@ class PlatformConfig(models.Model):
     pair's secret. A phase other than ``off`` needs one or the other: ``rollout`` enforces it,
     and system check E014 reports a row that lost it.
     """
+
+    # Derived from the secret, so never filtered on (``sensitive``); ``encrypted_*`` fields go without saying.
+    SENSITIVE_FIELDS: ClassVar[tuple[str, ...]] = ("secret_fingerprint",)
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="platforms")
     platform = models.CharField(max_length=16, choices=Platform.choices)
@@ -278,7 +329,8 @@ class VersionTally(models.Model):
 
 
 class AuditEvent(models.Model):
-    """One change of a phase, credential mode, secret (by fingerprint) or minimum version.
+    """One change of a phase, credential mode, secret (by fingerprint), minimum version or
+    environment API token (by fingerprint).
 
     Written by ``rollout`` whatever made the change (admin, command, code), and read-only
     everywhere. Never holds secret material.
@@ -289,6 +341,7 @@ class AuditEvent(models.Model):
         CREDENTIAL_MODE = "credential_mode", _("Credential mode")
         SECRET = "secret", _("Secret (fingerprint)")
         MIN_VERSION = "min_sending_version", _("Minimum sending version")
+        API_TOKEN = "api_token", _("Intercom API token (fingerprint)")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -296,7 +349,8 @@ class AuditEvent(models.Model):
     )
     actor_label = models.CharField(max_length=150, help_text=_("Who, as text: kept if the user is deleted."))
     environment = models.CharField(max_length=50)
-    platform = models.CharField(max_length=16, choices=Platform.choices)
+    # Empty for a change of the whole environment (its Intercom API token).
+    platform = models.CharField(max_length=16, choices=Platform.choices, blank=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)
     from_value = models.CharField(max_length=64, blank=True)
     to_value = models.CharField(max_length=64, blank=True)
@@ -310,3 +364,47 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.environment}/{self.platform} {self.kind}: {self.from_value or '-'} -> {self.to_value or '-'}"
+
+
+class WorkspaceSnapshot(models.Model):
+    """What Intercom reported of an environment's workspace at the last successful sync,
+    and how the last attempt went. Read by the admin and the system check, which never call
+    Intercom themselves."""
+
+    environment = models.OneToOneField(
+        Environment, on_delete=models.CASCADE, primary_key=True, related_name="workspace_snapshot"
+    )
+    fetched_at = models.DateTimeField(_("last successful sync"), null=True, blank=True)
+    identity_verification = models.BooleanField(null=True, help_text=_("Whether Intercom enforces it."))
+    app_id_code = models.CharField(_("Intercom app id"), max_length=64, blank=True)
+    app_name = models.CharField(_("workspace name"), max_length=255, blank=True)
+    region = models.CharField(_("region reported"), max_length=16, blank=True)
+    attempted_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    error = models.CharField(_("why the last attempt failed"), max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"Intercom workspace of {self.environment}"
+
+
+class WorkspaceEvent(models.Model):
+    """One entry of the workspace's activity log that matters here (identity verification,
+    messenger secrets, security settings), kept once per Intercom id."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="workspace_events")
+    intercom_id = models.CharField(max_length=64)
+    activity_type = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    performed_by = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    fetched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "intercom_id"], name="intercom_identity_one_workspace_event"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.environment}: {self.activity_type} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -43,9 +43,15 @@ REASONS: dict[str, str] = {
     "jwt_wrong_environment_secret": "Sign with the secret of the workspace the app talks to.",
     "jwt_previous_secret": "Sign with the current secret: this one was replaced.",
     "jwt_expired": "Fetch a fresh token from the backend's user-hash endpoint (it doubles as the refresh endpoint).",
+    "jwt_not_yet_valid": "Set nbf no later than the time of signing, and check the signing server's clock.",
     "jwt_missing_user_id": "Put the user's user_id in the token's claims.",
     "jwt_user_id_mismatch": "Send the same user_id as the one inside the token.",
 }
+
+
+# Seconds of clock difference tolerated between the server that signed a token and this one,
+# for ``exp`` and ``nbf`` alike (RFC 7519, 4.1.4 and 4.1.5: "some small leeway").
+CLOCK_LEEWAY = 10
 
 
 @dataclass(frozen=True)
@@ -223,11 +229,15 @@ def _verify_jwt(context: VerificationContext, token: str, *, user_id: str | None
         )
     if not signed_with(token, context.secret):
         return _diagnose_signature(context, token, user_id)
-    exp = claims.get("exp")
-    if exp is not None and not _is_timestamp(exp):
-        return fail("jwt_malformed", "The token's exp claim is not a number of seconds since 1970.")
-    if exp is not None and exp <= now:
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    for name, value in (("exp", exp), ("nbf", nbf)):
+        if value is not None and not _is_timestamp(value):
+            return fail("jwt_malformed", f"The token's {name} claim is not a number of seconds since 1970.")
+    # RFC 7519: valid from nbf (inclusive) until exp (exclusive), give or take CLOCK_LEEWAY.
+    if exp is not None and exp + CLOCK_LEEWAY <= now:
         return fail("jwt_expired", f"The token expired {int(now - exp)} seconds ago.")
+    if nbf is not None and nbf - CLOCK_LEEWAY > now:
+        return fail("jwt_not_yet_valid", f"The token is not valid for another {int(nbf - now)} seconds (its nbf).")
     claimed = claims.get("user_id")
     if claimed is None or claimed == "":
         return fail("jwt_missing_user_id", "The token has no user_id claim; Intercom requires one.")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import environ
 
-from project.secret_env import secrets_from_environment
+from project.secret_env import api_tokens_from_environment, secrets_from_environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,6 +47,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Expires Intercom's messenger cookies when the signed-in user changes (logout, switch).
+    "intercom_identity.middleware.MessengerSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -104,13 +106,31 @@ INTERCOM_IDENTITY_ENCRYPTION_KEYS = [
 # INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET=... or INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET_FILE=/path.
 INTERCOM_IDENTITY_SECRETS = secrets_from_environment(os.environ)
 
-# Seconds a process may serve its cached configuration without re-checking (a backstop: every
-# change invalidates the cache of every process through Django's cache).
-INTERCOM_IDENTITY_CACHE_TTL = env.int("INTERCOM_IDENTITY_CACHE_TTL", default=60)
-# JSON view requests per minute, per user and per client address; 0 turns the limit off.
-INTERCOM_IDENTITY_HASH_RATE_LIMIT = env.int("INTERCOM_IDENTITY_HASH_RATE_LIMIT", default=120)
-# Seconds a worker leaves the cache alone after a cache error or time-out (it serves without it).
-INTERCOM_IDENTITY_CACHE_COOLDOWN = env.float("INTERCOM_IDENTITY_CACHE_COOLDOWN", default=5.0)
+# Workspace truth: Intercom access tokens from INTERCOM_IDENTITY_<ENV>_API_TOKEN[_FILE] (none: the
+# feature stays off).
+INTERCOM_IDENTITY_API_TOKENS = api_tokens_from_environment(os.environ)
+
+# Every other setting of the app may come from a variable of the same name; an unset (or
+# empty) variable keeps the app's default (README, Settings). JWT_SIGNED_FIELDS is comma-separated.
+intercom_identity_from_environment: dict[str, type] = {  # lowercase: not a setting itself
+    "USER_ID": str,  # dotted path of (user) -> str | None
+    "USER_EMAIL": str,
+    "AUTHENTICATE": str,  # dotted path of (request) -> user | None
+    "JWT_EXPIRY": int,  # seconds a handed-out JWT lives
+    "JWT_SIGNED_FIELDS": list,
+    "VERIFY_IN_PRODUCTION": bool,
+    "VERIFY_RATE_LIMIT": int,
+    "HASH_RATE_LIMIT": int,  # JSON view requests per minute, per user and per client address
+    "ENFORCE_THRESHOLD": float,
+    "CACHE_TTL": int,  # seconds a process may serve its cached configuration without re-checking
+    "CACHE_COOLDOWN": float,  # seconds a worker leaves the cache alone after a cache error or time-out
+    "COOKIE_DOMAIN": str,  # the Domain Intercom's cookies are on, e.g. .example.com
+    "API_BASE_URL": str,  # Intercom's REST API elsewhere than the region's (a proxy)
+    "WORKSPACE_STALE_HOURS": int,  # hours after which the last sync with Intercom counts as stale
+}
+for _name, _cast in intercom_identity_from_environment.items():
+    if os.environ.get("INTERCOM_IDENTITY_" + _name, "").strip():
+        globals()["INTERCOM_IDENTITY_" + _name] = env.get_value("INTERCOM_IDENTITY_" + _name, cast=_cast)
 
 # Hide the app's sensitive locals and POST fields on the DEBUG error page too.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "intercom_identity.debug.AlwaysSafeExceptionReporterFilter"

@@ -20,6 +20,7 @@ from intercom_identity.lookups import get_platform_config
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
 from intercom_identity.rollout import change_phase, store_secret
 from tests import leakguard
+from tests.intercom_fake import intercom  # noqa: F401 - the fixture of the workspace tests
 
 DATA = Path(__file__).parent / "data"
 

@@ -276,9 +276,9 @@ def test_without_the_cache_the_configuration_is_read_at_most_every_check_interva
 
 
 @pytest.mark.parametrize("value", [-1, "5", True, 601, float("nan"), float("inf"), None])
-def test_a_malformed_cool_down_is_error_e018(value: object) -> None:
+def test_a_malformed_cool_down_is_error_e021(value: object) -> None:
     with override_settings(INTERCOM_IDENTITY_CACHE_COOLDOWN=value):
-        assert [m.id for m in check_settings()] == ["intercom_identity.E018"]
+        assert [m.id for m in check_settings()] == ["intercom_identity.E021"]
 
 
 @pytest.mark.parametrize("value", [0, 0.5, 5, 600])
@@ -288,5 +288,5 @@ def test_a_cool_down_of_zero_to_ten_minutes_is_accepted(value: object) -> None:
 
 
 def test_manage_py_check_fails_on_a_malformed_cool_down() -> None:
-    with override_settings(INTERCOM_IDENTITY_CACHE_COOLDOWN="5s"), pytest.raises(SystemCheckError, match="E018"):
+    with override_settings(INTERCOM_IDENTITY_CACHE_COOLDOWN="5s"), pytest.raises(SystemCheckError, match="E021"):
         call_command("check")

@@ -109,6 +109,12 @@ CASES: list[tuple[str, str, Callable[[], dict[str, Any]], str]] = [
         "jwt_expired",
     ),
     (
+        "jwt-not-yet-valid",
+        "ios",
+        lambda: {"intercom_user_jwt": jwt_independent.make({"user_id": UID, "nbf": exp(600)}, DEV_IOS)},
+        "jwt_not_yet_valid",
+    ),
+    (
         "jwt-bad-sig",
         "ios",
         lambda: {"intercom_user_jwt": jwt_independent.make({"user_id": UID, "exp": exp()}, "k" * 40)},
@@ -206,10 +212,15 @@ def test_endpoint_while_enforced(
     elif expected == "unidentified":
         assert response.status_code == 200
         assert body == {"verified": False, "diagnosis": body["diagnosis"]}
+    elif "intercom_user_jwt" in fields():  # Intercom: 400 for a request without a valid JWT, as an error list
+        assert response.status_code == 400
+        assert body["type"] == "error.list"
+        assert [error["code"] for error in body["errors"]] == ["jwt_invalid"]
+        assert body["diagnosis"]["reason"] == expected
     else:
         assert response.status_code == (403 if platform == "web" else 401)
         assert body["message"] == "Failed Identity Verification check"
-        assert body["code"] == ("jwt_invalid" if "intercom_user_jwt" in fields() else "hmac_mismatch")
+        assert body["code"] == "hmac_mismatch"
         assert body["diagnosis"]["reason"] == expected
 
 

@@ -6,10 +6,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from ..models import AuditEvent
+from .base import AppModelAdmin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditEventAdmin(AppModelAdmin):
     """The audit trail: readable by staff with view permission, changeable by nobody."""
 
     list_display = [

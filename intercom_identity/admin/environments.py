@@ -12,7 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from ..conf import conf
 from ..models import Environment, PlatformConfig, RolloutPhase
 from ..permissions import can_manage, can_manage_production
+from .base import AppModelAdmin
 from .platform_configs import secret_summary
+from .workspace_page import EnvironmentApiTokenMixin
 
 
 class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -33,9 +35,9 @@ class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["label", "slug", "app_id", "is_production", "is_current", "phases"]
-    readonly_fields = ["created_at", "updated_at"]
+class EnvironmentAdmin(EnvironmentApiTokenMixin, AppModelAdmin):
+    list_display = ["label", "slug", "app_id", "region", "is_production", "is_current", "phases", "api_token"]
+    readonly_fields = ["created_at", "updated_at", "api_token"]
     inlines = [PlatformConfigInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Environment]:

@@ -1,5 +1,5 @@
-"""The admin's forms: a configuration's editable fields (new secret, minimum version) and
-the "Check a credential" page."""
+"""The admin's forms: a configuration's editable fields (new secret, minimum version), the
+reason posted with a change, and the "Check a credential" page."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.views.decorators.debug import sensitive_variables
 from ..conf import conf
 from ..hashing import validate_secret
 from ..models import Environment, Platform, PlatformConfig
+from ..text import clean_audit_reason
 from ..versions import clean_min_version
 
 
@@ -42,6 +43,19 @@ class CheckCredentialForm(forms.Form):
         ):
             raise ValidationError(_("Paste the user_hash or the JWT the app sends."))
         return data
+
+
+class AuditReasonForm(forms.Form):
+    """The reason posted with a change, checked by the audit trail's own rule before anything changes."""
+
+    # A plain Field: CharField would answer a NUL with its own message before the rule is asked.
+    reason = forms.Field(required=False)
+
+    def clean_reason(self) -> str:
+        try:
+            return clean_audit_reason(str(self.cleaned_data["reason"] or "").strip())
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="invalid_reason") from None
 
 
 class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -13,9 +13,10 @@ from ..charts import trend_svg
 from ..conf import conf
 from ..models import Environment, RolloutPhase
 from .transitions import neighbour_phase
+from .workspace_page import WorkspaceOverviewMixin
 
 
-class OverviewPage(admin.ModelAdmin):  # type: ignore[type-arg]
+class OverviewPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """The overview page (a mixin of ``PlatformConfigAdmin``, whose permissions it uses)."""
 
     def overview_view(self, request: HttpRequest) -> HttpResponse:
@@ -43,7 +44,12 @@ class OverviewPage(admin.ModelAdmin):  # type: ignore[type-arg]
                     }
                 )
             environments.append(
-                {"environment": environment, "rows": rows, "current": environment.slug == conf.ENVIRONMENT}
+                {
+                    "environment": environment,
+                    "rows": rows,
+                    "current": environment.slug == conf.ENVIRONMENT,
+                    "workspace": self.workspace_context(request, environment),
+                }
             )
         context = {
             **self.admin_site.each_context(request),

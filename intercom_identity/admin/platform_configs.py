@@ -11,11 +11,12 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.debug import sensitive_variables
 
 from ..models import PlatformConfig
 from ..permissions import can_manage
 from ..rollout import set_min_sending_version, store_secret
+from .base import AppModelAdmin
 from .check_page import CheckPage
 from .forms import PlatformConfigForm
 from .overview_page import OverviewPage
@@ -31,8 +32,9 @@ def secret_summary(config: PlatformConfig) -> str:
 
 
 @admin.register(PlatformConfig)
-class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage):
+class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, AppModelAdmin):
     form = PlatformConfigForm
+    write_only_fields = ("new_secret",)  # hidden from error reports (AppModelAdmin)
     change_form_template = "intercom_identity/admin/platformconfig_change_form.html"
     list_filter = ["environment", "platform", "phase", "credential_mode"]
     list_select_related = ["environment"]
@@ -74,6 +76,7 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage):
                 self.admin_site.admin_view(self.overview_view),
                 name="intercom_identity_platformconfig_overview",
             ),
+            *self.workspace_urls(),
             *super().get_urls(),
         ]
 
@@ -93,23 +96,7 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage):
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or can_manage(request.user, obj.environment))
 
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        """No filtering on the encrypted secret through the changelist's query string."""
-        if lookup.split("__")[0] == "encrypted_secret":
-            return False
-        return super().lookup_allowed(lookup, value, request)
-
     # --- secrets -----------------------------------------------------------------------
-
-    @method_decorator(sensitive_post_parameters("new_secret"))
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        return super().changeform_view(request, object_id, form_url, extra_context)
 
     @method_decorator(sensitive_variables())
     def save_model(self, request: HttpRequest, obj: PlatformConfig, form: Any, change: bool) -> None:

@@ -16,13 +16,15 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ..exceptions import EnforcementBlocked, PhaseRequiresSecret, ReasonRequired
+from ..exceptions import EnforcementBlocked, InvalidAuditText, PhaseRequiresSecret, ReasonRequired
 from ..models import PlatformConfig
 from ..rollout import change_many, preview
+from .forms import AuditReasonForm
 from .transitions import TRANSITIONS, Transition
+from .workspace_page import WorkspaceOverviewMixin
 
 
-class TransitionPage(admin.ModelAdmin):  # type: ignore[type-arg]
+class TransitionPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """The transition page and the changelist actions that lead to it (a mixin of ``PlatformConfigAdmin``)."""
 
     def transition_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -66,11 +68,16 @@ class TransitionPage(admin.ModelAdmin):  # type: ignore[type-arg]
                 % {"rows": ", ".join(forbidden)},
             )
             return
-        reason = request.POST.get("reason", "").strip()
+        reason_form = AuditReasonForm(request.POST)
+        if not reason_form.is_valid():
+            refusal = " ".join(str(error) for error in reason_form.errors["reason"])
+            messages.error(request, _("%(reason)s Nothing was changed.") % {"reason": refusal})
+            return
+        reason = reason_form.cleaned_data["reason"]
         force = request.POST.get("force") == "yes"
         try:
             changes = change_many(configs, transition.target, actor=request.user, reason=reason, force=force)
-        except (PhaseRequiresSecret, EnforcementBlocked, ReasonRequired) as exc:
+        except (PhaseRequiresSecret, EnforcementBlocked, ReasonRequired, InvalidAuditText) as exc:
             messages.error(request, _("%(reason)s Nothing was changed.") % {"reason": exc})
             return
         changed = [(config, previous) for config, previous in changes if previous != transition.value]
@@ -102,6 +109,7 @@ class TransitionPage(admin.ModelAdmin):  # type: ignore[type-arg]
             "includes_production": any(c.environment.is_production for c in configs),
             "readiness": plan.readiness,
             "below_threshold": bool(plan.below_threshold),
+            "workspace_findings": self.workspace_findings_for(configs),
             "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
