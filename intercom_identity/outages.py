@@ -11,9 +11,11 @@ service's outage per process and tells the log instead:
 - once when the service answers again: "the cache is available again after 12 s, 8,991
   requests served without it".
 
-An answer only counts as the end of the outage once the service has failed nothing for
-``QUIET`` seconds: a service that fails one call in two (a full disk) is one outage, not
-two records per request. Requests are counted once however many calls of theirs failed.
+Answers come from the calls that succeed: every cache call (``cacheguard``), and for the
+database a JSON view that answered, a recording written, a new connection made. An answer
+only counts as the end of the outage once the service has failed nothing for ``QUIET``
+seconds: a service that fails one call in two (a full disk) is one outage, not two records
+per request. Requests are counted once however many calls of theirs failed.
 The records name exception types and counts, never a value the app handles (secrets,
 tokens, user ids); the traceback of each problem's first error is the only exception text.
 """
