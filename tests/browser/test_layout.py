@@ -39,7 +39,10 @@ LONG_REASON = (
 # What is measured on each page: the document's width, and every visible table against its box.
 MEASURE = """() => {
   const tables = [...document.querySelectorAll("table")].filter((t) => t.offsetParent !== null);
+  // A block of text (the JSON with a 64-character hash, a result panel) must wrap inside its box.
+  const boxes = [...document.querySelectorAll("pre, #result, .intercom-result")].filter((b) => b.offsetParent !== null);
   return {
+    spilling: boxes.filter((b) => b.scrollWidth > b.clientWidth + 1).map((b) => `${b.id || b.className}`),
     theme: document.documentElement.dataset.theme || null,
     scrollWidth: document.documentElement.scrollWidth,
     innerWidth: window.innerWidth,
@@ -112,6 +115,7 @@ def check_fits(page: Any, what: str, theme: str, *, admin: bool = True) -> None:
         assert found["theme"] == theme, what  # the admin theme really applied
     assert found["scrollWidth"] <= found["innerWidth"], f"{what}: {found['scrollWidth']} px in {found['innerWidth']}"
     assert found["overflowing"] == [], what
+    assert found["spilling"] == [], what
 
 
 def test_every_page_fits(screen: tuple[Any, str, int], live_server: Any, product: dict[str, Any]) -> None:
