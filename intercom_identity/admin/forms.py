@@ -3,7 +3,7 @@ reason posted with a change, and the "Check a credential" page."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -17,6 +17,24 @@ from ..models import Environment, Platform, PlatformConfig
 from ..text import clean_audit_reason
 from ..versions import clean_min_version
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+
+def _sent_field(
+    label: StrOrPromise, help_text: StrOrPromise, *, strip: bool, css: str = "vTextField"
+) -> forms.CharField:
+    """A value the app sends, pasted as is: no autocompletion, no spelling marks."""
+    attrs = {"class": css, "autocomplete": "off", "spellcheck": "false"}
+    return forms.CharField(
+        label=label,
+        required=False,
+        strip=strip,
+        max_length=16_384,
+        widget=forms.TextInput(attrs=attrs),
+        help_text=help_text,
+    )
+
 
 class CheckCredentialForm(forms.Form):
     """What an app sends to Intercom, laid out like the admin's own forms."""
@@ -29,31 +47,16 @@ class CheckCredentialForm(forms.Form):
         empty_label=None,
     )
     platform = forms.ChoiceField(label=_("Platform"), choices=Platform.choices)
-    user_id = forms.CharField(
-        label=_("User ID"),
-        required=False,
-        strip=False,
-        max_length=16_384,
-        widget=forms.TextInput(attrs={"class": "vTextField", "autocomplete": "off", "spellcheck": "false"}),
-        help_text=_("The user_id the app sends; Intercom verifies it whenever one is sent."),
+    # Identifiers are kept as typed (whitespace around one is a diagnosis); credentials are
+    # stripped: a pasted trailing newline is the form's artefact, not the app's.
+    user_id = _sent_field(
+        _("User ID"), _("The user_id the app sends; Intercom verifies it whenever one is sent."), strip=False
     )
-    email = forms.CharField(
-        label=_("Email"),
-        required=False,
-        strip=False,
-        max_length=16_384,
-        widget=forms.TextInput(attrs={"class": "vTextField", "autocomplete": "off", "spellcheck": "false"}),
-        help_text=_("The email the app sends; it identifies the user only when no user_id is sent."),
+    email = _sent_field(
+        _("Email"), _("The email the app sends; it identifies the user only when no user_id is sent."), strip=False
     )
-    # Credentials are stripped: a pasted trailing newline is the form's artefact, not the app's.
-    user_hash = forms.CharField(
-        label=_("User hash"),
-        required=False,
-        max_length=16_384,
-        widget=forms.TextInput(
-            attrs={"class": "vTextField intercom-hash", "autocomplete": "off", "spellcheck": "false"}
-        ),
-        help_text=_("The user_hash: 64 hexadecimal characters."),
+    user_hash = _sent_field(
+        _("User hash"), _("The user_hash: 64 hexadecimal characters."), strip=True, css="vTextField intercom-hash"
     )
     intercom_user_jwt = forms.CharField(
         label=_("Intercom user JWT"),
