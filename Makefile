@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck matrix test-install dist bench fuzz clean
+.PHONY: run test lint typecheck matrix test-install dist bench fuzz chaos clean
 
 $(STAMP): requirements.txt requirements-base.txt requirements-test.txt requirements-dev.txt constraints/django-5.2.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ dist: $(STAMP)
 
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest tests/test_fuzz.py -q -s
+
+# The chaos test (about a minute; needs initdb, postgres and redis-server, not the shared services):
+# gunicorn under load while Redis is stopped, then frozen, and PostgreSQL stopped. Prints each scenario's figures.
+chaos: $(STAMP)
+	$(BIN)/python -m pytest -m chaos tests/test_chaos.py -q -s
 
 # Benchmarks 1-5 of the README's Performance section. adoption.py and web.py need the local
 # PostgreSQL (and web.py Redis and wrk); each prints PASS/MISS per target and fails only on errors.

@@ -9,21 +9,22 @@ Days are UTC calendar days.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from datetime import date, datetime
 from datetime import timezone as dt_timezone
 from typing import Any
 
-from django.core.cache import cache
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
-from . import versions
+from . import outages, versions
 from ._deprecation import moved_names
+from .cacheguard import CacheUnavailable, cache
 from .configcache import ServingConfig, get_serving_config
 from .exceptions import IntercomIdentityError
 from .models import AppVersion, ClientActivity, DailyActivity, VersionTally
@@ -94,9 +95,11 @@ def record(
             _mark_sending(config, version, now)
             _remember_on_commit(credential_key, timeout=SENDING_MEMORY)
             wrote = True
-    except DatabaseError:
-        logger.exception("Client version not recorded (database error).")
+    except (DatabaseError, InterfaceError) as exc:
+        outages.DATABASE.failed(exc, "client versions are not recorded")
         return False
+    if wrote:
+        outages.DATABASE.available()
     return wrote
 
 
@@ -122,8 +125,7 @@ def _remembered(memories: dict[str, int]) -> set[str]:
         return known
     try:
         found = set(cache.get_many(missing))
-    except Exception:
-        logger.warning("Cache unavailable while recording a client version; writing through.")
+    except CacheUnavailable:
         return known
     for key in found:
         _keep(key, timeout=memories[key])
@@ -146,10 +148,8 @@ def _remember_on_commit(key: str, *, timeout: int) -> None:
 
     def remember() -> None:
         _keep(key, timeout=timeout)
-        try:
+        with contextlib.suppress(CacheUnavailable):  # then the next request writes again
             cache.set(key, 1, timeout=timeout)
-        except Exception:
-            logger.warning("Cache unavailable: a recording was not remembered (the next request writes again).")
 
     transaction.on_commit(remember)
 

@@ -7,7 +7,6 @@ means last seen today or on one of the 29 days before.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -15,10 +14,12 @@ from typing import Any
 
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import versions
 from ._deprecation import moved_names
 from .conf import conf
+from .formatting import percent
 from .models import AppVersion, PlatformConfig, VersionTally
 
 
@@ -82,7 +83,7 @@ class Adoption:
     @property
     def ratio_display(self) -> str:
         """The ratio as a percentage rounded *down* to 0.1, so it never looks like it meets a threshold it misses."""
-        return "-" if self.ratio is None else percent(math.floor(self.ratio * 1000) / 1000)
+        return "-" if self.ratio is None else percent(self.ratio, round_down=True)
 
     @property
     def threshold_display(self) -> str:
@@ -91,11 +92,20 @@ class Adoption:
     def describe(self) -> str:
         """One sentence with the numbers, for guard messages."""
         if self.ratio is None:
-            return f"no active users were recorded in the last {self.days} days (threshold {self.threshold_display})"
-        return (
-            f"adoption is {self.ratio_display} ({self.ready_users} of {self.active_users} active users in the last "
-            f"{self.days} days), threshold {self.threshold_display}"
-        )
+            return gettext("no active users were recorded in the last %(days)s days (threshold %(threshold)s)") % {
+                "days": self.days,
+                "threshold": self.threshold_display,
+            }
+        return gettext(
+            "adoption is %(ratio)s (%(ready)s of %(active)s active users in the last %(days)s days), "
+            "threshold %(threshold)s"
+        ) % {
+            "ratio": self.ratio_display,
+            "ready": self.ready_users,
+            "active": self.active_users,
+            "days": self.days,
+            "threshold": self.threshold_display,
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -109,11 +119,6 @@ class Adoption:
             "versions": [share.as_dict() for share in self.versions],
             "daily": [point.as_dict() for point in self.daily],
         }
-
-
-def percent(value: float) -> str:
-    """0.95 -> "95%", 0.951 -> "95.1%": exact to 0.1%, no trailing zeros."""
-    return f"{round(value * 100, 1):g}%"
 
 
 def ratio(ready: int, active: int) -> float | None:

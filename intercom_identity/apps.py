@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 from django.core import checks
+from django.utils.translation import gettext_lazy as _
 
 
 class IntercomIdentityConfig(AppConfig):
     name = "intercom_identity"
-    verbose_name = "Intercom identity verification"
+    verbose_name = _("Intercom identity verification")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -48,6 +48,7 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     "api_tokens_malformed": _error("E018"),
     "api_base_url_malformed": _error("E019"),
     "workspace_stale_hours_malformed": _error("E020"),
+    "cache_cooldown_malformed": _error("E021"),
     "phase_without_secret": _error(
         "E014", "Store a secret (manage.py intercom_identity set-secret) or supply it in INTERCOM_IDENTITY_SECRETS."
     ),
@@ -134,6 +135,7 @@ VALIDATED_SETTINGS = (
     "API_TOKENS",
     "API_BASE_URL",
     "WORKSPACE_STALE_HOURS",
+    "CACHE_COOLDOWN",
 )
 
 

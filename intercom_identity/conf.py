@@ -47,12 +47,15 @@ DEFAULTS: dict[str, Any] = {
     "HASH_RATE_LIMIT": 120,
     "SECRETS": {},
     "CACHE_TTL": 60,
+    "CACHE_COOLDOWN": 5,
     "COOKIE_DOMAIN": None,
     # Workspace truth (reading Intercom's own state through its REST API).
     "API_TOKENS": {},
     "API_BASE_URL": None,
     "WORKSPACE_STALE_HOURS": 24,
 }
+
+MAX_CACHE_COOLDOWN = 600  # seconds: more is a unit mistake (milliseconds?) that would leave the cache unused
 
 
 @lru_cache(maxsize=64)
@@ -185,6 +188,16 @@ class Settings:
                 f"'.example.com' (no scheme, port or path), not {value!r}."
             )
         return value
+
+    @cached_property
+    def CACHE_COOLDOWN(self) -> float:
+        """Seconds a process leaves the cache alone after a cache error or time-out; 0: it tries every call."""
+        value = getattr(django_settings, PREFIX + "CACHE_COOLDOWN", DEFAULTS["CACHE_COOLDOWN"])
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_CACHE_COOLDOWN:
+            raise ImproperlyConfigured(
+                f"{PREFIX}CACHE_COOLDOWN must be a number of seconds from 0 to {MAX_CACHE_COOLDOWN}, not {value!r}."
+            )
+        return float(value)
 
     @cached_property
     def ENFORCE_THRESHOLD(self) -> float:

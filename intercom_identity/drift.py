@@ -11,6 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from django.utils.translation import gettext, pgettext
+
+from .platforms import label as platform_label
+
 APP_ID_MISMATCH = "app_id_mismatch"
 INTERCOM_ENFORCES_UNRECORDED = "intercom_enforces_unrecorded"
 RECORDED_ENFORCED_NOT_IN_INTERCOM = "recorded_enforced_not_in_intercom"
@@ -110,8 +114,10 @@ def find_drift(
             Finding(
                 SYNC_STALE,
                 None,
-                "Never synced with Intercom: sync it ('Sync with Intercom' here, or manage.py intercom_identity "
-                "workspace ENV).",
+                gettext(
+                    "Never synced with Intercom: sync it (`Sync with Intercom` on the overview, or "
+                    "`manage.py intercom_identity workspace ENV`)."
+                ),
             )
         )
     elif now - observed.fetched_at > stale_after:
@@ -120,8 +126,11 @@ def find_drift(
             Finding(
                 SYNC_STALE,
                 None,
-                f"The last successful sync with Intercom was {hours} hours ago (more than "
-                f"{int(stale_after.total_seconds() // 3600)}): sync again; if it fails, its reason says why.",
+                gettext(
+                    "The last successful sync with Intercom was %(hours)d hours ago (more than %(limit)d): "
+                    "sync again; if it fails, its reason says why."
+                )
+                % {"hours": hours, "limit": int(stale_after.total_seconds() // 3600)},
             )
         )
     return findings
@@ -130,13 +139,16 @@ def find_drift(
 def _state_findings(app_id: str, platforms: Sequence[RecordedPlatform], observed: ObservedWorkspace) -> list[Finding]:
     findings = []
     if observed.app_id != app_id:
-        recorded = f"'{app_id}'" if app_id else "none"
+        recorded = f"'{app_id}'" if app_id else pgettext("no value", "none")
         findings.append(
             Finding(
                 APP_ID_MISMATCH,
                 None,
-                f"Intercom's workspace has app id '{observed.app_id}' but this environment records {recorded}: "
-                "the token belongs to another workspace, or the environment's app id is wrong.",
+                gettext(
+                    "Intercom's workspace has app id '%(observed)s' but this environment records %(recorded)s: "
+                    "the token belongs to another workspace, or the environment's app id is wrong."
+                )
+                % {"observed": observed.app_id, "recorded": recorded},
             )
         )
     enforced = [p for p in platforms if p.phase == ENFORCED]
@@ -145,9 +157,11 @@ def _state_findings(app_id: str, platforms: Sequence[RecordedPlatform], observed
             Finding(
                 INTERCOM_ENFORCES_UNRECORDED,
                 None,
-                "Intercom enforces identity verification, but no platform here is 'enforced': app versions "
-                "that do not send the credential are already locked out. Record it (phase 'enforced') or turn "
-                "enforcement off in Intercom.",
+                gettext(
+                    "Intercom enforces identity verification, but no platform here is 'enforced': app versions "
+                    "that do not send the credential are already locked out. Record it (phase 'enforced') or "
+                    "turn enforcement off in Intercom."
+                ),
             )
         )
     if not observed.identity_verification:
@@ -155,8 +169,11 @@ def _state_findings(app_id: str, platforms: Sequence[RecordedPlatform], observed
             Finding(
                 RECORDED_ENFORCED_NOT_IN_INTERCOM,
                 p.platform,
-                f"{p.platform} is 'enforced' here, but Intercom reports identity verification off: nobody is "
-                "protected. Turn it on in Intercom, or move the platform back to 'sending'.",
+                gettext(
+                    "%(platform)s is 'enforced' here, but Intercom reports identity verification off: nobody is "
+                    "protected. Turn it on in Intercom, or move the platform back to 'sending'."
+                )
+                % {"platform": platform_label(p.platform)},
             )
             for p in enforced
         ]
@@ -168,16 +185,29 @@ def _secret_findings(platforms: Sequence[RecordedPlatform], events: Sequence[Int
     if not secret_events:
         return []
     latest = max(secret_events, key=lambda event: event.created_at)
-    what = "created" if latest.type == SECRET_CREATION else "deleted"
-    who = f" by {latest.performed_by}" if latest.performed_by else ""
+    created = latest.type == SECRET_CREATION
+    if latest.performed_by:
+        what = (gettext("created in Intercom by %(who)s") if created else gettext("deleted in Intercom by %(who)s")) % {
+            "who": latest.performed_by
+        }
+    else:
+        what = gettext("created in Intercom") if created else gettext("deleted in Intercom")
     return [
         Finding(
             SECRET_CHANGED_IN_INTERCOM,
             p.platform,
-            f"A messenger secret was {what} in Intercom{who} on {_utc(latest.created_at)}, after the "
-            f"{p.platform} secret stored here (set {_utc(p.secret_set_at)}): if it was "
-            "regenerated, every hash handed out is wrong. Store the secret Intercom shows now (set-secret), "
-            "even if unchanged, to clear this.",
+            gettext(
+                "A messenger secret was %(what)s on %(when)s, after the %(platform)s secret stored here "
+                "(set %(set_at)s): if it was regenerated, every hash handed out is wrong. Store the secret "
+                "Intercom shows now (the admin's New secret, or `manage.py intercom_identity set-secret ENV "
+                "PLATFORM`), even if unchanged, to clear this."
+            )
+            % {
+                "what": what,
+                "when": _utc(latest.created_at),
+                "platform": platform_label(p.platform),
+                "set_at": _utc(p.secret_set_at),
+            },
         )
         for p in platforms
         if p.secret_set_at is not None and latest.created_at > p.secret_set_at

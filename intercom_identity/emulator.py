@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from .exceptions import InvalidCredentialInput, SecretUnavailable
@@ -69,7 +70,7 @@ def verify(
     """
     for name, value in (("user_id", user_id), ("email", email), ("user_hash", user_hash), ("token", token)):
         if value is not None and not is_utf8_text(value):
-            raise InvalidCredentialInput(f"{name} is not valid UTF-8 text.")
+            raise InvalidCredentialInput(gettext("%(field)s is not valid UTF-8 text.") % {"field": name})
     config = get_platform_config(platform, environment)
     unidentified = check_identified(user_id=user_id, email=email, token=token)
     if unidentified is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext
 
 if TYPE_CHECKING:
     from .adoption import Adoption
@@ -62,8 +63,11 @@ class EnforcementBlocked(IntercomIdentityError):
     def __init__(self, config: PlatformConfig, adoption: Adoption) -> None:
         self.adoption = adoption
         super().__init__(
-            f"Refusing to enforce {config}: {adoption.describe()}. "
-            "Wait for more users to update, or force it with a written reason."
+            gettext(
+                "Refusing to enforce %(config)s: %(numbers)s. Wait for more users to update, or force it "
+                "with a written reason."
+            )
+            % {"config": config, "numbers": adoption.describe()}
         )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest
 
 from .conf import conf
@@ -46,7 +46,7 @@ def call_setting(setting: str, function: Callable[[Any], Any], argument: Any) ->
     JSON views answer with a 503 and the template tag by not booting: never a broken page."""
     try:
         return function(argument)
-    except (DatabaseError, ImproperlyConfigured):
+    except (DatabaseError, InterfaceError, ImproperlyConfigured):
         raise  # the database being down has its own answer; a misconfiguration already is one
     except Exception as exc:
         logger.exception("INTERCOM_IDENTITY_%s raised %s.", setting, type(exc).__name__)

@@ -32,6 +32,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from .drift import RELEVANT_EVENT_TYPES, IntercomEvent
@@ -96,13 +97,15 @@ def validate_api_token(token: str) -> None:
     trailing newline, a quote) that would only show up later as a 401.
     """
     if token == "":
-        raise ValueError("The API token is empty.")
+        raise ValueError(gettext("The API token is empty."))
     if len(token) > MAX_TOKEN_LENGTH:
-        raise ValueError(f"The API token is longer than {MAX_TOKEN_LENGTH} characters.")
+        raise ValueError(gettext("The API token is longer than %(max)d characters.") % {"max": MAX_TOKEN_LENGTH})
     if not (token.isascii() and token.isprintable()) or any(char.isspace() for char in token):
         raise ValueError(
-            "The API token holds whitespace, control or non-ASCII characters; Intercom access tokens "
-            "never do, so this is most likely a paste mistake."
+            gettext(
+                "The API token holds whitespace, control or non-ASCII characters; Intercom access tokens "
+                "never do, so this is most likely a paste mistake."
+            )
         )
 
 
@@ -113,7 +116,8 @@ def require_sdk() -> None:
         import intercom  # noqa: F401
     except ImportError:
         raise WorkspaceSdkMissing(
-            f"Reading the Intercom workspace needs Intercom's SDK (python-intercom 5.x): {INSTALL_HINT}."
+            gettext("Reading the Intercom workspace needs Intercom's SDK (python-intercom 5.x): `%(install)s`.")
+            % {"install": INSTALL_HINT}
         ) from None
 
 
@@ -124,7 +128,9 @@ def base_url_for(region: str, override: str | None = None) -> str:
     try:
         return REST_API_BASES[region]
     except KeyError:
-        raise WorkspaceUnavailable(f"Unknown Intercom region {region[:8]!r}: use us, eu or au.") from None
+        raise WorkspaceUnavailable(
+            gettext("Unknown Intercom region %(region)r: use us, eu or au.") % {"region": region[:8]}
+        ) from None
 
 
 def host_of(base_url: str) -> str:
@@ -172,8 +178,11 @@ def read_workspace(
             page_number = params["page"]
             if page_number > MAX_PAGES:
                 raise WorkspaceUnavailable(
-                    f"Intercom's activity log since {since:%Y-%m-%d %H:%M} UTC has more than {MAX_PAGES} pages "
-                    f"of {PER_PAGE} entries; this reads no further."
+                    gettext(
+                        "Intercom's activity log since %(since)s UTC has more than %(pages)d pages "
+                        "of %(per_page)d entries; this reads no further."
+                    )
+                    % {"since": f"{since:%Y-%m-%d %H:%M}", "pages": MAX_PAGES, "per_page": PER_PAGE}
                 )
             what = f"GET /admins/activity_logs (page {page_number})"
             page = reader.call(
@@ -227,8 +236,11 @@ class _Reader:
         while True:
             if time.monotonic() > self.deadline:
                 raise WorkspaceUnavailable(
-                    f"Reading Intercom took longer than {self.seconds:g} s ({what}); the command "
-                    f"(manage.py intercom_identity workspace ENV) allows {DEADLINE_SECONDS:g} s."
+                    gettext(
+                        "Reading Intercom took longer than %(seconds)s s (%(what)s); the command "
+                        "(`manage.py intercom_identity workspace ENV`) allows %(deadline)s s."
+                    )
+                    % {"seconds": f"{self.seconds:g}", "what": what, "deadline": f"{DEADLINE_SECONDS:g}"}
                 )
             self.response = None
             try:
@@ -241,42 +253,51 @@ class _Reader:
                 raise WorkspaceUnavailable(_status_reason(what, exc.status_code, exc.body)) from None
             except httpx.TimeoutException:
                 raise WorkspaceUnavailable(
-                    f"Intercom ({self.host}) did not answer {what} within {TIMEOUT_SECONDS:g} s."
+                    gettext("Intercom (%(host)s) did not answer %(what)s within %(seconds)s s.")
+                    % {"host": self.host, "what": what, "seconds": f"{TIMEOUT_SECONDS:g}"}
                 ) from None
             except httpx.HTTPError as exc:
                 raise WorkspaceUnavailable(
-                    f"Could not reach Intercom at {self.host} ({what}: {type(exc).__name__})."
+                    gettext("Could not reach Intercom at %(host)s (%(what)s: %(error)s).")
+                    % {"host": self.host, "what": what, "error": type(exc).__name__}
                 ) from None
             except Exception as exc:  # anything else the SDK raises: a reason, never a traceback holding the token
                 logger.warning("Reading Intercom failed unexpectedly (%s): %s", what, type(exc).__name__)
                 raise WorkspaceUnavailable(
-                    f"Reading Intercom failed unexpectedly ({what}: {type(exc).__name__})."
+                    gettext("Reading Intercom failed unexpectedly (%(what)s: %(error)s).")
+                    % {"what": what, "error": type(exc).__name__}
                 ) from None
             return self._body(what)
 
     def _body(self, what: str) -> Any:
         response = self.response
         if response is None:
-            raise WorkspaceUnavailable(f"Intercom gave no answer to {what}.")
+            raise WorkspaceUnavailable(gettext("Intercom gave no answer to %(what)s.") % {"what": what})
         if not 200 <= response.status_code < 300:  # e.g. a redirect with no body, which the SDK calls "no data"
             raise WorkspaceUnavailable(_status_reason(what, response.status_code, None))
         try:
             return json.loads(response.content)
         except ValueError:
-            raise WorkspaceUnavailable(f"Intercom's answer to {what} is not JSON.") from None
+            raise WorkspaceUnavailable(_not_json(what)) from None
 
     def _wait_for_reset(self, what: str, headers: dict[str, Any]) -> None:
         wait = _seconds_until_reset(headers, now=time.time())
         if wait is None:
             raise WorkspaceUnavailable(
-                f"Intercom's rate limit was reached ({what}: 429) and it did not say when it resets "
-                "(no X-RateLimit-Reset): try again in a minute."
+                gettext(
+                    "Intercom's rate limit was reached (%(what)s: 429) and it did not say when it resets "
+                    "(no X-RateLimit-Reset): try again in a minute."
+                )
+                % {"what": what}
             )
         bound = min(RATE_LIMIT_MAX_WAIT_SECONDS, self.deadline - time.monotonic())
         if wait > bound:
             raise WorkspaceUnavailable(
-                f"Intercom's rate limit was reached ({what}: 429) and resets in {wait:.0f} s, longer than the "
-                f"{bound:.0f} s this waits: try again then."
+                gettext(
+                    "Intercom's rate limit was reached (%(what)s: 429) and resets in %(wait).0f s, longer than the "
+                    "%(bound).0f s this waits: try again then."
+                )
+                % {"what": what, "wait": wait, "bound": bound}
             )
         logger.info("Intercom's rate limit was reached (%s): waiting %.1f s for its reset.", what, wait)
         time.sleep(wait)
@@ -285,7 +306,9 @@ class _Reader:
         try:
             return parser(*args)
         except _Malformed as exc:
-            raise WorkspaceUnavailable(f"Intercom's answer to {what} is malformed: {exc}.") from None
+            raise WorkspaceUnavailable(
+                gettext("Intercom's answer to %(what)s is malformed: %(problem)s.") % {"what": what, "problem": exc}
+            ) from None
 
 
 def _seconds_until_reset(headers: dict[str, Any], *, now: float) -> float | None:
@@ -300,28 +323,39 @@ def _seconds_until_reset(headers: dict[str, Any], *, now: float) -> float | None
     return None
 
 
+def _not_json(what: str) -> str:
+    return gettext("Intercom's answer to %(what)s is not JSON.") % {"what": what}
+
+
 def _status_reason(what: str, status: int | None, body: Any) -> str:
     code = _error_code(body)
-    said = f" ({code})" if code else ""
+    names = {"what": what, "status": status, "said": f" ({code})" if code else ""}
     if status is not None and 200 <= status < 300:
-        return f"Intercom's answer to {what} is not JSON."
+        return _not_json(what)
     if status == 401:
-        return f"Intercom refused the access token ({what}: 401{said}): store a valid one (set-api-token ENV)."
-    if status == 403:
-        return (
-            f"Intercom forbids {what} (403{said}): the token's app needs the 'Read admins' permission, "
+        message = gettext(
+            "Intercom refused the access token (%(what)s: 401%(said)s): store a valid one "
+            "(`manage.py intercom_identity set-api-token ENV`)."
+        )
+    elif status == 403:
+        message = gettext(
+            "Intercom forbids %(what)s (403%(said)s): the token's app needs the 'Read admins' permission, "
             "and the workspace's plan must include the activity log."
         )
-    if status == 404:
-        return (
-            f"Intercom answered {what} with 404{said}: check the environment's region "
+    elif status == 404:
+        message = gettext(
+            "Intercom answered %(what)s with 404%(said)s: check the environment's region "
             "and INTERCOM_IDENTITY_API_BASE_URL."
         )
-    if status == 429:
-        return f"Intercom's rate limit was reached again ({what}: 429) after waiting for its reset: try again later."
-    if status is not None and status >= 500:
-        return f"Intercom failed to answer {what} ({status}, a server error): try again later."
-    return f"Intercom answered {what} with an unexpected status {status}{said}."
+    elif status == 429:
+        message = gettext(
+            "Intercom's rate limit was reached again (%(what)s: 429) after waiting for its reset: try again later."
+        )
+    elif status is not None and status >= 500:
+        message = gettext("Intercom failed to answer %(what)s (%(status)s, a server error): try again later.")
+    else:
+        message = gettext("Intercom answered %(what)s with an unexpected status %(status)s%(said)s.")
+    return message % names
 
 
 def _error_code(body: Any) -> str:

@@ -9,10 +9,11 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
+from . import outages
 from .conf import conf
 from .configcache import get_serving_config
 from .credentials import payload_for_config
@@ -110,9 +111,9 @@ def messenger_settings(user: Any, extra: Mapping[str, Any]) -> dict[str, Any] | 
     except ImproperlyConfigured as exc:
         logger.error("Intercom messenger not booted: %s", exc)
         return None
-    except DatabaseError:
+    except (DatabaseError, InterfaceError) as exc:
         # The page must still render: boot with the app id last seen by this process, if any.
-        logger.exception("Intercom messenger booted without identity: database error.")
+        outages.DATABASE.failed(exc, "the messenger boots without identity")
         app_id = _last_app_ids.get(conf.ENVIRONMENT)
         if app_id is None:
             return None

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
@@ -291,7 +292,7 @@ def change_many(
     """
     target = _target(target)
     if force and not reason.strip():
-        raise ReasonRequired("A forced change needs a written reason.")
+        raise ReasonRequired(gettext("A forced change needs a written reason."))
     field = _FIELDS[type(target)]
     stamp = "phase_changed_at" if field == "phase" else None
 
@@ -299,7 +300,10 @@ def change_many(
         """Raise when the move is not allowed; else whether it goes through only because it is forced."""
         move = _assess(locked, target)
         if move.missing_secret:
-            raise PhaseRequiresSecret(f"{locked} has no stored secret: store one before moving it to '{move.target}'.")
+            raise PhaseRequiresSecret(
+                gettext("%(config)s has no stored secret: store one before moving it to '%(phase)s'.")
+                % {"config": locked, "phase": move.target}
+            )
         if move.below_threshold and not force:
             assert move.readiness is not None  # noqa: S101 - below_threshold says so
             raise EnforcementBlocked(locked, move.readiness)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext
+
 from .exceptions import InvalidAuditText
 
 # Characters that change how a terminal shows the text around them rather than being shown:
@@ -48,8 +50,11 @@ def clean_audit_reason(reason: str) -> str:
     found = sorted({f"U+{ord(char):04X}" for char in _UNSAFE_IN_REASON.findall(text)})
     if found:
         raise InvalidAuditText(
-            "The reason contains control characters other than newlines, which would change how it "
-            f"reads on a terminal ({', '.join(found[:5])}); write it as plain text."
+            gettext(
+                "The reason contains control characters other than newlines, which would change how it "
+                "reads on a terminal (%(found)s); write it as plain text."
+            )
+            % {"found": ", ".join(found[:5])}
         )
     return text
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext
+
 MAX_VERSION_LENGTH = 64
 
 _PART = re.compile(r"[0-9]+|[A-Za-z]+")
@@ -15,7 +17,10 @@ def clean_version(value: str) -> str:
     """An app version as recorded: stripped, 1 to 64 printable ASCII characters; ValueError otherwise."""
     version = value.strip()
     if not version or len(version) > MAX_VERSION_LENGTH or not (version.isascii() and version.isprintable()):
-        raise ValueError(f"An app version is 1 to {MAX_VERSION_LENGTH} printable ASCII characters, e.g. '5.2.0'.")
+        raise ValueError(
+            gettext("An app version is 1 to %(max)d printable ASCII characters, e.g. '5.2.0'.")
+            % {"max": MAX_VERSION_LENGTH}
+        )
     return version
 
 
@@ -27,7 +32,7 @@ def clean_min_version(value: str) -> str:
     """
     version = clean_version(value)
     if not _MIN_VERSION.match(version):
-        raise ValueError(f"{version!r} is not a release number such as '5.2.0'.")
+        raise ValueError(gettext("%(version)r is not a release number such as '5.2.0'.") % {"version": version})
     return version
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import conf
@@ -47,13 +48,19 @@ def api_token(environment: Environment) -> str:
         token = environment.api_token()
     except SecretUnavailable:
         raise WorkspaceUnavailable(
-            f"The stored API token of {environment.slug} cannot be decrypted with the configured keys: "
-            "restore the key, or store the token again (set-api-token)."
+            gettext(
+                "The stored API token of %(env)s cannot be decrypted with the configured keys: "
+                "restore the key, or store the token again (`manage.py intercom_identity set-api-token %(env)s`)."
+            )
+            % {"env": environment.slug}
         ) from None
     if token is None:
         raise NoApiToken(
-            f"{environment.slug} has no Intercom API token: store one (manage.py intercom_identity set-api-token "
-            f"{environment.slug}) or set INTERCOM_IDENTITY_API_TOKENS."
+            gettext(
+                "%(env)s has no Intercom API token: store one (`manage.py intercom_identity set-api-token %(env)s`) "
+                "or set INTERCOM_IDENTITY_API_TOKENS."
+            )
+            % {"env": environment.slug}
         )
     return token
 
@@ -217,9 +224,11 @@ def timeline(environment: Environment, *, limit: int = 12) -> list[TimelineEntry
             what=" ".join(
                 part
                 for part in (
-                    f"{event.platform} {event.kind}:" if event.platform else f"{event.kind}:",
-                    f"{event.from_value or '-'} -> {event.to_value or '-'}",
-                    "(forced)" if event.forced else "",
+                    # Worded as the audit trail words it: "iOS: Phase: Off → Sending (not enforced)".
+                    f"{event.get_platform_display()}: {event.change_summary()}"
+                    if event.platform
+                    else event.change_summary(),
+                    gettext("(forced)") if event.forced else "",
                     f"— {event.reason}" if event.reason else "",
                 )
                 if part

@@ -86,8 +86,21 @@ if django.VERSION >= (6, 0):
     }
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Persistent connections, checked before each reuse: a PostgreSQL connection per request held
+# the demo to a quarter of the throughput (README, "Deployment notes"). DATABASE_URL's own
+# ?conn_max_age=...&conn_health_checks=... win; DATABASE_CONN_MAX_AGE=0 opens one per request.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True))
+
 # CACHE_URL=redis://127.0.0.1:6379/0 shares rate limits and recording memory between workers.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Short client time-outs: redis-py waits 5 s by default, and a hung Redis holds a request
+    # that long (once per worker and INTERCOM_IDENTITY_CACHE_COOLDOWN). CACHE_URL's own
+    # ?socket_timeout=...&socket_connect_timeout=... win.
+    _redis_options = CACHES["default"].setdefault("OPTIONS", {})
+    _redis_options.setdefault("socket_timeout", env.float("CACHE_SOCKET_TIMEOUT", default=0.25))
+    _redis_options.setdefault("socket_connect_timeout", env.float("CACHE_CONNECT_TIMEOUT", default=0.25))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -125,6 +138,7 @@ intercom_identity_from_environment: dict[str, type] = {  # lowercase: not a sett
     "HASH_RATE_LIMIT": int,  # JSON view requests per minute, per user and per client address
     "ENFORCE_THRESHOLD": float,
     "CACHE_TTL": int,  # seconds a process may serve its cached configuration without re-checking
+    "CACHE_COOLDOWN": float,  # seconds a worker leaves the cache alone after a cache error or time-out
     "COOKIE_DOMAIN": str,  # the Domain Intercom's cookies are on, e.g. .example.com
     "API_BASE_URL": str,  # Intercom's REST API elsewhere than the region's (a proxy)
     "WORKSPACE_STALE_HOURS": int,  # hours after which the last sync with Intercom counts as stale
@@ -139,6 +153,8 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "intercom_identity.debug.AlwaysSafeException
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # When, how bad, from where and which worker: an outage's records are read by the minute.
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {"intercom_identity": {"handlers": ["console"], "level": "INFO"}},
 }

@@ -109,5 +109,5 @@ def test_guard_numbers_never_round_up_to_the_threshold() -> None:
     numbers = Adoption("e", "ios", 30, 0.95, (VersionShare("2", 9496, True), VersionShare("1", 504, False)))
     assert not numbers.meets_threshold
     assert numbers.ratio_display == "94.9%"
-    assert "threshold 95%" in numbers.describe()
+    assert "threshold 95.0%" in numbers.describe()
     assert Adoption("e", "ios", 30, 0.951, ()).threshold_display == "95.1%"

@@ -94,3 +94,18 @@ def test_web() -> None:
     assert has(output, r"^JSON view: [\d.]+x the bare view's throughput \(target >= 0\.9x: (PASS|MISS)\); p99 "), output
     assert has(output, r"^recording on: [\d.]+x .* steady state, [\d.]+x in the worst case\.$"), output
     assert "error:" not in output
+
+
+CONNECTIONS_DATABASE = "postgres://postgres@127.0.0.1:5432/intercom_identity_bench_connections_tiny"
+
+
+def test_connections() -> None:
+    require("bench/connections.py", postgres=True, wrk=True)
+    output = run("connections.py", "--quick", "--database", CONNECTIONS_DATABASE, timeout=120)
+    assert has(output, r"^pair 1: per request [\d,]+ req/s p99 [\d.]+ ms \| persistent [\d,]+ req/s"), output
+    assert has(output, r"^CONN_MAX_AGE=0: a connection per request \(baseline\) .* req/s, p99 [\d.]+ ms +1\.000 "), (
+        output
+    )
+    assert has(output, r"^CONN_MAX_AGE=60 \+ CONN_HEALTH_CHECKS \(the demo's default\) .* req/s"), output
+    assert has(output, r"^persistent connections: [\d.]+x the throughput of a connection per request\.$"), output
+    assert "error:" not in output

@@ -25,6 +25,7 @@ VALUES = {
     "ENFORCE_THRESHOLD": ("0.8", 0.8),
     "HASH_RATE_LIMIT": ("9", 9),
     "CACHE_TTL": ("5", 5),
+    "CACHE_COOLDOWN": ("2.5", 2.5),
     "COOKIE_DOMAIN": (".example.com", ".example.com"),
     "API_BASE_URL": ("http://127.0.0.1:9/", "http://127.0.0.1:9/"),
     "WORKSPACE_STALE_HOURS": ("6", 6),

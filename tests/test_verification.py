@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from intercom_identity.admin.display import with_code
 from intercom_identity.hashing import sign
 from intercom_identity.lookups import get_platform_config
 from intercom_identity.models import Environment, RolloutPhase
@@ -264,7 +265,7 @@ def test_admin_check_page(
         return
     assert f'data-reason="{expected}"' in html
     if expected != "valid":
-        assert REASONS[expected].split(":")[0].replace("'", "&#x27;") in html
+        assert with_code(str(REASONS[expected])) in html  # the fix, its commands and fields as code
 
 
 def test_every_reason_code_is_exercised() -> None:

@@ -80,7 +80,7 @@ def test_sync_from_the_overview_shows_the_drift_banner_and_intercoms_state(
     # The history interleaves this app's audit trail with Intercom's events, marked as Intercom's.
     timeline = block[block.index("intercom-timeline") :]
     assert re.search(r'from-intercom">.*?<strong>Intercom</strong>.*?john@example.com.*?Enforced it', timeline, re.S)
-    assert re.search(r'from-app">.*?this app.*?ios phase: off -&gt; sending', timeline, re.S)
+    assert re.search(r'from-app">.*?this app.*?iOS: Phase: Off → Sending \(not enforced\)', timeline, re.S)
     rows = re.findall(r'<tr class="(from-\w+)">.*?<td>(.*?)</td>', timeline, re.S)
     assert [source for source, _when in rows] == ["from-intercom", "from-app", "from-app", "from-intercom"]
     assert [when for _source, when in rows] == sorted((when for _source, when in rows), reverse=True)
@@ -198,7 +198,7 @@ def test_the_token_is_write_only_in_the_admin(root: Client, settings: Any) -> No
     assert re.search(r'<input type="password" name="new_api_token"[^>]*>', page)
     assert "value=" not in re.search(r'<input type="password" name="new_api_token"[^>]*>', page)[0]
     history = LogEntry.objects.get(object_id=str(env.pk)).get_change_message()
-    assert f"API token (fingerprint none -> {fingerprint(NEW_TOKEN)})" in history
+    assert f"API token (fingerprint none → {fingerprint(NEW_TOKEN)})" in history
     assert "New Intercom API token" not in history
     assert NEW_TOKEN not in history
     assert AuditEvent.objects.filter(kind="api_token", to_value=fingerprint(NEW_TOKEN), actor_label="root").exists()

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from .audit import AuditEventAdmin
 from .base import AppModelAdmin
+from .display import secret_summary
 from .environments import EnvironmentAdmin, PlatformConfigInline
 from .forms import AuditReasonForm, CheckCredentialForm, PlatformConfigForm
-from .platform_configs import PlatformConfigAdmin, secret_summary
+from .platform_configs import PlatformConfigAdmin
 from .transitions import MODE_CONSEQUENCES, PHASE_CONSEQUENCES, PHASE_ORDER, TRANSITIONS, Transition
 
 __all__ = [

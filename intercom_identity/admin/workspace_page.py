@@ -18,16 +18,20 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from .. import workspace
 from ..drift import Finding, relevant_to
 from ..exceptions import IntercomIdentityError
+from ..formatting import relative_time
 from ..intercom_api import validate_api_token
 from ..models import Environment, PlatformConfig, Region, WorkspaceSnapshot
 from ..permissions import can_manage
 from ..rollout import clear_api_token, store_api_token
+from .display import with_code
+from .next_steps import Blocker, ask_an_administrator, missing_permission
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[Any]
@@ -40,12 +44,20 @@ SYNC_DEADLINE_SECONDS = 25.0
 
 
 def api_token_summary(environment: Environment) -> str:
-    """Whether the environment has a token, its fingerprint and where it comes from; never the token."""
+    """Whether the environment has a token, its fingerprint and where it comes from; never the token.
+    Worded as a secret's summary is: "1a2b3c4d (set 3 days ago)"."""
     if environment.api_token_managed_by_settings:
-        return f"{environment.api_token_in_use_fingerprint} (managed by settings)"
+        return gettext("%(fingerprint)s (managed by settings)") % {
+            "fingerprint": environment.api_token_in_use_fingerprint
+        }
     if environment.encrypted_api_token:
-        return f"{environment.api_token_fingerprint} (set {environment.api_token_set_at:%Y-%m-%d %H:%M})"
-    return "—"
+        if environment.api_token_set_at is None:
+            return environment.api_token_fingerprint
+        return gettext("%(fingerprint)s (set %(when)s)") % {
+            "fingerprint": environment.api_token_fingerprint,
+            "when": relative_time(environment.api_token_set_at),
+        }
+    return "-"
 
 
 class EnvironmentForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -103,10 +115,11 @@ class EnvironmentApiTokenMixin(_ModelAdmin):
         return api_token_summary(obj)
 
     def get_fields(self, request: HttpRequest, obj: Environment | None = None) -> Any:
-        """The token fields last, and none for a token managed by settings (the form drops them too)."""
+        """The token fields last, and none for a token managed by settings (the form drops them too)
+        nor for a reader who may not change it (a read-only page would show them as "None")."""
         fields = [f for f in super().get_fields(request, obj) if f not in ("api_token", *TOKEN_FIELDS)]
         fields.append("api_token")  # the summary (fingerprint, source), then the fields to change it
-        if obj is None or not obj.api_token_managed_by_settings:
+        if (obj is None or not obj.api_token_managed_by_settings) and self.has_change_permission(request, obj):
             fields += TOKEN_FIELDS
         return fields
 
@@ -130,9 +143,10 @@ class EnvironmentApiTokenMixin(_ModelAdmin):
                 entry["changed"]["fields"] = [f for f in entry["changed"]["fields"] if f not in labels]
         message = [entry for entry in message if entry.get("changed", {"fields": True})["fields"]]
         if form.cleaned_data.get("new_api_token") or form.cleaned_data.get("clear_api_token"):
-            before = form.previous_api_token_fingerprint or "none"
-            after = form.instance.api_token_fingerprint or "none"
-            message.append({"changed": {"fields": [f"API token (fingerprint {before} -> {after})"]}})
+            before = form.previous_api_token_fingerprint or pgettext("no value", "none")
+            after = form.instance.api_token_fingerprint or pgettext("no value", "none")
+            change = gettext("API token (fingerprint %(before)s → %(after)s)") % {"before": before, "after": after}
+            message.append({"changed": {"fields": [change]}})
         return message
 
 
@@ -164,7 +178,10 @@ class WorkspaceOverviewMixin(_ModelAdmin):
         try:
             result = workspace.sync(env, deadline=SYNC_DEADLINE_SECONDS)
         except IntercomIdentityError as exc:
-            messages.error(request, _("Could not sync %(env)s with Intercom: %(reason)s") % {"env": env, "reason": exc})
+            messages.error(
+                request,
+                with_code(gettext("Could not sync %(env)s with Intercom: %(reason)s") % {"env": env, "reason": exc}),
+            )
         else:
             count = len(result["drift"])
             if count:
@@ -186,7 +203,27 @@ class WorkspaceOverviewMixin(_ModelAdmin):
             "has_token": environment.has_api_token,
             "can_sync": self.may_sync(request, environment),
             "sync_url": reverse("admin:intercom_identity_platformconfig_workspace_sync", args=[environment.slug]),
+            # No button that could not succeed: why there is none, and where the token is set.
+            "sync_blocker": self.sync_blocker(request, environment),
+            "token_url": self.token_url(request, environment),
         }
+
+    def sync_blocker(self, request: HttpRequest, environment: Environment) -> Blocker | None:
+        """Why this user has no sync button: the permission a phase change there needs."""
+        reason = missing_permission(self, request, environment)
+        if reason is None:
+            return None
+        return Blocker(None, gettext("syncing %(reason)s") % {"reason": reason}, ask_an_administrator())
+
+    def token_url(self, request: HttpRequest, environment: Environment) -> str | None:
+        """The environment's token field, for a user who may set it; else None."""
+        if not (
+            request.user.has_perm("intercom_identity.change_environment") and can_manage(request.user, environment)
+        ):
+            return None
+        if environment.api_token_managed_by_settings:
+            return None
+        return reverse("admin:intercom_identity_environment_change", args=[environment.pk]) + "#id_new_api_token"
 
     def workspace_findings_for(self, configs: list[PlatformConfig]) -> list[tuple[Environment, Finding]]:
         """The findings a change of ``configs`` should be shown: each platform's own and its workspace's."""

@@ -6,6 +6,7 @@ import argparse
 import getpass
 import json
 import sys
+from datetime import datetime
 from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -15,6 +16,7 @@ from ... import workspace
 from ...adoption import adoption
 from ...emulator import verify
 from ...exceptions import IntercomIdentityError
+from ...formatting import percent, relative_time
 from ...hashing import compute_user_hash
 from ...lookups import get_environment, get_platform_config, parse_phase
 from ...maintenance import recount, rotate_encryption
@@ -282,7 +284,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(events, indent=2))
             return
         for event in events:
-            ratio = "-" if event["adoption_ratio"] is None else f"{event['adoption_ratio']:.1%}"
+            ratio = "-" if event["adoption_ratio"] is None else percent(event["adoption_ratio"])
             forced = " FORCED" if event["forced"] else ""
             reason = f" ({event['reason']})" if event["reason"] else ""
             where = event["environment"] + (f"/{event['platform']}" if event["platform"] else "")  # app ID, API token
@@ -325,6 +327,9 @@ class Command(BaseCommand):
         for env_slug, platforms in matrix.items():
             for platform, row in platforms.items():
                 fingerprint, set_at = row["fingerprint"] or "-", row["secret_set_at"] or "-"
+                if row["secret_set_at"]:
+                    age = relative_time(datetime.fromisoformat(row["secret_set_at"])).replace("\xa0", " ")
+                    set_at += f" ({age})"
                 self._say(
                     f"{env_slug:<16}{platform:<10}{row['phase']:<10}{row['credential']:<12}{fingerprint:<10}{set_at}"
                 )
