@@ -96,7 +96,7 @@ def test_web() -> None:
     assert "error:" not in output
 
 
-CONNECTIONS_DATABASE = "postgres://postgres@127.0.0.1:5432/intercom_identity_bench_connections_tiny"
+CONNECTIONS_DATABASE = f"postgres://postgres@127.0.0.1:5432/{own_database('bench_connections_tiny')}"
 
 
 def test_connections() -> None:
