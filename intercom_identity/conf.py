@@ -42,7 +42,14 @@ DEFAULTS: dict[str, Any] = {
     "HASH_RATE_LIMIT": 120,
     "SECRETS": {},
     "CACHE_TTL": 60,
+    "SENDING_EVIDENCE_SHARE": 0.5,
+    "SENDING_EVIDENCE_USERS": 5,
+    "MAX_NEW_VERSIONS_PER_USER": 3,
+    "ACTIVITY_RETENTION_DAYS": 90,
 }
+
+# The overview draws 30 days: retention may not remove any of them.
+MIN_RETENTION_DAYS = 30
 
 
 @lru_cache(maxsize=64)
@@ -170,6 +177,32 @@ class Settings:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise ImproperlyConfigured(f"{PREFIX}ENFORCE_THRESHOLD must be a number from 0 to 1, not {value!r}.")
         return float(value)
+
+    @cached_property
+    def SENDING_EVIDENCE_SHARE(self) -> float:
+        """Share (more than 0, up to 1) of a version's active users who must have been seen
+        receiving the credential on it before the version counts as sending."""
+        value = getattr(django_settings, PREFIX + "SENDING_EVIDENCE_SHARE", DEFAULTS["SENDING_EVIDENCE_SHARE"])
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+            raise ImproperlyConfigured(
+                f"{PREFIX}SENDING_EVIDENCE_SHARE must be a number greater than 0 and at most 1, not {value!r}."
+            )
+        return float(value)
+
+    @cached_property
+    def SENDING_EVIDENCE_USERS(self) -> int:
+        """Distinct users who must have been seen receiving the credential on a version, at least."""
+        return _positive_int("SENDING_EVIDENCE_USERS", minimum=1)
+
+    @cached_property
+    def MAX_NEW_VERSIONS_PER_USER(self) -> int:
+        """Versions nobody reported before that one user may introduce per UTC day."""
+        return _positive_int("MAX_NEW_VERSIONS_PER_USER", minimum=1)
+
+    @cached_property
+    def ACTIVITY_RETENTION_DAYS(self) -> int:
+        """Days of activity kept; ``prune-activity`` removes older days. At least the 30 days the overview draws."""
+        return _positive_int("ACTIVITY_RETENTION_DAYS", minimum=MIN_RETENTION_DAYS)
 
     @cached_property
     @sensitive_variables()

@@ -38,8 +38,8 @@ def test_ratio_and_breakdown() -> None:
     numbers = adoption(ios())
     assert (numbers.active_users, numbers.ready_users, numbers.ratio) == (4, 2, 0.5)
     assert [share.as_dict() for share in numbers.versions] == [
-        {"version": "2.0", "users": 2, "sends_credential": True},
-        {"version": "1.0", "users": 2, "sends_credential": False},
+        {"version": "2.0", "users": 2, "credential_users": 1, "sends_credential": True, "counted_by": "evidence"},
+        {"version": "1.0", "users": 2, "credential_users": 0, "sends_credential": False, "counted_by": None},
     ]
 
 

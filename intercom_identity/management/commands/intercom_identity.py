@@ -11,7 +11,7 @@ from typing import Any, TextIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.views.decorators.debug import sensitive_variables
 
-from ...adoption import adoption
+from ...adoption import adoption, evidence_text
 from ...emulator import verify
 from ...exceptions import IntercomIdentityError
 from ...hashing import compute_user_hash
@@ -19,6 +19,7 @@ from ...lookups import get_platform_config, parse_phase
 from ...maintenance import recount, rotate_encryption
 from ...models import CredentialMode, Platform, RolloutPhase
 from ...reports import audit_history, status_matrix
+from ...retention import prune_activity
 from ...rollout import change_mode, change_phase, clear_secret, set_min_sending_version, store_secret
 
 
@@ -100,6 +101,13 @@ class Command(BaseCommand):
             "recount",
             help="Rebuild the adoption tallies from the activity rows (after a bulk import or raw SQL).",
         )
+
+        prune = sub.add_parser(
+            "prune-activity",
+            help="Delete activity older than INTERCOM_IDENTITY_ACTIVITY_RETENTION_DAYS, in short batches "
+            "(safe from cron, during traffic).",
+        )
+        prune.add_argument("--dry-run", action="store_true", help="Only count what would be deleted.")
 
         sub.add_parser(
             "rotate-keys",
@@ -198,8 +206,7 @@ class Command(BaseCommand):
             + (" - ready to enforce" if numbers.meets_threshold else " - below threshold")
         )
         for share in numbers.versions:
-            mark = "sends credential" if share.sends_credential else "no credential"
-            self.stdout.write(f"  {share.version:<20}{share.users:>10}  {mark}")
+            self.stdout.write(f"  {share.version:<20}{share.users:>10}  {evidence_text(share, numbers.rule)}")
 
     def handle_min_version(self, *, environment: str, platform: str, version: str, reason: str, **options: Any) -> None:
         config = get_platform_config(platform, environment)
@@ -230,6 +237,9 @@ class Command(BaseCommand):
     def handle_recount(self, **options: Any) -> None:
         written = recount()
         self.stdout.write(f"Recounted the adoption tallies: {written} tally row(s) written.")
+
+    def handle_prune_activity(self, *, dry_run: bool, **options: Any) -> None:
+        self.stdout.write(prune_activity(dry_run=dry_run).describe())
 
     def handle_rotate_keys(self, **options: Any) -> None:
         count = rotate_encryption()
