@@ -269,7 +269,9 @@ def _introduce(scope: dict[str, Any], user: Any, version: str, now: datetime) ->
     """
     _lock_user(user, no_key=connection.features.has_select_for_no_key_update)
     day_start = datetime.combine(now.date(), datetime.min.time(), dt_timezone.utc)
-    introduced = AppVersion.objects.filter(first_reported_by=user, first_seen_at__gte=day_start).count()
+    introduced = AppVersion.objects.filter(
+        first_reported_by=user, first_seen_at__gte=day_start, first_seen_at__lt=day_start + timedelta(days=1)
+    ).count()
     if introduced >= conf.MAX_NEW_VERSIONS_PER_USER:
         logger.debug("Client version not recorded: this user introduced %d new versions today.", introduced)
         _remember_on_commit(_allowance_key(user, now), timeout=_seconds_left_today(now))
