@@ -101,6 +101,8 @@ def record(
     except ImproperlyConfigured as exc:  # reported by the system checks too
         logger.error("Client version not recorded: %s", exc)
         return False
+    if _flood_refused(config, user, version, now):
+        return False
     seen = f"intercom_identity:seen:{config.environment_id}:{config.platform}:{user.pk}:{version}:{now:%Y%m%d%H}"
     # A request handed a credential has its own key: it is evidence a plain request is not.
     seen_key = seen + ":credential" if sent_credential else seen
@@ -120,12 +122,13 @@ def record(
     except ImproperlyConfigured as exc:  # reported by the system checks too
         logger.error("Client version not recorded: %s", exc)
         return False
-    # Handled for this hour, written or refused; a credential also covers plain requests.
-    for key in (seen_key, seen) if sent_credential else (seen_key,):
+    if not wrote:  # refused: remembering a flood's versions would only crowd out the others
+        return False
+    for key in (seen_key, seen) if sent_credential else (seen_key,):  # a credential covers plain requests
         _remember_on_commit(key, timeout=SEEN_MEMORY)
-    if wrote and mark_sending:
+    if mark_sending:
         _remember_on_commit(credential_key, timeout=SENDING_MEMORY)
-    return wrote
+    return True
 
 
 def _countable(user: Any, app_version: str | None) -> bool:
@@ -167,6 +170,7 @@ def _keep(key: str, *, timeout: int) -> None:
 def forget_recordings() -> None:
     """Empty this process's memory of recordings (the cache's is untouched)."""
     _process_memory.clear()
+    _known_versions.clear()
 
 
 def _remember_on_commit(key: str, *, timeout: int) -> None:
@@ -194,10 +198,13 @@ def _write_activity(
     day = now.date()
     known = AppVersion.objects.filter(**scope, version=version).exists()
     if not known and _over_allowance_remembered(user, now):
+        _keep(_checked_key(user), timeout=1)
         return False
     with transaction.atomic():
         if not known and not _introduce(scope, user, version, now):
+            _keep(_checked_key(user), timeout=1)
             return False
+        _learn_version(config, version)
         latest = _locked_or_created(
             ClientActivity,
             dict(scope, user=user),
@@ -242,6 +249,38 @@ def _move(moves: dict[TallyKey, list[int]], key: TallyKey, users: int, credentia
     change = moves.setdefault(key, [0, 0])
     change[0] += users
     change[1] += credential
+
+
+# Versions this process has seen recorded (bounded like the memory above). A user who used
+# up today's allowance of new versions is recorded only on these and on versions the
+# database confirms, so the flood of one account costs no query once it is recognised.
+_known_versions: set[tuple[int, str, str]] = set()
+
+
+def _learn_version(config: ServingConfig, version: str) -> None:
+    if len(_known_versions) >= PROCESS_MEMORY_SIZE:
+        _known_versions.clear()
+    _known_versions.add((config.environment_id, config.platform, version))
+
+
+def _flood_refused(config: ServingConfig, user: Any, version: str, now: datetime) -> bool:
+    """Refuse, without a query or a round trip, a version this process does not know from a
+    user it remembers has used up today's allowance of new versions: one account's flood.
+
+    The database is still asked at most once a second per user and process, so a version
+    another process recorded is recorded for this user too, at the latest a second later.
+    """
+    if (config.environment_id, config.platform, version) in _known_versions:
+        return False
+    moment = time.monotonic()
+    if _process_memory.get(_allowance_key(user, now), 0.0) <= moment:
+        return False
+    return _process_memory.get(_checked_key(user), 0.0) > moment
+
+
+def _checked_key(user: Any) -> str:
+    """Remembered for a second after the database said no to a new version of this user."""
+    return f"intercom_identity:new-versions-checked:{user.pk}"
 
 
 def _over_allowance_remembered(user: Any, now: datetime) -> bool:

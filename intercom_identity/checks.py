@@ -43,10 +43,10 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     "hash_rate_limit_malformed": _error("E012"),
     "secrets_malformed": _error("E013"),
     "cache_ttl_malformed": _error("E016"),
-    "max_new_versions_per_user_malformed": _error("E020"),
-    "activity_retention_days_malformed": _error("E021"),
-    "sending_evidence_share_malformed": _error("E022"),
-    "sending_evidence_users_malformed": _error("E023"),
+    "max_new_versions_per_user_malformed": _error("E021"),
+    "activity_retention_days_malformed": _error("E022"),
+    "sending_evidence_share_malformed": _error("E023"),
+    "sending_evidence_users_malformed": _error("E024"),
     "phase_without_secret": _error(
         "E014", "Store a secret (manage.py intercom_identity set-secret) or supply it in INTERCOM_IDENTITY_SECRETS."
     ),

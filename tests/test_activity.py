@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -220,16 +221,28 @@ def test_the_allowance_is_per_day_and_only_for_versions_nobody_reported() -> Non
     assert_exact_tallies()
 
 
-def test_the_allowance_is_remembered_so_a_flood_costs_one_query(
-    django_assert_num_queries: Any, django_capture_on_commit_callbacks: Any
+def test_a_flood_from_one_user_costs_no_query_once_recognised(
+    django_assert_num_queries: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
 ) -> None:
     (flooder,) = users(1)
     with django_capture_on_commit_callbacks(execute=True):  # as if each request committed
         for n in range(4):
             seen(flooder, f"3.{n}", sent=False)
-    with django_assert_num_queries(1):  # "is 3.9 known?"; the allowance used up is remembered
-        assert not seen(flooder, "3.9", sent=False)
+    with django_assert_num_queries(0):  # the rest of the flood: no query, no round trip
+        for n in range(9, 100):
+            assert not seen(flooder, f"3.{n}", sent=False)
+    activity.forget_recordings()  # another process: the cache remembers the allowance is used up
+    with django_assert_num_queries(1):  # "is 3.100 known?" (asked at most once a second)
+        assert not seen(flooder, "3.100", sent=False)
+    with django_assert_num_queries(0):
+        assert not seen(flooder, "3.101", sent=False)
+        assert not seen(flooder, "3.1", sent=False)  # a version this process does not know yet...
     assert AppVersion.objects.count() == 3
+    clock = time.monotonic() + 1.5
+    monkeypatch.setattr(activity.time, "monotonic", lambda: clock)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert seen(flooder, "3.1", sent=False)  # ...but the database does: recorded a second later
+    assert ClientActivity.objects.get().version == "3.1"
 
 
 @pytest.mark.parametrize(

@@ -92,5 +92,8 @@ def test_web() -> None:
     )
     assert has(output, r"^JSON view GET /intercom/user-hash/\?platform=ios, .* >= 0\.9x throughput +(PASS|MISS)$")
     assert has(output, r"^JSON view: [\d.]+x the bare view's throughput \(target >= 0\.9x: (PASS|MISS)\); p99 "), output
-    assert has(output, r"^recording on: [\d.]+x .* steady state, [\d.]+x in the worst case\.$"), output
+    assert has(
+        output, r"^recording on: [\d.]+x .* steady state, [\d.]+x in the worst case \(one user, .*(PASS|MISS)\)\.$"
+    ), output
+    assert has(output, r"^JSON view, one user flooding: .* >= 0\.8x +(PASS|MISS)$"), output
     assert "error:" not in output

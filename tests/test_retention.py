@@ -112,7 +112,7 @@ def test_nothing_to_prune_costs_a_few_queries(django_assert_max_num_queries: Any
 @pytest.mark.parametrize("value", [29, 0, -1, "90", 90.0, True, None])
 def test_retention_must_be_at_least_thirty_days(settings: Any, value: object) -> None:
     settings.INTERCOM_IDENTITY_ACTIVITY_RETENTION_DAYS = value
-    with pytest.raises(SystemCheckError, match=r"intercom_identity\.E021"):
+    with pytest.raises(SystemCheckError, match=r"intercom_identity\.E022"):
         call_command("check")
 
 
