@@ -224,10 +224,11 @@ def test_the_allowance_is_per_day_and_only_for_versions_nobody_reported() -> Non
 def test_a_flood_from_one_user_costs_no_query_once_recognised(
     django_assert_num_queries: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
 ) -> None:
-    (flooder,) = users(1)
+    flooder, other = users(2)
     with django_capture_on_commit_callbacks(execute=True):  # as if each request committed
         for n in range(4):
             seen(flooder, f"3.{n}", sent=False)
+        seen(other, "5.0", sent=False)
     with django_assert_num_queries(0):  # the rest of the flood: no query, no round trip
         for n in range(9, 100):
             assert not seen(flooder, f"3.{n}", sent=False)
@@ -236,13 +237,13 @@ def test_a_flood_from_one_user_costs_no_query_once_recognised(
         assert not seen(flooder, "3.100", sent=False)
     with django_assert_num_queries(0):
         assert not seen(flooder, "3.101", sent=False)
-        assert not seen(flooder, "3.1", sent=False)  # a version this process does not know yet...
-    assert AppVersion.objects.count() == 3
+        assert not seen(flooder, "5.0", sent=False)  # a version this process does not know yet...
+    assert AppVersion.objects.count() == 4
     clock = time.monotonic() + 1.5
     monkeypatch.setattr(activity.time, "monotonic", lambda: clock)
     with django_capture_on_commit_callbacks(execute=True):
-        assert seen(flooder, "3.1", sent=False)  # ...but the database does: recorded a second later
-    assert ClientActivity.objects.get().version == "3.1"
+        assert seen(flooder, "5.0", sent=False)  # ...but the database does: recorded a second later
+    assert ClientActivity.objects.get(user=flooder).version == "5.0"
 
 
 @pytest.mark.parametrize(
