@@ -25,7 +25,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
@@ -195,50 +195,72 @@ def _write_activity(
     their allowance of new versions today.
     """
     scope = {"environment_id": config.environment_id, "platform": config.platform}
-    day = now.date()
     known = AppVersion.objects.filter(**scope, version=version).exists()
     if not known and _over_allowance_remembered(user, now):
         _keep(_checked_key(user), timeout=1)
         return False
-    with transaction.atomic():
-        if not known and not _introduce(scope, user, version, now):
-            _keep(_checked_key(user), timeout=1)
-            return False
-        _learn_version(config, version)
-        latest = _locked_or_created(
-            ClientActivity,
-            dict(scope, user=user),
-            dict(version=version, sent_credential=sent_credential, last_seen_at=now),
-        )
-        moves: dict[TallyKey, list[int]] = {}
-        if latest is None:
-            _move(moves, (LATEST, day, version), +1, int(sent_credential))
-        elif now >= latest.last_seen_at:  # an older, late report never replaces a newer one
-            previous_day = utc_day(latest.last_seen_at)
-            # Evidence sticks to the version: a later request without a credential keeps it.
-            credential = sent_credential or (latest.version == version and latest.sent_credential)
-            if (latest.version, previous_day, latest.sent_credential) != (version, day, credential):
-                _move(moves, (LATEST, previous_day, latest.version), -1, -int(latest.sent_credential))
-                _move(moves, (LATEST, day, version), +1, int(credential))
-            ClientActivity.objects.filter(pk=latest.pk).update(
-                version=version, sent_credential=credential, last_seen_at=now
-            )
-        daily = _locked_or_created(DailyActivity, dict(scope, user=user, day=day), dict(version=version))
-        if daily is None:
-            _move(moves, (DAILY, day, version), +1, 0)
-        elif daily.version != version:
-            _move(moves, (DAILY, day, daily.version), -1, 0)
-            _move(moves, (DAILY, day, version), +1, 0)
-            DailyActivity.objects.filter(pk=daily.pk).update(version=version)
-        # Always in the same order, so two users switching A->B and B->A at once cannot deadlock.
-        for (kind, tally_day, tally_version), (users, credential_users) in sorted(moves.items()):
-            if users or credential_users:
-                _bump(scope, kind, tally_day, tally_version, users, credential_users)
-        if mark_sending:
-            AppVersion.objects.filter(**scope, version=version, first_credential_at=None).update(
-                first_credential_at=now
-            )
+    try:
+        with transaction.atomic():
+            _write_locked(config, scope, user, version, sent_credential, now, known=known, mark_sending=mark_sending)
+    except _Refused:
+        _remember_on_commit(_allowance_key(user, now), timeout=_seconds_left_today(now))
+        _keep(_checked_key(user), timeout=1)
+        return False
     return True
+
+
+class _Refused(Exception):
+    """A new version beyond the user's daily allowance: the transaction writes nothing."""
+
+
+def _write_locked(
+    config: ServingConfig,
+    scope: dict[str, Any],
+    user: Any,
+    version: str,
+    sent_credential: bool,
+    now: datetime,
+    *,
+    known: bool,
+    mark_sending: bool,
+) -> None:
+    """The writes of ``_write_activity``, in its transaction: for a new version the user's
+    row first (as ``forget_user`` locks it), then the user's latest row, then the tallies."""
+    if not known and not _introduce(scope, user, version, now):
+        raise _Refused
+    _learn_version(config, version)
+    day = now.date()
+    latest = _locked_or_created(
+        ClientActivity,
+        dict(scope, user=user),
+        dict(version=version, sent_credential=sent_credential, last_seen_at=now),
+    )
+    moves: dict[TallyKey, list[int]] = {}
+    if latest is None:
+        _move(moves, (LATEST, day, version), +1, int(sent_credential))
+    elif now >= latest.last_seen_at:  # an older, late report never replaces a newer one
+        previous_day = utc_day(latest.last_seen_at)
+        # Evidence sticks to the version: a later request without a credential keeps it.
+        credential = sent_credential or (latest.version == version and latest.sent_credential)
+        if (latest.version, previous_day, latest.sent_credential) != (version, day, credential):
+            _move(moves, (LATEST, previous_day, latest.version), -1, -int(latest.sent_credential))
+            _move(moves, (LATEST, day, version), +1, int(credential))
+        ClientActivity.objects.filter(pk=latest.pk).update(
+            version=version, sent_credential=credential, last_seen_at=now
+        )
+    daily = _locked_or_created(DailyActivity, dict(scope, user=user, day=day), dict(version=version))
+    if daily is None:
+        _move(moves, (DAILY, day, version), +1, 0)
+    elif daily.version != version:
+        _move(moves, (DAILY, day, daily.version), -1, 0)
+        _move(moves, (DAILY, day, version), +1, 0)
+        DailyActivity.objects.filter(pk=daily.pk).update(version=version)
+    # Always in the same order, so two users switching A->B and B->A at once cannot deadlock.
+    for (kind, tally_day, tally_version), (users, credential_users) in sorted(moves.items()):
+        if users or credential_users:
+            _bump(scope, kind, tally_day, tally_version, users, credential_users)
+    if mark_sending:
+        AppVersion.objects.filter(**scope, version=version, first_credential_at=None).update(first_credential_at=now)
 
 
 TallyKey = tuple[str, date, str]  # kind, day, version (within one scope)
@@ -284,8 +306,8 @@ def _checked_key(user: Any) -> str:
 
 
 def _over_allowance_remembered(user: Any, now: datetime) -> bool:
-    """Whether this user is remembered to have used today's allowance of new versions: a
-    flood of new versions from one account then costs one query per request, not four."""
+    """Whether the cache remembers that this user used up today's allowance of new versions
+    (another process found out): no need to lock and count again."""
     return _allowance_key(user, now) in _remembered({_allowance_key(user, now): _seconds_left_today(now)})
 
 
@@ -313,7 +335,6 @@ def _introduce(scope: dict[str, Any], user: Any, version: str, now: datetime) ->
     ).count()
     if introduced >= conf.MAX_NEW_VERSIONS_PER_USER:
         logger.debug("Client version not recorded: this user introduced %d new versions today.", introduced)
-        _remember_on_commit(_allowance_key(user, now), timeout=_seconds_left_today(now))
         return False
     AppVersion.objects.bulk_create(
         [AppVersion(**scope, version=version, first_seen_at=now, first_reported_by=user)], ignore_conflicts=True
@@ -376,31 +397,53 @@ def forget_user(user: Any) -> int:
     For a user who asks to be forgotten without being deleted (deleting a user does the
     same, from a ``pre_delete`` handler). The tallies are corrected in a few set-based
     statements however many days the user was active, so the figures stay exact (as
-    ``maintenance.recount`` would rebuild them) and no per-row signal is sent. The user's
-    row and their latest-activity rows are locked first, so a request of theirs recording
-    at the same moment either finishes before (and is forgotten) or waits and writes after.
+    ``maintenance.recount`` would rebuild them) and no per-row signal is sent.
+
+    The user's row is locked first (``FOR UPDATE``): a request of theirs recording at the
+    same moment cannot commit before this does (its new rows' foreign-key check waits for
+    the lock), so it is either forgotten whole or written whole after (for a deleted user:
+    refused and logged). Such a request can hold a lock this needs while it waits for the
+    user's row; PostgreSQL then cancels one of the two as a deadlock within a second, and
+    this retries (a cancelled recording is logged; the request is still served).
     """
-    with transaction.atomic():
-        _lock_user(user, no_key=False)  # FOR UPDATE: also blocks new rows referencing the user
-        latest = list(ClientActivity.objects.select_for_update().filter(user=user).order_by("pk"))
-        days = DailyActivity.objects.filter(
-            user=user,
-            environment_id=OuterRef("environment_id"),
-            platform=OuterRef("platform"),
-            day=OuterRef("day"),
-            version=OuterRef("version"),
-        )
-        # The user counts once in each of these (one daily row per scope and day). Locked in
-        # the order recording locks tallies, so forgetting cannot deadlock with it.
-        daily = VersionTally.objects.filter(kind=DAILY).filter(Exists(days))
-        list(daily.select_for_update().order_by("environment_id", "platform", "day").values_list("pk"))
-        daily.update(users=F("users") - 1)
-        for row in latest:
-            scope = {"environment_id": row.environment_id, "platform": row.platform}
-            _bump(scope, LATEST, utc_day(row.last_seen_at), row.version, -1, -int(row.sent_credential))
-        removed, _by_model = DailyActivity.objects.filter(user=user).delete()
-        removed += ClientActivity.objects.filter(pk__in=[row.pk for row in latest]).delete()[0]
-        AppVersion.objects.filter(first_reported_by=user).update(first_reported_by=None)
+    for attempt in range(FORGET_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _forget(user)
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != DEADLOCK or attempt == FORGET_ATTEMPTS - 1:
+                raise
+            logger.info("Forgetting user %s met a request of theirs recording (deadlock); trying again.", user.pk)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+FORGET_ATTEMPTS = 5
+DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for "deadlock detected"
+
+
+def _forget(user: Any) -> int:
+    """``forget_user``'s statements, in one transaction."""
+    _lock_user(user, no_key=False)
+    latest = list(ClientActivity.objects.select_for_update().filter(user=user).order_by("pk"))
+    days = DailyActivity.objects.filter(
+        user=user,
+        environment_id=OuterRef("environment_id"),
+        platform=OuterRef("platform"),
+        day=OuterRef("day"),
+        version=OuterRef("version"),
+    )
+    # The user counts once in each of these (one daily row per scope and day). Locked in the
+    # order recording locks tallies (kind, then day): no deadlock with other users' recording.
+    # Their own requests hold their latest row while they write, which is locked above.
+    daily = VersionTally.objects.filter(kind=DAILY).filter(Exists(days))
+    list(daily.select_for_update().order_by("environment_id", "platform", "day").values_list("pk"))
+    daily.update(users=F("users") - 1)
+    for row in latest:
+        scope = {"environment_id": row.environment_id, "platform": row.platform}
+        _bump(scope, LATEST, utc_day(row.last_seen_at), row.version, -1, -int(row.sent_credential))
+    removed, _by_model = DailyActivity.objects.filter(user=user).delete()
+    removed += ClientActivity.objects.filter(pk__in=[row.pk for row in latest]).delete()[0]
+    AppVersion.objects.filter(first_reported_by=user).update(first_reported_by=None)
     return removed
 
 

@@ -355,3 +355,52 @@ def test_forget_user_erases_the_activity_but_not_the_user() -> None:
     assert forget_user(forgotten) == 0  # nothing left: idempotent
     cache.clear()
     assert seen(forgotten, "1.0", sent=False)  # and recorded again when they come back
+
+
+@pytest.mark.django_db(transaction=True)
+def test_forgetting_a_user_while_they_record_keeps_exact_tallies() -> None:
+    """PostgreSQL: the user's own requests race the erasure; no deadlock, nothing miscounted."""
+    import threading
+
+    from django.db import connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL (run with DATABASE_URL=postgres://...)")
+    from intercom_identity.models import Environment
+
+    # A transactional test empties the tables after it, the migrations' rows included.
+    Environment.objects.get_or_create(slug="development", defaults={"label": "Development / test"})
+    person, other = users(2)
+    seen(other, "1.0", sent=True)
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def keep_recording(platform: str) -> None:
+        try:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                activity.forget_recordings()
+                cache.clear()
+                record_client(person, platform, f"1.{n % 4}", sent_credential=n % 2 == 0, environment="development")
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=keep_recording, args=(platform,)) for platform in ("ios", "android", "web")]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(15):
+            forget_user(person)  # a deadlock would raise here
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert failures == []
+    assert_exact_tallies()
+    person.delete()
+    assert_exact_tallies()
+    assert adoption(ios()).active_users == 1
