@@ -444,12 +444,21 @@ def main() -> None:
     # 2 and 3. Storage with retention off; the prune under recording; storage with retention on.
     before = table_bytes()
     old_rows = before["daily activity"][0]
-    without_prune = run_workers(args, ids, "record")()
+    quiet = run_workers(args, ids, "record", returning=True)
+    time.sleep(max(0.0, quiet.begin - time.time()) + 1)
+    monitor = LockWaits(args.database)
+    quiet_started = time.time()
+    time.sleep(args.seconds)
+    quiet_ended = time.time()
+    quiet_wait_ms, quiet_waits = monitor.stop()
+    without_prune = quiet().within(quiet_started, quiet_ended)
     finish = run_workers(args, ids, "record", returning=True)
     time.sleep(max(0.0, finish.begin - time.time()) + 1)
+    monitor = LockWaits(args.database)
     prune_started = time.time()
     pruned = prune_activity()
     prune_ended = time.time()
+    longest_wait_ms, waits_seen = monitor.stop()
     time.sleep(1)
     during = finish().within(prune_started, prune_ended)
     prune_s = prune_ended - prune_started
@@ -522,6 +531,18 @@ def main() -> None:
                 during.max_ms < LOCK_TARGET_MS,
             ),
             Row(
+                f"longest lock wait, same mix, no prune (sampled every 20 ms, {quiet_waits} seen)",
+                f"{quiet_wait_ms:,.1f} ms",
+                None,
+            ),
+            Row(
+                f"longest lock wait during the prune (sampled every 20 ms, {waits_seen} seen)",
+                f"{longest_wait_ms:,.1f} ms",
+                None,
+                f"< {LOCK_TARGET_MS:.0f} ms",
+                longest_wait_ms < LOCK_TARGET_MS,
+            ),
+            Row(
                 "prune_activity()",
                 f"{prune_s:,.1f} s",
                 None,
@@ -546,9 +567,43 @@ def main() -> None:
     )
     print(
         f"prune: {prune_s:.1f} s for {pruned.daily_rows:,} daily rows (target < {PRUNE_TARGET_S:.0f} s: "
-        f"{'PASS' if prune_s < PRUNE_TARGET_S else 'MISS'}); longest recording call during it {during.max_ms:.1f} ms "
-        f"(target < {LOCK_TARGET_MS:.0f} ms: {'PASS' if during.max_ms < LOCK_TARGET_MS else 'MISS'})"
+        f"{'PASS' if prune_s < PRUNE_TARGET_S else 'MISS'}); longest lock wait {longest_wait_ms:.1f} ms, longest "
+        f"recording call {during.max_ms:.1f} ms (target < {LOCK_TARGET_MS:.0f} ms: "
+        f"{'PASS' if max(longest_wait_ms, during.max_ms) < LOCK_TARGET_MS else 'MISS'})"
     )
+
+
+class LockWaits:
+    """Samples, from its own connection, how long the statements waiting for a lock in the
+    benchmark's database have been waiting: the longest seen is the longest lock wait."""
+
+    QUERY = """
+        SELECT coalesce(max(extract(epoch FROM now() - query_start)), 0) * 1000, count(*)
+        FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+    """
+
+    def __init__(self, url: str) -> None:
+        import threading
+
+        import psycopg
+
+        self.connection = psycopg.connect(url, autocommit=True)
+        self.longest, self.seen = 0.0, 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        while not self.done.wait(0.02):
+            row = self.connection.execute(self.QUERY).fetchone()
+            if row and row[1]:
+                self.longest, self.seen = max(self.longest, float(row[0])), self.seen + int(row[1])
+
+    def stop(self) -> tuple[float, int]:
+        self.done.set()
+        self.thread.join()
+        self.connection.close()
+        return self.longest, self.seen
 
 
 def total(sizes: dict[str, tuple[int, int]]) -> int:

@@ -23,7 +23,10 @@ from django.utils import timezone
 from .conf import conf
 from .models import AppVersion, ClientActivity, DailyActivity, VersionTally
 
-BATCH_SIZE = 5000  # rows per DELETE: tens of milliseconds of row locks on PostgreSQL
+BATCH_SIZE = 5000  # daily rows per DELETE: rows of days no request writes any more
+# Latest-activity rows and tallies of old days are what a user coming back writes to: their
+# batches are smaller, so such a request waits for a few milliseconds' batch at most.
+SHARED_BATCH_SIZE = 1000
 # SQLite locks the whole database for each write transaction: a pause between batches lets
 # the requests that waited for the lock write before the next batch takes it again.
 SQLITE_PAUSE = 0.005
@@ -85,33 +88,32 @@ def prune_activity(*, dry_run: bool = False, today: date | None = None, batch_si
             versions=old_versions.count(),
             dry_run=True,
         )
+    shared = min(batch_size, SHARED_BATCH_SIZE)
     return Pruned(
         before=before,
         daily_rows=_prune_daily(before, batch_size),
-        latest_rows=_prune_in_key_order(ClientActivity, Q(last_seen_at__lt=moment), batch_size),
-        tallies=_prune_in_key_order(VersionTally, Q(day__lt=before), batch_size),
-        versions=_prune_in_key_order(AppVersion, Q(pk__in=old_versions.values("pk")), batch_size),
+        latest_rows=_prune_in_key_order(ClientActivity, Q(last_seen_at__lt=moment), shared),
+        tallies=_prune_in_key_order(VersionTally, Q(day__lt=before), shared),
+        versions=_prune_in_key_order(AppVersion, Q(pk__in=old_versions.values("pk")), shared),
         dry_run=False,
     )
 
 
 def _prune_daily(before: date, batch_size: int) -> int:
     """Day by day, oldest first, each day in primary-key order: every batch is a range of
-    the (day, id) index, never a rescan of the entries already deleted."""
+    the (day, id) index, found by reading ``batch_size`` entries of it and deleted by its
+    two ends, never a rescan of the entries already deleted."""
     removed = 0
     day = DailyActivity.objects.filter(day__lt=before).aggregate(first=Min("day"))["first"]
     while day is not None:
         last = 0
         while True:
-            ids = list(
-                DailyActivity.objects.filter(day=day, pk__gt=last)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:batch_size]
-            )
-            if not ids:
+            rows = DailyActivity.objects.filter(day=day, pk__gt=last).order_by("pk").values_list("pk", flat=True)
+            upto = next(iter(rows[batch_size - 1 : batch_size]), None) or rows.last()
+            if upto is None:
                 break
-            removed += DailyActivity.objects.filter(pk__in=ids, day__lt=before).delete()[0]
-            last = ids[-1]
+            removed += DailyActivity.objects.filter(day=day, pk__gt=last, pk__lte=upto).delete()[0]
+            last = upto
             _pause()
         day = DailyActivity.objects.filter(day__gt=day, day__lt=before).aggregate(first=Min("day"))["first"]
     return removed
