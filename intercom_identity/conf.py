@@ -81,6 +81,15 @@ def _positive_int(name: str, *, minimum: int) -> int:
     return value
 
 
+def _fraction(name: str, *, zero_allowed: bool) -> float:
+    value = getattr(django_settings, PREFIX + name, DEFAULTS[name])
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (number and (0 <= value <= 1 if zero_allowed else 0 < value <= 1)):
+        span = "from 0 to 1" if zero_allowed else "greater than 0 and at most 1"
+        raise ImproperlyConfigured(f"{PREFIX}{name} must be a number {span}, not {value!r}.")
+    return float(value)
+
+
 class Settings:
     """Typed view of the ``INTERCOM_IDENTITY_*`` settings (see the README for each)."""
 
@@ -173,21 +182,13 @@ class Settings:
     @cached_property
     def ENFORCE_THRESHOLD(self) -> float:
         """Adoption (0 to 1) needed before a platform may move to ``enforced`` without forcing."""
-        value = getattr(django_settings, PREFIX + "ENFORCE_THRESHOLD", DEFAULTS["ENFORCE_THRESHOLD"])
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise ImproperlyConfigured(f"{PREFIX}ENFORCE_THRESHOLD must be a number from 0 to 1, not {value!r}.")
-        return float(value)
+        return _fraction("ENFORCE_THRESHOLD", zero_allowed=True)
 
     @cached_property
     def SENDING_EVIDENCE_SHARE(self) -> float:
         """Share (more than 0, up to 1) of a version's active users who must have been seen
         receiving the credential on it before the version counts as sending."""
-        value = getattr(django_settings, PREFIX + "SENDING_EVIDENCE_SHARE", DEFAULTS["SENDING_EVIDENCE_SHARE"])
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-            raise ImproperlyConfigured(
-                f"{PREFIX}SENDING_EVIDENCE_SHARE must be a number greater than 0 and at most 1, not {value!r}."
-            )
-        return float(value)
+        return _fraction("SENDING_EVIDENCE_SHARE", zero_allowed=False)
 
     @cached_property
     def SENDING_EVIDENCE_USERS(self) -> int:
