@@ -255,12 +255,13 @@ def _write_locked(
         _move(moves, (DAILY, day, daily.version), -1, 0)
         _move(moves, (DAILY, day, version), +1, 0)
         DailyActivity.objects.filter(pk=daily.pk).update(version=version)
-    # Always in the same order, so two users switching A->B and B->A at once cannot deadlock.
+    if mark_sending:
+        AppVersion.objects.filter(**scope, version=version, first_credential_at=None).update(first_credential_at=now)
+    # Last, as the tallies are what concurrent requests share; always in the same order, so
+    # two users switching A->B and B->A at once cannot deadlock.
     for (kind, tally_day, tally_version), (users, credential_users) in sorted(moves.items()):
         if users or credential_users:
             _bump(scope, kind, tally_day, tally_version, users, credential_users)
-    if mark_sending:
-        AppVersion.objects.filter(**scope, version=version, first_credential_at=None).update(first_credential_at=now)
 
 
 TallyKey = tuple[str, date, str]  # kind, day, version (within one scope)
