@@ -58,7 +58,6 @@ from bench.common import Row, print_table, start
 PRUNE_TARGET_S = 300.0
 LOCK_TARGET_MS = 1000.0
 USERS_AT_SCALE = 1_000_000
-VERSIONS = 25  # over two years: a release a month
 
 
 def parse_args() -> argparse.Namespace:
