@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench fuzz clean
+.PHONY: run test lint typecheck bench fuzz chaos clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ typecheck: $(STAMP)
 
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest tests/test_fuzz.py -q -s
+
+# The chaos test (about a minute; needs initdb, postgres and redis-server, not the shared services):
+# gunicorn under load while Redis is stopped, then frozen, and PostgreSQL stopped. Prints each scenario's figures.
+chaos: $(STAMP)
+	$(BIN)/python -m pytest -m chaos tests/test_chaos.py -q -s
 
 # Benchmarks 1-6 of the README's Performance section. adoption.py, activity_scale.py and web.py
 # need the local PostgreSQL (activity_scale.py and web.py Redis too, web.py wrk); each prints PASS/MISS per target and fails only on errors.

@@ -463,13 +463,19 @@ def report(args: argparse.Namespace, pairs: Results, recording: Results) -> None
     )
 
 
-def main() -> None:
-    args = parse_args()
+def begin(args: argparse.Namespace, title: str) -> dict[str, str]:
+    """Check for wrk, take the servers' environment for this process too, print the header."""
     if shutil.which("wrk") is None:
         raise SystemExit("error: wrk is not installed (apt-get install -y wrk)")
     env = server_environment(args)
     os.environ.update(env)
-    start("bench/web.py: the JSON view under load, gunicorn + wrk on loopback (benchmarks 2 and 5)")
+    start(title)
+    return env
+
+
+def main() -> None:
+    args = parse_args()
+    env = begin(args, "bench/web.py: the JSON view under load, gunicorn + wrk on loopback (benchmarks 2 and 5)")
     print(
         f"setup: {args.users:,} users with a session each; gunicorn {args.workers} sync worker(s); "
         f"wrk {args.threads} thread(s), {args.connections} connection(s); PostgreSQL CONN_MAX_AGE={args.conn_max_age}; "

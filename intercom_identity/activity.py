@@ -15,6 +15,7 @@ when the user is deleted).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from datetime import date, datetime, timedelta
@@ -23,16 +24,16 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.utils import timezone
 
-from . import retention, versions
+from . import outages, retention, versions
 from ._deprecation import moved_names
+from .cacheguard import CacheUnavailable, cache
 from .conf import conf
 from .configcache import ServingConfig, get_serving_config
 from .exceptions import IntercomIdentityError
@@ -116,14 +117,15 @@ def record(
     mark_sending = sent_credential and credential_key not in remembered
     try:
         wrote = _write_activity(config, user, version, sent_credential, now, mark_sending=mark_sending)
-    except DatabaseError:
-        logger.exception("Client version not recorded (database error).")
+    except (DatabaseError, InterfaceError) as exc:
+        outages.DATABASE.failed(exc, "client versions are not recorded")
         return False
     except ImproperlyConfigured as exc:  # reported by the system checks too
         logger.error("Client version not recorded: %s", exc)
         return False
     if not wrote:  # refused: remembering a flood's versions would only crowd out the others
         return False
+    outages.DATABASE.available()
     for key in (seen_key, seen) if sent_credential else (seen_key,):  # a credential covers plain requests
         _remember_on_commit(key, timeout=SEEN_MEMORY)
     if mark_sending:
@@ -153,8 +155,7 @@ def _remembered(memories: dict[str, int]) -> set[str]:
         return known
     try:
         found = set(cache.get_many(missing))
-    except Exception:
-        logger.warning("Cache unavailable while recording a client version; writing through.")
+    except CacheUnavailable:
         return known
     for key in found:
         _keep(key, timeout=memories[key])
@@ -178,10 +179,8 @@ def _remember_on_commit(key: str, *, timeout: int) -> None:
 
     def remember() -> None:
         _keep(key, timeout=timeout)
-        try:
+        with contextlib.suppress(CacheUnavailable):  # then the next request writes again
             cache.set(key, 1, timeout=timeout)
-        except Exception:
-            logger.warning("Cache unavailable: a recording was not remembered (the next request writes again).")
 
     transaction.on_commit(remember)
 

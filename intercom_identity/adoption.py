@@ -22,10 +22,12 @@ from typing import Any
 
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import versions
 from ._deprecation import moved_names
 from .conf import conf
+from .formatting import percent
 from .models import AppVersion, PlatformConfig, VersionTally
 
 MINIMUM_VERSION, EVIDENCE = "minimum_version", "evidence"  # why a version counts as sending
@@ -131,7 +133,7 @@ class Adoption:
     @property
     def ratio_display(self) -> str:
         """The ratio as a percentage rounded *down* to 0.1, so it never looks like it meets a threshold it misses."""
-        return "-" if self.ratio is None else percent(math.floor(self.ratio * 1000) / 1000)
+        return "-" if self.ratio is None else percent(self.ratio, round_down=True)
 
     @property
     def threshold_display(self) -> str:
@@ -140,11 +142,20 @@ class Adoption:
     def describe(self) -> str:
         """One sentence with the numbers, for guard messages."""
         if self.ratio is None:
-            return f"no active users were recorded in the last {self.days} days (threshold {self.threshold_display})"
-        return (
-            f"adoption is {self.ratio_display} ({self.ready_users} of {self.active_users} active users in the last "
-            f"{self.days} days), threshold {self.threshold_display}"
-        )
+            return gettext("no active users were recorded in the last %(days)s days (threshold %(threshold)s)") % {
+                "days": self.days,
+                "threshold": self.threshold_display,
+            }
+        return gettext(
+            "adoption is %(ratio)s (%(ready)s of %(active)s active users in the last %(days)s days), "
+            "threshold %(threshold)s"
+        ) % {
+            "ratio": self.ratio_display,
+            "ready": self.ready_users,
+            "active": self.active_users,
+            "days": self.days,
+            "threshold": self.threshold_display,
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -163,18 +174,21 @@ class Adoption:
 
 def evidence_text(share: VersionShare, rule: EvidenceRule | None) -> str:
     """One version's verdict and its evidence, for people: the command and the overview."""
-    seen = f"{share.credential_users} of {share.users} seen receiving it"
+    seen = gettext("%(seen)d of %(users)d seen receiving it") % {"seen": share.credential_users, "users": share.users}
     if share.counted_by == MINIMUM_VERSION:
-        return f"sends credential (minimum sending version {rule.min_sending_version if rule else ''}; {seen})"
+        return gettext("sends credential (minimum sending version %(minimum)s; %(seen)s)") % {
+            "minimum": rule.min_sending_version if rule else "",
+            "seen": seen,
+        }
     if share.counted_by == EVIDENCE:
-        return f"sends credential ({seen})"
-    needs = f"; needs {rule.share_display} of them and at least {rule.min_users}" if rule else ""
-    return f"no credential ({seen}{needs})"
-
-
-def percent(value: float) -> str:
-    """0.95 -> "95%", 0.951 -> "95.1%": exact to 0.1%, no trailing zeros."""
-    return f"{round(value * 100, 1):g}%"
+        return gettext("sends credential (%(seen)s)") % {"seen": seen}
+    if rule:
+        return gettext("no credential (%(seen)s; needs %(share)s of them and at least %(users)d)") % {
+            "seen": seen,
+            "share": rule.share_display,
+            "users": rule.min_users,
+        }
+    return gettext("no credential (%(seen)s)") % {"seen": seen}
 
 
 def ratio(ready: int, active: int) -> float | None:

@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from . import crypto
 from .conf import PREFIX, conf, unknown_settings
+from .text import for_terminal
 
 KEY_HINT = f"Generate one with: {crypto.GENERATE_KEY_COMMAND} and list it in {PREFIX}ENCRYPTION_KEYS."
 
@@ -43,10 +44,15 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     "hash_rate_limit_malformed": _error("E012"),
     "secrets_malformed": _error("E013"),
     "cache_ttl_malformed": _error("E016"),
-    "max_new_versions_per_user_malformed": _error("E021"),
-    "activity_retention_days_malformed": _error("E022"),
-    "sending_evidence_share_malformed": _error("E023"),
-    "sending_evidence_users_malformed": _error("E024"),
+    "cookie_domain_malformed": _error("E017"),
+    "api_tokens_malformed": _error("E018"),
+    "api_base_url_malformed": _error("E019"),
+    "workspace_stale_hours_malformed": _error("E020"),
+    "cache_cooldown_malformed": _error("E021"),
+    "max_new_versions_per_user_malformed": _error("E022"),
+    "activity_retention_days_malformed": _error("E023"),
+    "sending_evidence_share_malformed": _error("E024"),
+    "sending_evidence_users_malformed": _error("E025"),
     "phase_without_secret": _error(
         "E014", "Store a secret (manage.py intercom_identity set-secret) or supply it in INTERCOM_IDENTITY_SECRETS."
     ),
@@ -61,6 +67,15 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
         "Point CACHES['default'] at a cache every process shares (Redis: "
         "django.core.cache.backends.redis.RedisCache, or Memcached). If only one process ever serves "
         "this site, add 'intercom_identity.W004' to SILENCED_SYSTEM_CHECKS.",
+    ),
+    "workspace_drift": _warning(
+        "W005",
+        "Intercom's workspace disagrees with what this app records: see the README, 'Workspace truth', for what "
+        "each drift code means and how to resolve it.",
+    ),
+    "workspace_stale": _warning(
+        "W006",
+        "Sync again: manage.py intercom_identity workspace ENV (or 'Sync with Intercom' on the admin overview).",
     ),
     "stored_and_settings_secret": _error(
         "E015",
@@ -115,6 +130,11 @@ VALIDATED_SETTINGS = (
     "HASH_RATE_LIMIT",
     "SECRETS",
     "CACHE_TTL",
+    "COOKIE_DOMAIN",
+    "API_TOKENS",
+    "API_BASE_URL",
+    "WORKSPACE_STALE_HOURS",
+    "CACHE_COOLDOWN",
     "MAX_NEW_VERSIONS_PER_USER",
     "ACTIVITY_RETENTION_DAYS",
     "SENDING_EVIDENCE_SHARE",
@@ -194,13 +214,16 @@ def check_phases_have_secrets(app_configs: Any = None, databases: Any = None, **
         slugs = set(Environment.objects.values_list("slug", flat=True))
     except Exception:  # tables not migrated yet
         return []
+    # Check messages are printed on a terminal: the label is stored text.
     messages = [
-        MESSAGES["phase_without_secret"](f"{config} is in phase '{config.phase}' but has no secret.")
+        MESSAGES["phase_without_secret"](f"{for_terminal(str(config))} is in phase '{config.phase}' but has no secret.")
         for config in configs
         if not config.has_secret
     ]
     messages += [
-        MESSAGES["stored_and_settings_secret"](f"{config} has a stored secret and one from {PREFIX}SECRETS.")
+        MESSAGES["stored_and_settings_secret"](
+            f"{for_terminal(str(config))} has a stored secret and one from {PREFIX}SECRETS."
+        )
         for config in PlatformConfig.objects.select_related("environment").exclude(encrypted_secret="")
         if config.managed_by_settings
     ]
@@ -208,6 +231,36 @@ def check_phases_have_secrets(app_configs: Any = None, databases: Any = None, **
         MESSAGES["secrets_unknown_environment"](f"{PREFIX}SECRETS names {env!r}, which is no environment.")
         for env in sorted(set(conf.SECRETS) - slugs)
     ]
+    return messages
+
+
+def check_workspace_drift(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Drift between the records and the Intercom workspace, judged from the stored snapshot.
+
+    A database check: it reads rows and never calls Intercom (``workspace.findings`` only
+    reads what the last sync stored). ``sync_stale`` is its own id: its fix is to sync.
+    """
+    if not databases:
+        return []
+    from .drift import SYNC_STALE
+    from .models import Environment
+    from .workspace import findings
+
+    try:
+        conf.API_TOKENS  # noqa: B018 - malformed: E018 says so; this check cannot judge
+        conf.WORKSPACE_STALE_HOURS  # noqa: B018 - malformed: E020
+        conf.SECRETS  # noqa: B018 - malformed: E013
+        environments = list(Environment.objects.prefetch_related("platforms"))
+    except ImproperlyConfigured:
+        return []
+    except Exception:  # tables not migrated yet
+        return []
+    messages = []
+    for environment in environments:
+        for finding in findings(environment):
+            kind = "workspace_stale" if finding.code == SYNC_STALE else "workspace_drift"
+            # Printed on a terminal: the detail quotes Intercom's text (its app id, an admin's email).
+            messages.append(MESSAGES[kind](f"{environment.slug}: {finding.code}: {for_terminal(finding.detail)}"))
     return messages
 
 

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from functools import cached_property, lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
@@ -22,11 +23,15 @@ from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
 from .hashing import validate_secret as _validate_secret
+from .intercom_api import validate_api_token as _validate_api_token
 from .platforms import NAMES as PLATFORM_NAMES
 
 PREFIX = "INTERCOM_IDENTITY_"
 
 ENVIRONMENT_SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*\Z")
+# A cookie Domain attribute: host name labels, with or without the leading dot.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+COOKIE_DOMAIN_RE = re.compile(rf"^\.?{_LABEL}(?:\.{_LABEL})*\Z", re.IGNORECASE)
 
 DEFAULTS: dict[str, Any] = {
     "ENVIRONMENT": "development",
@@ -42,11 +47,19 @@ DEFAULTS: dict[str, Any] = {
     "HASH_RATE_LIMIT": 120,
     "SECRETS": {},
     "CACHE_TTL": 60,
+    "CACHE_COOLDOWN": 5,
+    "COOKIE_DOMAIN": None,
+    # Workspace truth (reading Intercom's own state through its REST API).
+    "API_TOKENS": {},
+    "API_BASE_URL": None,
+    "WORKSPACE_STALE_HOURS": 24,
     "SENDING_EVIDENCE_SHARE": 0.5,
     "SENDING_EVIDENCE_USERS": 5,
     "MAX_NEW_VERSIONS_PER_USER": 3,
     "ACTIVITY_RETENTION_DAYS": 90,
 }
+
+MAX_CACHE_COOLDOWN = 600  # seconds: more is a unit mistake (milliseconds?) that would leave the cache unused
 
 # The overview draws 30 days: retention may not remove any of them.
 MIN_RETENTION_DAYS = 30
@@ -180,6 +193,29 @@ class Settings:
         return _positive_int("CACHE_TTL", minimum=0)
 
     @cached_property
+    def COOKIE_DOMAIN(self) -> str | None:
+        """The Domain Intercom's messenger cookies live on (e.g. ``.example.com``); None: unknown."""
+        value = getattr(django_settings, PREFIX + "COOKIE_DOMAIN", DEFAULTS["COOKIE_DOMAIN"])
+        if value is None:
+            return None
+        if not isinstance(value, str) or len(value) > 253 or not COOKIE_DOMAIN_RE.match(value):
+            raise ImproperlyConfigured(
+                f"{PREFIX}COOKIE_DOMAIN must be None or the domain Intercom sets its cookies on, such as "
+                f"'.example.com' (no scheme, port or path), not {value!r}."
+            )
+        return value
+
+    @cached_property
+    def CACHE_COOLDOWN(self) -> float:
+        """Seconds a process leaves the cache alone after a cache error or time-out; 0: it tries every call."""
+        value = getattr(django_settings, PREFIX + "CACHE_COOLDOWN", DEFAULTS["CACHE_COOLDOWN"])
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_CACHE_COOLDOWN:
+            raise ImproperlyConfigured(
+                f"{PREFIX}CACHE_COOLDOWN must be a number of seconds from 0 to {MAX_CACHE_COOLDOWN}, not {value!r}."
+            )
+        return float(value)
+
+    @cached_property
     def ENFORCE_THRESHOLD(self) -> float:
         """Adoption (0 to 1) needed before a platform may move to ``enforced`` without forcing."""
         return _fraction("ENFORCE_THRESHOLD", zero_allowed=True)
@@ -235,6 +271,54 @@ class Settings:
     @sensitive_variables()
     def secret_from_settings(self, environment: str, platform: str) -> str | None:
         return self.SECRETS.get(environment, {}).get(platform)
+
+    # --- workspace truth: Intercom's REST API ------------------------------------------
+
+    @cached_property
+    @sensitive_variables()
+    def API_TOKENS(self) -> dict[str, str]:
+        """Intercom access tokens supplied by settings: ``{env: token}``; they win over stored ones.
+
+        Validation messages name the environment, never the value.
+        """
+        value = getattr(django_settings, PREFIX + "API_TOKENS", DEFAULTS["API_TOKENS"])
+        if not isinstance(value, dict):
+            raise ImproperlyConfigured(f"{PREFIX}API_TOKENS must be a dict like {{'production': '...'}}.")
+        for env, token in value.items():
+            if not isinstance(env, str) or not ENVIRONMENT_SLUG_RE.match(env):
+                raise ImproperlyConfigured(f"{PREFIX}API_TOKENS: {env!r} must be an environment slug.")
+            if not isinstance(token, str):
+                raise ImproperlyConfigured(f"{PREFIX}API_TOKENS[{env!r}] must be a string.")
+            try:
+                _validate_api_token(token)
+            except ValueError as exc:
+                raise ImproperlyConfigured(f"{PREFIX}API_TOKENS[{env!r}]: {exc}") from None
+        return value
+
+    @sensitive_variables()
+    def api_token_from_settings(self, environment: str) -> str | None:
+        return self.API_TOKENS.get(environment)
+
+    @cached_property
+    def API_BASE_URL(self) -> str | None:
+        """Overrides the region's Intercom API URL (a proxy, or a local server in tests); None: the region's."""
+        value = getattr(django_settings, PREFIX + "API_BASE_URL", DEFAULTS["API_BASE_URL"])
+        if value is None or value == "":
+            return None
+        parsed = urlsplit(value) if isinstance(value, str) else None
+        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ImproperlyConfigured(
+                f"{PREFIX}API_BASE_URL must be an http(s) URL such as 'https://api.eu.intercom.io', or None."
+            )
+        if parsed.username or parsed.password or parsed.query or parsed.fragment:
+            # Never a credential in a URL: it would be shown wherever the URL is.
+            raise ImproperlyConfigured(f"{PREFIX}API_BASE_URL must not hold credentials, a query or a fragment.")
+        return str(value).rstrip("/")
+
+    @cached_property
+    def WORKSPACE_STALE_HOURS(self) -> int:
+        """Hours after which the last successful sync with Intercom is reported as stale (``sync_stale``)."""
+        return _positive_int("WORKSPACE_STALE_HOURS", minimum=1)
 
     # Django's own settings stay live: Django itself assigns DEBUG directly (no signal) in tests.
     @property

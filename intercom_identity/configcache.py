@@ -6,37 +6,36 @@ under (every committed change of an ``Environment`` or ``PlatformConfig`` row bu
 process reads it at most every ``VERSION_CHECK_INTERVAL``, since a round trip per request
 would cost more than the rest of the JSON view) and for at most ``INTERCOM_IDENTITY_CACHE_TTL``
 seconds, the backstop for a change the version never heard of. A cache that cannot be read
-means no copy is trusted; a change not committed yet is seen, uncached, by its own thread
-only, so a rolled-back change is never served. The README's "The configuration cache" says
-what this guarantees across processes.
+(its calls go through ``cacheguard``) means no copy made under a version is trusted: the
+configuration is read from the database at most every ``VERSION_CHECK_INTERVAL``. A change
+not committed yet is seen, uncached, by its own thread only, so a rolled-back change is
+never served. The README's "The configuration cache" says what this guarantees across
+processes.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.cache import cache
 from django.core.signals import request_finished, setting_changed
 from django.db import DEFAULT_DB_ALIAS, router, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.views.decorators.debug import sensitive_variables
 
+from .cacheguard import CacheUnavailable, cache
 from .conf import PREFIX, conf
 from .exceptions import MissingSecret, SecretUnavailable
 from .lookups import environment_slug, get_platform_config, parse_platform
 from .models import Environment, Platform, PlatformConfig, RolloutPhase
-
-logger = logging.getLogger(__name__)
+from .regions import DEFAULT_REGION, environment_region
 
 VERSION_KEY = "intercom_identity:config-version"
 VERSION_CHECK_INTERVAL = 0.1  # seconds a process goes on with the version it last read
-CACHE_WARNING_INTERVAL = 60.0  # seconds between two "cache unavailable" warnings of one process
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,7 @@ class ServingConfig:
     platform: str
     phase: str
     credential_mode: str
+    region: str = DEFAULT_REGION  # the workspace's data-hosting region (``regions``)
     _secret: str | None = field(default=None, repr=False, compare=False)
     _secret_problem: SecretUnavailable | None = field(default=None, repr=False, compare=False)
 
@@ -70,6 +70,7 @@ class ServingConfig:
             platform=config.platform,
             phase=config.phase,
             credential_mode=config.credential_mode,
+            region=environment_region(config.environment),
             _secret=secret,
             _secret_problem=problem,
         )
@@ -86,7 +87,7 @@ class ServingConfig:
 @dataclass(frozen=True)
 class _Copy:
     config: ServingConfig
-    version: str
+    version: str | None  # None: loaded while the cache could not be read
     expires_at: float
 
 
@@ -94,7 +95,6 @@ _copies: dict[tuple[str, str], _Copy] = {}
 _known_version: tuple[float, str | None] = (-VERSION_CHECK_INTERVAL, None)  # (when read, the version)
 _version_lock = threading.Lock()  # a slow read must not overwrite a newer bump
 _thread = threading.local()  # .uncommitted: the database aliases where this thread changed it, uncommitted
-_last_warning = [0.0]
 
 
 def get_serving_config(platform: Platform | str, environment: Environment | str | None = None) -> ServingConfig:
@@ -115,8 +115,11 @@ def get_serving_config(platform: Platform | str, environment: Environment | str 
         return copy.config
     config = ServingConfig.load(_load(slug, platform))
     ttl = conf.CACHE_TTL
-    if version is not None and ttl > 0 and config._secret_problem is None:
-        _copies[key] = _Copy(config, version, time.monotonic() + ttl)
+    if ttl > 0 and config._secret_problem is None:
+        # Without the cache a copy lives no longer than a version read would: a change is still
+        # served within VERSION_CHECK_INTERVAL, and a request does not read the database twice.
+        lifetime = ttl if version is not None else min(ttl, VERSION_CHECK_INTERVAL)
+        _copies[key] = _Copy(config, version, time.monotonic() + lifetime)
     return config
 
 
@@ -185,10 +188,9 @@ def _current_version() -> str | None:
         if version is None:
             cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
             version = cache.get(VERSION_KEY)
-    except Exception:
+    except CacheUnavailable:
         # Copies made before the outage must not come back with the old version afterwards.
         _copies.clear()
-        _warn_cache_unavailable("reading the configuration from the database on every use")
         version = None
     return _know(now, None if version is None else str(version))
 
@@ -198,10 +200,7 @@ def _bump() -> None:
     version: str | None = uuid.uuid4().hex
     try:
         cache.set(VERSION_KEY, version, timeout=None)
-    except Exception:
-        _warn_cache_unavailable(
-            f"other processes serve their copy of the configuration for up to {PREFIX}CACHE_TTL seconds"
-        )
+    except CacheUnavailable:  # the outage's record says what this means for other processes
         version = None
     _know(time.monotonic(), version)
 
@@ -213,13 +212,6 @@ def _know(read_at: float, version: str | None) -> str | None:
         if read_at >= _known_version[0]:
             _known_version = (read_at, version)
         return _known_version[1]
-
-
-def _warn_cache_unavailable(consequence: str) -> None:
-    now = time.monotonic()
-    if now - _last_warning[0] >= CACHE_WARNING_INTERVAL:
-        _last_warning[0] = now
-        logger.warning("Intercom identity: the cache is unavailable; %s.", consequence, exc_info=True)
 
 
 @receiver(post_save, sender=PlatformConfig, dispatch_uid="intercom_identity.config_saved")

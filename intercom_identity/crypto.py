@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import PREFIX, conf
@@ -81,8 +82,11 @@ def _undecryptable_is_an_error() -> Iterator[None]:
         yield
     except (InvalidToken, UnicodeError):
         raise SecretDecryptionError(
-            f"A stored Intercom secret cannot be decrypted with the keys in {PREFIX}ENCRYPTION_KEYS. "
-            "Restore the key it was encrypted with (keys can be listed together), or store the secret again."
+            gettext(
+                "A stored Intercom secret cannot be decrypted with the keys in %(setting)s. "
+                "Restore the key it was encrypted with (keys can be listed together), or store the secret again."
+            )
+            % {"setting": f"{PREFIX}ENCRYPTION_KEYS"}
         ) from None
 
 

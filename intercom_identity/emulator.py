@@ -6,22 +6,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from .exceptions import InvalidCredentialInput, SecretUnavailable
 from .lookups import get_platform_config
 from .models import Environment, Platform, PlatformConfig
+from .text import is_utf8_text
 from .verification import OtherSecret, Verification, VerificationContext, check_identified, verify_credential
 
 logger = logging.getLogger(__name__)
-
-
-def _is_utf8_text(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 @sensitive_variables()
@@ -75,8 +69,8 @@ def verify(
     Raises ``InvalidCredentialInput`` for a value that is not UTF-8 text (a lone surrogate).
     """
     for name, value in (("user_id", user_id), ("email", email), ("user_hash", user_hash), ("token", token)):
-        if value is not None and not _is_utf8_text(value):
-            raise InvalidCredentialInput(f"{name} is not valid UTF-8 text.")
+        if value is not None and not is_utf8_text(value):
+            raise InvalidCredentialInput(gettext("%(field)s is not valid UTF-8 text.") % {"field": name})
     config = get_platform_config(platform, environment)
     unidentified = check_identified(user_id=user_id, email=email, token=token)
     if unidentified is not None:
@@ -84,6 +78,10 @@ def verify(
     context = verification_context(config.platform, config.environment)
     result = verify_credential(context, user_id=user_id, email=email, user_hash=user_hash, token=token)
     return result, config
+
+
+HASH_REJECTION = "Failed Identity Verification check"
+JWT_REJECTION = "Failed Messenger Security check: the JWT is missing or not valid"
 
 
 def emulator_response(result: Verification, *, platform: str, enforced: bool) -> tuple[int, dict[str, Any]]:
@@ -96,11 +94,16 @@ def emulator_response(result: Verification, *, platform: str, enforced: bool) ->
     if not enforced:
         # Accepted today; rejected once enforcement is on.
         return 200, {"verified": False, "enforced": False, "diagnosis": result.diagnosis.as_dict()}
+    if result.credential == "jwt":
+        # Intercom: with Messenger Security enforced, "any requests without a valid JWT will be
+        # rejected with a 400 error", on every platform; its errors come as an error list.
+        return 400, {
+            "type": "error.list",
+            "errors": [{"code": "jwt_invalid", "message": JWT_REJECTION}],
+            "diagnosis": result.diagnosis.as_dict(),
+        }
+    # A user hash: 401 from the mobile API, 403 from the web messenger's, with the mobile SDKs' message.
     return (
         403 if platform == "web" else 401,
-        {
-            "code": "jwt_invalid" if result.credential == "jwt" else "hmac_mismatch",
-            "message": "Failed Identity Verification check",
-            "diagnosis": result.diagnosis.as_dict(),
-        },
+        {"code": "hmac_mismatch", "message": HASH_REJECTION, "diagnosis": result.diagnosis.as_dict()},
     )

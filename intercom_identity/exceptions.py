@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext
 
 if TYPE_CHECKING:
     from .adoption import Adoption
@@ -52,14 +53,21 @@ class InvalidCredentialInput(IntercomIdentityError, ValueError):
     """A value to verify cannot be text Intercom would receive (e.g. not encodable as UTF-8)."""
 
 
+class InvalidAuditText(IntercomIdentityError, ValueError):
+    """An audit reason holds characters that would disguise it where it is read (a terminal, a page)."""
+
+
 class EnforcementBlocked(IntercomIdentityError):
     """Adoption is below the threshold: enforcing now would lock out too many users."""
 
     def __init__(self, config: PlatformConfig, adoption: Adoption) -> None:
         self.adoption = adoption
         super().__init__(
-            f"Refusing to enforce {config}: {adoption.describe()}. "
-            "Wait for more users to update, or force it with a written reason."
+            gettext(
+                "Refusing to enforce %(config)s: %(numbers)s. Wait for more users to update, or force it "
+                "with a written reason."
+            )
+            % {"config": config, "numbers": adoption.describe()}
         )
 
 
@@ -69,6 +77,10 @@ class ReasonRequired(IntercomIdentityError, ValueError):
 
 class SecretManagedBySettings(IntercomIdentityError):
     """The pair's secret comes from INTERCOM_IDENTITY_SECRETS, so it cannot be stored here."""
+
+
+class ApiTokenManagedBySettings(IntercomIdentityError):
+    """The environment's token comes from INTERCOM_IDENTITY_API_TOKENS, so it cannot be stored here."""
 
 
 class RotationFailed(IntercomIdentityError):

@@ -13,6 +13,7 @@ import hmac
 import unicodedata
 from enum import Enum
 
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 __all__ = [
@@ -113,14 +114,18 @@ def validate_secret(secret: str) -> None:
     byte-order mark) that would make every hash wrong. The message never repeats the value.
     """
     if secret == "":
-        raise ValueError("The secret is empty.")
+        raise ValueError(gettext("The secret is empty."))
     if secret != secret.strip():
         raise ValueError(
-            "The secret starts or ends with whitespace; Intercom secrets never do, "
-            "so this is most likely a paste mistake."
+            gettext(
+                "The secret starts or ends with whitespace; Intercom secrets never do, "
+                "so this is most likely a paste mistake."
+            )
         )
     if any(unicodedata.category(char) in ("Cc", "Cf") for char in secret):
         raise ValueError(
-            "The secret contains control or invisible formatting characters "
-            "(such as a newline, a tab, a byte-order mark or a zero-width space)."
+            gettext(
+                "The secret contains control or invisible formatting characters "
+                "(such as a newline, a tab, a byte-order mark or a zero-width space)."
+            )
         )

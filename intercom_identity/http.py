@@ -10,9 +10,10 @@ from functools import wraps
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig, SuspiciousOperation
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest, JsonResponse
 
+from . import outages
 from .exceptions import MissingSecret, UnknownEnvironment
 from .ratelimit import retry_after
 
@@ -62,15 +63,17 @@ def json_errors(view: Callable[[HttpRequest], JsonResponse]) -> Callable[[HttpRe
     @wraps(view)
     def wrapper(request: HttpRequest) -> JsonResponse:
         try:
-            return view(request)
-        except DatabaseError:
-            logger.exception("Intercom identity unavailable: database error.")
+            response = view(request)
+        except (DatabaseError, InterfaceError) as exc:  # InterfaceError: a connection closed under it
+            outages.DATABASE.failed(exc, "the JSON views answer 503 database_unavailable")  # logged bounded
             return error_response(503, "database_unavailable", "Intercom identity is temporarily unavailable.")
         except ImproperlyConfigured as exc:
             logger.error("Intercom identity unavailable: %s", exc)
             return error_response(503, "misconfigured", "Intercom identity is not configured correctly on this server.")
         except SuspiciousOperation as exc:
             return error_response(400, "bad_request", f"The request was refused: {type(exc).__name__}.")
+        outages.DATABASE.available()
+        return response
 
     return wrapper
 

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest
 
 from .conf import conf
+from .text import is_utf8_text
 
 logger = logging.getLogger(__name__)
 
@@ -35,16 +40,77 @@ def default_authenticate(request: HttpRequest) -> Any:
     return None
 
 
+def call_setting(setting: str, function: Callable[[Any], Any], argument: Any) -> Any:
+    """``function(argument)`` for a pluggable ``INTERCOM_IDENTITY_<setting>``; an exception it
+    raises is a misconfiguration (``ImproperlyConfigured``, logged with its traceback), which the
+    JSON views answer with a 503 and the template tag by not booting: never a broken page."""
+    try:
+        return function(argument)
+    except (DatabaseError, InterfaceError, ImproperlyConfigured):
+        raise  # the database being down has its own answer; a misconfiguration already is one
+    except Exception as exc:
+        logger.exception("INTERCOM_IDENTITY_%s raised %s.", setting, type(exc).__name__)
+        raise ImproperlyConfigured(f"INTERCOM_IDENTITY_{setting} raised {type(exc).__name__}.") from exc
+
+
+def authenticate(request: HttpRequest) -> Any:
+    """Who is asking: ``INTERCOM_IDENTITY_AUTHENTICATE(request)`` (see ``call_setting``)."""
+    return call_setting("AUTHENTICATE", conf.AUTHENTICATE, request)
+
+
+class _Misconfigured(Exception):
+    """A ``USER_ID`` / ``USER_EMAIL`` callable returned something that is no identifier."""
+
+
+# (setting, type) pairs already reported by this process: one error each, not one per request.
+_reported: set[tuple[str, str]] = set()
+
+
+def _identifier(setting: str, value: object, *, ints: bool) -> str | None:
+    """``value`` as the text Intercom receives, None when absent; ``_Misconfigured`` otherwise.
+
+    Only ``str`` (and ``int`` for ids) is accepted: ``str()`` of anything else is its ``repr``
+    (``b'42'``), which would be hashed and sent as if it were the user's id.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and (value.isascii() or is_utf8_text(value)):  # isascii(): no encoding, hot path
+        return value
+    if ints and isinstance(value, int) and not isinstance(value, bool):
+        return str(int(value))  # int(): an IntEnum member's str() may be its name
+    what = "str that is not UTF-8 text" if isinstance(value, str) else type(value).__name__
+    if (setting, what) not in _reported:
+        _reported.add((setting, what))
+        logger.error(
+            "INTERCOM_IDENTITY_%s returned a %s; it must return a str%s or None. Users get no Intercom "
+            "identity until it is fixed (logged once per process).",
+            setting,
+            what,
+            " or an int" if ints else "",
+        )
+    raise _Misconfigured
+
+
 def user_identity(user: Any) -> tuple[str | None, str | None]:
-    """``(user_id, email)`` for a user, each None when absent; ``(None, None)`` for a visitor."""
+    """``(user_id, email)`` for a user, each None when absent; ``(None, None)`` for a visitor,
+    and for a user whose ``USER_ID`` or ``USER_EMAIL`` callable returns no identifier (logged)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None, None
-    user_id = conf.USER_ID(user)
-    email = conf.USER_EMAIL(user)
-    return (
-        None if user_id is None or user_id == "" else str(user_id),
-        email or None,
-    )
+    try:
+        return (
+            _identifier("USER_ID", call_setting("USER_ID", conf.USER_ID, user), ints=True),
+            _identifier("USER_EMAIL", call_setting("USER_EMAIL", conf.USER_EMAIL, user), ints=False),
+        )
+    except _Misconfigured:
+        return None, None
+
+
+def _forget_reports(**kwargs: Any) -> None:
+    """A change of settings may fix (or change) the callables: report afresh."""
+    _reported.clear()
+
+
+setting_changed.connect(_forget_reports, dispatch_uid="intercom_identity.identity")
 
 
 def signed_claims(user: Any, email: str | None) -> dict[str, Any]:

@@ -1,11 +1,12 @@
 """Operator tasks that repair or re-key stored state: recounting the tallies, re-encrypting
-the secrets. Both are all or nothing."""
+the secrets and API tokens. Both are all or nothing."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
 from datetime import timezone as dt_timezone
+from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -15,7 +16,7 @@ from . import crypto
 from .activity import DAILY, LATEST
 from .configcache import config_changed
 from .exceptions import RotationFailed, SecretUnavailable
-from .models import ClientActivity, DailyActivity, PlatformConfig, VersionTally
+from .models import ClientActivity, DailyActivity, Environment, PlatformConfig, VersionTally
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +55,16 @@ def recount(configs: Iterable[PlatformConfig] | None = None) -> int:
 ENCRYPTED_FIELDS = ("encrypted_secret", "encrypted_previous_secret")
 
 
-def rotate_encryption() -> int:
-    """Re-encrypt every stored secret (and kept previous secret) with the first configured key.
+class Rotation(NamedTuple):
+    """How many rows ``rotate_encryption`` re-encrypted."""
+
+    configs: int
+    api_tokens: int
+
+
+def rotate_encryption() -> Rotation:
+    """Re-encrypt every stored secret (and kept previous secret) and every stored API token
+    with the first configured key.
 
     All or nothing: every value is re-encrypted first, and if a secret in use cannot be
     decrypted with the configured keys, ``RotationFailed`` names the rows and nothing is
@@ -63,9 +72,11 @@ def rotate_encryption() -> int:
     managed by settings that cannot be decrypted is left as it is and logged, rather than
     blocking the rotation for good. Returns the number of rows rotated; the secrets, and so
     every hash, stay the same. An invalid key is reported as such (``EncryptionKeyInvalid``).
+    An unreadable API token not managed by settings blocks the rotation like a secret does.
     """
     crypto.fernet()  # an invalid or missing key is its own error, not "these rows cannot be decrypted"
     with transaction.atomic():
+        environments = list(Environment.objects.select_for_update().exclude(encrypted_api_token="").order_by("pk"))
         configs = list(PlatformConfig.objects.select_for_update().select_related("environment").order_by("pk"))
         rotated: list[tuple[PlatformConfig, dict[str, str]]] = []
         unreadable: list[str] = []
@@ -84,14 +95,29 @@ def rotate_encryption() -> int:
                         logger.warning("Left an unreadable %s of %s as it is (not in use).", field, config)
             if values:
                 rotated.append((config, values))
+        tokens: list[tuple[Environment, str]] = []
+        for environment in environments:
+            try:
+                tokens.append((environment, crypto.rotate(environment.encrypted_api_token)))
+            except SecretUnavailable:
+                if environment.api_token_managed_by_settings:
+                    logger.warning("Left the unreadable stored API token of %s as it is (not in use).", environment)
+                else:
+                    unreadable.append(f"the API token of {environment}")
         if unreadable:
             raise RotationFailed(
-                "Nothing was rotated: the secrets of these cannot be decrypted with the configured keys: "
+                "Nothing was rotated: these secrets cannot be decrypted with the configured keys: "
                 + ", ".join(unreadable)
                 + ". Add the key they were encrypted with to INTERCOM_IDENTITY_ENCRYPTION_KEYS and run it again."
             )
         for config, values in rotated:
             PlatformConfig.objects.filter(pk=config.pk).update(**values)
+        for environment, token in tokens:
+            Environment.objects.filter(pk=environment.pk).update(encrypted_api_token=token)
         config_changed()
-    logger.info("Re-encrypted the secrets of %d platform configurations with the first key.", len(rotated))
-    return len(rotated)
+    logger.info(
+        "Re-encrypted the secrets of %d platform configurations and %d API tokens with the first key.",
+        len(rotated),
+        len(tokens),
+    )
+    return Rotation(configs=len(rotated), api_tokens=len(tokens))

@@ -9,10 +9,11 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
+from . import outages
 from .conf import conf
 from .configcache import get_serving_config
 from .credentials import payload_for_config
@@ -25,8 +26,14 @@ logger = logging.getLogger(__name__)
 # database is unavailable (the app id is not secret).
 _last_app_ids: dict[str, str] = {}
 
-# Keys the template may not set: they carry the verified identity.
-RESERVED_KEYS = frozenset({"app_id", "user_id", "email", "user_hash", "intercom_user_jwt"})
+# Keys the template may not set: they carry the verified identity, or (OBJECT_KEYS) rewire the
+# object in a browser. In an object literal ``"__proto__": {...}`` sets the object's prototype, so
+# ``intercomSettings.user_id`` would read the template's value whenever the real key is absent
+# (a visitor, JWT mode, phase off); ``constructor`` and ``prototype`` are refused with it.
+OBJECT_KEYS = frozenset({"__proto__", "constructor", "prototype"})
+RESERVED_KEYS = frozenset({"app_id", "user_id", "email", "user_hash", "intercom_user_jwt"}) | OBJECT_KEYS
+# The same prototype setter at any depth of a value: ``{"company": {"__proto__": ...}}``.
+_NESTED_PROTO = '"__proto__":'
 
 # Inside <script>, the HTML parser ends the element at "</script" and treats "<!--" specially;
 # escaping <, > and & as JSON \u escapes keeps every string literal intact. U+2028/U+2029 are
@@ -75,8 +82,13 @@ def script_safe_json(value: Any) -> str:
 
 def intercom_settings_script(settings: Mapping[str, Any], *, nonce: str | None = None) -> SafeString:
     """``<script>window.intercomSettings = {...};</script>``, with a CSP nonce when given."""
+    return script_element(f"window.intercomSettings = {script_safe_json(dict(settings))};", nonce=nonce)
+
+
+def script_element(source: str, *, nonce: str | None = None) -> SafeString:
+    """An inline ``<script>`` of trusted ``source``, with a CSP nonce when given."""
     opening = f'<script nonce="{escape(nonce)}">' if nonce else "<script>"
-    return SafeString(f"{opening}window.intercomSettings = {script_safe_json(dict(settings))};</script>")
+    return SafeString(f"{opening}{source}</script>")
 
 
 def messenger_settings(user: Any, extra: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -99,9 +111,9 @@ def messenger_settings(user: Any, extra: Mapping[str, Any]) -> dict[str, Any] | 
     except ImproperlyConfigured as exc:
         logger.error("Intercom messenger not booted: %s", exc)
         return None
-    except DatabaseError:
+    except (DatabaseError, InterfaceError) as exc:
         # The page must still render: boot with the app id last seen by this process, if any.
-        logger.exception("Intercom messenger booted without identity: database error.")
+        outages.DATABASE.failed(exc, "the messenger boots without identity")
         app_id = _last_app_ids.get(conf.ENVIRONMENT)
         if app_id is None:
             return None
@@ -123,9 +135,12 @@ def _serializable(extra: Mapping[str, Any]) -> dict[str, Any]:
         if key in RESERVED_KEYS:
             continue
         try:
-            script_safe_json(value)
-        except (TypeError, ValueError):
+            encoded = script_safe_json(value)
+        except (TypeError, ValueError, RecursionError):  # RecursionError: nested deeper than the stack
             logger.error("intercom_settings: dropped %s, a %s that JSON cannot encode.", key, type(value).__name__)
+            continue
+        if _NESTED_PROTO in encoded:
+            logger.error("intercom_settings: dropped %s, whose %r key would set a prototype.", key, "__proto__")
             continue
         kept[key] = value
     return kept

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
@@ -49,10 +50,22 @@ class CredentialMode(models.TextChoices):
     JWT = "jwt", _("JWT (Messenger Security)")
 
 
+class Region(models.TextChoices):
+    """Where an Intercom workspace is hosted: it decides the REST API's URL."""
+
+    US = "us", _("US (api.intercom.io)")
+    EU = "eu", _("EU (api.eu.intercom.io)")
+    AU = "au", _("Australia (api.au.intercom.io)")
+
+
 class Environment(models.Model):
     """One Intercom workspace, e.g. "development" (the test workspace) or "production"."""
 
+    # Derived from the API token, so never filtered on (``sensitive``); ``encrypted_*`` fields go without saying.
+    SENSITIVE_FIELDS: ClassVar[tuple[str, ...]] = ("api_token_fingerprint",)
+
     slug = models.SlugField(
+        _("slug"),
         unique=True,
         validators=[
             RegexValidator(
@@ -62,7 +75,7 @@ class Environment(models.Model):
         ],
         help_text=_("Matched against the INTERCOM_IDENTITY_ENVIRONMENT setting."),
     )
-    label = models.CharField(max_length=100)
+    label = models.CharField(_("label"), max_length=100)
     app_id = models.CharField(
         _("Intercom app ID"),
         max_length=64,
@@ -70,13 +83,27 @@ class Environment(models.Model):
         help_text=_("The workspace's app ID (not a secret): it boots the web messenger."),
     )
     is_production = models.BooleanField(
+        _("is production"),
         default=False,
         help_text=_("Changes to a production environment need the 'manage production' permission."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Workspace truth: where the workspace's REST API is, and a read-only access token for it.
+    region = models.CharField(
+        _("Intercom region"),
+        max_length=2,
+        choices=Region.choices,
+        default=Region.US,
+        help_text=_("Where the workspace is hosted; it decides the REST API's URL."),
+    )
+    encrypted_api_token = models.TextField(blank=True, editable=False)
+    api_token_fingerprint = models.CharField(_("API token fingerprint"), max_length=8, blank=True, editable=False)
+    api_token_set_at = models.DateTimeField(_("API token set at"), null=True, blank=True, editable=False)
 
     class Meta:
+        verbose_name = _("environment")
+        verbose_name_plural = _("environments")
         ordering = ["-is_production", "slug"]
         permissions = [
             (MANAGE_PRODUCTION, _("Can change secrets and phases of production environments")),
@@ -93,6 +120,32 @@ class Environment(models.Model):
             PlatformConfig(environment=self, platform=platform) for platform in Platform if platform not in existing
         )
 
+    # --- workspace truth: the Intercom access token (write-only, like the secrets) ----------
+
+    @property
+    def api_token_managed_by_settings(self) -> bool:
+        """Whether INTERCOM_IDENTITY_API_TOKENS supplies this environment's token (it then wins)."""
+        return conf.api_token_from_settings(self.slug) is not None
+
+    @property
+    def has_api_token(self) -> bool:
+        return bool(self.encrypted_api_token) or self.api_token_managed_by_settings
+
+    @property
+    @sensitive_variables()
+    def api_token_in_use_fingerprint(self) -> str:
+        """The fingerprint of the token in use (from settings or stored), "" when there is none."""
+        supplied = conf.api_token_from_settings(self.slug)
+        return fingerprint(supplied) if supplied is not None else self.api_token_fingerprint
+
+    @sensitive_variables()
+    def api_token(self) -> str | None:
+        """The token in use: from settings, else decrypted (``SecretDecryptionError``); None when there is none."""
+        supplied = conf.api_token_from_settings(self.slug)
+        if supplied is not None:
+            return supplied
+        return crypto.decrypt(self.encrypted_api_token) if self.encrypted_api_token else None
+
 
 class PlatformConfig(models.Model):
     """The secret and rollout phase of one platform in one environment.
@@ -103,16 +156,23 @@ class PlatformConfig(models.Model):
     and system check E014 reports a row that lost it.
     """
 
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="platforms")
-    platform = models.CharField(max_length=16, choices=Platform.choices)
-    phase = models.CharField(max_length=16, choices=RolloutPhase.choices, default=RolloutPhase.OFF)
-    credential_mode = models.CharField(max_length=16, choices=CredentialMode.choices, default=CredentialMode.USER_HASH)
+    # Derived from the secret, so never filtered on (``sensitive``); ``encrypted_*`` fields go without saying.
+    SENSITIVE_FIELDS: ClassVar[tuple[str, ...]] = ("secret_fingerprint",)
+
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="platforms", verbose_name=_("environment")
+    )
+    platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices)
+    phase = models.CharField(_("phase"), max_length=16, choices=RolloutPhase.choices, default=RolloutPhase.OFF)
+    credential_mode = models.CharField(
+        _("credential mode"), max_length=16, choices=CredentialMode.choices, default=CredentialMode.USER_HASH
+    )
     encrypted_secret = models.TextField(blank=True, editable=False)
     # The secret this one replaced, kept encrypted only to diagnose apps still using it.
     encrypted_previous_secret = models.TextField(blank=True, editable=False)
     secret_fingerprint = models.CharField(_("secret fingerprint"), max_length=8, blank=True, editable=False)
     secret_set_at = models.DateTimeField(_("secret set at"), null=True, blank=True, editable=False)
-    phase_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    phase_changed_at = models.DateTimeField(_("phase changed at"), null=True, blank=True, editable=False)
     min_sending_version = models.CharField(
         _("minimum sending version"),
         max_length=64,
@@ -122,10 +182,11 @@ class PlatformConfig(models.Model):
             "requests has been seen receiving it (e.g. '5.2.0'). Leave empty to count only what is observed."
         ),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("platform configuration")
+        verbose_name_plural = _("platform configurations")
         ordering = ["environment", "platform"]
         constraints = [
             models.UniqueConstraint(
@@ -170,7 +231,7 @@ class PlatformConfig(models.Model):
         if supplied is not None:
             return supplied
         if not self.encrypted_secret:
-            raise MissingSecret(f"No Intercom secret is stored for {self}.")
+            raise MissingSecret(gettext("No Intercom secret is stored for %(config)s.") % {"config": self})
         return crypto.decrypt(self.encrypted_secret)
 
     @sensitive_variables()
@@ -289,7 +350,8 @@ class VersionTally(models.Model):
 
 
 class AuditEvent(models.Model):
-    """One change of a phase, credential mode, secret (by fingerprint) or minimum version.
+    """One change of a phase, credential mode, secret (by fingerprint), minimum version or
+    environment API token (by fingerprint).
 
     Written by ``rollout`` whatever made the change (admin, command, code), and read-only
     everywhere. Never holds secret material.
@@ -300,24 +362,129 @@ class AuditEvent(models.Model):
         CREDENTIAL_MODE = "credential_mode", _("Credential mode")
         SECRET = "secret", _("Secret (fingerprint)")
         MIN_VERSION = "min_sending_version", _("Minimum sending version")
+        API_TOKEN = "api_token", _("Intercom API token (fingerprint)")
 
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("user"),
     )
-    actor_label = models.CharField(max_length=150, help_text=_("Who, as text: kept if the user is deleted."))
-    environment = models.CharField(max_length=50)
-    platform = models.CharField(max_length=16, choices=Platform.choices)
-    kind = models.CharField(max_length=32, choices=Kind.choices)
-    from_value = models.CharField(max_length=64, blank=True)
-    to_value = models.CharField(max_length=64, blank=True)
-    adoption_ratio = models.FloatField(null=True, blank=True)
-    reason = models.TextField(blank=True)
-    forced = models.BooleanField(default=False)
+    actor_label = models.CharField(_("who"), max_length=150, help_text=_("Who, as text: kept if the user is deleted."))
+    environment = models.CharField(_("environment"), max_length=50)
+    # Empty for a change of the whole environment (its Intercom API token).
+    platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices, blank=True)
+    kind = models.CharField(_("what changed"), max_length=32, choices=Kind.choices)
+    from_value = models.CharField(_("from"), max_length=64, blank=True)
+    to_value = models.CharField(_("to"), max_length=64, blank=True)
+    adoption_ratio = models.FloatField(
+        _("adoption"),
+        null=True,
+        blank=True,
+        help_text=_("The share of active users on credential-sending app versions at that moment."),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    forced = models.BooleanField(
+        _("forced"), default=False, help_text=_("Whether the change overrode the adoption guard.")
+    )
 
     class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["environment", "platform", "-created_at"], name="intercom_identity_audit")]
 
     def __str__(self) -> str:
-        return f"{self.environment}/{self.platform} {self.kind}: {self.from_value or '-'} -> {self.to_value or '-'}"
+        """Labels, not slugs: "Production / iOS: Phase: Sending (not enforced) → Enforced"."""
+        return gettext("%(configuration)s: %(change)s") % {
+            "configuration": self.configuration_label,
+            "change": self.change_summary(),
+        }
+
+    @property
+    def configuration_label(self) -> str:
+        """ "Production / iOS", or "Production" for a change of the whole environment."""
+        if not self.platform:
+            return self.environment_label
+        return f"{self.environment_label} / {self.get_platform_display()}"
+
+    @property
+    def environment_label(self) -> str:
+        """The environment's label (its slug once the environment is gone: the event outlives it).
+
+        The admin's queryset annotates it (``environment_name``), saving a query per row."""
+        label = getattr(self, "environment_name", None)
+        if label is None:
+            label = Environment.objects.filter(slug=self.environment).values_list("label", flat=True).first()
+        return label or self.environment
+
+    def change_summary(self) -> str:
+        return change_summary(self.kind, self.from_value, self.to_value)
+
+
+def change_summary(kind: str, previous: str, new: str) -> str:
+    """ "Phase: Sending (not enforced) → Enforced", "Secret (fingerprint): none → 1a2b3c4d": one
+    wording for the audit trail, the admin's history and headings."""
+    return gettext("%(what)s: %(previous)s → %(new)s") % {
+        "what": AuditEvent.Kind(kind).label if kind in AuditEvent.Kind.values else kind,
+        "previous": value_label(kind, previous),
+        "new": value_label(kind, new),
+    }
+
+
+def value_label(kind: str, value: str) -> str:
+    """A recorded value as people read it: a phase's or mode's label, "none" for nothing."""
+    if not value:
+        return pgettext("no value", "none")
+    if kind == AuditEvent.Kind.PHASE and value in RolloutPhase.values:
+        return str(RolloutPhase(value).label)
+    if kind == AuditEvent.Kind.CREDENTIAL_MODE and value in CredentialMode.values:
+        return str(CredentialMode(value).label)
+    return value
+
+
+class WorkspaceSnapshot(models.Model):
+    """What Intercom reported of an environment's workspace at the last successful sync,
+    and how the last attempt went. Read by the admin and the system check, which never call
+    Intercom themselves."""
+
+    environment = models.OneToOneField(
+        Environment, on_delete=models.CASCADE, primary_key=True, related_name="workspace_snapshot"
+    )
+    fetched_at = models.DateTimeField(_("last successful sync"), null=True, blank=True)
+    identity_verification = models.BooleanField(null=True, help_text=_("Whether Intercom enforces it."))
+    app_id_code = models.CharField(_("Intercom app id"), max_length=64, blank=True)
+    app_name = models.CharField(_("workspace name"), max_length=255, blank=True)
+    region = models.CharField(_("region reported"), max_length=16, blank=True)
+    attempted_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
+    error = models.CharField(_("why the last attempt failed"), max_length=500, blank=True)
+
+    def __str__(self) -> str:
+        return f"Intercom workspace of {self.environment}"
+
+
+class WorkspaceEvent(models.Model):
+    """One entry of the workspace's activity log that matters here (identity verification,
+    messenger secrets, security settings), kept once per Intercom id."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="workspace_events")
+    intercom_id = models.CharField(max_length=64)
+    activity_type = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    performed_by = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    fetched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "intercom_id"], name="intercom_identity_one_workspace_event"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.environment}: {self.activity_type} ({self.created_at:%Y-%m-%d %H:%M})"

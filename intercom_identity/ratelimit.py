@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import time
 
-from django.core.cache import cache
-
-logger = logging.getLogger(__name__)
+from .cacheguard import CacheUnavailable, cache
 
 
 def retry_after(bucket: str, limit: int, *, window: int = 60) -> int | None:
@@ -15,7 +12,7 @@ def retry_after(bucket: str, limit: int, *, window: int = 60) -> int | None:
 
     ``limit`` 0 means unlimited. The counter lives in the default cache, so the limit holds
     across processes when that cache is shared (Redis, Memcached). A cache that is down
-    limits nothing (it is logged): serving users beats refusing them all.
+    limits nothing (``cacheguard`` logs the outage): serving users beats refusing them all.
     """
     if limit <= 0:
         return None
@@ -24,8 +21,7 @@ def retry_after(bucket: str, limit: int, *, window: int = 60) -> int | None:
     key = f"intercom_identity:rate:{bucket}:{window_start}"
     try:
         count = _count(key, window)
-    except Exception:
-        logger.warning("Rate limit not applied: the cache is unavailable.", exc_info=True)
+    except CacheUnavailable:
         return None
     if count > limit:
         return window_start + window - now

@@ -15,19 +15,25 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
+from . import crypto
 from ._deprecation import moved_names
 from .adoption import Adoption, adoption
 from .configcache import config_changed
 from .exceptions import (
+    ApiTokenManagedBySettings,
     EnforcementBlocked,
     PhaseRequiresSecret,
     ReasonRequired,
     SecretManagedBySettings,
 )
+from .hashing import fingerprint
+from .intercom_api import validate_api_token
 from .lookups import locked_config, parse_mode, parse_phase
-from .models import AuditEvent, CredentialMode, PlatformConfig, RolloutPhase
+from .models import AuditEvent, CredentialMode, Environment, PlatformConfig, RolloutPhase
+from .text import clean_audit_reason
 from .versions import clean_min_version
 
 
@@ -52,6 +58,9 @@ def _audit(
     forced: bool = False,
     readiness: Adoption | None = None,
 ) -> AuditEvent:
+    # Whoever asked (admin, command, code), the reason is stored only as the rule allows; raising
+    # here rolls the change back with the audit row it would have had.
+    reason = clean_audit_reason(reason)
     # The caller's readiness when it has one (a ratio of None, "nobody active", is an answer too).
     adoption_ratio = (readiness or adoption(config, with_daily=False)).ratio
     return AuditEvent.objects.create(
@@ -117,6 +126,60 @@ def clear_secret(config: PlatformConfig, *, actor: Any = None, reason: str = "")
             _audit(locked, AuditEvent.Kind.SECRET, previous, "", actor=actor, reason=reason or "stored secret cleared")
     config.refresh_from_db()
     return previous
+
+
+# --- the Intercom API token of an environment (workspace truth) ---------------------------
+
+
+@sensitive_variables()
+def store_api_token(environment: Environment, token: str, *, actor: Any = None, reason: str = "") -> str:
+    """Validate, encrypt and save the environment's Intercom access token; returns its fingerprint.
+
+    Saved with a queryset update: the token is not part of what credentials are served
+    from, so storing it does not invalidate any process's copy. Audited by fingerprint.
+    """
+    if environment.api_token_managed_by_settings:
+        raise ApiTokenManagedBySettings(
+            f"The API token of {environment} is managed by settings (INTERCOM_IDENTITY_API_TOKENS): change it there."
+        )
+    validate_api_token(token)
+    with transaction.atomic():
+        locked = Environment.objects.select_for_update().get(pk=environment.pk)
+        previous, new = locked.api_token_fingerprint, fingerprint(token)
+        Environment.objects.filter(pk=locked.pk).update(
+            encrypted_api_token=crypto.encrypt(token), api_token_fingerprint=new, api_token_set_at=timezone.now()
+        )
+        _audit_environment(locked, previous, new, actor=actor, reason=reason)
+    environment.refresh_from_db()
+    return new
+
+
+def clear_api_token(environment: Environment, *, actor: Any = None, reason: str = "") -> str:
+    """Delete the stored token; returns the fingerprint it had ("" when there was none)."""
+    with transaction.atomic():
+        locked = Environment.objects.select_for_update().get(pk=environment.pk)
+        previous = locked.api_token_fingerprint
+        if locked.encrypted_api_token:
+            Environment.objects.filter(pk=locked.pk).update(
+                encrypted_api_token="", api_token_fingerprint="", api_token_set_at=None
+            )
+            _audit_environment(locked, previous, "", actor=actor, reason=reason or "stored API token cleared")
+    environment.refresh_from_db()
+    return previous
+
+
+def _audit_environment(environment: Environment, previous: str, new: str, *, actor: Any, reason: str) -> None:
+    """The audit row of an environment's change (its API token): the reason under the same rule as ``_audit``'s."""
+    AuditEvent.objects.create(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_label=actor_label(actor),
+        environment=environment.slug,
+        platform="",
+        kind=AuditEvent.Kind.API_TOKEN,
+        from_value=previous,
+        to_value=new,
+        reason=clean_audit_reason(reason),
+    )
 
 
 Target = RolloutPhase | CredentialMode
@@ -218,7 +281,7 @@ def change_many(
     """
     target = _target(target)
     if force and not reason.strip():
-        raise ReasonRequired("A forced change needs a written reason.")
+        raise ReasonRequired(gettext("A forced change needs a written reason."))
     field = _FIELDS[type(target)]
     stamp = "phase_changed_at" if field == "phase" else None
 
@@ -226,7 +289,10 @@ def change_many(
         """Raise when the move is not allowed; else whether it goes through only because it is forced."""
         move = _assess(locked, target)
         if move.missing_secret:
-            raise PhaseRequiresSecret(f"{locked} has no stored secret: store one before moving it to '{move.target}'.")
+            raise PhaseRequiresSecret(
+                gettext("%(config)s has no stored secret: store one before moving it to '%(phase)s'.")
+                % {"config": locked, "phase": move.target}
+            )
         if move.below_threshold and not force:
             assert move.readiness is not None  # noqa: S101 - below_threshold says so
             raise EnforcementBlocked(locked, move.readiness)

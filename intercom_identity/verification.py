@@ -14,8 +14,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import jwt
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from ._deprecation import moved_names
@@ -23,29 +26,45 @@ from .hashing import IdentifiedBy, digests_match, select_identifier, sign
 from .jwt_tokens import ALGORITHM, signed_with, unverified_parts
 from .platforms import label as _label
 
-# Reason code -> how to fix it (the README's table is generated from the same wording).
-REASONS: dict[str, str] = {
-    "unidentified": "Nothing to verify: identity verification only applies to identified users.",
-    "missing_credential": "Send the user_hash (or intercom_user_jwt) the backend hands out with the identity.",
-    "email_hash_with_user_id": "Hash the user_id: Intercom verifies the user_id whenever one is sent.",
-    "uppercase_hex": "Send the hash as lowercase hex, as the backend returns it.",
-    "identifier_whitespace": "Hash exactly the identifier that is sent: do not trim or pad it.",
-    "secret_whitespace": "Strip the newline or spaces around the secret where it is loaded, or use the backend's hash.",
-    "previous_secret": "Deploy the current secret: this one was replaced.",
-    "wrong_platform_secret": "Use this platform's own secret: iOS, Android and web secrets differ.",
-    "wrong_environment_secret": "Use the secret of the workspace the app talks to: development and production differ.",
-    "app_id_as_secret": "Use the identity verification secret, not the app ID.",
-    "mismatch": "Check which secret and identifier the app uses; compare with `manage.py intercom_identity hash`.",
-    "jwt_malformed": "Send the token exactly as the backend returned it: three base64url parts joined by dots.",
-    "jwt_alg_not_hs256": "Sign with HS256; 'none' and asymmetric algorithms are refused.",
-    "jwt_bad_signature": "Sign with this platform's secret, or fetch a new token from the backend.",
-    "jwt_wrong_platform_secret": "Sign with this platform's own secret.",
-    "jwt_wrong_environment_secret": "Sign with the secret of the workspace the app talks to.",
-    "jwt_previous_secret": "Sign with the current secret: this one was replaced.",
-    "jwt_expired": "Fetch a fresh token from the backend's user-hash endpoint (it doubles as the refresh endpoint).",
-    "jwt_missing_user_id": "Put the user's user_id in the token's claims.",
-    "jwt_user_id_mismatch": "Send the same user_id as the one inside the token.",
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
+# Reason code -> how to fix it, for people (the admin's check page; the README's table says the
+# same). `Backquoted` spans are commands and field names: a page sets them as code.
+REASONS: dict[str, StrPromise] = {
+    "unidentified": _(
+        "Enter the `user_id` or the `email` the app sends: identity verification only applies to identified users."
+    ),
+    "missing_credential": _("Send the `user_hash` (or `intercom_user_jwt`) the backend hands out with the identity."),
+    "email_hash_with_user_id": _("Hash the `user_id`: Intercom verifies the `user_id` whenever one is sent."),
+    "uppercase_hex": _("Send the hash as lowercase hex, as the backend returns it."),
+    "identifier_whitespace": _("Hash exactly the identifier that is sent: do not trim or pad it."),
+    "secret_whitespace": _(
+        "Strip the newline or spaces around the secret where it is loaded, or use the backend's hash."
+    ),
+    "previous_secret": _("Deploy the current secret: this one was replaced."),
+    "wrong_platform_secret": _("Use this platform's own secret: iOS, Android and web secrets differ."),
+    "wrong_environment_secret": _(
+        "Use the secret of the workspace the app talks to: development and production differ."
+    ),
+    "app_id_as_secret": _("Use the identity verification secret, not the app ID."),
+    "mismatch": _("Check which secret and identifier the app uses; compare with `manage.py intercom_identity hash`."),
+    "jwt_malformed": _("Send the token exactly as the backend returned it: three base64url parts joined by dots."),
+    "jwt_alg_not_hs256": _("Sign with HS256; `none` and asymmetric algorithms are refused."),
+    "jwt_bad_signature": _("Sign with this platform's secret, or fetch a new token from the backend."),
+    "jwt_wrong_platform_secret": _("Sign with this platform's own secret."),
+    "jwt_wrong_environment_secret": _("Sign with the secret of the workspace the app talks to."),
+    "jwt_previous_secret": _("Sign with the current secret: this one was replaced."),
+    "jwt_expired": _("Fetch a fresh token from the backend's user-hash endpoint (it doubles as the refresh endpoint)."),
+    "jwt_not_yet_valid": _("Set `nbf` no later than the time of signing, and check the signing server's clock."),
+    "jwt_missing_user_id": _("Put the user's `user_id` in the token's claims."),
+    "jwt_user_id_mismatch": _("Send the same `user_id` as the one inside the token."),
 }
+
+
+# Seconds of clock difference tolerated between the server that signed a token and this one,
+# for ``exp`` and ``nbf`` alike (RFC 7519, 4.1.4 and 4.1.5: "some small leeway").
+CLOCK_LEEWAY = 10
 
 
 @dataclass(frozen=True)
@@ -111,7 +130,8 @@ def verify_credential(
     if not user_hash:
         return _fail(
             "missing_credential",
-            f"A user identified by {by.value} was sent without a user_hash or intercom_user_jwt.",
+            gettext("A user identified by %(by)s was sent without a user_hash or intercom_user_jwt.")
+            % {"by": by.value},
             identified_by=by.value,
         )
     return _verify_hash(context, by, identifier, email, user_hash)
@@ -121,7 +141,9 @@ def check_identified(*, user_id: str | None, email: str | None, token: str | Non
     """The ``unidentified`` result when nothing identifies the user (no secret needed), else None."""
     if token or select_identifier(user_id=user_id, email=email) is not None:
         return None
-    return _fail("unidentified", "Neither a user_id nor an email was sent: identity verification does not apply.")
+    return _fail(
+        "unidentified", gettext("Neither a user_id nor an email was sent: identity verification does not apply.")
+    )
 
 
 @sensitive_variables()
@@ -159,51 +181,72 @@ def _diagnose_hash(
     received = user_hash.lower()
     secret, platform, env = context.secret, _label(context.platform), context.environment
     if user_hash != received and _any_match(received, [sign(secret, identifier)]):
-        return Diagnosis("uppercase_hex", f"The hash is right but in uppercase; {platform} needs lowercase hex.")
+        return Diagnosis(
+            "uppercase_hex",
+            gettext("The hash is right but in uppercase; %(platform)s needs lowercase hex.") % {"platform": platform},
+        )
     if by is IdentifiedBy.USER_ID and email and _any_match(received, [sign(secret, email)]):
         return Diagnosis(
             "email_hash_with_user_id",
-            "The hash is of the email, but a user_id was sent: Intercom then verifies the user_id.",
+            gettext("The hash is of the email, but a user_id was sent: Intercom then verifies the user_id."),
         )
     if _any_match(received, [sign(secret, variant) for variant in _whitespace_variants(identifier)]):
         return Diagnosis(
             "identifier_whitespace",
-            f"The hash is of the {by.value} with whitespace added or removed around it; hash it exactly as sent.",
+            gettext("The hash is of the %(by)s with whitespace added or removed around it; hash it exactly as sent.")
+            % {"by": by.value},
         )
     if _any_match(received, [sign(variant, identifier) for variant in _whitespace_variants(secret)]):
         return Diagnosis(
             "secret_whitespace",
-            f"The hash was made with the {platform} secret plus surrounding whitespace or a newline.",
+            gettext("The hash was made with the %(platform)s secret plus surrounding whitespace or a newline.")
+            % {"platform": platform},
         )
     for other in context.others:
         if _any_match(received, [sign(other.secret, identifier)]):
             return _other_secret_diagnosis(context, other, prefix="")
     if context.previous_secret and _any_match(received, [sign(context.previous_secret, identifier)]):
         return Diagnosis(
-            "previous_secret", f"The hash was made with the {platform} secret that has since been replaced."
+            "previous_secret",
+            gettext("The hash was made with the %(platform)s secret that has since been replaced.")
+            % {"platform": platform},
         )
     if _any_match(received, [sign(app_id, identifier) for app_id in context.app_ids if app_id]):
         return Diagnosis(
-            "app_id_as_secret", "The hash was made with the Intercom app ID as the key instead of the secret."
+            "app_id_as_secret", gettext("The hash was made with the Intercom app ID as the key instead of the secret.")
         )
     return Diagnosis(
         "mismatch",
-        f"The hash matches neither the {platform} secret of the {env} environment nor any known mistake.",
+        gettext("The hash matches neither the %(platform)s secret of the %(env)s environment nor any known mistake.")
+        % {"platform": platform, "env": env},
     )
 
 
 def _other_secret_diagnosis(context: VerificationContext, other: OtherSecret, *, prefix: str) -> Diagnosis:
-    what = "hash was made" if not prefix else "token was signed"
+    names = {
+        "other": _label(other.platform),
+        "platform": _label(context.platform),
+        "other_env": other.environment,
+        "env": context.environment,
+    }
     if other.environment == context.environment:
-        return Diagnosis(
-            f"{prefix}wrong_platform_secret",
-            f"The {what} with the {_label(other.platform)} secret; {_label(context.platform)} has its own secret.",
+        detail = (
+            gettext("The hash was made with the %(other)s secret; %(platform)s has its own secret.")
+            if not prefix
+            else gettext("The token was signed with the %(other)s secret; %(platform)s has its own secret.")
         )
-    return Diagnosis(
-        f"{prefix}wrong_environment_secret",
-        f"The {what} with the {other.environment} environment's {_label(other.platform)} secret; "
-        f"this is the {context.environment} environment.",
+        return Diagnosis(f"{prefix}wrong_platform_secret", detail % names)
+    detail = (
+        gettext(
+            "The hash was made with the %(other_env)s environment's %(other)s secret; this is the %(env)s environment."
+        )
+        if not prefix
+        else gettext(
+            "The token was signed with the %(other_env)s environment's %(other)s secret; "
+            "this is the %(env)s environment."
+        )
     )
+    return Diagnosis(f"{prefix}wrong_environment_secret", detail % names)
 
 
 def _verify_jwt(context: VerificationContext, token: str, *, user_id: str | None, now: float) -> Verification:
@@ -213,28 +256,44 @@ def _verify_jwt(context: VerificationContext, token: str, *, user_id: str | None
     try:
         header, claims = unverified_parts(token)
     except (jwt.InvalidTokenError, UnicodeError, ValueError, TypeError):
-        return fail("jwt_malformed", "The token is not a compact JWS (header.payload.signature in base64url).")
+        return fail("jwt_malformed", gettext("The token is not a compact JWS (header.payload.signature in base64url)."))
     algorithm = header.get("alg")
     if algorithm != ALGORITHM:
         return fail(
             "jwt_alg_not_hs256",
-            f"The token's algorithm is {str(algorithm)[:20]!r}; only HS256 is accepted "
-            "('none' and asymmetric algorithms are refused).",
+            gettext(
+                "The token's algorithm is %(alg)r; only HS256 is accepted "
+                "('none' and asymmetric algorithms are refused)."
+            )
+            % {"alg": str(algorithm)[:20]},
         )
     if not signed_with(token, context.secret):
         return _diagnose_signature(context, token, user_id)
-    exp = claims.get("exp")
-    if exp is not None and not _is_timestamp(exp):
-        return fail("jwt_malformed", "The token's exp claim is not a number of seconds since 1970.")
-    if exp is not None and exp <= now:
-        return fail("jwt_expired", f"The token expired {int(now - exp)} seconds ago.")
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    for name, value in (("exp", exp), ("nbf", nbf)):
+        if value is not None and not _is_timestamp(value):
+            return fail(
+                "jwt_malformed",
+                gettext("The token's %(claim)s claim is not a number of seconds since 1970.") % {"claim": name},
+            )
+    # RFC 7519: valid from nbf (inclusive) until exp (exclusive), give or take CLOCK_LEEWAY.
+    if exp is not None and exp + CLOCK_LEEWAY <= now:
+        return fail("jwt_expired", gettext("The token expired %(seconds)d seconds ago.") % {"seconds": int(now - exp)})
+    if nbf is not None and nbf - CLOCK_LEEWAY > now:
+        return fail(
+            "jwt_not_yet_valid",
+            gettext("The token is not valid for another %(seconds)d seconds (its nbf).") % {"seconds": int(nbf - now)},
+        )
     claimed = claims.get("user_id")
     if claimed is None or claimed == "":
-        return fail("jwt_missing_user_id", "The token has no user_id claim; Intercom requires one.")
+        return fail("jwt_missing_user_id", gettext("The token has no user_id claim; Intercom requires one."))
     if not isinstance(claimed, str):
-        return fail("jwt_malformed", f"The token's user_id claim is a {type(claimed).__name__}; it must be a string.")
+        return fail(
+            "jwt_malformed",
+            gettext("The token's user_id claim is a %(type)s; it must be a string.") % {"type": type(claimed).__name__},
+        )
     if user_id not in (None, "") and str(user_id) != claimed:
-        return fail("jwt_user_id_mismatch", "The user_id sent differs from the user_id inside the token.")
+        return fail("jwt_user_id_mismatch", gettext("The user_id sent differs from the user_id inside the token."))
     return Verification(True, "user_id", credential="jwt")
 
 
@@ -253,13 +312,18 @@ def _diagnose_signature(context: VerificationContext, token: str, user_id: str |
         diagnosis = _other_secret_diagnosis(context, other, prefix="jwt_")
     elif context.previous_secret and signed_with(token, context.previous_secret):
         diagnosis = Diagnosis(
-            "jwt_previous_secret", f"The token was signed with the {platform} secret that has since been replaced."
+            "jwt_previous_secret",
+            gettext("The token was signed with the %(platform)s secret that has since been replaced.")
+            % {"platform": platform},
         )
     else:
         diagnosis = Diagnosis(
             "jwt_bad_signature",
-            f"The signature matches neither the {platform} secret of the {context.environment} environment "
-            "nor any other known secret.",
+            gettext(
+                "The signature matches neither the %(platform)s secret of the %(env)s environment "
+                "nor any other known secret."
+            )
+            % {"platform": platform, "env": context.environment},
         )
     return Verification(False, identified_by, diagnosis, "jwt")
 

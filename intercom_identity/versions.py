@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext
+
 MAX_VERSION_LENGTH = 64
 
 _PART = re.compile(r"[0-9]+|[A-Za-z]+")
@@ -20,8 +22,11 @@ def clean_version(value: str) -> str:
     version = value.strip()
     if not _RECORDED_VERSION.match(version):
         raise ValueError(
-            f"An app version starts with a digit and holds letters, digits, '.', '-', '+' and '_' "
-            f"(at most {MAX_VERSION_LENGTH} characters), e.g. '5.2.0'."
+            gettext(
+                "An app version starts with a digit and holds letters, digits, '.', '-', '+' and '_' "
+                "(at most %(max)d characters), e.g. '5.2.0'."
+            )
+            % {"max": MAX_VERSION_LENGTH}
         )
     return version
 
@@ -36,7 +41,7 @@ def clean_min_version(value: str) -> str:
     if not version or len(version) > MAX_VERSION_LENGTH or not (version.isascii() and version.isprintable()):
         raise ValueError(f"A minimum version is 1 to {MAX_VERSION_LENGTH} printable ASCII characters, e.g. '5.2.0'.")
     if not _MIN_VERSION.match(version):
-        raise ValueError(f"{version!r} is not a release number such as '5.2.0'.")
+        raise ValueError(gettext("%(version)r is not a release number such as '5.2.0'.") % {"version": version})
     return version
 
 

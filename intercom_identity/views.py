@@ -16,6 +16,7 @@ from .conf import conf
 from .credentials import serve_identity
 from .emulator import emulator_response, verify
 from .exceptions import InvalidCredentialInput, SecretUnavailable, UnknownEnvironment, UnknownPlatform
+from .identity import authenticate
 from .lookups import get_environment
 from .models import RolloutPhase
 
@@ -32,7 +33,7 @@ def user_hash(request: HttpRequest) -> JsonResponse:
     if request.method not in ALLOWED_METHODS:
         return http.method_not_allowed(request, ALLOWED_METHODS)
 
-    user = conf.AUTHENTICATE(request)
+    user = authenticate(request)
     if user is None:
         return http.error_response(401, "not_authenticated", "Sign in to get an Intercom identity.")
     limited = http.rate_limited(request, "hash", conf.HASH_RATE_LIMIT, user)
@@ -90,7 +91,7 @@ def verify_credential(request: HttpRequest) -> JsonResponse:
         return http.error_response(404, "not_found", "The verification emulator is off in production.")
     if request.method != "POST":
         return http.method_not_allowed(request, ("POST",))
-    limited = http.rate_limited(request, "verify", conf.VERIFY_RATE_LIMIT, conf.AUTHENTICATE(request))
+    limited = http.rate_limited(request, "verify", conf.VERIFY_RATE_LIMIT, authenticate(request))
     if limited is not None:
         return limited
     body = http.read_body(request)

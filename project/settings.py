@@ -10,7 +10,7 @@ from pathlib import Path
 
 import environ
 
-from project.secret_env import secrets_from_environment
+from project.secret_env import api_tokens_from_environment, secrets_from_environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,6 +47,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Expires Intercom's messenger cookies when the signed-in user changes (logout, switch).
+    "intercom_identity.middleware.MessengerSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -69,8 +71,21 @@ TEMPLATES = [
 WSGI_APPLICATION = "project.wsgi.application"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Persistent connections, checked before each reuse: a PostgreSQL connection per request held
+# the demo to a quarter of the throughput (README, "Deployment notes"). DATABASE_URL's own
+# ?conn_max_age=...&conn_health_checks=... win; DATABASE_CONN_MAX_AGE=0 opens one per request.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True))
+
 # CACHE_URL=redis://127.0.0.1:6379/0 shares rate limits and recording memory between workers.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Short client time-outs: redis-py waits 5 s by default, and a hung Redis holds a request
+    # that long (once per worker and INTERCOM_IDENTITY_CACHE_COOLDOWN). CACHE_URL's own
+    # ?socket_timeout=...&socket_connect_timeout=... win.
+    _redis_options = CACHES["default"].setdefault("OPTIONS", {})
+    _redis_options.setdefault("socket_timeout", env.float("CACHE_SOCKET_TIMEOUT", default=0.25))
+    _redis_options.setdefault("socket_connect_timeout", env.float("CACHE_CONNECT_TIMEOUT", default=0.25))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -91,11 +106,35 @@ INTERCOM_IDENTITY_ENCRYPTION_KEYS = [
 # INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET=... or INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET_FILE=/path.
 INTERCOM_IDENTITY_SECRETS = secrets_from_environment(os.environ)
 
-# Seconds a process may serve its cached configuration without re-checking (a backstop: every
-# change invalidates the cache of every process through Django's cache).
-INTERCOM_IDENTITY_CACHE_TTL = env.int("INTERCOM_IDENTITY_CACHE_TTL", default=60)
-# JSON view requests per minute, per user and per client address; 0 turns the limit off.
-INTERCOM_IDENTITY_HASH_RATE_LIMIT = env.int("INTERCOM_IDENTITY_HASH_RATE_LIMIT", default=120)
+# Workspace truth: Intercom access tokens from INTERCOM_IDENTITY_<ENV>_API_TOKEN[_FILE] (none: the
+# feature stays off).
+INTERCOM_IDENTITY_API_TOKENS = api_tokens_from_environment(os.environ)
+
+# Every other setting of the app may come from a variable of the same name; an unset (or
+# empty) variable keeps the app's default (README, Settings). JWT_SIGNED_FIELDS is comma-separated.
+intercom_identity_from_environment: dict[str, type] = {  # lowercase: not a setting itself
+    "USER_ID": str,  # dotted path of (user) -> str | None
+    "USER_EMAIL": str,
+    "AUTHENTICATE": str,  # dotted path of (request) -> user | None
+    "JWT_EXPIRY": int,  # seconds a handed-out JWT lives
+    "JWT_SIGNED_FIELDS": list,
+    "VERIFY_IN_PRODUCTION": bool,
+    "VERIFY_RATE_LIMIT": int,
+    "HASH_RATE_LIMIT": int,  # JSON view requests per minute, per user and per client address
+    "ENFORCE_THRESHOLD": float,
+    "CACHE_TTL": int,  # seconds a process may serve its cached configuration without re-checking
+    "CACHE_COOLDOWN": float,  # seconds a worker leaves the cache alone after a cache error or time-out
+    "COOKIE_DOMAIN": str,  # the Domain Intercom's cookies are on, e.g. .example.com
+    "API_BASE_URL": str,  # Intercom's REST API elsewhere than the region's (a proxy)
+    "WORKSPACE_STALE_HOURS": int,  # hours after which the last sync with Intercom counts as stale
+    "SENDING_EVIDENCE_SHARE": float,  # share of a version's users seen receiving the credential
+    "SENDING_EVIDENCE_USERS": int,  # ...and at least this many distinct users, before it counts as sending
+    "MAX_NEW_VERSIONS_PER_USER": int,  # versions nobody reported before, per user and day
+    "ACTIVITY_RETENTION_DAYS": int,  # days of daily activity kept (prune-activity)
+}
+for _name, _cast in intercom_identity_from_environment.items():
+    if os.environ.get("INTERCOM_IDENTITY_" + _name, "").strip():
+        globals()["INTERCOM_IDENTITY_" + _name] = env.get_value("INTERCOM_IDENTITY_" + _name, cast=_cast)
 
 # Hide the app's sensitive locals and POST fields on the DEBUG error page too.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "intercom_identity.debug.AlwaysSafeExceptionReporterFilter"
@@ -103,6 +142,8 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "intercom_identity.debug.AlwaysSafeException
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # When, how bad, from where and which worker: an outage's records are read by the minute.
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {"intercom_identity": {"handlers": ["console"], "level": "INFO"}},
 }

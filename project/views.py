@@ -17,6 +17,7 @@ from intercom_identity.credentials import serve_identity
 from intercom_identity.exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from intercom_identity.http import error_response, json_errors, method_not_allowed, read_body
 from intercom_identity.lookups import parse_platform
+from intercom_identity.text import is_utf8_text
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -50,8 +51,12 @@ def mobile_login(request: HttpRequest) -> JsonResponse:
     except (ValueError, RecursionError):
         return error_response(400, "invalid_json", 'Send a JSON object: {"username", "password", "platform"}.')
     fields = ("username", "password", "platform")
-    if not isinstance(body, dict) or not all(isinstance(body.get(k), str) and "\x00" not in body[k] for k in fields):
-        return error_response(400, "invalid_body", "username, password and platform are required strings.")
+    # A NUL or a lone surrogate ("\ud800" in the JSON) cannot reach the database, the password
+    # hasher or the error page without raising: refuse it here like any other bad body.
+    if not isinstance(body, dict) or not all(
+        isinstance(body.get(k), str) and "\x00" not in body[k] and is_utf8_text(body[k]) for k in fields
+    ):
+        return error_response(400, "invalid_body", "username, password and platform are required UTF-8 strings.")
     if not isinstance(body.get("intercom", False), bool):
         return error_response(400, "invalid_body", "intercom must be true or false.")
     user = authenticate(request, username=body["username"], password=body["password"])

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,13 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 
-from intercom_identity import activity, configcache, crypto
+from intercom_identity import activity, cacheguard, configcache, crypto, outages
 from intercom_identity.activity import record_client
 from intercom_identity.lookups import get_platform_config
-from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
+from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase
 from intercom_identity.rollout import change_phase, store_secret
 from tests import leakguard
+from tests.intercom_fake import intercom  # noqa: F401 - the fixture of the workspace tests
 
 DATA = Path(__file__).parent / "data"
 
@@ -52,14 +54,19 @@ def _learn_stored_secrets() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     """Rate-limit counters, the configuration version and recordings live in the cache, the
-    configuration copies and recordings in the process too: every test starts with none."""
+    configuration copies, recordings, the cache's circuit and outages in the process too: every
+    test starts with none."""
     cache.clear()
     configcache.forget()
     activity.forget_recordings()
+    cacheguard.forget()
+    outages.forget()
     yield
     cache.clear()
     configcache.forget()
     activity.forget_recordings()
+    cacheguard.forget()
+    outages.forget()
 
 
 @pytest.fixture(autouse=True)
@@ -85,6 +92,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         report.outcome = "failed"
         report.longrepr = f"A stored secret appeared in the test's output: {', '.join(leaking)}."
     return report
+
+
+@pytest.fixture
+def clock(monkeypatch: Any) -> list[float]:
+    """The monotonic clock the configuration copies, the cache's circuit and outages go by, moved by hand."""
+    now = [time.monotonic()]  # not before what the set-up already read
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    return now
 
 
 @pytest.fixture
@@ -181,3 +196,19 @@ def run(*args: str, stdin: str | None = None) -> str:
         kwargs["stdin"] = io.StringIO(stdin)
     call_command("intercom_identity", *args, **kwargs)
     return out.getvalue()
+
+
+def forced_enforcement(reason: str = "QA devices only", ratio: float | None = 6 / 7) -> AuditEvent:
+    """An audit event of development iOS forced into ``enforced`` at ``ratio`` (6 of 7 by default:
+    85.7%, a ratio with a long decimal expansion)."""
+    return AuditEvent.objects.create(
+        actor_label="ops",
+        environment="development",
+        platform="ios",
+        kind=AuditEvent.Kind.PHASE,
+        from_value="sending",
+        to_value="enforced",
+        adoption_ratio=ratio,
+        forced=True,
+        reason=reason,
+    )

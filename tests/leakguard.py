@@ -1,15 +1,19 @@
-"""Suite-wide guard: no stored secret may appear in a response, a log record or test output.
+"""Suite-wide guard: no stored secret or Intercom API token may appear in a response, a log
+record or test output.
 
 ``RecordResponsesMiddleware`` (first in tests/settings.py MIDDLEWARE) and ``RecordLogHandler``
 (the root log handler) record everything the app emits; ``conftest.py`` learns every secret
-the suite stores (by wrapping ``crypto.encrypt``) and fails a test whose outputs contain one.
+and token the suite stores (by wrapping ``crypto.encrypt``), this module every one supplied by
+settings, and a test whose outputs contain one fails.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from typing import Any
 
+from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse
 
 MIN_TRACKED_LENGTH = 8  # shorter test secrets would match unrelated text
@@ -21,6 +25,23 @@ recorded: list[tuple[str, str]] = []
 def remember_secret(secret: str) -> None:
     if len(secret) >= MIN_TRACKED_LENGTH:
         known_secrets.add(secret)
+
+
+def remember_settings_values(*, setting: str, value: Any, **kwargs: Any) -> None:
+    """Secrets and Intercom API tokens supplied by settings (``override_settings``, the ``settings``
+    fixture) are watched for like stored ones."""
+    if setting == "INTERCOM_IDENTITY_API_TOKENS" and isinstance(value, dict):
+        for token in value.values():
+            if isinstance(token, str):
+                remember_secret(token)
+    elif setting == "INTERCOM_IDENTITY_SECRETS" and isinstance(value, dict):
+        for platforms in value.values():
+            for secret in platforms.values() if isinstance(platforms, dict) else ():
+                if isinstance(secret, str):
+                    remember_secret(secret)
+
+
+setting_changed.connect(remember_settings_values, dispatch_uid="tests.leakguard.settings_values")
 
 
 def record(where: str, text: str) -> None:

@@ -100,7 +100,7 @@ def test_setting_a_secret_through_the_form(superuser_client: Client, all_secrets
     assert config.secret() == NEW_SECRET
     assert config.secret_fingerprint == fingerprint(NEW_SECRET)
     entry = LogEntry.objects.get(object_id=str(config.pk))
-    assert entry.get_change_message() == f"Secret replaced (fingerprint {old} -> {fingerprint(NEW_SECRET)})."
+    assert entry.get_change_message() == f"Secret (fingerprint): {old} → {fingerprint(NEW_SECRET)}."
     assert NEW_SECRET not in entry.change_message
 
 
@@ -150,7 +150,7 @@ def test_phase_button_asks_then_applies(superuser_client: Client, all_secrets: A
     config.refresh_from_db()
     assert config.phase == RolloutPhase.ENFORCED
     assert LogEntry.objects.filter(
-        object_id=str(config.pk), change_message="Phase changed from sending to enforced."
+        object_id=str(config.pk), change_message="Phase: Sending (not enforced) → Enforced."
     ).exists()
 
 
@@ -172,7 +172,13 @@ def test_phase_view_404_for_unknown_row(superuser_client: Client) -> None:
 def test_phase_needs_a_secret(superuser_client: Client) -> None:
     config = config_of("development", "ios")
     page = superuser_client.get(transition_url(config) + "?to=phase:sending").content.decode()
-    assert "cannot leave phase" in page
+    # No form that could not succeed: the reason, and a link to where the secret is set.
+    blockers = page.split('id="blockers"', 1)[1].split("</div>", 1)[0]
+    assert "No secret yet" in blockers
+    assert f'href="{change_url(config)}#id_new_secret"' in blockers
+    assert 'name="confirm"' not in page
+    assert 'name="reason"' not in page
+    assert "Yes, move to" not in page
     response = superuser_client.post(
         transition_url(config), {"transition": "phase:sending", "confirm": "yes"}, follow=True
     )
@@ -192,14 +198,14 @@ def test_action_moves_to_sending_and_records_history(superuser_client: Client) -
     response = action(superuser_client, "move_to_sending", [ios, android])
     assert response.status_code == 200
     assert {c.phase for c in PlatformConfig.objects.filter(pk__in=[ios.pk, android.pk])} == {"sending"}
-    assert LogEntry.objects.filter(change_message="Phase changed from off to sending.").count() == 2
+    assert LogEntry.objects.filter(change_message="Phase: Off → Sending (not enforced).").count() == 2
 
 
 def test_enforce_action_confirms_first(superuser_client: Client, all_secrets: Any) -> None:
     ios = config_of("development", "ios")
     make_ready("development", "ios")
     page = action(superuser_client, "move_to_enforced", [ios])
-    assert b"Yes, change to phase &#x27;enforced&#x27;" in page.content
+    assert b'value="Yes, move to Enforced"' in page.content
     ios.refresh_from_db()
     assert ios.phase == RolloutPhase.SENDING
     action(superuser_client, "move_to_enforced", [ios], confirm="yes")
@@ -235,9 +241,9 @@ def test_dev_staff_cannot_change_production(dev_staff: Client, all_secrets: Any)
     assert dev_staff.post(change_url(config), {"new_secret": NEW_SECRET}).status_code == 403
     assert dev_staff.post(transition_url(config), {"transition": "phase:sending", "confirm": "yes"}).status_code == 403
     page = action(dev_staff, "move_to_sending", [config, config_of("development", "android")])
-    assert "manage production" in page.content.decode()  # the confirmation page says so up front
+    assert "Needs the manage-production permission" in page.content.decode()  # said up front
     response = action(dev_staff, "move_to_sending", [config, config_of("development", "android")], confirm="yes")
-    assert "manage production" in response.content.decode()
+    assert "needs the manage-production permission" in response.content.decode()
     config.refresh_from_db()
     assert config.phase == RolloutPhase.OFF
     assert config.secret() == SECRETS[("production", "ios")]
@@ -363,8 +369,8 @@ def test_guard_through_the_admin(admin_client: Client, admin_user: Any) -> None:
     url = reverse("admin:intercom_identity_platformconfig_transition", args=[config.pk])
     page = admin_client.get(url, {"to": "phase:enforced"}).content.decode()
     assert 'id="readiness"' in page
-    assert "25%" in page
-    assert "95%" in page
+    assert "25.0%" in page
+    assert "95.0%" in page
     assert 'name="force"' in page
 
     refused = transition(admin_client, config, "phase:enforced").content.decode()

@@ -25,7 +25,7 @@ def test_overview_shows_the_matrix(admin_client: Client) -> None:
     assert html.count('class="intercom-matrix"') == 2
     assert 'data-environment="development"' in html
     assert 'data-environment="production"' in html
-    assert "25% (1 / 4)" in html
+    assert "25.0% (1 / 4)" in html
     assert "<svg" in html
     assert "<circle" in html  # one measured day: a dot
     assert 'class="threshold"' in html
@@ -40,11 +40,13 @@ def test_overview_shows_the_matrix(admin_client: Client) -> None:
 def test_overview_for_viewers_has_no_buttons() -> None:
     configure("development", "ios", RolloutPhase.SENDING)
     html = staff_client("viewer", "view_platformconfig").get(OVERVIEW).content.decode()
-    assert "view only" in html
+    assert "Needs the “Can change platform configuration” permission: ask an administrator to grant it." in html
     assert "?to=phase" not in html
 
 
 def test_overview_hides_production_buttons_without_the_permission() -> None:
+    configure("development", "ios")
+    configure("production", "ios")
     client = staff_client("dev", "view_platformconfig", "change_platformconfig")
     html = client.get(OVERVIEW).content.decode()
     sections = {part.split('"')[0]: part for part in html.split('<h2 id="env-')[1:]}
@@ -63,4 +65,4 @@ def test_overview_shows_the_evidence_of_each_version(admin_client: Client) -> No
     assert len(rows) == 2
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
     assert cells == [["2.0", "1", "1 / 1", "yes (evidence)"], ["1.0", "3", "0 / 3", "no"]]
-    assert "A version counts as sending once 50% of its users, and at least 1, were seen receiving" in html
+    assert "A version counts as sending once 50.0% of its users, and at least 1, were seen receiving" in html

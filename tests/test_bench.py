@@ -120,3 +120,18 @@ def test_activity_scale() -> None:
     assert has(output, r"^tallies after the prune equal a recount +yes .* PASS$"), output
     assert has(output, r"^a user with [\d,]+ daily rows .* queries .* no query per row +PASS$"), output
     assert has(output, r"^prune: [\d.]+ s for [\d,]+ daily rows \(target < 300 s: (PASS|MISS)\); longest "), output
+
+
+CONNECTIONS_DATABASE = "postgres://postgres@127.0.0.1:5432/intercom_identity_bench_connections_tiny"
+
+
+def test_connections() -> None:
+    require("bench/connections.py", postgres=True, wrk=True)
+    output = run("connections.py", "--quick", "--database", CONNECTIONS_DATABASE, timeout=120)
+    assert has(output, r"^pair 1: per request [\d,]+ req/s p99 [\d.]+ ms \| persistent [\d,]+ req/s"), output
+    assert has(output, r"^CONN_MAX_AGE=0: a connection per request \(baseline\) .* req/s, p99 [\d.]+ ms +1\.000 "), (
+        output
+    )
+    assert has(output, r"^CONN_MAX_AGE=60 \+ CONN_HEALTH_CHECKS \(the demo's default\) .* req/s"), output
+    assert has(output, r"^persistent connections: [\d.]+x the throughput of a connection per request\.$"), output
+    assert "error:" not in output

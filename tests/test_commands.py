@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from intercom_identity import compute_user_hash
 from intercom_identity.hashing import fingerprint
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
-from tests.conftest import SECRETS, below_threshold, configure, ios, make_ready, run
+from tests.conftest import SECRETS, below_threshold, configure, forced_enforcement, ios, make_ready, run
 
 pytestmark = pytest.mark.django_db
 
@@ -119,6 +119,7 @@ def test_hash_needs_an_identifier_and_a_secret() -> None:
 def test_status_table_and_json(all_secrets: Any) -> None:
     table = run("status")
     assert "development" in table
+    assert "(just now)" in table  # the secrets were set a moment ago
     assert fingerprint(SECRETS[("production", "web")]) in table
     matrix = json.loads(run("status", "--json"))
     assert set(matrix) == {"development", "production"}
@@ -188,10 +189,10 @@ def test_adoption_command() -> None:
     ]
     assert data["evidence"] == {"share": 0.5, "min_users": 1, "min_sending_version": ""}
     text = run("adoption", "development", "ios", "--days", "7")
-    assert "25%" in text
+    assert "25.0% (1 of 4" in text
     assert "below threshold" in text
     assert "2.0                          1  sends credential (1 of 1 seen receiving it)" in text
-    needs = "no credential (0 of 3 seen receiving it; needs 50% of them and at least 1)"
+    needs = "no credential (0 of 3 seen receiving it; needs 50.0% of them and at least 1)"
     assert f"1.0                          3  {needs}" in text
     with pytest.raises(CommandError):
         run("adoption", "development", "ios", "--days", "0")
@@ -207,3 +208,9 @@ def test_min_version_command() -> None:
 def test_days_out_of_range_is_a_short_usage_error() -> None:
     with pytest.raises(CommandError, match="not a number of days from 1 to 3650"):
         run("adoption", "development", "ios", "--days", "0")
+
+
+def test_history_shows_one_decimal_and_json_keeps_the_exact_ratio() -> None:
+    forced_enforcement()
+    assert "adoption 85.7% FORCED" in run("history")
+    assert json.loads(run("history", "--json"))[0]["adoption_ratio"] == 6 / 7

@@ -60,7 +60,7 @@ def test_template_tag_boots_without_identity_when_the_database_is_down(web_ready
     with connection.execute_wrapper(database_down):
         html = render(user)
     assert settings_of(html) == {"app_id": "abc123"}
-    assert any(r.levelname == "ERROR" and "database error" in r.getMessage() for r in caplog.records)
+    assert any(r.levelname == "ERROR" and "the database is unavailable" in r.getMessage() for r in caplog.records)
 
 
 # --- the cache is down ---------------------------------------------------------------

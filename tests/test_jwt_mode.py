@@ -147,7 +147,7 @@ def test_admin_switches_mode_with_confirmation_and_history(admin_client: Client)
     config.refresh_from_db()
     assert config.credential_mode == "jwt"
     assert LogEntry.objects.filter(
-        object_id=str(config.pk), change_message="Credential mode changed from user_hash to jwt."
+        object_id=str(config.pk), change_message="Credential mode: User hash (HMAC) → JWT (Messenger Security)."
     ).exists()
 
 

@@ -14,17 +14,10 @@ Needs PostgreSQL and Redis on 127.0.0.1: skipped without them, failed instead wh
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import http.client
 import itertools
 import json
-import os
-import re
 import secrets
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -32,65 +25,42 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.cookiejar import CookieJar
-from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
 
-from tests import leakguard
+from tests.demo_servers import (
+    ENVIRONMENT,
+    HASH_URL,
+    Hidden,
+    Served,
+    Server,
+    ServerEnvironment,
+    manage,
+    new_secret,
+    redact,
+    server_environment,
+    set_up,
+    user_hash,
+)
 from tests.localservices import POSTGRES, REDIS, require
 
 pytestmark = [pytest.mark.multiserver]
 
-ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "intercom_identity_multiserver"
 REDIS_DB = 14  # bench/web.py uses 13, test_faults and test_configcache 15
-ENVIRONMENT = "development"
 WORKERS = 2
 WITHIN = 1.0  # seconds from the admin's answer until every worker of the other server serves the change
 POLL_EVERY = 0.02
 KEEP_POLLING = 5.0  # seconds: past WITHIN, to say how late the change is, or that it never comes
-START_TIMEOUT = 30.0
 ADMIN = "admin"
-HASH_URL = "/intercom/user-hash/"
 CONFIG_URL = "/admin/intercom_identity/platformconfig/{pk}/"
 
 State = tuple[str, str | None]  # (phase, user_hash), as the JSON view serves them
 
-_withheld: set[str] = set()  # every value made with Hidden.new(): never in a message
 _tags = itertools.count(1)  # each JSON request's tag, so that the access log says which worker served it
-
-
-@dataclass(frozen=True)
-class Hidden:
-    """A secret, a password or a session key: out of ``repr()``, so out of pytest's tracebacks."""
-
-    value: str = field(repr=False)
-
-    @classmethod
-    def new(cls, value: str) -> Hidden:
-        _withheld.add(value)
-        leakguard.remember_secret(value)  # the suite's leak guard fails a test whose output has it
-        return cls(value)
-
-
-def new_secret() -> Hidden:
-    """A random Intercom secret of 48 characters."""
-    return Hidden.new(secrets.token_hex(24))
-
-
-def redact(text: str) -> str:
-    for value in _withheld:
-        text = text.replace(value, "[withheld]")
-    return text
-
-
-def user_hash(secret: Hidden, user_id: str) -> str:
-    """Intercom's user hash, computed here independently of the app."""
-    return hmac.new(secret.value.encode(), user_id.encode(), hashlib.sha256).hexdigest()
 
 
 # --- services ------------------------------------------------------------------------
@@ -117,167 +87,16 @@ def flush_redis() -> None:
         client.close()
 
 
-class ServerEnvironment(dict[str, str]):
-    """The environment of the servers and the set-up commands; it holds keys, so no ``repr()``."""
-
-    def __repr__(self) -> str:
-        return f"<{len(self)} environment variables, withheld>"
-
-
-def server_environment() -> ServerEnvironment:
-    """Nothing of the caller's Django or intercom_identity settings leaks in."""
-    inherited = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("INTERCOM_IDENTITY_", "DJANGO_"))
-        and key not in {"DATABASE_URL", "CACHE_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}
-    }
+def multiserver_environment() -> ServerEnvironment:
     postgres_host, postgres_port = POSTGRES
     redis_host, redis_port = REDIS
-    return ServerEnvironment(
-        {
-            **inherited,
-            "DJANGO_SETTINGS_MODULE": "project.settings",
-            "DEBUG": "False",
-            "SECRET_KEY": Hidden.new(secrets.token_urlsafe(50)).value,
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DATABASE_URL": f"postgres://postgres@{postgres_host}:{postgres_port}/{DATABASE}",
-            "CACHE_URL": f"redis://{redis_host}:{redis_port}/{REDIS_DB}",
-            "INTERCOM_IDENTITY_ENCRYPTION_KEYS": Hidden.new(Fernet.generate_key().decode()).value,
-            "INTERCOM_IDENTITY_ENVIRONMENT": ENVIRONMENT,
-            # Only invalidation can make a change visible within a second, never a cache's expiry.
-            "INTERCOM_IDENTITY_CACHE_TTL": "3600",
-            "INTERCOM_IDENTITY_HASH_RATE_LIMIT": "0",  # polling asks far more often than a user would
-            "PYTHONUNBUFFERED": "1",
-        }
+    return server_environment(
+        f"postgres://postgres@{postgres_host}:{postgres_port}/{DATABASE}",
+        f"redis://{redis_host}:{redis_port}/{REDIS_DB}",
+        # Only invalidation can make a change visible within a second, never a cache's expiry.
+        INTERCOM_IDENTITY_CACHE_TTL="3600",
+        INTERCOM_IDENTITY_HASH_RATE_LIMIT="0",  # polling asks far more often than a user would
     )
-
-
-def manage(env: ServerEnvironment, *args: str, stdin: Hidden | None = None) -> str:
-    """Run ``manage.py`` as the servers would: its stdout, or a failure with its (redacted) stderr."""
-    try:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            input=stdin.value if stdin else "",
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"manage.py {args[0]} did not finish within 120 s", pytrace=False)
-    if done.returncode != 0:
-        pytest.fail(f"manage.py {args[0]} failed ({done.returncode}):\n{redact(done.stderr[-3000:])}", pytrace=False)
-    return done.stdout
-
-
-# Stores the secrets and phases, creates the users and signs the normal user in with Django's
-# own login(), so that the session is in the shared database. Reads its secrets from stdin.
-SET_UP = """
-import json, sys
-from django.contrib.auth import get_user_model
-from django.test import Client
-from intercom_identity.models import PlatformConfig
-from intercom_identity.rollout import change_phase, store_secret
-
-given = json.load(sys.stdin)
-User = get_user_model()
-User.objects.create_superuser(given["admin"], "admin@example.com", given["admin_password"])
-user = User.objects.create_user("jane", "jane@example.com", given["user_password"])
-configs = {}
-for platform, secret in given["secrets"].items():
-    config = PlatformConfig.objects.get(environment__slug=given["environment"], platform=platform)
-    store_secret(config, secret)
-    if given["phases"][platform] != config.phase:
-        change_phase(config, given["phases"][platform], reason="multi-server test set-up")
-    configs[platform] = config.pk
-client = Client()
-client.force_login(user)
-print(json.dumps({"user_id": str(user.pk), "session": client.cookies["sessionid"].value, "configs": configs}))
-"""
-
-
-# --- servers -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class Served:
-    worker: str  # pid
-    order: int  # position in the server's access log
-
-
-@dataclass
-class Server:
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-    stderr_path: Path
-    access_path: Path
-
-    @classmethod
-    def start(cls, name: str, env: ServerEnvironment, logs: Path) -> Server:
-        port = free_port()
-        stderr_path, access_path = logs / f"{name}.stderr.log", logs / f"{name}.access.log"
-        command = [
-            *(sys.executable, "-m", "gunicorn", "project.wsgi:application"),
-            *("-b", f"127.0.0.1:{port}", "-w", str(WORKERS)),
-            "--no-control-socket",  # both servers would use the same default socket path
-            *("--graceful-timeout", "5"),
-            *("--access-logfile", str(access_path), "--access-logformat", '%(p)s "%(r)s" %(s)s'),
-        ]
-        with stderr_path.open("wb") as stderr:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stderr, stderr=stderr)
-        return cls(name, port, process, stderr_path, access_path)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def diagnosis(self, lines: int = 25) -> str:
-        """The tail of the server's stderr (gunicorn's log and the app's), for a failure message."""
-        text = self.stderr_path.read_text("utf-8", "replace") if self.stderr_path.exists() else ""
-        tail = "\n".join(text.splitlines()[-lines:])
-        return f"\n--- server {self.name}, last lines of stderr ---\n{redact(tail)}"
-
-    def wait_until_up(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"server {self.name} exited with {self.process.returncode}{self.diagnosis()}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                try:
-                    connection.request("GET", HASH_URL)
-                    connection.getresponse().read()
-                    return
-                finally:
-                    connection.close()
-            except OSError:
-                time.sleep(0.1)
-        pytest.fail(f"server {self.name} did not answer within {START_TIMEOUT:.0f} s{self.diagnosis()}")
-
-    def served(self) -> dict[int, Served]:
-        """Which worker served each tagged JSON request, and in which order, from the access log."""
-        text = self.access_path.read_text("utf-8", "replace") if self.access_path.exists() else ""
-        lines = re.findall(r'^<(\d+)> "GET [^"]*[?&]tag=(\d+)', text, re.MULTILINE)
-        return {int(tag): Served(pid, order) for order, (pid, tag) in enumerate(lines)}
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
 
 
 # --- HTTP clients --------------------------------------------------------------------
@@ -373,32 +192,35 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """PostgreSQL and Redis set up afresh, then A and B started; all stopped and cleaned at the end."""
     require("the multi-server test", postgres=True, redis=True)
-    env = server_environment()
+    env = multiserver_environment()
     stored = {"ios": new_secret(), "android": new_secret(), "web": new_secret()}
     admin_password = Hidden.new(secrets.token_urlsafe(24))
     recreate_database()
     flush_redis()
     manage(env, "migrate", "--noinput")
-    set_up_input = {
-        "admin": ADMIN,
-        "admin_password": admin_password.value,
-        "user_password": Hidden.new(secrets.token_urlsafe(24)).value,
-        "environment": ENVIRONMENT,
-        "secrets": {platform: secret.value for platform, secret in stored.items()},
-        "phases": {"ios": "off", "android": "sending", "web": "sending"},
-    }
-    made = json.loads(manage(env, "shell", "-c", SET_UP, stdin=Hidden(json.dumps(set_up_input))).splitlines()[-1])
-    session = Hidden.new(made["session"])
+    made = set_up(
+        env,
+        {
+            "admin": ADMIN,
+            "admin_password": admin_password.value,
+            "users": {"jane": Hidden.new(secrets.token_urlsafe(24)).value},
+            "environment": ENVIRONMENT,
+            "secrets": {platform: secret.value for platform, secret in stored.items()},
+            "phases": {"ios": "off", "android": "sending", "web": "sending"},
+        },
+    )
+    jane = made["users"]["jane"]
+    session = Hidden(jane["session"])
     logs = tmp_path_factory.mktemp("multiserver")
     servers: list[Server] = []
     try:
         for name in ("A", "B"):
-            servers.append(Server.start(name, env, logs))
+            servers.append(Server.start(name, env, logs, workers=WORKERS))
         for server in servers:
             server.wait_until_up()
         admin = Browser()
         admin.log_in(servers[0], ADMIN, admin_password)
-        yield Site(servers[0], servers[1], admin, session, made["user_id"], made["configs"], stored)
+        yield Site(servers[0], servers[1], admin, session, jane["user_id"], made["configs"], stored)
     finally:
         for server in servers:
             server.stop()

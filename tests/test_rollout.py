@@ -36,15 +36,15 @@ def test_guard_refuses_enforcement_below_threshold() -> None:
     config = below_threshold()
     with pytest.raises(EnforcementBlocked) as excinfo:
         change_phase(config, RolloutPhase.ENFORCED)
-    assert "25%" in str(excinfo.value)
-    assert "95%" in str(excinfo.value)
+    assert "25.0%" in str(excinfo.value)
+    assert "95.0%" in str(excinfo.value)
     config.refresh_from_db()
     assert config.phase == RolloutPhase.SENDING
 
 
 def test_guard_through_the_command() -> None:
     below_threshold()
-    with pytest.raises(CommandError, match=r"adoption is 25% \(1 of 4 .*threshold 95%"):
+    with pytest.raises(CommandError, match=r"adoption is 25.0% \(1 of 4 .*threshold 95.0%"):
         run("phase", "development", "ios", "enforced")
     with pytest.raises(CommandError, match="reason"):
         run("phase", "development", "ios", "enforced", "--force")
@@ -141,14 +141,20 @@ def page_outcomes(client: Client, configs: list[PlatformConfig]) -> dict[str, se
     page = client.post(CHANGELIST, {"action": "move_to_enforced", "_selected_action": [c.pk for c in configs]})
     html = page.content.decode()
     readiness = html.split('id="readiness"', 1)[1].split("</table>", 1)[0] if 'id="readiness"' in html else ""
-    missing = html.split("cannot leave phase 'off'", 1)[1].split("</p>", 1)[0] if "cannot leave" in html else ""
+    blockers = html.split('id="blockers"', 1)[1].split("</div>", 1)[0] if 'id="blockers"' in html else ""
     return {
-        "changes": set(re.findall(r'<tr class="changes"><td>([^<]+)</td>', html)),
-        "unchanged": set(re.findall(r'<tr class="unchanged"><td>([^<]+)</td>', html)),
-        "blocked": set(re.findall(r'<tr class="below-threshold">\s*<td>([^<]+)</td>', readiness)),
-        "guarded": set(re.findall(r"<tr class=\"[^\"]+\">\s*<td>([^<]+)</td>", readiness)),
-        "missing_secret": {str(c) for c in configs if str(c) in missing},
+        "changes": set(re.findall(r'<tr class="changes"><th scope="row">([^<]+)</th>', html)),
+        "unchanged": set(re.findall(r'<tr class="unchanged"><th scope="row">([^<]+)</th>', html)),
+        "blocked": set(re.findall(r'<tr class="below-threshold">\s*<th scope="row">([^<]+)</th>', readiness)),
+        "guarded": set(re.findall(r"<tr class=\"[^\"]+\">\s*<th scope=\"row\">([^<]+)</th>", readiness)),
+        "missing_secret": set(re.findall(r"<li><strong>([^<]+)</strong>: <span[^>]*>No secret yet", blockers)),
         "offers_force": {"yes"} if 'name="force"' in html else set(),
+        "offers_confirm": {"yes"} if 'name="confirm"' in html else set(),
+        "continues_with": set(
+            re.findall(r'name="_selected_action" value="(\d+)"', html.split('id="continue-without"')[0])
+        )
+        if 'id="continue-without"' in html
+        else set(),
     }
 
 
@@ -167,10 +173,18 @@ def test_the_page_and_the_command_agree_on_every_mixed_selection(admin_client: C
             }
             assert page["unchanged"] == expected["unchanged"], selection  # an enforced row is no change
             assert page["changes"] == expected["changes"] | expected["blocked"] | expected["missing_secret"], selection
-            assert page["blocked"] == expected["blocked"], selection
-            assert page["guarded"] == expected["changes"] | expected["blocked"], selection
             assert page["missing_secret"] == expected["missing_secret"], selection
-            assert page["offers_force"] == ({"yes"} if expected["blocked"] else set()), selection
+            if expected["missing_secret"]:
+                # A row without a secret stops the change: no form that could not succeed, only the
+                # reason, the link to set it, and going on without that row when there are others.
+                assert page["guarded"] == page["offers_force"] == page["offers_confirm"] == set(), selection
+                others = {str(rows[n].pk) for n in selection if by_command[n] != "missing_secret"}
+                assert page["continues_with"] == others, selection
+            else:
+                assert page["blocked"] == expected["blocked"], selection
+                assert page["guarded"] == expected["changes"] | expected["blocked"], selection
+                assert page["offers_force"] == ({"yes"} if expected["blocked"] else set()), selection
+                assert page["offers_confirm"] == {"yes"}, selection
             # Confirming without force applies every row or none, as the command would row by row.
             with transaction.atomic():
                 admin_client.post(

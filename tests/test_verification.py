@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from intercom_identity.admin.display import with_code
 from intercom_identity.hashing import sign
 from intercom_identity.lookups import get_platform_config
 from intercom_identity.models import Environment, RolloutPhase
@@ -107,6 +108,12 @@ CASES: list[tuple[str, str, Callable[[], dict[str, Any]], str]] = [
         "ios",
         lambda: {"intercom_user_jwt": jwt_independent.make({"user_id": UID, "exp": exp(-30)}, DEV_IOS)},
         "jwt_expired",
+    ),
+    (
+        "jwt-not-yet-valid",
+        "ios",
+        lambda: {"intercom_user_jwt": jwt_independent.make({"user_id": UID, "nbf": exp(600)}, DEV_IOS)},
+        "jwt_not_yet_valid",
     ),
     (
         "jwt-bad-sig",
@@ -206,10 +213,15 @@ def test_endpoint_while_enforced(
     elif expected == "unidentified":
         assert response.status_code == 200
         assert body == {"verified": False, "diagnosis": body["diagnosis"]}
+    elif "intercom_user_jwt" in fields():  # Intercom: 400 for a request without a valid JWT, as an error list
+        assert response.status_code == 400
+        assert body["type"] == "error.list"
+        assert [error["code"] for error in body["errors"]] == ["jwt_invalid"]
+        assert body["diagnosis"]["reason"] == expected
     else:
         assert response.status_code == (403 if platform == "web" else 401)
         assert body["message"] == "Failed Identity Verification check"
-        assert body["code"] == ("jwt_invalid" if "intercom_user_jwt" in fields() else "hmac_mismatch")
+        assert body["code"] == "hmac_mismatch"
         assert body["diagnosis"]["reason"] == expected
 
 
@@ -253,7 +265,7 @@ def test_admin_check_page(
         return
     assert f'data-reason="{expected}"' in html
     if expected != "valid":
-        assert REASONS[expected].split(":")[0].replace("'", "&#x27;") in html
+        assert with_code(str(REASONS[expected])) in html  # the fix, its commands and fields as code
 
 
 def test_every_reason_code_is_exercised() -> None:

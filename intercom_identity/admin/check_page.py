@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from ..emulator import verify
-from ..exceptions import InvalidCredentialInput, SecretUnavailable
+from ..exceptions import InvalidCredentialInput, MissingSecret, SecretUnavailable
+from ..lookups import get_platform_config
 from ..verification import REASONS
+from .display import with_code
 from .forms import CheckCredentialForm
+from .next_steps import Blocker, permission_blocker, secret_blocker
 
 
 class CheckPage(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -22,7 +28,7 @@ class CheckPage(admin.ModelAdmin):  # type: ignore[type-arg]
         if not self.has_view_permission(request):
             raise PermissionDenied
         form = CheckCredentialForm(request.POST or None)
-        result = error = None
+        result = error = blocker = None
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -36,13 +42,23 @@ class CheckPage(admin.ModelAdmin):  # type: ignore[type-arg]
                 )
             except (SecretUnavailable, InvalidCredentialInput) as exc:
                 error = str(exc)
+                if isinstance(exc, MissingSecret):
+                    blocker = self._secret_step(request, data["platform"], data["environment"])
         context = {
             **self.admin_site.each_context(request),
             "title": _("Check a credential"),
             "opts": self.model._meta,
             "form": form,
+            # AdminForm lays any form out as the admin does; its stubs only say ModelForm.
+            "adminform": helpers.AdminForm(form, CheckCredentialForm.fieldsets, {}, model_admin=self),  # type: ignore[arg-type]
             "result": result,
             "error": error,
-            "fix": REASONS.get(result.diagnosis.reason) if result and result.diagnosis else None,
+            "blocker": blocker,
+            "fix": with_code(str(REASONS[result.diagnosis.reason])) if result and result.diagnosis else None,
         }
         return TemplateResponse(request, "intercom_identity/admin/check_credential.html", context)
+
+    def _secret_step(self, request: HttpRequest, platform: str, environment: Any) -> Blocker | None:
+        """Nothing can be checked without the pair's secret: where to set it (or who may)."""
+        config = get_platform_config(platform, environment)
+        return permission_blocker(self, request, config) or secret_blocker(config)

@@ -6,23 +6,29 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..conf import conf
 from ..models import Environment, PlatformConfig, RolloutPhase
 from ..permissions import can_manage, can_manage_production
-from .platform_configs import secret_summary
+from .base import AppModelAdmin
+from .display import environment_badges, secret_cell
+from .next_steps import production_permission_name
+from .transitions import PHASE_SHORT_LABELS
+from .workspace_page import EnvironmentApiTokenMixin, api_token_summary
 
 
 class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
     model = PlatformConfig
-    fields = ["platform", "phase", "secret", "secret_set_at"]
-    readonly_fields = ["platform", "phase", "secret", "secret_set_at"]
+    fields = ["platform", "phase", "credential_mode", "secret"]
+    readonly_fields = ["platform", "phase", "credential_mode", "secret"]
 
     @admin.display(description=_("secret"))
     def secret(self, obj: PlatformConfig) -> str:
-        return secret_summary(obj)
+        return secret_cell(obj)
 
     extra = 0
     can_delete = False
@@ -33,10 +39,17 @@ class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["label", "slug", "app_id", "is_production", "is_current", "phases"]
-    readonly_fields = ["created_at", "updated_at"]
+class EnvironmentAdmin(EnvironmentApiTokenMixin, AppModelAdmin):
+    # Three columns: the environment (label, slug, badges), its Intercom workspace (app ID,
+    # region, API token) and its phases; the change form has every field.
+    list_display = ["environment", "workspace", "phases"]
+    list_display_links = ["environment"]
+    readonly_fields = ["created_at", "updated_at", "api_token"]
     inlines = [PlatformConfigInline]
+    change_form_template = "intercom_identity/admin/environment_change_form.html"
+
+    class Media:
+        css = {"all": ["intercom_identity/admin.css"]}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Environment]:
         return super().get_queryset(request).prefetch_related("platforms")
@@ -49,13 +62,74 @@ class EnvironmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             fields.append("is_production")
         return fields
 
-    @admin.display(boolean=True, description=_("current"))
-    def is_current(self, obj: Environment) -> bool:
-        return obj.slug == conf.ENVIRONMENT
+    @admin.display(description=_("environment"), ordering="label")
+    def environment(self, obj: Environment) -> str:
+        return format_html(
+            '{} {}<br><span class="intercom-quiet">{}</span>', str(obj), environment_badges(obj), obj.slug
+        )
+
+    @admin.display(description=_("Intercom workspace"), ordering="app_id")
+    def workspace(self, obj: Environment) -> str:
+        app_id = format_html("<code>{}</code>", obj.app_id) if obj.app_id else gettext("no app ID")
+        return format_html(
+            '{} · {}<br><span class="intercom-quiet">{}</span>',
+            app_id,
+            obj.get_region_display(),
+            format_html(gettext("API token: {summary}"), summary=api_token_summary(obj))
+            if obj.has_api_token
+            else gettext("no API token"),
+        )
 
     @admin.display(description=_("phases"))
     def phases(self, obj: Environment) -> str:
-        return ", ".join(f"{config.get_platform_display()}: {config.phase}" for config in obj.platforms.all())
+        return ", ".join(
+            f"{config.get_platform_display()}: {PHASE_SHORT_LABELS[RolloutPhase(config.phase)]}"
+            for config in obj.platforms.all()
+        )
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Environment | None = None,
+    ) -> HttpResponse:
+        """Say why a button is missing: a production environment read only for want of the
+        permission, or no delete link while a platform is still rolled out."""
+        notices = []
+        if obj is not None and not can_manage(request.user, obj):
+            notices.append(
+                gettext(
+                    "Read only: changes to a production environment need the manage-production permission "
+                    "(“%(name)s”). Ask an administrator to grant it."
+                )
+                % {"name": production_permission_name()}
+            )
+        elif (
+            obj is not None
+            and super().has_delete_permission(request, obj)
+            and not self.has_delete_permission(request, obj)
+        ):
+            active = ", ".join(
+                f"{config.get_platform_display()}: {config.get_phase_display()}"
+                for config in obj.platforms.all()
+                if config.phase != RolloutPhase.OFF
+            )
+            url = reverse("admin:intercom_identity_platformconfig_changelist") + f"?environment__id__exact={obj.pk}"
+            notices.append(
+                format_html(
+                    gettext(
+                        "To delete this environment, first move every platform to Off (now {active}) "
+                        'in <a href="{url}">its platform configurations</a>.'
+                    ),
+                    active=active,
+                    url=url,
+                )
+            )
+        context["notices"] = notices
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def has_change_permission(self, request: HttpRequest, obj: Environment | None = None) -> bool:
         allowed = super().has_change_permission(request, obj)

@@ -1,9 +1,9 @@
-"""The admin's forms: a configuration's editable fields (new secret, minimum version) and
-the "Check a credential" page."""
+"""The admin's forms: a configuration's editable fields (new secret, minimum version), the
+reason posted with a change, and the "Check a credential" page."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -14,24 +14,62 @@ from django.views.decorators.debug import sensitive_variables
 from ..conf import conf
 from ..hashing import validate_secret
 from ..models import Environment, Platform, PlatformConfig
+from ..text import clean_audit_reason
 from ..versions import clean_min_version
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+
+def _sent_field(
+    label: StrOrPromise, help_text: StrOrPromise, *, strip: bool, css: str = "vTextField"
+) -> forms.CharField:
+    """A value the app sends, pasted as is: no autocompletion, no spelling marks."""
+    attrs = {"class": css, "autocomplete": "off", "spellcheck": "false"}
+    return forms.CharField(
+        label=label,
+        required=False,
+        strip=strip,
+        max_length=16_384,
+        widget=forms.TextInput(attrs=attrs),
+        help_text=help_text,
+    )
 
 
 class CheckCredentialForm(forms.Form):
+    """What an app sends to Intercom, laid out like the admin's own forms."""
+
     environment = forms.ModelChoiceField(
-        queryset=Environment.objects.all(), to_field_name="slug", initial=lambda: conf.ENVIRONMENT
+        label=_("Environment"),
+        queryset=Environment.objects.all(),
+        to_field_name="slug",
+        initial=lambda: conf.ENVIRONMENT,
+        empty_label=None,
     )
-    platform = forms.ChoiceField(choices=Platform.choices)
-    user_id = forms.CharField(required=False, strip=False, max_length=16_384)
-    email = forms.CharField(required=False, strip=False, max_length=16_384)
-    # Credentials are stripped: a pasted trailing newline is the form's artefact, not the app's.
-    user_hash = forms.CharField(required=False, max_length=16_384)
+    platform = forms.ChoiceField(label=_("Platform"), choices=Platform.choices)
+    # Identifiers are kept as typed (whitespace around one is a diagnosis); credentials are
+    # stripped: a pasted trailing newline is the form's artefact, not the app's.
+    user_id = _sent_field(
+        _("User ID"), _("The user_id the app sends; Intercom verifies it whenever one is sent."), strip=False
+    )
+    email = _sent_field(
+        _("Email"), _("The email the app sends; it identifies the user only when no user_id is sent."), strip=False
+    )
+    user_hash = _sent_field(
+        _("User hash"), _("The user_hash: 64 hexadecimal characters."), strip=True, css="vTextField intercom-hash"
+    )
     intercom_user_jwt = forms.CharField(
         label=_("Intercom user JWT"),
         required=False,
         max_length=16_384,
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField", "spellcheck": "false"}),
+        help_text=_("The intercom_user_jwt, for an app that sends a JWT instead of the hash (checked first)."),
     )
+
+    fieldsets = [
+        (None, {"fields": ["environment", "platform"]}),
+        (_("What the app sends"), {"fields": ["user_id", "email", "user_hash", "intercom_user_jwt"]}),
+    ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -42,6 +80,19 @@ class CheckCredentialForm(forms.Form):
         ):
             raise ValidationError(_("Paste the user_hash or the JWT the app sends."))
         return data
+
+
+class AuditReasonForm(forms.Form):
+    """The reason posted with a change, checked by the audit trail's own rule before anything changes."""
+
+    # A plain Field: CharField would answer a NUL with its own message before the rule is asked.
+    reason = forms.Field(required=False)
+
+    def clean_reason(self) -> str:
+        try:
+            return clean_audit_reason(str(self.cleaned_data["reason"] or "").strip())
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="invalid_reason") from None
 
 
 class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -62,8 +113,9 @@ class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Remembered for the history entry, which is written after the new secret is saved.
+        # Remembered for the history entry, which is written after the changes are saved.
         self.previous_fingerprint = self.instance.secret_fingerprint
+        self.initial_min_version = self.instance.min_sending_version
         if self.instance.pk and self.instance.managed_by_settings:
             self.fields.pop("new_secret", None)  # the secret lives in settings: nothing to type here
 

@@ -11,54 +11,62 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.debug import sensitive_variables
 
-from ..models import PlatformConfig
+from ..models import AuditEvent, PlatformConfig, change_summary
 from ..permissions import can_manage
 from ..rollout import set_min_sending_version, store_secret
+from .base import AppModelAdmin
 from .check_page import CheckPage
+from .display import phase_cell, secret_cell
 from .forms import PlatformConfigForm
+from .next_steps import offered_steps
 from .overview_page import OverviewPage
 from .transition_page import TransitionPage
 from .transitions import TRANSITIONS
 
 
-def secret_summary(config: PlatformConfig) -> str:
-    """The fingerprint of the secret in use and where it comes from; never the secret."""
-    if config.managed_by_settings:
-        return f"{config.fingerprint} (managed by settings)"
-    return config.fingerprint or "—"
-
-
 @admin.register(PlatformConfig)
-class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage):
+class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, AppModelAdmin):
     form = PlatformConfigForm
+    write_only_fields = ("new_secret",)  # hidden from error reports (AppModelAdmin)
     change_form_template = "intercom_identity/admin/platformconfig_change_form.html"
     list_filter = ["environment", "platform", "phase", "credential_mode"]
     list_select_related = ["environment"]
-    readonly_fields = [
-        "environment",
-        "platform",
-        "phase",
-        "credential_mode",
-        "secret",
-        "secret_set_at",
-        "phase_changed_at",
-    ]
-    list_display = ["__str__", *readonly_fields]
-    # Phase and mode change only through the transitions below; the form edits these two.
-    fields = [*readonly_fields, "min_sending_version", "new_secret"]
+    # One column for the pair, one for the secret's fingerprint and age: the list fits a laptop.
+    list_display = ["pair", "phase_since", "credential_mode", "secret"]
+    list_display_links = ["pair"]
+    # Phase and mode are shown, with their buttons, by the change form's rollout section, and
+    # change only through the transitions below; the form edits the secret and minimum version.
+    readonly_fields = ["environment", "platform", "secret"]
+
+    class Media:
+        css = {"all": ["intercom_identity/admin.css"]}
+
+    @admin.display(description=_("configuration"), ordering="environment")
+    def pair(self, obj: PlatformConfig) -> str:
+        return str(obj)
 
     @admin.display(description=_("secret"))
     def secret(self, obj: PlatformConfig) -> str:
-        return secret_summary(obj)
+        return secret_cell(obj)
 
-    def get_fields(self, request: HttpRequest, obj: PlatformConfig | None = None) -> Any:
-        """No secret field for a pair whose secret is managed by settings (the form drops it too)."""
-        fields = list(super().get_fields(request, obj))
-        if obj is not None and obj.managed_by_settings:
-            fields.remove("new_secret")
-        return fields
+    @admin.display(description=_("phase"), ordering="phase")
+    def phase_since(self, obj: PlatformConfig) -> str:
+        """The phase, and since when (in the admin's format) underneath."""
+        return phase_cell(obj)
+
+    def get_fieldsets(self, request: HttpRequest, obj: PlatformConfig | None = None) -> Any:
+        """No secret field for a pair whose secret is managed by settings (the form drops it too),
+        nor for a reader who may not change it."""
+        secret_fields = ["secret"]
+        if obj is not None and not obj.managed_by_settings and self.has_change_permission(request, obj):
+            secret_fields.append("new_secret")
+        return [
+            (None, {"fields": ["environment", "platform"]}),
+            (_("Secret"), {"fields": secret_fields}),
+            (_("Adoption"), {"fields": ["min_sending_version"]}),
+        ]
 
     def get_urls(self) -> list[Any]:
         """The custom pages' URLs, before the model admin's own (which would take them for object ids)."""
@@ -74,6 +82,7 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage):
                 self.admin_site.admin_view(self.overview_view),
                 name="intercom_identity_platformconfig_overview",
             ),
+            *self.workspace_urls(),
             *super().get_urls(),
         ]
 
@@ -93,23 +102,7 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage):
         allowed = super().has_change_permission(request, obj)
         return allowed and (obj is None or can_manage(request.user, obj.environment))
 
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        """No filtering on the encrypted secret through the changelist's query string."""
-        if lookup.split("__")[0] == "encrypted_secret":
-            return False
-        return super().lookup_allowed(lookup, value, request)
-
     # --- secrets -----------------------------------------------------------------------
-
-    @method_decorator(sensitive_post_parameters("new_secret"))
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        return super().changeform_view(request, object_id, form_url, extra_context)
 
     @method_decorator(sensitive_variables())
     def save_model(self, request: HttpRequest, obj: PlatformConfig, form: Any, change: bool) -> None:
@@ -127,11 +120,16 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage):
             return []
         parts = []
         if form.cleaned_data.get("new_secret"):
-            previous = form.previous_fingerprint or "none"
-            parts.append(f"Secret replaced (fingerprint {previous} -> {form.instance.secret_fingerprint}).")
+            parts.append(
+                change_summary(AuditEvent.Kind.SECRET, form.previous_fingerprint, form.instance.secret_fingerprint)
+            )
         if "min_sending_version" in form.changed_data:
-            parts.append(f"Minimum sending version set to '{form.cleaned_data['min_sending_version'] or 'none'}'.")
-        return " ".join(parts)
+            parts.append(
+                change_summary(
+                    AuditEvent.Kind.MIN_VERSION, form.initial_min_version, form.cleaned_data["min_sending_version"]
+                )
+            )
+        return " ".join(f"{part}." for part in parts)
 
     def render_change_form(
         self,
@@ -143,7 +141,19 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage):
         obj: PlatformConfig | None = None,
     ) -> HttpResponse:
         if obj is not None:
-            context["transitions"] = [
-                (key, transition.button) for key, transition in TRANSITIONS.items() if not transition.is_current(obj)
-            ]
+            context["rollout"] = self._rollout_rows(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _rollout_rows(self, request: HttpRequest, config: PlatformConfig) -> list[dict[str, Any]]:
+        """The phase and the credential mode, each with the changes this user can make from here,
+        or why none can be made and what unblocks it."""
+        rows: list[dict[str, Any]] = []
+        for field, label, value in (
+            ("phase", _("Phase"), config.get_phase_display()),
+            ("credential_mode", _("Credential"), config.get_credential_mode_display()),
+        ):
+            others = [t for t in TRANSITIONS.values() if t.field == field and not t.is_current(config)]
+            steps, blocker = offered_steps(self, request, config, others)
+            rows.append({"field": field, "label": label, "value": value, "steps": steps, "blocker": blocker})
+        rows[0]["changed_at"] = config.phase_changed_at
+        return rows

@@ -16,13 +16,28 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ..exceptions import EnforcementBlocked, PhaseRequiresSecret, ReasonRequired
-from ..models import PlatformConfig
+from ..exceptions import EnforcementBlocked, InvalidAuditText, PhaseRequiresSecret, ReasonRequired
+from ..models import PlatformConfig, value_label
 from ..rollout import change_many, preview
+from .display import secret_cell
+from .forms import AuditReasonForm
+from .next_steps import blockers, permission_blocker
 from .transitions import TRANSITIONS, Transition
+from .workspace_page import WorkspaceOverviewMixin
 
 
-class TransitionPage(admin.ModelAdmin):  # type: ignore[type-arg]
+def permission_blocker_reason(
+    modeladmin: admin.ModelAdmin[PlatformConfig], request: HttpRequest, configs: Iterable[PlatformConfig]
+) -> str:
+    """What permission the first forbidden row needs (all of them need the same one)."""
+    for config in configs:
+        blocker = permission_blocker(modeladmin, request, config)
+        if blocker is not None:
+            return blocker.reason
+    return ""
+
+
+class TransitionPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """The transition page and the changelist actions that lead to it (a mixin of ``PlatformConfigAdmin``)."""
 
     def transition_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -47,7 +62,8 @@ class TransitionPage(admin.ModelAdmin):  # type: ignore[type-arg]
         transition = TRANSITIONS[key]
         configs = list(queryset.select_related("environment"))
         risky = transition.always_confirm or any(config.environment.is_production for config in configs)
-        if risky and request.POST.get("confirm") != "yes":
+        # "review": a selection narrowed on the confirmation page is confirmed again, whatever it holds.
+        if (risky or request.POST.get("review") == "yes") and request.POST.get("confirm") != "yes":
             return self._confirmation(request, configs, transition, action=action)
         self._apply(request, configs, transition)
         return None
@@ -59,18 +75,20 @@ class TransitionPage(admin.ModelAdmin):  # type: ignore[type-arg]
         if forbidden:
             messages.error(
                 request,
-                _(
-                    "You may not change %(rows)s: production changes need the 'manage production' "
-                    "permission. Nothing was changed."
-                )
-                % {"rows": ", ".join(forbidden)},
+                _("You may not change %(rows)s: %(why)s. Nothing was changed.")
+                % {"rows": ", ".join(forbidden), "why": permission_blocker_reason(self, request, configs)},
             )
             return
-        reason = request.POST.get("reason", "").strip()
+        reason_form = AuditReasonForm(request.POST)
+        if not reason_form.is_valid():
+            refusal = " ".join(str(error) for error in reason_form.errors["reason"])
+            messages.error(request, _("%(reason)s Nothing was changed.") % {"reason": refusal})
+            return
+        reason = reason_form.cleaned_data["reason"]
         force = request.POST.get("force") == "yes"
         try:
             changes = change_many(configs, transition.target, actor=request.user, reason=reason, force=force)
-        except (PhaseRequiresSecret, EnforcementBlocked, ReasonRequired) as exc:
+        except (PhaseRequiresSecret, EnforcementBlocked, ReasonRequired, InvalidAuditText) as exc:
             messages.error(request, _("%(reason)s Nothing was changed.") % {"reason": exc})
             return
         changed = [(config, previous) for config, previous in changes if previous != transition.value]
@@ -79,31 +97,48 @@ class TransitionPage(admin.ModelAdmin):  # type: ignore[type-arg]
         if changed:
             messages.success(
                 request,
-                _("Changed %(rows)s to %(what)s.")
-                % {"rows": ", ".join(str(c) for c, _p in changed), "what": transition.title},
+                _("%(rows)s: now %(what)s.")
+                % {"rows": ", ".join(str(c) for c, _p in changed), "what": transition.label},
             )
         else:
-            messages.info(request, _("Nothing to change: already %(what)s.") % {"what": transition.title})
+            messages.info(request, _("Nothing to change: already %(what)s.") % {"what": transition.label})
 
     def _confirmation(
         self, request: HttpRequest, configs: list[PlatformConfig], transition: Transition, *, action: str | None
     ) -> HttpResponse:
+        """What the change would do, row by row, with the guard's numbers; or, when a row stops it,
+        which row, why and what unblocks it, with no form that could not succeed."""
         plan = preview(configs, transition.target)
+        blocked = blockers(self, request, configs, plan)
+        blocked_pks = {blocker.config.pk for blocker in blocked if blocker.config is not None}
+        others = [config for config in configs if config.pk not in blocked_pks]
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Change to %(what)s?") % {"what": transition.title},
+            "title": transition.question,
             "opts": self.model._meta,
-            "configs": [(move.config, move.current) for move in plan.moves],
-            "moves": plan.moves,
+            "rows": [
+                {
+                    "config": move.config,
+                    "now": value_label(move.field, move.current),
+                    "after": value_label(move.field, move.target) if move.changes else None,
+                    "secret": secret_cell(move.config),
+                }
+                for move in plan.moves
+            ],
+            "configs": configs,
             "transition": transition,
-            "transition_key": f"{transition.field}:{transition.value}",
-            "missing_secret": plan.missing_secret,
-            "forbidden": [c for c in configs if not self.has_change_permission(request, c)],
+            "blockers": blocked,
+            # A list action can go on without the rows that stop it (confirmed again).
+            "others": others if action and blocked else [],
             "includes_production": any(c.environment.is_production for c in configs),
             "readiness": plan.readiness,
             "below_threshold": bool(plan.below_threshold),
+            "workspace_findings": self.workspace_findings_for(configs),
             "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "cancel_url": (
+                reverse("admin:intercom_identity_platformconfig_changelist") if action else self._change_url(configs[0])
+            ),
         }
         return TemplateResponse(request, "intercom_identity/admin/confirm_transition.html", context)
 

@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import lazy
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from ..models import CredentialMode, PlatformConfig, RolloutPhase
+from ..formatting import ARROW, BACK_ARROW
+from ..models import CredentialMode, PlatformConfig, RolloutPhase, change_summary
 
 if TYPE_CHECKING:
     from .transition_page import TransitionPage
@@ -35,17 +38,23 @@ MODE_CONSEQUENCES = {
     ),
 }
 
+# The phases by a short name, for buttons that have little room ("Sending →").
+PHASE_SHORT_LABELS = {
+    RolloutPhase.OFF: pgettext_lazy("phase", "Off"),
+    RolloutPhase.SENDING: pgettext_lazy("phase", "Sending"),
+    RolloutPhase.ENFORCED: pgettext_lazy("phase", "Enforced"),
+}
+
 
 @dataclass(frozen=True)
 class Transition:
-    """One explicit change of a configuration: its phase or its credential mode."""
+    """One explicit change of a configuration: its phase or its credential mode.
+
+    Its texts are read when a page is drawn, so they come in the language of that request.
+    """
 
     field: str
     value: str
-    title: str
-    button: str
-    action_description: str
-    consequence: str
     always_confirm: bool
 
     @property
@@ -53,17 +62,65 @@ class Transition:
         """What ``rollout.preview`` and ``rollout.change_many`` move the rows to."""
         return RolloutPhase(self.value) if self.field == "phase" else CredentialMode(self.value)
 
+    @property
+    def key(self) -> str:
+        """``phase:enforced``: how links and forms name the change."""
+        return f"{self.field}:{self.value}"
+
+    @property
+    def label(self) -> str:
+        """The target as people read it: "Sending (not enforced)", "JWT (Messenger Security)"."""
+        return str(self.target.label)
+
+    @property
+    def button(self) -> str:
+        if self.field == "phase":
+            return gettext("Move to %(label)s") % {"label": self.label}
+        return gettext("Hand out %(label)s") % {"label": self.label}
+
+    @property
+    def question(self) -> str:
+        """The confirmation page's title."""
+        return gettext("%(action)s?") % {"action": self.button}
+
+    @property
+    def confirm(self) -> str:
+        if self.field == "phase":
+            return gettext("Yes, move to %(label)s") % {"label": self.label}
+        return gettext("Yes, hand out %(label)s") % {"label": self.label}
+
+    @property
+    def action_description(self) -> str:
+        if self.field == "phase":
+            return gettext("Move selected to %(label)s") % {"label": self.label}
+        return gettext("Hand out %(label)s for selected") % {"label": self.label}
+
+    @property
+    def consequence(self) -> str:
+        if self.field == "phase":
+            return str(PHASE_CONSEQUENCES[RolloutPhase(self.value)])
+        return str(MODE_CONSEQUENCES[CredentialMode(self.value)])
+
+    def step_label(self, current: str) -> str:
+        """A short button beside the current phase: "← Off", "Enforced →"; a mode's button names it."""
+        if self.field != "phase":
+            return self.button
+        target = RolloutPhase(self.value)
+        short = str(PHASE_SHORT_LABELS[target])
+        backwards = PHASE_ORDER.index(target) < PHASE_ORDER.index(RolloutPhase(current))
+        return f"{BACK_ARROW} {short}" if backwards else f"{short} {ARROW}"
+
     def is_current(self, config: PlatformConfig) -> bool:
         return bool(getattr(config, self.field) == self.value)
 
     def history(self, previous: str) -> str:
-        what = "Phase" if self.field == "phase" else "Credential mode"
-        return f"{what} changed from {previous} to {self.value}."
+        """The admin history's entry: the same wording as the audit trail."""
+        return change_summary(self.field, previous, self.value) + "."
 
     def admin_action(self) -> Callable[..., HttpResponse | None]:
         """The changelist action for this change (``move_to_<phase>`` or ``use_<mode>``)."""
         name = f"move_to_{self.value}" if self.field == "phase" else f"use_{self.value}"
-        key = f"{self.field}:{self.value}"
+        key = self.key
 
         def action(
             modeladmin: TransitionPage, request: HttpRequest, queryset: QuerySet[PlatformConfig]
@@ -71,38 +128,22 @@ class Transition:
             return modeladmin._transition_action(request, queryset, key, name)
 
         action.__name__ = name
-        return admin.action(description=self.action_description, permissions=["change"])(action)
-
-
-TRANSITIONS: dict[str, Transition] = {
-    **{
-        f"phase:{phase.value}": Transition(
-            "phase",
-            phase.value,
-            f"phase '{phase.value}'",
-            f"Move to {phase.label}",
-            f"Move selected to phase: {phase.value}",
-            str(PHASE_CONSEQUENCES[phase]),
-            always_confirm=phase is RolloutPhase.ENFORCED,
-        )
-        for phase in RolloutPhase
-    },
-    **{
-        f"credential_mode:{mode.value}": Transition(
-            "credential_mode",
-            mode.value,
-            f"credential '{mode.value}'",
-            f"Hand out {mode.label}",
-            f"Hand out {mode.label} for selected",
-            str(MODE_CONSEQUENCES[mode]),
-            always_confirm=True,
-        )
-        for mode in CredentialMode
-    },
-}
+        description = lazy(lambda: self.action_description, str)()
+        return admin.action(description=description, permissions=["change"])(action)
 
 
 PHASE_ORDER = list(RolloutPhase)
+
+TRANSITIONS: dict[str, Transition] = {
+    **{
+        f"phase:{phase.value}": Transition("phase", phase.value, always_confirm=phase is RolloutPhase.ENFORCED)
+        for phase in RolloutPhase
+    },
+    **{
+        f"credential_mode:{mode.value}": Transition("credential_mode", mode.value, always_confirm=True)
+        for mode in CredentialMode
+    },
+}
 
 
 def neighbour_phase(phase: RolloutPhase, step: int) -> RolloutPhase | None:

@@ -1,4 +1,5 @@
-"""``{% load intercom_identity %}{% intercom_settings %}``: boots the web messenger."""
+"""``{% load intercom_identity %}``: ``{% intercom_settings %}`` renders the messenger's settings,
+``{% intercom_messenger %}`` the settings, Intercom's loader and the session script."""
 
 from __future__ import annotations
 
@@ -7,18 +8,31 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString
 
+from ..loader import messenger_html
 from ..messenger import intercom_settings_script, messenger_settings
 
 register = template.Library()
 
 
+def csp_nonce(context: template.Context) -> str | None:
+    """The request's CSP nonce: Django 6's ``csp_nonce`` context variable, or django-csp's
+    ``request.csp_nonce``."""
+    nonce = context.get("csp_nonce") or getattr(context.get("request"), "csp_nonce", None)
+    return str(nonce) if nonce else None
+
+
 @register.simple_tag(takes_context=True)
 def intercom_settings(context: template.Context, **extra: Any) -> SafeString:
     """Render ``window.intercomSettings`` for ``request.user``; keyword arguments add settings."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
+    user = getattr(context.get("request"), "user", None)
     settings = messenger_settings(user, extra)
     if settings is None:
         return SafeString("")
-    nonce = context.get("csp_nonce") or getattr(request, "csp_nonce", None)
-    return intercom_settings_script(settings, nonce=str(nonce) if nonce else None)
+    return intercom_settings_script(settings, nonce=csp_nonce(context))
+
+
+@register.simple_tag(takes_context=True)
+def intercom_messenger(context: template.Context, **extra: Any) -> SafeString:
+    """Render the settings (keyword arguments as for ``intercom_settings``), Intercom's loader
+    for the environment's app id and region, and the shutdown/refresh script."""
+    return messenger_html(context.get("request"), extra, nonce=csp_nonce(context))

@@ -6,21 +6,33 @@ import argparse
 import getpass
 import json
 import sys
+from datetime import datetime
 from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.views.decorators.debug import sensitive_variables
 
+from ... import workspace
 from ...adoption import adoption, evidence_text
 from ...emulator import verify
 from ...exceptions import IntercomIdentityError
+from ...formatting import percent, relative_time
 from ...hashing import compute_user_hash
-from ...lookups import get_platform_config, parse_phase
+from ...lookups import get_environment, get_platform_config, parse_phase
 from ...maintenance import recount, rotate_encryption
 from ...models import CredentialMode, Platform, RolloutPhase
 from ...reports import audit_history, status_matrix
 from ...retention import prune_activity
-from ...rollout import change_mode, change_phase, clear_secret, set_min_sending_version, store_secret
+from ...rollout import (
+    change_mode,
+    change_phase,
+    clear_api_token,
+    clear_secret,
+    set_min_sending_version,
+    store_api_token,
+    store_secret,
+)
+from ...text import clean_audit_reason, for_terminal, is_utf8_text
 
 
 def _window_days(value: str) -> int:
@@ -32,6 +44,14 @@ def _window_days(value: str) -> int:
     if not 1 <= days <= 3650:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of days from 1 to 3650")
     return days
+
+
+def _reason(value: str) -> str:
+    """``--reason``: refused at once when the audit trail would not take it (control characters)."""
+    try:
+        return clean_audit_reason(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 class Command(BaseCommand):
@@ -51,7 +71,7 @@ class Command(BaseCommand):
             "clear-secret", help="Delete a stored secret (phase off, or the secret now comes from settings)."
         )
         self._env_platform(clear)
-        clear.add_argument("--reason", default="", help="Why; recorded in the audit trail.")
+        clear.add_argument("--reason", default="", type=_reason, help="Why; recorded in the audit trail.")
 
         phase = sub.add_parser("phase", help="Move an environment's platform to a rollout phase.")
         self._env_platform(phase)
@@ -59,7 +79,7 @@ class Command(BaseCommand):
         phase.add_argument(
             "--force", action="store_true", help="Enforce even though adoption is below the threshold (needs --reason)."
         )
-        phase.add_argument("--reason", default="", help="Why; recorded in the audit trail.")
+        phase.add_argument("--reason", default="", type=_reason, help="Why; recorded in the audit trail.")
 
         hash_ = sub.add_parser("hash", help="Print the user hash for an identifier (whatever the phase).")
         self._env_platform(hash_)
@@ -90,7 +110,7 @@ class Command(BaseCommand):
         )
         self._env_platform(min_version)
         min_version.add_argument("version")
-        min_version.add_argument("--reason", default="", help="Why; recorded in the audit trail.")
+        min_version.add_argument("--reason", default="", type=_reason, help="Why; recorded in the audit trail.")
 
         history = sub.add_parser("history", help="The audit trail of every change, newest first.")
         history.add_argument("--environment", help="Only this environment.")
@@ -119,6 +139,22 @@ class Command(BaseCommand):
         )
         status.add_argument("--json", action="store_true", dest="as_json", help="Print JSON instead of a table.")
 
+        # Workspace truth: Intercom's own state, read through its REST API.
+        workspace = sub.add_parser(
+            "workspace",
+            help="Sync with the Intercom workspace and print the drift: exit 0 none, 1 drift, 2 Intercom unreadable.",
+        )
+        workspace.add_argument("environment", help="Environment slug, e.g. development or production.")
+        workspace.add_argument("--json", action="store_true", dest="as_json", help="Print JSON.")
+        set_token = sub.add_parser(
+            "set-api-token",
+            help="Store the environment's Intercom access token, read from standard input; prints its fingerprint.",
+        )
+        set_token.add_argument("environment", help="Environment slug, e.g. development or production.")
+        clear_token = sub.add_parser("clear-api-token", help="Delete the environment's stored Intercom access token.")
+        clear_token.add_argument("environment", help="Environment slug, e.g. development or production.")
+        clear_token.add_argument("--reason", default="", type=_reason, help="Why; recorded in the audit trail.")
+
     @staticmethod
     def _env_platform(parser: CommandParser) -> None:
         parser.add_argument("environment", help="Environment slug, e.g. development or production.")
@@ -126,12 +162,28 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, subcommand: str, **options: Any) -> None:
         handler = getattr(self, "handle_" + subcommand.replace("-", "_"))
-        # `verify` exits 1 for "not valid"; anything that stops it from answering exits 2.
-        returncode = 2 if subcommand == "verify" else 1
+        # `verify` exits 1 for "not valid", `workspace` 1 for drift; anything that stops them answering exits 2.
+        returncode = 2 if subcommand in ("verify", "workspace") else 1
+        for name, value in options.items():
+            # Argument bytes that are not UTF-8 arrive as lone surrogates (surrogateescape), which the
+            # database and the hasher cannot encode; a NUL (call_command only) PostgreSQL refuses.
+            if isinstance(value, str) and ("\x00" in value or not is_utf8_text(value)):
+                raise CommandError(
+                    f"{name.replace('_', '-')} is not text this command can use (a NUL, or bytes that are not UTF-8).",
+                    returncode=2,
+                )
         try:
             handler(**options)
         except (IntercomIdentityError, ValueError) as exc:  # ValueError: bad phase, invalid secret or version
-            raise CommandError(str(exc), returncode=returncode) from None
+            raise CommandError(for_terminal(str(exc)), returncode=returncode) from None
+
+    def _say(self, line: str) -> None:
+        """Print one line that may hold stored text (labels, slugs, reasons, names), neutralised.
+
+        Every line of the command goes through here except ``--json`` output, which
+        ``json.dumps`` already writes as ASCII with every control character escaped.
+        """
+        self.stdout.write(for_terminal(line))
 
     @sensitive_variables()
     def handle_set_secret(
@@ -140,19 +192,19 @@ class Command(BaseCommand):
         config = get_platform_config(platform, environment)
         secret = self._read_secret(stdin or sys.stdin)
         fingerprint = store_secret(config, secret)
-        self.stdout.write(fingerprint)
+        self._say(fingerprint)
 
     @staticmethod
     @sensitive_variables()
-    def _read_secret(stream: TextIO) -> str:
+    def _read_secret(stream: TextIO, what: str = "secret") -> str:
         """The secret from a pipe (one trailing newline dropped) or, on a terminal, an unechoed prompt."""
         if stream.isatty():
-            return getpass.getpass("Secret (not echoed): ")
+            return getpass.getpass(f"{what[:1].upper()}{what[1:]} (not echoed): ")
         raw = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode("utf-8", "surrogateescape")
         try:
             secret = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise CommandError("The secret on standard input is not UTF-8 text.") from None
+            raise CommandError(f"The {what} on standard input is not UTF-8 text.") from None
         for newline in ("\r\n", "\n"):
             if secret.endswith(newline):
                 return secret[: -len(newline)]
@@ -164,17 +216,17 @@ class Command(BaseCommand):
         config = get_platform_config(platform, environment)
         previous = change_phase(config, parse_phase(phase), reason=reason, force=force)
         if previous == phase:
-            self.stdout.write(f"{config} is already in phase '{phase}'.")
+            self._say(f"{config} is already in phase '{phase}'.")
         else:
-            self.stdout.write(f"{config}: phase {previous.value} -> {phase}.")
+            self._say(f"{config}: phase {previous.value} -> {phase}.")
 
     def handle_mode(self, *, environment: str, platform: str, mode: str, **options: Any) -> None:
         config = get_platform_config(platform, environment)
         previous = change_mode(config, mode)
         if previous == mode:
-            self.stdout.write(f"{config} already hands out credential '{mode}'.")
+            self._say(f"{config} already hands out credential '{mode}'.")
         else:
-            self.stdout.write(f"{config}: credential {previous.value} -> {mode}.")
+            self._say(f"{config}: credential {previous.value} -> {mode}.")
 
     def handle_verify(
         self,
@@ -189,10 +241,10 @@ class Command(BaseCommand):
     ) -> None:
         result, _config = verify(platform, environment, user_id=user_id, email=email, user_hash=user_hash, token=token)
         if result.verified:
-            self.stdout.write(f"valid: verified by {result.identified_by}")
+            self._say(f"valid: verified by {result.identified_by}")
             return
         assert result.diagnosis is not None  # noqa: S101 - failures carry a diagnosis
-        self.stdout.write(f"{result.diagnosis.reason}: {result.diagnosis.detail}")
+        self._say(f"{result.diagnosis.reason}: {result.diagnosis.detail}")
         raise CommandError("The credential is not valid.", returncode=1)
 
     def handle_adoption(self, *, environment: str, platform: str, days: int, as_json: bool, **options: Any) -> None:
@@ -200,20 +252,18 @@ class Command(BaseCommand):
         if as_json:
             self.stdout.write(json.dumps(numbers.as_dict(), indent=2))
             return
-        self.stdout.write(
+        self._say(
             f"{environment} {platform}: {numbers.ratio_display} ({numbers.ready_users} of {numbers.active_users} "
             f"users active in the last {days} days); threshold {numbers.threshold_display}"
             + (" - ready to enforce" if numbers.meets_threshold else " - below threshold")
         )
         for share in numbers.versions:
-            self.stdout.write(f"  {share.version:<20}{share.users:>10}  {evidence_text(share, numbers.rule)}")
+            self._say(f"  {share.version:<20}{share.users:>10}  {evidence_text(share, numbers.rule)}")
 
     def handle_min_version(self, *, environment: str, platform: str, version: str, reason: str, **options: Any) -> None:
         config = get_platform_config(platform, environment)
         previous = set_min_sending_version(config, version, reason=reason)
-        self.stdout.write(
-            f"{config}: minimum sending version {previous or 'none'} -> {config.min_sending_version or 'none'}."
-        )
+        self._say(f"{config}: minimum sending version {previous or 'none'} -> {config.min_sending_version or 'none'}.")
 
     def handle_history(self, *, environment: str | None, platform: str | None, as_json: bool, **options: Any) -> None:
         events = audit_history(environment=environment, platform=platform)
@@ -221,10 +271,10 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(events, indent=2))
             return
         for event in events:
-            ratio = "-" if event["adoption_ratio"] is None else f"{event['adoption_ratio']:.1%}"
+            ratio = "-" if event["adoption_ratio"] is None else percent(event["adoption_ratio"])
             forced = " FORCED" if event["forced"] else ""
             reason = f" ({event['reason']})" if event["reason"] else ""
-            self.stdout.write(
+            self._say(
                 f"{event['at']}  {event['actor']}: {event['environment']}/{event['platform']} {event['kind']} "
                 f"{event['from'] or '-'} -> {event['to'] or '-'}, adoption {ratio}{forced}{reason}"
             )
@@ -232,18 +282,21 @@ class Command(BaseCommand):
     def handle_clear_secret(self, *, environment: str, platform: str, reason: str, **options: Any) -> None:
         config = get_platform_config(platform, environment)
         previous = clear_secret(config, reason=reason)
-        self.stdout.write(f"{config}: stored secret {previous or 'none'} cleared.")
+        self._say(f"{config}: stored secret {previous or 'none'} cleared.")
 
     def handle_recount(self, **options: Any) -> None:
         written = recount()
-        self.stdout.write(f"Recounted the adoption tallies: {written} tally row(s) written.")
+        self._say(f"Recounted the adoption tallies: {written} tally row(s) written.")
 
     def handle_prune_activity(self, *, dry_run: bool, **options: Any) -> None:
-        self.stdout.write(prune_activity(dry_run=dry_run).describe())
+        self._say(prune_activity(dry_run=dry_run).describe())
 
     def handle_rotate_keys(self, **options: Any) -> None:
-        count = rotate_encryption()
-        self.stdout.write(f"Rotated {count} platform configuration(s) to the first encryption key.")
+        rotated = rotate_encryption()
+        self._say(
+            f"Rotated {rotated.configs} platform configuration(s) and {rotated.api_tokens} API token(s) "
+            "to the first encryption key."
+        )
 
     @sensitive_variables()
     def handle_hash(
@@ -252,17 +305,66 @@ class Command(BaseCommand):
         if not user_id and not email:
             raise CommandError("Give --user-id or --email (or both: the user id wins, as in Intercom).")
         secret = get_platform_config(platform, environment).secret()
-        self.stdout.write(str(compute_user_hash(secret, user_id=user_id, email=email)))
+        self._say(str(compute_user_hash(secret, user_id=user_id, email=email)))
 
     def handle_status(self, *, as_json: bool = False, **options: Any) -> None:
         matrix = status_matrix()
         if as_json:
             self.stdout.write(json.dumps(matrix, indent=2))
             return
-        self.stdout.write(f"{'ENVIRONMENT':<16}{'PLATFORM':<10}{'PHASE':<10}{'CREDENTIAL':<12}{'SECRET':<10}SET AT")
+        self._say(f"{'ENVIRONMENT':<16}{'PLATFORM':<10}{'PHASE':<10}{'CREDENTIAL':<12}{'SECRET':<10}SET AT")
         for env_slug, platforms in matrix.items():
             for platform, row in platforms.items():
                 fingerprint, set_at = row["fingerprint"] or "-", row["secret_set_at"] or "-"
-                self.stdout.write(
+                if row["secret_set_at"]:
+                    age = relative_time(datetime.fromisoformat(row["secret_set_at"])).replace("\xa0", " ")
+                    set_at += f" ({age})"
+                self._say(
                     f"{env_slug:<16}{platform:<10}{row['phase']:<10}{row['credential']:<12}{fingerprint:<10}{set_at}"
                 )
+
+    # --- workspace truth ---------------------------------------------------------------
+
+    def handle_workspace(self, *, environment: str, as_json: bool, **options: Any) -> None:
+        result = workspace.sync(environment)
+        if as_json:
+            self.stdout.write(json.dumps(result, indent=2))
+        else:
+            for line in workspace_lines(result):
+                self._say(line)  # Intercom's text (names, descriptions, emails) escaped like stored text
+        if result["drift"]:
+            raise CommandError(
+                f"{len(result['drift'])} drift finding(s) for {for_terminal(environment)}.", returncode=1
+            )
+
+    @sensitive_variables()
+    def handle_set_api_token(self, *, environment: str, stdin: TextIO | None = None, **options: Any) -> None:
+        env = get_environment(environment)
+        token = self._read_secret(stdin or sys.stdin, "API token")
+        self._say(store_api_token(env, token))
+
+    def handle_clear_api_token(self, *, environment: str, reason: str, **options: Any) -> None:
+        env = get_environment(environment)
+        previous = clear_api_token(env, reason=reason)
+        self._say(f"{env}: stored API token {previous or 'none'} cleared.")
+
+
+def workspace_lines(result: dict[str, Any]) -> list[str]:
+    """The report of ``workspace.sync`` as text: state, findings, then events, newest first.
+
+    The lines hold Intercom's text as it came: the command prints each through ``for_terminal``.
+    """
+    state = "ON" if result["identity_verification"] else "off"
+    lines = [
+        f"{result['environment']}: Intercom app {result['app_id'] or '-'}, identity verification "
+        f"{state} (synced {result['fetched_at']})"
+    ]
+    lines += [
+        f"DRIFT {finding['code']}{' (' + finding['platform'] + ')' if finding['platform'] else ''}: {finding['detail']}"
+        for finding in result["drift"]
+    ] or ["No drift."]
+    lines += [
+        f"  {event['created_at']}  {event['type']}  {event['performed_by'] or '-'}: {event['description']}"
+        for event in result["events"]
+    ]
+    return lines

@@ -34,7 +34,7 @@ def fill_credential_users(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("intercom_identity", "0005_secrets_from_settings"),
+        ("intercom_identity", "0007_verbose_names"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -31,7 +31,7 @@ def drop_index(apps, schema_editor):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("intercom_identity", "0007_activity_evidence")]
+    dependencies = [("intercom_identity", "0008_activity_evidence")]
 
     operations = [
         migrations.SeparateDatabaseAndState(

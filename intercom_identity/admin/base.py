@@ -1,0 +1,60 @@
+"""The base of every ModelAdmin of the app: what its changelists refuse to be asked, and what
+its change forms keep out of error reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
+
+from ..sensitive import reaches_sensitive_field
+
+
+class AppModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The base of every ModelAdmin of the app (environments with their API token, platform
+    configurations with their secrets, the audit trail).
+
+    No filter may reach a field holding secret material, directly or through a relation
+    (counting the rows a ``__regex`` filter leaves recovers a ciphertext); which fields those
+    are is ``sensitive``'s rule, not a list here. A filter value or a selected row id that the
+    database cannot take (a NUL byte on PostgreSQL, an id that is no number) is a 400 or a
+    message, not a 500. The POSTed values of ``write_only_fields`` (a new secret, a new API
+    token) are hidden from error reports.
+    """
+
+    write_only_fields: tuple[str, ...] = ()
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        if reaches_sensitive_field(self.model, lookup) or "\x00" in str(value):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+        """Django filters on the posted ids before any action runs: one that is no id would raise."""
+        pk = self.model._meta.pk
+        assert pk is not None  # noqa: S101 - every model has one
+        try:
+            for selected in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                pk.to_python(selected)
+        except ValidationError:
+            messages.error(request, _("The selection holds a row id that is not one. Nothing was changed."))
+            return None
+        return super().response_action(request, queryset)
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        view = super().changeform_view
+        if self.write_only_fields:  # (none named would mean "all" to sensitive_post_parameters)
+            view = sensitive_post_parameters(*self.write_only_fields)(view)
+        return view(request, object_id, form_url, extra_context)

@@ -1,0 +1,83 @@
+"""How the admin's pages show what they share: a configuration's secret, a moment, a phase
+change, a message that names a command. One place, so the lists, forms and custom pages of
+the app read as one product."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
+
+from ..conf import conf
+from ..formatting import exact_time, relative_time
+from ..models import Environment, PlatformConfig
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def with_code(text: str) -> SafeString:
+    """``text`` escaped, with each `backquoted` span (a command, a field name) set as ``<code>``:
+    messages are written once, in plain text, and never show Markdown source on a page."""
+    return mark_safe(_CODE.sub(lambda match: f"<code>{match.group(1)}</code>", escape(text)))  # noqa: S308
+
+
+def moment(value: datetime | None) -> SafeString:
+    """``3 days ago`` ("just now" under a minute), the exact time in the admin's format on hover."""
+    if value is None:
+        return format_html("{}", "-")
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>', value.isoformat(), exact_time(value), relative_time(value)
+    )
+
+
+def secret_summary(config: PlatformConfig) -> str:
+    """The fingerprint of the secret in use and where it comes from, as text; never the secret."""
+    if config.managed_by_settings:
+        return gettext("%(fingerprint)s (managed by settings)") % {"fingerprint": config.fingerprint}
+    return config.fingerprint or "-"
+
+
+def secret_cell(config: PlatformConfig) -> SafeString:
+    """The secret's fingerprint with its age or source underneath: one column instead of three."""
+    if not config.has_secret:
+        return format_html('<span class="intercom-quiet">{}</span>', gettext("no secret yet"))
+    if config.managed_by_settings:
+        source = format_html("{}", gettext("managed by settings"))
+    elif config.secret_set_at is not None:
+        source = format_html(gettext("set {when}"), when=moment(config.secret_set_at))
+    else:
+        source = format_html("")
+    return format_html(
+        '<code>{}</code><br><span class="intercom-quiet intercom-nowrap">{}</span>', config.fingerprint, source
+    )
+
+
+def phase_cell(config: PlatformConfig) -> SafeString:
+    """The phase's label, and since when it holds (in the admin's format) underneath."""
+    if config.phase_changed_at is None:
+        return format_html("{}", config.get_phase_display())
+    return format_html(
+        '{}<br><span class="intercom-quiet">{}</span>',
+        config.get_phase_display(),
+        format_html(gettext("since {when}"), when=exact_time(config.phase_changed_at)),
+    )
+
+
+def environment_badges(environment: Environment) -> SafeString:
+    """The labels beside an environment's name, alike on every page: "this server" for the
+    environment this server runs as, "real users" for a production one."""
+    badges = []
+    if environment.slug == conf.ENVIRONMENT:
+        badges.append(format_html('<span class="intercom-badge">{}</span>', gettext("this server")))
+    if environment.is_production:
+        badges.append(
+            format_html(
+                '<span class="intercom-badge intercom-badge-live" title="{}">{}</span>',
+                gettext("A production environment: changes need the manage-production permission."),
+                gettext("real users"),
+            )
+        )
+    return format_html("{}", SafeString(" ".join(badges)))

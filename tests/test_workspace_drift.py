@@ -1,0 +1,145 @@
+"""The drift rules alone: plain data in, findings out (no database, no network)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from intercom_identity.drift import (
+    CODES,
+    Finding,
+    IntercomEvent,
+    ObservedWorkspace,
+    RecordedPlatform,
+    find_drift,
+    relevant_to,
+)
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+DAY = timedelta(days=1)
+
+
+def platforms(
+    ios: str = "off", android: str = "off", web: str = "off", *, secrets_set: dict[str, datetime] | None = None
+) -> list[RecordedPlatform]:
+    """The three platforms in these phases; ``secrets_set`` says when each stored secret was set."""
+    return [
+        RecordedPlatform(name, phase, (secrets_set or {}).get(name))
+        for name, phase in (("android", android), ("ios", ios), ("web", web))
+    ]
+
+
+def observed(identity_verification: bool, app_id: str = "app1", *, age: timedelta = timedelta(0)) -> ObservedWorkspace:
+    return ObservedWorkspace(fetched_at=NOW - age, identity_verification=identity_verification, app_id=app_id)
+
+
+def event(kind: str, when: datetime, by: str = "eve@example.com") -> IntercomEvent:
+    return IntercomEvent(
+        id=f"{kind}-{when.timestamp():.0f}",
+        type=kind,
+        created_at=when,
+        performed_by=by,
+        description="",
+    )
+
+
+def drift(
+    recorded: list[RecordedPlatform],
+    seen: ObservedWorkspace | None,
+    events: list[IntercomEvent] | None = None,
+    *,
+    app_id: str = "app1",
+    watched: bool = True,
+) -> list[tuple[str, str | None]]:
+    findings = find_drift(
+        app_id=app_id,
+        platforms=recorded,
+        observed=seen,
+        events=events or [],
+        watched=watched,
+        now=NOW,
+        stale_after=timedelta(hours=24),
+    )
+    return [(finding.code, finding.platform) for finding in findings]
+
+
+def test_the_codes_are_the_fixed_names() -> None:
+    assert CODES == (
+        "app_id_mismatch",
+        "intercom_enforces_unrecorded",
+        "recorded_enforced_not_in_intercom",
+        "secret_changed_in_intercom",
+        "sync_stale",
+    )
+
+
+@pytest.mark.parametrize(
+    ("recorded", "identity_verification", "expected"),
+    [
+        (platforms(), False, []),
+        (platforms(ios="sending", web="sending"), False, []),
+        (platforms(ios="enforced"), True, []),
+        (platforms(ios="sending"), True, [("intercom_enforces_unrecorded", None)]),
+        (platforms(), True, [("intercom_enforces_unrecorded", None)]),
+        (platforms(ios="enforced"), False, [("recorded_enforced_not_in_intercom", "ios")]),
+        (
+            platforms(ios="enforced", web="enforced", android="sending"),
+            False,
+            [("recorded_enforced_not_in_intercom", "ios"), ("recorded_enforced_not_in_intercom", "web")],
+        ),
+    ],
+)
+def test_enforcement(recorded: list[RecordedPlatform], identity_verification: bool, expected: list[object]) -> None:
+    assert drift(recorded, observed(identity_verification)) == expected
+
+
+@pytest.mark.parametrize(("recorded_app_id", "found"), [("app1", False), ("other", True), ("", True)])
+def test_app_id(recorded_app_id: str, found: bool) -> None:
+    assert (("app_id_mismatch", None) in drift(platforms(), observed(False), app_id=recorded_app_id)) is found
+
+
+def test_a_secret_event_flags_each_older_stored_secret() -> None:
+    recorded = platforms(secrets_set={"ios": NOW - 10 * DAY, "android": NOW - DAY})  # web: none stored
+    events = [event("messenger_api_secret_creation", NOW - 2 * DAY)]
+    assert drift(recorded, observed(False), events) == [("secret_changed_in_intercom", "ios")]
+
+
+def test_only_the_newest_secret_event_counts_and_deletions_count() -> None:
+    recorded = platforms(secrets_set={"ios": NOW - 5 * DAY, "android": NOW - 3 * DAY, "web": NOW - DAY})
+    events = [
+        event("messenger_api_secret_creation", NOW - 4 * DAY),
+        event("messenger_api_secret_deletion", NOW - 2 * DAY),
+    ]
+    assert drift(recorded, observed(False), events) == [
+        ("secret_changed_in_intercom", "android"),
+        ("secret_changed_in_intercom", "ios"),
+    ]
+
+
+def test_other_events_are_no_drift() -> None:
+    recorded = platforms(secrets_set={"ios": NOW - 5 * DAY})
+    events = [event("app_identity_verification_change", NOW - DAY), event("security_settings_change", NOW - DAY)]
+    assert drift(recorded, observed(False), events) == []
+
+
+def test_stale_and_never_synced() -> None:
+    assert drift(platforms(), observed(False, age=timedelta(hours=23))) == []
+    assert drift(platforms(), observed(False, age=timedelta(hours=25))) == [("sync_stale", None)]
+    assert drift(platforms(), None) == [("sync_stale", None)]
+
+
+def test_a_stale_snapshot_still_says_what_it_knew() -> None:
+    assert drift(platforms(), observed(True, age=10 * DAY)) == [
+        ("intercom_enforces_unrecorded", None),
+        ("sync_stale", None),
+    ]
+
+
+def test_an_environment_nobody_connected_has_no_findings() -> None:
+    assert drift(platforms(ios="enforced"), None, watched=False) == []
+
+
+def test_a_confirmation_shows_the_platforms_own_findings_and_the_workspaces() -> None:
+    mine, theirs, everyone = Finding("a", "ios", ""), Finding("b", "web", ""), Finding("c", None, "")
+    assert relevant_to([mine, theirs, everyone], "ios") == [mine, everyone]
