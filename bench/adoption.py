@@ -71,6 +71,7 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection, transaction
     from django.db.models import Count, Sum
@@ -79,6 +80,8 @@ def main() -> None:
     from intercom_identity.adoption import adoption
     from intercom_identity.maintenance import recount
     from intercom_identity.models import ClientActivity, PlatformConfig, VersionTally
+
+    settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS = 5  # the shipped default (the test settings lower it)
 
     call_command("migrate", verbosity=0)
     config = PlatformConfig.objects.select_related("environment").get(environment__slug="production", platform="ios")
@@ -148,10 +151,10 @@ def main() -> None:
     readiness = (
         VersionTally.objects.filter(environment_id=env_id, platform="ios", day__gte=numbers.daily[0].day, kind="latest")
         .values_list("version")
-        .annotate(users=Sum("users"))
+        .annotate(users=Sum("users"), credential_users=Sum("credential_users"))
         .filter(users__gt=0)
         .order_by()
-    )  # the tally query of adoption(with_daily=False), as adoption.adoption builds it
+    )  # the tally query of adoption(with_daily=False), as adoption.adoption builds it (with the evidence)
     plan = readiness.explain(analyze=True)
     uses_index = "Index" in plan
     print(f"active users {numbers.active_users:,}, ready {numbers.ready_users:,}, ratio {numbers.ratio:.3f}")

@@ -7,7 +7,8 @@
 -- MODE: off    no X-App-Version header (nothing recorded)
 --       steady each user always reports the same version, one of three: after its first
 --              request of the hour the app only checks its cache
---       worst  every request reports a version never seen before: every request writes rows
+--       worst  one user floods: every request is that user's, reporting a version never seen
+--              before (after its daily allowance of new versions, each is refused)
 -- PREFIX makes the "worst" versions unique across runs.
 -- done() prints one WRK_RESULT line that bench/web.py parses (latencies in microseconds).
 
@@ -38,11 +39,15 @@ end
 function request()
   counter = counter + 1
   local index = counter % #sessions + 1
+  if mode == "worst" then
+    index = 1
+  end
   local headers = { Cookie = "sessionid=" .. sessions[index] }
   if mode == "steady" then
     headers["X-App-Version"] = versions[index % #versions + 1]
   elseif mode == "worst" then
-    headers["X-App-Version"] = string.format("%s.%d.%d", prefix, thread_id or 0, counter)
+    -- A release number (a digit first), so it is not refused before the allowance is.
+    headers["X-App-Version"] = string.format("9.%s.%d.%d", prefix, thread_id or 0, counter)
   end
   return wrk.format(nil, nil, headers)
 end

@@ -21,8 +21,10 @@ rotates the session cookies among the users:
 - benchmark 5: the same JSON view recording client versions (``X-App-Version``) against
   recording off (no header): steady state (each user always reports the same version, one of
   three, so after its first request of the hour it only checks the cache; a run that crosses
-  the hour sees each user write once more) and worst case (every request a
-  new version, so every request writes rows). No target: the ratios are reported.
+  the hour sees each user write once more), reported; and the worst case, a flood from one
+  user reporting a new version on every request (its first few new versions a day are
+  recorded, the rest refused: ``INTERCOM_IDENTITY_MAX_NEW_VERSIONS_PER_USER``). Target for
+  the worst case: at least 0.8x the throughput of recording off.
 
 After a warm-up of every endpoint, benchmark 2 runs ``--pairs`` pairs of short runs (bare,
 JSON view; then JSON view, bare; ...) and reports the median of the pairs' ratios: on a small
@@ -59,6 +61,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import Row, print_table, start
 
 TARGET = 0.9
+FLOOD_TARGET = 0.8  # benchmark 5's worst case against recording off
 LUA = ROOT / "bench" / "web.lua"
 SECRET = "bench-ios-0123456789abcdef0123456789abcdef012"
 BARE = "/api/whoami/"
@@ -79,7 +82,7 @@ ENDPOINTS = [
     Endpoint("bare", f"bare authenticated JsonResponse GET {BARE}", BARE, "off"),
     Endpoint("off", f"JSON view GET {JSON_VIEW}, no X-App-Version", JSON_VIEW, "off"),
     Endpoint("steady", "JSON view, X-App-Version recorded, steady state", JSON_VIEW, "steady"),
-    Endpoint("worst", "JSON view, X-App-Version recorded, a new version every request", JSON_VIEW, "worst"),
+    Endpoint("worst", "JSON view, one user flooding: a new X-App-Version every request", JSON_VIEW, "worst"),
 ]
 
 
@@ -436,11 +439,12 @@ def report(args: argparse.Namespace, pairs: Results, recording: Results) -> None
         ],
         figure_header="throughput, latency",
     )
-    rows = [Row(ENDPOINTS[1].label + " = recording off (baseline)", figure(recording, "off"), 1.0)]
-    for endpoint in ENDPOINTS[2:]:
-        rows.append(
-            Row(endpoint.label, figure(recording, endpoint.key), recording.ratio(endpoint.key, "off"), "reported")
-        )
+    steady, worst = recording.ratio("steady", "off"), recording.ratio("worst", "off")
+    rows = [
+        Row(ENDPOINTS[1].label + " = recording off (baseline)", figure(recording, "off"), 1.0),
+        Row(ENDPOINTS[2].label, figure(recording, "steady"), steady, "reported"),
+        Row(ENDPOINTS[3].label, figure(recording, "worst"), worst, f">= {FLOOD_TARGET}x", worst >= FLOOD_TARGET),
+    ]
     print_table(
         f"benchmark 5: recording client versions, on against off, {args.rounds} round(s) of {args.duration} s: "
         "median throughput and p99 latency; x baseline: median of the rounds' throughput ratios",
@@ -452,9 +456,10 @@ def report(args: argparse.Namespace, pairs: Results, recording: Results) -> None
         f"(target >= {TARGET}x: {'PASS' if ratio >= TARGET else 'MISS'}); "
         f"p99 {pairs.median_p99('off'):.1f} ms against {pairs.median_p99('bare'):.1f} ms."
     )
-    steady, worst = recording.ratio("steady", "off"), recording.ratio("worst", "off")
     print(
-        f"recording on: {steady:.3f}x the throughput of recording off in steady state, {worst:.3f}x in the worst case."
+        f"recording on: {steady:.3f}x the throughput of recording off in steady state, {worst:.3f}x in the worst case "
+        f"(one user, a new version every request; target >= {FLOOD_TARGET}x: "
+        f"{'PASS' if worst >= FLOOD_TARGET else 'MISS'})."
     )
 
 

@@ -49,6 +49,10 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     "api_base_url_malformed": _error("E019"),
     "workspace_stale_hours_malformed": _error("E020"),
     "cache_cooldown_malformed": _error("E021"),
+    "max_new_versions_per_user_malformed": _error("E022"),
+    "activity_retention_days_malformed": _error("E023"),
+    "sending_evidence_share_malformed": _error("E024"),
+    "sending_evidence_users_malformed": _error("E025"),
     "phase_without_secret": _error(
         "E014", "Store a secret (manage.py intercom_identity set-secret) or supply it in INTERCOM_IDENTITY_SECRETS."
     ),
@@ -136,6 +140,10 @@ VALIDATED_SETTINGS = (
     "API_BASE_URL",
     "WORKSPACE_STALE_HOURS",
     "CACHE_COOLDOWN",
+    "MAX_NEW_VERSIONS_PER_USER",
+    "ACTIVITY_RETENTION_DAYS",
+    "SENDING_EVIDENCE_SHARE",
+    "SENDING_EVIDENCE_USERS",
 )
 
 

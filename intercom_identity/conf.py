@@ -53,9 +53,16 @@ DEFAULTS: dict[str, Any] = {
     "API_TOKENS": {},
     "API_BASE_URL": None,
     "WORKSPACE_STALE_HOURS": 24,
+    "SENDING_EVIDENCE_SHARE": 0.5,
+    "SENDING_EVIDENCE_USERS": 5,
+    "MAX_NEW_VERSIONS_PER_USER": 3,
+    "ACTIVITY_RETENTION_DAYS": 90,
 }
 
 MAX_CACHE_COOLDOWN = 600  # seconds: more is a unit mistake (milliseconds?) that would leave the cache unused
+
+# The overview draws 30 days: retention may not remove any of them.
+MIN_RETENTION_DAYS = 30
 
 
 @lru_cache(maxsize=64)
@@ -85,6 +92,15 @@ def _positive_int(name: str, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ImproperlyConfigured(f"{PREFIX}{name} must be a whole number of at least {minimum}, not {value!r}.")
     return value
+
+
+def _fraction(name: str, *, zero_allowed: bool) -> float:
+    value = getattr(django_settings, PREFIX + name, DEFAULTS[name])
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not (number and (0 <= value <= 1 if zero_allowed else 0 < value <= 1)):
+        span = "from 0 to 1" if zero_allowed else "greater than 0 and at most 1"
+        raise ImproperlyConfigured(f"{PREFIX}{name} must be a number {span}, not {value!r}.")
+    return float(value)
 
 
 class Settings:
@@ -202,10 +218,28 @@ class Settings:
     @cached_property
     def ENFORCE_THRESHOLD(self) -> float:
         """Adoption (0 to 1) needed before a platform may move to ``enforced`` without forcing."""
-        value = getattr(django_settings, PREFIX + "ENFORCE_THRESHOLD", DEFAULTS["ENFORCE_THRESHOLD"])
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise ImproperlyConfigured(f"{PREFIX}ENFORCE_THRESHOLD must be a number from 0 to 1, not {value!r}.")
-        return float(value)
+        return _fraction("ENFORCE_THRESHOLD", zero_allowed=True)
+
+    @cached_property
+    def SENDING_EVIDENCE_SHARE(self) -> float:
+        """Share (more than 0, up to 1) of a version's active users who must have been seen
+        receiving the credential on it before the version counts as sending."""
+        return _fraction("SENDING_EVIDENCE_SHARE", zero_allowed=False)
+
+    @cached_property
+    def SENDING_EVIDENCE_USERS(self) -> int:
+        """Distinct users who must have been seen receiving the credential on a version, at least."""
+        return _positive_int("SENDING_EVIDENCE_USERS", minimum=1)
+
+    @cached_property
+    def MAX_NEW_VERSIONS_PER_USER(self) -> int:
+        """Versions nobody reported before that one user may introduce per UTC day."""
+        return _positive_int("MAX_NEW_VERSIONS_PER_USER", minimum=1)
+
+    @cached_property
+    def ACTIVITY_RETENTION_DAYS(self) -> int:
+        """Days of activity kept; ``prune-activity`` removes older days. At least the 30 days the overview draws."""
+        return _positive_int("ACTIVITY_RETENTION_DAYS", minimum=MIN_RETENTION_DAYS)
 
     @cached_property
     @sensitive_variables()

@@ -9,7 +9,7 @@ from datetime import timezone as dt_timezone
 from typing import NamedTuple
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 
 from . import crypto
@@ -31,7 +31,7 @@ def recount(configs: Iterable[PlatformConfig] | None = None) -> int:
             latest = (
                 ClientActivity.objects.filter(**scope)
                 .values_list(TruncDate("last_seen_at", tzinfo=dt_timezone.utc), "version")
-                .annotate(users=Count("*"))
+                .annotate(users=Count("*"), credential_users=Count("pk", filter=Q(sent_credential=True)))
                 .order_by()
             )
             daily = (
@@ -41,9 +41,11 @@ def recount(configs: Iterable[PlatformConfig] | None = None) -> int:
                 .order_by()
             )
             tallies = [
-                VersionTally(**scope, kind=kind, day=day, version=version, users=users)
-                for kind, rows in ((LATEST, latest), (DAILY, daily))
-                for day, version, users in rows
+                VersionTally(**scope, kind=LATEST, day=day, version=version, users=users, credential_users=credential)
+                for day, version, users, credential in latest
+            ]
+            tallies += [
+                VersionTally(**scope, kind=DAILY, day=day, version=version, users=n) for day, version, n in daily
             ]
             VersionTally.objects.bulk_create(tallies, batch_size=1000)
             written += len(tallies)

@@ -250,6 +250,11 @@ class AppVersion(models.Model):
     first_credential_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When a request of this version was first handed a credential.")
     )
+    # Who reported it first: each user may introduce only a few versions a day
+    # (INTERCOM_IDENTITY_MAX_NEW_VERSIONS_PER_USER). Cleared when the user is forgotten.
+    first_reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -277,7 +282,9 @@ class Activity(models.Model):
 class ClientActivity(Activity):
     """The latest app version each user was seen with, per environment and platform (one row each)."""
 
-    sent_credential = models.BooleanField(default=False)
+    sent_credential = models.BooleanField(
+        default=False, help_text=_("Whether the user was handed a credential on this version (since moving to it).")
+    )
     last_seen_at = models.DateTimeField()
 
     class Meta:
@@ -302,6 +309,8 @@ class DailyActivity(Activity):
                 fields=["environment", "platform", "user", "day"], name="intercom_identity_one_day"
             ),
         ]
+        # Retention walks the old days in this order, a batch at a time (retention.prune_activity).
+        indexes = [models.Index(fields=["day", "id"], name="intercom_identity_daily_day")]
 
     def __str__(self) -> str:
         return f"user {self.user_id} on {self.platform} {self.version} ({self.day})"
@@ -311,9 +320,10 @@ class VersionTally(models.Model):
     """Exact user counts per (day, version), kept in step with the activity rows.
 
     ``LATEST`` counts users whose latest activity (``ClientActivity``) is on ``day`` with
-    ``version``; ``DAILY`` counts users active on ``day`` whose last version that day was
-    ``version`` (``DailyActivity``). Adoption sums at most days x versions rows instead of
-    scanning one row per user, so it stays fast at millions of users.
+    ``version``, and in ``credential_users`` those of them handed the credential on it (the
+    evidence that the version sends); ``DAILY`` counts users active on ``day`` whose last
+    version that day was ``version`` (``DailyActivity``). Adoption sums at most days x
+    versions rows instead of scanning one row per user, so it stays fast at millions of users.
     """
 
     class Kind(models.TextChoices):
@@ -326,6 +336,7 @@ class VersionTally(models.Model):
     day = models.DateField()
     version = models.CharField(max_length=64)
     users = models.IntegerField(default=0)
+    credential_users = models.IntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -142,6 +142,10 @@ intercom_identity_from_environment: dict[str, type] = {  # lowercase: not a sett
     "COOKIE_DOMAIN": str,  # the Domain Intercom's cookies are on, e.g. .example.com
     "API_BASE_URL": str,  # Intercom's REST API elsewhere than the region's (a proxy)
     "WORKSPACE_STALE_HOURS": int,  # hours after which the last sync with Intercom counts as stale
+    "SENDING_EVIDENCE_SHARE": float,  # share of a version's users seen receiving the credential
+    "SENDING_EVIDENCE_USERS": int,  # ...and at least this many distinct users, before it counts as sending
+    "MAX_NEW_VERSIONS_PER_USER": int,  # versions nobody reported before, per user and day
+    "ACTIVITY_RETENTION_DAYS": int,  # days of daily activity kept (prune-activity)
 }
 for _name, _cast in intercom_identity_from_environment.items():
     if os.environ.get("INTERCOM_IDENTITY_" + _name, "").strip():

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from intercom_identity import activity, record_client
+from intercom_identity.activity import forget_user
 from intercom_identity.adoption import adoption
 from intercom_identity.maintenance import recount
 from intercom_identity.models import (
+    AppVersion,
     ClientActivity,
     DailyActivity,
     RolloutPhase,
@@ -182,3 +187,220 @@ def test_demo_login_counts_old_versions_without_credential(client: Client, user:
     )
     assert new.json()["intercom"]["user_hash"]
     assert adoption(ios()).ratio == 1.0
+
+
+# --- What one account can add ---------------------------------------------------------
+
+
+def test_two_hundred_new_versions_from_one_user_add_three(user_client: Client, user: Any, settings: Any) -> None:
+    settings.INTERCOM_IDENTITY_HASH_RATE_LIMIT = 0  # a flood the rate limit would cut short
+    configure("development", "ios", RolloutPhase.SENDING)
+    for n in range(200):
+        response = user_client.get("/intercom/user-hash/", {"platform": "ios"}, headers={"X-App-Version": f"7.{n}"})
+        assert response.status_code == 200  # still served
+        assert response.json()["user_hash"]
+    assert sorted(AppVersion.objects.values_list("version", flat=True)) == ["7.0", "7.1", "7.2"]
+    assert AppVersion.objects.filter(first_reported_by=user).count() == 3
+    assert VersionTally.objects.filter(users__gt=0).count() == 2  # the user's latest and daily tallies
+    assert ClientActivity.objects.get(user=user).version == "7.2"
+
+
+def test_the_allowance_is_per_day_and_only_for_versions_nobody_reported() -> None:
+    flooder, other = users(2)
+    today = timezone.now()
+    for n in range(5):
+        seen(flooder, f"3.{n}", sent=False, at=today)
+    assert AppVersion.objects.count() == 3
+    seen(other, "3.0", sent=False, at=today)  # a known version: always recorded
+    seen(flooder, "3.0", sent=False, at=today)  # the flooder too may still use known versions
+    assert ClientActivity.objects.get(user=flooder).version == "3.0"
+    seen(other, "3.9", sent=False, at=today)  # another user has their own allowance
+    assert AppVersion.objects.count() == 4
+    seen(flooder, "4.0", sent=False, at=today + timedelta(days=1))  # a new day
+    assert AppVersion.objects.filter(version="4.0").exists()
+    assert_exact_tallies()
+
+
+def test_a_flood_from_one_user_costs_no_query_once_recognised(
+    django_assert_num_queries: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    flooder, other = users(2)
+    with django_capture_on_commit_callbacks(execute=True):  # as if each request committed
+        for n in range(4):
+            seen(flooder, f"3.{n}", sent=False)
+        seen(other, "5.0", sent=False)
+    with django_assert_num_queries(0):  # the rest of the flood: no query, no round trip
+        for n in range(9, 100):
+            assert not seen(flooder, f"3.{n}", sent=False)
+    activity.forget_recordings()  # another process: the cache remembers the allowance is used up
+    with django_assert_num_queries(1):  # "is 3.100 known?" (asked at most once a second)
+        assert not seen(flooder, "3.100", sent=False)
+    with django_assert_num_queries(0):
+        assert not seen(flooder, "3.101", sent=False)
+        assert not seen(flooder, "5.0", sent=False)  # a version this process does not know yet...
+    assert AppVersion.objects.count() == 4
+    clock = time.monotonic() + 1.5
+    monkeypatch.setattr(activity.time, "monotonic", lambda: clock)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert seen(flooder, "5.0", sent=False)  # ...but the database does: recorded a second later
+    assert ClientActivity.objects.get(user=flooder).version == "5.0"
+
+
+@pytest.mark.parametrize(
+    "version", ["garbage!!", "v2.0", "2.0 beta", "2.0;drop", "1" * 65, "\u0661.0", "2.0/../x", "<script>", ".1"]
+)
+def test_versions_that_do_not_look_like_release_numbers_are_skipped(
+    user_client: Client, version: str, caplog: Any
+) -> None:
+    configure("development", "ios", RolloutPhase.SENDING)
+    with caplog.at_level(logging.DEBUG, logger="intercom_identity.activity"):
+        response = user_client.get("/intercom/user-hash/", {"platform": "ios"}, headers={"X-App-Version": version})
+    assert response.status_code == 200
+    assert not AppVersion.objects.exists()
+    assert not ClientActivity.objects.exists()
+    assert not VersionTally.objects.exists()
+    assert "Client version not recorded" in caplog.text
+    assert all(record.levelno == logging.DEBUG for record in caplog.records if "not recorded" in record.message)
+
+
+@pytest.mark.parametrize("version", ["5.2.0", "5.2.0-beta.1", "2024.11.3+build_7", "10", "1" * 64])
+def test_release_numbers_are_recorded(version: str) -> None:
+    (person,) = users(1)
+    assert seen(person, version, sent=False)
+    assert ClientActivity.objects.get().version == version
+
+
+def test_reports_older_than_the_retention_are_not_recorded(settings: Any) -> None:
+    settings.INTERCOM_IDENTITY_ACTIVITY_RETENTION_DAYS = 30
+    (person,) = users(1)
+    now = timezone.now()
+    assert not seen(person, "2.0", sent=True, at=now - timedelta(days=31))
+    assert seen(person, "2.0", sent=True, at=now - timedelta(days=30))
+    assert list(DailyActivity.objects.values_list("day", flat=True)) == [(now - timedelta(days=30)).date()]
+
+
+# --- Erasure --------------------------------------------------------------------------
+
+
+def tallies() -> dict[tuple[Any, ...], tuple[int, int]]:
+    return {
+        (t.environment_id, t.platform, t.kind, t.day, t.version): (t.users, t.credential_users)
+        for t in VersionTally.objects.all()
+        if t.users or t.credential_users
+    }
+
+
+def assert_exact_tallies() -> None:
+    kept = tallies()
+    recount()
+    assert tallies() == kept
+
+
+def long_history(person: Any, *, days: int, platform: str = "ios") -> None:
+    """A long-lived user, active every day for ``days`` days and upgrading every hundred,
+    written in bulk (as an import would) and the tallies recounted: recording it request by
+    request would only be slower."""
+    from intercom_identity.models import Environment
+
+    scope = {"environment": Environment.objects.get(slug="development"), "platform": platform}
+    today = timezone.now()
+    version = {day: f"1.{(days - day) // 100}" for day in range(days + 1)}
+    AppVersion.objects.bulk_create(
+        [AppVersion(**scope, version=v, first_seen_at=today, first_reported_by=person) for v in set(version.values())],
+        ignore_conflicts=True,
+    )
+    days = {d: (today - timedelta(days=d)).date() for d in version}
+    DailyActivity.objects.bulk_create(
+        [DailyActivity(**scope, user=person, day=days[d], version=version[d]) for d in version]
+    )
+    ClientActivity.objects.create(**scope, user=person, version=version[0], sent_credential=True, last_seen_at=today)
+    recount()
+
+
+def test_deleting_a_user_with_years_of_activity_keeps_exact_tallies() -> None:
+    leaving, newcomer, staying = users(3)
+    long_history(leaving, days=730)
+    long_history(leaving, platform="android", days=730)
+    long_history(newcomer, days=2)
+    long_history(newcomer, platform="android", days=2)
+    long_history(staying, days=400)
+    assert DailyActivity.objects.filter(user=leaving).count() == 2 * 731
+    assert adoption(ios(), days=400).active_users == 3
+
+    def queries_to_delete(person: Any) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            person.delete()
+        return len(queries)
+
+    # Set-based: two years of rows cost the queries of two days (no per-row signal).
+    assert queries_to_delete(leaving) == queries_to_delete(newcomer) < 25
+    assert not DailyActivity.objects.filter(user_id__in=[leaving.pk, newcomer.pk]).exists()
+    assert not ClientActivity.objects.filter(user_id__in=[leaving.pk, newcomer.pk]).exists()
+    assert_exact_tallies()
+    assert adoption(ios(), days=400).active_users == 1
+
+
+def test_forget_user_erases_the_activity_but_not_the_user() -> None:
+    forgotten, other = users(2)
+    long_history(forgotten, days=200)
+    seen(other, "1.0", sent=False)
+    assert AppVersion.objects.filter(first_reported_by=forgotten).exists()
+    assert forget_user(forgotten) == 201 + 1  # 201 daily rows and the latest one
+    assert not DailyActivity.objects.filter(user=forgotten).exists()
+    assert not ClientActivity.objects.filter(user=forgotten).exists()
+    assert not AppVersion.objects.filter(first_reported_by=forgotten).exists()  # who introduced what, too
+    forgotten.refresh_from_db()  # still there
+    assert_exact_tallies()
+    assert adoption(ios()).active_users == 1
+    assert forget_user(forgotten) == 0  # nothing left: idempotent
+    cache.clear()
+    assert seen(forgotten, "1.0", sent=False)  # and recorded again when they come back
+
+
+@pytest.mark.django_db(transaction=True)
+def test_forgetting_a_user_while_they_record_keeps_exact_tallies() -> None:
+    """PostgreSQL: the user's own requests race the erasure; no deadlock, nothing miscounted."""
+    import threading
+
+    from django.db import connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL (run with DATABASE_URL=postgres://...)")
+    from intercom_identity.models import Environment
+
+    # A transactional test empties the tables after it, the migrations' rows included.
+    Environment.objects.get_or_create(slug="development", defaults={"label": "Development / test"})
+    person, other = users(2)
+    seen(other, "1.0", sent=True)
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def keep_recording(platform: str) -> None:
+        try:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                activity.forget_recordings()
+                cache.clear()
+                record_client(person, platform, f"1.{n % 4}", sent_credential=n % 2 == 0, environment="development")
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=keep_recording, args=(platform,)) for platform in ("ios", "android", "web")]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(15):
+            forget_user(person)  # a deadlock would raise here
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert failures == []
+    assert_exact_tallies()
+    person.delete()
+    assert_exact_tallies()
+    assert adoption(ios()).active_users == 1

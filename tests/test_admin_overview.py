@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -54,3 +56,13 @@ def test_overview_hides_production_buttons_without_the_permission() -> None:
 
 def test_overview_needs_view_permission() -> None:
     assert staff_client("nobody").get(OVERVIEW).status_code == 403
+
+
+def test_overview_shows_the_evidence_of_each_version(admin_client: Client) -> None:
+    below_threshold()  # 1.0: 3 users, none seen receiving the credential; 2.0: 1 of 1
+    html = admin_client.get(OVERVIEW).content.decode()
+    rows = re.findall(r'<tr class="version">(.*?)</tr>', html, re.S)
+    assert len(rows) == 2
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
+    assert cells == [["2.0", "1", "1 / 1", "yes (evidence)"], ["1.0", "3", "0 / 3", "no"]]
+    assert "A version counts as sending once 50.0% of its users, and at least 1, were seen receiving" in html

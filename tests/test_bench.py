@@ -7,6 +7,7 @@ Redis and wrk ones are skipped when those are missing, and failed instead when
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -24,6 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 ADOPTION_DATABASE = f"postgres://postgres@127.0.0.1:5432/{own_database('bench_tiny')}"
 WEB_DATABASE = f"postgres://postgres@127.0.0.1:5432/{own_database('bench_web_tiny')}"
 WEB_REDIS_DB = "12"  # bench/web.py uses 13, the multi-server test 14, test_faults and test_configcache 15
+# Named after this checkout, so two checkouts running the suite at once never share it.
+ACTIVITY_DATABASE = (
+    "postgres://postgres@127.0.0.1:5432/activity_scale_tiny_"
+    + hashlib.sha256(str(Path(__file__).resolve().parent.parent).encode()).hexdigest()[:8]
+)
+ACTIVITY_REDIS_DB = "10"  # bench/activity_scale.py uses 11
 MACHINE = re.compile(r"^machine: .+, \d+ cores.*, Python [\d.]+, Django [\d.]+, PostgreSQL .+, Redis .+$", re.MULTILINE)
 TABLE_HEADER = re.compile(r"^what\s+.+\s+x baseline\s+target\s+result$", re.MULTILINE)
 
@@ -92,8 +99,27 @@ def test_web() -> None:
     )
     assert has(output, r"^JSON view GET /intercom/user-hash/\?platform=ios, .* >= 0\.9x throughput +(PASS|MISS)$")
     assert has(output, r"^JSON view: [\d.]+x the bare view's throughput \(target >= 0\.9x: (PASS|MISS)\); p99 "), output
-    assert has(output, r"^recording on: [\d.]+x .* steady state, [\d.]+x in the worst case\.$"), output
+    assert has(
+        output, r"^recording on: [\d.]+x .* steady state, [\d.]+x in the worst case \(one user, .*(PASS|MISS)\)\.$"
+    ), output
+    assert has(output, r"^JSON view, one user flooding: .* >= 0\.8x +(PASS|MISS)$"), output
     assert "error:" not in output
+
+
+def test_activity_scale() -> None:
+    require("bench/activity_scale.py", postgres=True, redis=True)
+    output = run(
+        "activity_scale.py", "--quick", "--database", ACTIVITY_DATABASE, "--redis-db", ACTIVITY_REDIS_DB, timeout=180
+    )
+    assert has(output, r"^baseline: the same mix, each write one single-row UPDATE.* writes [\d.]+ ms +1\.000 "), output
+    assert has(output, r"^activity\.record .* calls/s, writes [\d.]+ ms +[\d.]+ +reported"), output
+    assert has(output, r"^retention off: sample [\d,]+ daily rows, .* rows, [\d.]+ [kMGT]?B +1\.000 "), output
+    assert has(output, r"^retention 90 days: sample .* daily rows <= users x 91 days \([\d,]+\) +(PASS|MISS)$"), output
+    assert has(output, r"^longest recording call during the prune .* < 1000 ms +(PASS|MISS)$"), output
+    assert has(output, r"^prune_activity\(\) +[\d.,]+ s .* < 300 s .*(PASS|MISS)$"), output
+    assert has(output, r"^tallies after the prune equal a recount +yes .* PASS$"), output
+    assert has(output, r"^a user with [\d,]+ daily rows .* queries .* no query per row +PASS$"), output
+    assert has(output, r"^prune: [\d.]+ s for [\d,]+ daily rows \(target < 300 s: (PASS|MISS)\); longest "), output
 
 
 CONNECTIONS_DATABASE = f"postgres://postgres@127.0.0.1:5432/{own_database('bench_connections_tiny')}"

@@ -124,3 +124,34 @@ def test_malformed_jwt_and_verify_settings(setting: str, value: object, check_id
 @override_settings(INTERCOM_IDENTITY_JWT_SIGNED_FIELDS=["email", "password"])
 def test_password_cannot_be_a_signed_field() -> None:
     assert ids(check_settings()) == ["intercom_identity.E008"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "check_id"),
+    [
+        ("INTERCOM_IDENTITY_MAX_NEW_VERSIONS_PER_USER", 0, "E022"),
+        ("INTERCOM_IDENTITY_MAX_NEW_VERSIONS_PER_USER", "3", "E022"),
+        ("INTERCOM_IDENTITY_ACTIVITY_RETENTION_DAYS", 29, "E023"),
+        ("INTERCOM_IDENTITY_ACTIVITY_RETENTION_DAYS", None, "E023"),
+        ("INTERCOM_IDENTITY_SENDING_EVIDENCE_SHARE", 0, "E024"),
+        ("INTERCOM_IDENTITY_SENDING_EVIDENCE_SHARE", 1.5, "E024"),
+        ("INTERCOM_IDENTITY_SENDING_EVIDENCE_SHARE", "50%", "E024"),
+        ("INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS", 0, "E025"),
+        ("INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS", 2.0, "E025"),
+    ],
+)
+def test_malformed_activity_settings(setting: str, value: object, check_id: str) -> None:
+    with override_settings(**{setting: value}):
+        assert ids(check_settings()) == [f"intercom_identity.{check_id}"]
+        with pytest.raises(SystemCheckError, match=rf"intercom_identity\.{check_id}"):
+            call_command("check")
+
+
+@override_settings(
+    INTERCOM_IDENTITY_MAX_NEW_VERSIONS_PER_USER=1,
+    INTERCOM_IDENTITY_ACTIVITY_RETENTION_DAYS=30,
+    INTERCOM_IDENTITY_SENDING_EVIDENCE_SHARE=1,
+    INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS=1,
+)
+def test_activity_settings_at_their_limits_pass() -> None:
+    assert check_settings() == []

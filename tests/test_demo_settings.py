@@ -29,6 +29,10 @@ VALUES = {
     "COOKIE_DOMAIN": (".example.com", ".example.com"),
     "API_BASE_URL": ("http://127.0.0.1:9/", "http://127.0.0.1:9/"),
     "WORKSPACE_STALE_HOURS": ("6", 6),
+    "SENDING_EVIDENCE_SHARE": ("0.25", 0.25),
+    "SENDING_EVIDENCE_USERS": ("3", 3),
+    "MAX_NEW_VERSIONS_PER_USER": ("5", 5),
+    "ACTIVITY_RETENTION_DAYS": ("120", 120),
 }
 # Read by their own code: a list of keys, secrets by pair (tests/test_settings_secrets.py) and
 # API tokens by environment (tests/test_workspace_tokens.py).

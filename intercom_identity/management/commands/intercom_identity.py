@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.views.decorators.debug import sensitive_variables
 
 from ... import workspace
-from ...adoption import adoption
+from ...adoption import adoption, evidence_text
 from ...emulator import verify
 from ...exceptions import IntercomIdentityError
 from ...formatting import percent, relative_time
@@ -22,6 +22,7 @@ from ...lookups import get_environment, get_platform_config, parse_phase
 from ...maintenance import recount, rotate_encryption
 from ...models import CredentialMode, Platform, RolloutPhase
 from ...reports import audit_history, status_matrix
+from ...retention import prune_activity
 from ...rollout import (
     change_mode,
     change_phase,
@@ -128,6 +129,13 @@ class Command(BaseCommand):
             "recount",
             help="Rebuild the adoption tallies from the activity rows (after a bulk import or raw SQL).",
         )
+
+        prune = sub.add_parser(
+            "prune-activity",
+            help="Delete activity older than INTERCOM_IDENTITY_ACTIVITY_RETENTION_DAYS, in short batches "
+            "(safe from cron, during traffic).",
+        )
+        prune.add_argument("--dry-run", action="store_true", help="Only count what would be deleted.")
 
         sub.add_parser(
             "rotate-keys",
@@ -265,8 +273,7 @@ class Command(BaseCommand):
             + (" - ready to enforce" if numbers.meets_threshold else " - below threshold")
         )
         for share in numbers.versions:
-            mark = "sends credential" if share.sends_credential else "no credential"
-            self._say(f"  {share.version:<20}{share.users:>10}  {mark}")
+            self._say(f"  {share.version:<20}{share.users:>10}  {evidence_text(share, numbers.rule)}")
 
     def handle_min_version(self, *, environment: str, platform: str, version: str, reason: str, **options: Any) -> None:
         config = get_platform_config(platform, environment)
@@ -301,6 +308,9 @@ class Command(BaseCommand):
     def handle_recount(self, **options: Any) -> None:
         written = recount()
         self._say(f"Recounted the adoption tallies: {written} tally row(s) written.")
+
+    def handle_prune_activity(self, *, dry_run: bool, **options: Any) -> None:
+        self._say(prune_activity(dry_run=dry_run).describe())
 
     def handle_rotate_keys(self, **options: Any) -> None:
         rotated = rotate_encryption()
