@@ -25,6 +25,7 @@ from intercom_identity.rollout import ApiTokenManagedBySettings, store_api_token
 from project.secret_env import api_tokens_from_environment
 from tests import leakguard
 from tests.conftest import configure
+from tests.conftest import run as command
 from tests.intercom_fake import TOKENS, FakeIntercom, ago
 
 pytestmark = pytest.mark.django_db
@@ -34,13 +35,10 @@ leakguard.remember_secret(STORED)
 
 
 def run(*args: str, stdin: str | None = None) -> str:
-    out = io.StringIO()
-    kwargs: dict[str, Any] = {"stdout": out, "stderr": io.StringIO()}
-    if stdin is not None:
-        kwargs["stdin"] = io.StringIO(stdin)
-    call_command("intercom_identity", *args, **kwargs)
-    leakguard.record("command output", out.getvalue())
-    return out.getvalue()
+    """The command's output, which the leak guard also checks for the tokens."""
+    out = command(*args, stdin=stdin)
+    leakguard.record("command output", out)
+    return out
 
 
 def production() -> Environment:

@@ -95,13 +95,22 @@ class AuditReasonForm(forms.Form):
             raise ValidationError(str(exc), code="invalid_reason") from None
 
 
-class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
-    new_secret = forms.CharField(
-        label=_("New secret"),
+def write_only_field(label: Any, help_text: Any) -> forms.CharField:
+    """A field for a value that is stored encrypted and never shown again: a password input that
+    is never filled back in, taken exactly as pasted (validation says what is wrong with it)."""
+    return forms.CharField(
+        label=label,
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text=_(
+        help_text=help_text,
+    )
+
+
+class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
+    new_secret = write_only_field(
+        _("New secret"),
+        _(
             "Paste the identity verification secret from Intercom's settings for this platform to set "
             "or replace it. Leave empty to keep the current one. It is stored encrypted and never shown."
         ),

@@ -31,6 +31,7 @@ from ..models import Environment, PlatformConfig, Region, WorkspaceSnapshot
 from ..permissions import can_manage
 from ..rollout import clear_api_token, store_api_token
 from .display import with_code
+from .forms import write_only_field
 from .next_steps import Blocker, ask_an_administrator, missing_permission
 
 if TYPE_CHECKING:
@@ -63,12 +64,9 @@ def api_token_summary(environment: Environment) -> str:
 class EnvironmentForm(forms.ModelForm):  # type: ignore[type-arg]
     """The environment's fields, plus the write-only API token (set, or delete the stored one)."""
 
-    new_api_token = forms.CharField(
-        label=_("New Intercom API token"),
-        required=False,
-        strip=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text=_(
+    new_api_token = write_only_field(
+        _("New Intercom API token"),
+        _(
             "An access token of an app in this workspace's Developer Hub with the 'Read admins' permission, "
             "to compare this environment with what Intercom reports. Leave empty to keep the current one. "
             "It is stored encrypted and never shown."
