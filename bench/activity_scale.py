@@ -112,8 +112,8 @@ def load(args: argparse.Namespace) -> dict[str, int]:
     """The users, their daily rows, their latest rows and the versions, in bulk; then the tallies."""
     from django.db import connection
 
-    from intercom_identity.maintenance import recount
     from intercom_identity.models import PlatformConfig
+    from intercom_identity.rollout.maintenance import recount
 
     config = PlatformConfig.objects.get(environment__slug="development", platform="ios")
     env = config.environment_id
@@ -235,8 +235,8 @@ def worker(args: argparse.Namespace, ids: dict[str, int], job: dict[str, Any], s
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from intercom_identity import activity
-    from intercom_identity.configcache import get_serving_config
+    from intercom_identity._internal.configcache import get_serving_config
+    from intercom_identity.rollout import activity
 
     User = get_user_model()
     config = get_serving_config("ios", "development")
@@ -320,8 +320,8 @@ def warm(args: argparse.Namespace, ids: dict[str, int]) -> None:
     remembered); the other half are the first requests of the hour."""
     from django.contrib.auth import get_user_model
 
-    from intercom_identity import activity
-    from intercom_identity.configcache import get_serving_config
+    from intercom_identity._internal.configcache import get_serving_config
+    from intercom_identity.rollout import activity
 
     User = get_user_model()
     config = get_serving_config("ios", "development")
@@ -412,9 +412,9 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection, connections
 
-    from intercom_identity.maintenance import recount
     from intercom_identity.models import VersionTally
-    from intercom_identity.retention import prune_activity
+    from intercom_identity.rollout.maintenance import recount
+    from intercom_identity.rollout.retention import prune_activity
 
     client = redis.Redis.from_url(f"{args.redis.rstrip('/')}/{args.redis_db}")
     client.flushdb()

@@ -64,9 +64,9 @@ def main() -> None:
     from django.test import Client
 
     from intercom_identity import compute_user_hash, identity_payload
-    from intercom_identity.lookups import get_platform_config
     from intercom_identity.models import RolloutPhase
-    from intercom_identity.rollout import change_phase, store_secret
+    from intercom_identity.rollout.changes import change_phase, store_secret
+    from intercom_identity.selectors import get_platform_config
 
     start("bench/hashing.py: compute_user_hash and the steps around it (benchmark 1)")
     call_command("migrate", verbosity=0)

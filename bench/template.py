@@ -70,9 +70,9 @@ def main() -> None:
     from django.template import RequestContext, Template
     from django.test import RequestFactory
 
-    from intercom_identity.lookups import get_platform_config
     from intercom_identity.models import Environment, RolloutPhase
-    from intercom_identity.rollout import change_phase, store_secret
+    from intercom_identity.rollout.changes import change_phase, store_secret
+    from intercom_identity.selectors import get_platform_config
 
     start("bench/template.py: {% intercom_settings %} against {{ user.pk }} (benchmark 3)")
     call_command("migrate", verbosity=0)

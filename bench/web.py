@@ -207,9 +207,9 @@ def prepare_data(users: int, sessions_file: Path) -> None:
     from django.utils import timezone
     from django.utils.crypto import get_random_string
 
-    from intercom_identity.lookups import get_platform_config
     from intercom_identity.models import RolloutPhase
-    from intercom_identity.rollout import change_phase, store_secret
+    from intercom_identity.rollout.changes import change_phase, store_secret
+    from intercom_identity.selectors import get_platform_config
 
     if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
         raise SystemExit(f"error: the benchmark writes database sessions; SESSION_ENGINE is {settings.SESSION_ENGINE}")

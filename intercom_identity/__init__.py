@@ -1,11 +1,9 @@
 """Server side of Intercom identity verification for Django.
 
-Public API::
-
-    from intercom_identity import compute_user_hash, identity_payload, record_client
-
-``identity_payload`` and ``record_client`` need the app registry, so it is imported on first use; importing this
-package from settings (or before ``django.setup()``) stays safe.
+The public API is what ``__all__`` lists, plus the dotted paths that settings name
+(``intercom_identity.urls``, ``intercom_identity.middleware.MessengerSessionMiddleware``, ...);
+every other module is private and may move. Names that need the app registry are imported on
+first use, so importing this package from settings stays safe.
 """
 
 from __future__ import annotations
@@ -13,18 +11,45 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .hashing import compute_user_hash
+from intercom_identity.credentials.hashing import compute_user_hash
+from intercom_identity.exceptions import (
+    IntercomIdentityError,
+    SecretUnavailable,
+    UnknownEnvironment,
+    UnknownPlatform,
+)
 
 if TYPE_CHECKING:
-    from .activity import record_client
-    from .credentials import identity_payload
+    from intercom_identity.credentials.payload import IdentityPayload, identity_payload, serve_identity
+    from intercom_identity.rollout.activity import forget_user, record_client
 
-__all__ = ["compute_user_hash", "identity_payload", "record_client"]
+__all__ = [
+    "IdentityPayload",
+    "IntercomIdentityError",
+    "SecretUnavailable",
+    "UnknownEnvironment",
+    "UnknownPlatform",
+    "compute_user_hash",
+    "forget_user",
+    "identity_payload",
+    "record_client",
+    "serve_identity",
+]
 
-_LAZY = {"identity_payload": ".credentials", "record_client": ".activity"}
+_LAZY = {
+    "IdentityPayload": "intercom_identity.credentials.payload",
+    "identity_payload": "intercom_identity.credentials.payload",
+    "serve_identity": "intercom_identity.credentials.payload",
+    "forget_user": "intercom_identity.rollout.activity",
+    "record_client": "intercom_identity.rollout.activity",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return getattr(import_module(_LAZY[name], __name__), name)
+        return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -12,8 +12,9 @@ class IntercomIdentityConfig(AppConfig):
 
     def ready(self) -> None:
         # Both connect signal handlers: activity keeps the tallies exact, configcache the copies current.
-        from . import activity, configcache  # noqa: F401
-        from .checks import ALL_CHECKS, DATABASE_CHECKS
+        from intercom_identity._internal import configcache  # noqa: F401
+        from intercom_identity.checks import ALL_CHECKS, DATABASE_CHECKS
+        from intercom_identity.rollout import activity  # noqa: F401
 
         for check in ALL_CHECKS:
             checks.register(check, checks.Tags.security)

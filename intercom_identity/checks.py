@@ -14,9 +14,9 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
 
-from . import crypto
-from .conf import PREFIX, conf, unknown_settings
-from .text import for_terminal
+from intercom_identity._internal import crypto
+from intercom_identity._internal.text import for_terminal
+from intercom_identity.conf import PREFIX, conf, unknown_settings
 
 KEY_HINT = f"Generate one with: {crypto.GENERATE_KEY_COMMAND} and list it in {PREFIX}ENCRYPTION_KEYS."
 
@@ -208,7 +208,7 @@ def check_phases_have_secrets(app_configs: Any = None, databases: Any = None, **
     """
     if not databases:
         return []
-    from .models import Environment, PlatformConfig, RolloutPhase
+    from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
 
     try:
         conf.SECRETS  # noqa: B018 - malformed: E013 says so; this check cannot judge
@@ -247,9 +247,9 @@ def check_workspace_drift(app_configs: Any = None, databases: Any = None, **kwar
     """
     if not databases:
         return []
-    from .drift import SYNC_STALE
-    from .models import Environment
-    from .workspace import findings
+    from intercom_identity.models import Environment
+    from intercom_identity.workspace.drift import SYNC_STALE
+    from intercom_identity.workspace.sync import findings
 
     try:
         conf.API_TOKENS  # noqa: B018 - malformed: E018 says so; this check cannot judge
@@ -277,7 +277,7 @@ def check_web_app_id(app_configs: Any = None, databases: Any = None, **kwargs: A
     """
     if not databases:
         return []
-    from .models import Environment, Platform, RolloutPhase
+    from intercom_identity.models import Environment, Platform, RolloutPhase
 
     try:
         slug = conf.ENVIRONMENT

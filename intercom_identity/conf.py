@@ -22,9 +22,9 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
-from .hashing import validate_secret as _validate_secret
-from .intercom_api import validate_api_token as _validate_api_token
-from .platforms import NAMES as PLATFORM_NAMES
+from intercom_identity.constants import NAMES as PLATFORM_NAMES
+from intercom_identity.credentials.hashing import validate_secret as _validate_secret
+from intercom_identity.workspace.client import validate_api_token as _validate_api_token
 
 PREFIX = "INTERCOM_IDENTITY_"
 
@@ -36,9 +36,9 @@ COOKIE_DOMAIN_RE = re.compile(rf"^\.?{_LABEL}(?:\.{_LABEL})*\Z", re.IGNORECASE)
 DEFAULTS: dict[str, Any] = {
     "ENVIRONMENT": "development",
     "ENCRYPTION_KEYS": (),
-    "USER_ID": "intercom_identity.identity.default_user_id",
-    "USER_EMAIL": "intercom_identity.identity.default_user_email",
-    "AUTHENTICATE": "intercom_identity.identity.default_authenticate",
+    "USER_ID": "intercom_identity.credentials.users.default_user_id",
+    "USER_EMAIL": "intercom_identity.credentials.users.default_user_email",
+    "AUTHENTICATE": "intercom_identity.credentials.users.default_authenticate",
     "JWT_EXPIRY": 3600,
     "JWT_SIGNED_FIELDS": ("email",),
     "VERIFY_IN_PRODUCTION": False,

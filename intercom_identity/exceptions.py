@@ -3,14 +3,14 @@ never contains secret material."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext
 
-if TYPE_CHECKING:
-    from .adoption import Adoption
-    from .models import PlatformConfig
+
+class _Described(Protocol):
+    def describe(self) -> str: ...
 
 
 class IntercomIdentityError(Exception):
@@ -60,7 +60,7 @@ class InvalidAuditText(IntercomIdentityError, ValueError):
 class EnforcementBlocked(IntercomIdentityError):
     """Adoption is below the threshold: enforcing now would lock out too many users."""
 
-    def __init__(self, config: PlatformConfig, adoption: Adoption) -> None:
+    def __init__(self, config: object, adoption: _Described) -> None:
         self.adoption = adoption
         super().__init__(
             gettext(

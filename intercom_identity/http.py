@@ -13,9 +13,9 @@ from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig, Susp
 from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest, JsonResponse
 
-from . import outages
-from .exceptions import MissingSecret, UnknownEnvironment
-from .ratelimit import retry_after
+from intercom_identity._internal import outages
+from intercom_identity._internal.ratelimit import retry_after
+from intercom_identity.exceptions import MissingSecret, UnknownEnvironment
 
 logger = logging.getLogger(__name__)
 

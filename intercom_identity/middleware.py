@@ -23,9 +23,9 @@ from django.core.exceptions import DisallowedHost, ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase
 from django.http.request import split_domain_port
 
-from .conf import conf
-from .cookies import cookie_domains, expired_cookie, messenger_cookie_names
-from .loader import current_workspace
+from intercom_identity.conf import conf
+from intercom_identity.messenger.cookies import cookie_domains, expired_cookie, messenger_cookie_names
+from intercom_identity.messenger.tag import current_workspace
 
 logger = logging.getLogger(__name__)
 

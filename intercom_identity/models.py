@@ -12,12 +12,12 @@ from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from . import crypto
-from .conf import ENVIRONMENT_SLUG_RE, conf
-from .exceptions import MissingSecret
-from .hashing import fingerprint, validate_secret
-from .permissions import MANAGE_PRODUCTION
-from .platforms import LABELS
+from intercom_identity._internal import crypto
+from intercom_identity.conf import ENVIRONMENT_SLUG_RE, conf
+from intercom_identity.constants import LABELS
+from intercom_identity.credentials.hashing import fingerprint, validate_secret
+from intercom_identity.exceptions import MissingSecret
+from intercom_identity.permissions import MANAGE_PRODUCTION
 
 
 class Platform(models.TextChoices):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .models import Environment
+    from intercom_identity.models import Environment
 
 MANAGE_PRODUCTION = "manage_production"  # the codename, declared on Environment
 MANAGE_PRODUCTION_PERMISSION = f"intercom_identity.{MANAGE_PRODUCTION}"

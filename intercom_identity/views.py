@@ -10,15 +10,14 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from . import http
-from ._deprecation import moved_names
-from .conf import conf
-from .credentials import serve_identity
-from .emulator import emulator_response, verify
-from .exceptions import InvalidCredentialInput, SecretUnavailable, UnknownEnvironment, UnknownPlatform
-from .identity import authenticate
-from .lookups import get_environment
-from .models import RolloutPhase
+from intercom_identity import http
+from intercom_identity.conf import conf
+from intercom_identity.credentials.emulator import emulator_response, verify
+from intercom_identity.credentials.payload import serve_identity
+from intercom_identity.credentials.users import authenticate
+from intercom_identity.exceptions import InvalidCredentialInput, SecretUnavailable, UnknownEnvironment, UnknownPlatform
+from intercom_identity.models import RolloutPhase
+from intercom_identity.selectors import get_environment
 
 ALLOWED_METHODS = ("GET", "HEAD")
 MAX_FIELD_LENGTH = 16_384
@@ -119,17 +118,3 @@ def verify_credential(request: HttpRequest) -> JsonResponse:
         result, platform=config.platform, enforced=config.phase == RolloutPhase.ENFORCED
     )
     return JsonResponse(response_body, status=status)
-
-
-# Names that moved out (their old path still works, with a DeprecationWarning).
-__getattr__ = moved_names(
-    "intercom_identity.views",
-    {
-        "error_response": "intercom_identity.http",
-        "method_not_allowed": "intercom_identity.http",
-        "rate_limited": "intercom_identity.http",
-        "unavailable": "intercom_identity.http",
-        "json_errors": "intercom_identity.http",
-        "read_body": "intercom_identity.http",
-    },
-)

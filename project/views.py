@@ -13,11 +13,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity import record_client
-from intercom_identity.credentials import serve_identity
+from intercom_identity._internal.text import is_utf8_text
+from intercom_identity.credentials.payload import serve_identity
 from intercom_identity.exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from intercom_identity.http import error_response, json_errors, method_not_allowed, read_body
-from intercom_identity.lookups import parse_platform
-from intercom_identity.text import is_utf8_text
+from intercom_identity.selectors import parse_platform
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -86,7 +86,7 @@ def whoami(request: HttpRequest) -> JsonResponse:
 
     The bare authenticated JSON view the load benchmark (``bench/web.py``) compares the app's
     JSON view with: the same middleware and session authentication
-    (``intercom_identity.identity.default_authenticate`` reads ``request.user``), and nothing else.
+    (``intercom_identity.credentials.users.default_authenticate`` reads ``request.user``), and nothing else.
     """
     if request.method not in ("GET", "HEAD"):
         return method_not_allowed(request, ("GET", "HEAD"))

@@ -14,11 +14,12 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 
-from intercom_identity import activity, cacheguard, configcache, crypto, outages
-from intercom_identity.activity import record_client
-from intercom_identity.lookups import get_platform_config
+from intercom_identity._internal import cacheguard, configcache, crypto, outages
 from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase
-from intercom_identity.rollout import change_phase, store_secret
+from intercom_identity.rollout import activity
+from intercom_identity.rollout.activity import record_client
+from intercom_identity.rollout.changes import change_phase, store_secret
+from intercom_identity.selectors import get_platform_config
 from tests import leakguard
 from tests.intercom_fake import intercom  # noqa: F401 - the fixture of the workspace tests
 

@@ -125,7 +125,7 @@ import json, sys
 from django.contrib.auth import get_user_model
 from django.test import Client
 from intercom_identity.models import PlatformConfig
-from intercom_identity.rollout import change_phase, store_secret
+from intercom_identity.rollout.changes import change_phase, store_secret
 
 given = json.load(sys.stdin)
 User = get_user_model()

@@ -14,10 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from intercom_identity import activity, record_client
-from intercom_identity.activity import forget_user
-from intercom_identity.adoption import adoption
-from intercom_identity.maintenance import recount
+from intercom_identity import record_client
 from intercom_identity.models import (
     AppVersion,
     ClientActivity,
@@ -25,6 +22,10 @@ from intercom_identity.models import (
     RolloutPhase,
     VersionTally,
 )
+from intercom_identity.rollout import activity
+from intercom_identity.rollout.activity import forget_user
+from intercom_identity.rollout.adoption import adoption
+from intercom_identity.rollout.maintenance import recount
 from tests.conftest import configure, ios, seen, users
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from intercom_identity.hashing import fingerprint
+from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase
 from tests.conftest import SECRETS, below_threshold, configure, ios, make_ready, staff_client
 

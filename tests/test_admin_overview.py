@@ -7,7 +7,7 @@ import re
 import pytest
 from django.test import Client
 
-from intercom_identity.hashing import fingerprint
+from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.models import (
     RolloutPhase,
 )

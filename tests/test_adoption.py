@@ -14,12 +14,12 @@ from django.test import Client
 from django.utils import timezone
 
 from intercom_identity import record_client
-from intercom_identity.adoption import EvidenceRule, adoption
 from intercom_identity.models import (
     PlatformConfig,
     RolloutPhase,
 )
-from intercom_identity.rollout import (
+from intercom_identity.rollout.adoption import EvidenceRule, adoption
+from intercom_identity.rollout.changes import (
     set_min_sending_version,
 )
 from tests.conftest import configure, ios, run, seen, users
@@ -111,7 +111,7 @@ def test_platforms_and_environments_are_counted_apart() -> None:
 
 
 def test_guard_numbers_never_round_up_to_the_threshold() -> None:
-    from intercom_identity.adoption import Adoption, VersionShare
+    from intercom_identity.rollout.adoption import Adoption, VersionShare
 
     numbers = Adoption("e", "ios", 30, 0.95, (VersionShare("2", 9496, True), VersionShare("1", 504, False)))
     assert not numbers.meets_threshold

@@ -22,8 +22,9 @@ from django.core.management.base import SystemCheckError
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from intercom_identity import cacheguard, compute_user_hash, configcache, identity_payload
-from intercom_identity.cacheguard import CacheUnavailable
+from intercom_identity import compute_user_hash, identity_payload
+from intercom_identity._internal import cacheguard, configcache
+from intercom_identity._internal.cacheguard import CacheUnavailable
 from intercom_identity.checks import check_settings
 from intercom_identity.models import PlatformConfig, RolloutPhase
 from tests.conftest import SECRETS, configure

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from intercom_identity import compute_user_hash
-from intercom_identity.hashing import fingerprint
+from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
 from tests.conftest import SECRETS, below_threshold, configure, forced_enforcement, ios, make_ready, run
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intercom_identity.cookies import cookie_domains, expired_cookie, messenger_cookie_names
+from intercom_identity.messenger.cookies import cookie_domains, expired_cookie, messenger_cookie_names
 
 
 @pytest.mark.parametrize(

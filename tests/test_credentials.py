@@ -10,9 +10,9 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from intercom_identity import compute_user_hash
-from intercom_identity.credentials import identity_payload, issue, serve_identity
+from intercom_identity.credentials.payload import identity_payload, issue, serve_identity
 from intercom_identity.models import AppVersion, ClientActivity, CredentialMode, RolloutPhase
-from intercom_identity.rollout import change_mode
+from intercom_identity.rollout.changes import change_mode
 from tests.conftest import SECRETS, configure
 
 pytestmark = pytest.mark.django_db

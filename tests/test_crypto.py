@@ -5,7 +5,7 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from intercom_identity import crypto
+from intercom_identity._internal import crypto
 from intercom_identity.exceptions import EncryptionKeyMissing, SecretDecryptionError
 
 OLD = Fernet.generate_key().decode()

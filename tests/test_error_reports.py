@@ -11,7 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.views.debug import ExceptionReporter
 
-from intercom_identity import compute_user_hash, hashing
+from intercom_identity import compute_user_hash
+from intercom_identity.credentials import hashing
 from intercom_identity.models import PlatformConfig, RolloutPhase
 from tests import leakguard
 from tests.conftest import SECRETS, configure  # module level: a test's own locals appear in reports

@@ -14,7 +14,7 @@ from django.test import Client, override_settings
 
 from intercom_identity import compute_user_hash
 from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase
-from intercom_identity.rollout import change_phase
+from intercom_identity.rollout.changes import change_phase
 from tests.conftest import SECRETS, configure
 from tests.test_templatetags import render, settings_of
 
@@ -158,7 +158,7 @@ CHANGE_IN_A_PROCESS = """
 import sys, django
 django.setup()
 from intercom_identity.models import PlatformConfig
-from intercom_identity.rollout import change_phase, set_min_sending_version
+from intercom_identity.rollout.changes import change_phase, set_min_sending_version
 config = PlatformConfig.objects.get(pk=int(sys.argv[1]))
 if sys.argv[2] == "phase":
     change_phase(config, sys.argv[3])

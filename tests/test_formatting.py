@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone, translation
 
-from intercom_identity.formatting import exact_time, percent, relative_time
+from intercom_identity._internal.formatting import exact_time, percent, relative_time
 
 
 @pytest.mark.parametrize(

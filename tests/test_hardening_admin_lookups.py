@@ -16,9 +16,9 @@ from django.db import models
 from django.test import Client
 from django.urls import reverse
 
+from intercom_identity._internal.sensitive import is_sensitive_field
 from intercom_identity.admin import AppModelAdmin
 from intercom_identity.models import RolloutPhase
-from intercom_identity.sensitive import is_sensitive_field
 from tests.conftest import configure, staff_client
 
 pytestmark = pytest.mark.django_db

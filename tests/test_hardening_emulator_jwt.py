@@ -12,11 +12,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from intercom_identity.hashing import sign
-from intercom_identity.lookups import get_platform_config
+from intercom_identity.credentials.hashing import sign
+from intercom_identity.credentials.verification import CLOCK_LEEWAY, REASONS
 from intercom_identity.models import RolloutPhase
-from intercom_identity.rollout import change_phase
-from intercom_identity.verification import CLOCK_LEEWAY, REASONS
+from intercom_identity.rollout.changes import change_phase
+from intercom_identity.selectors import get_platform_config
 from tests import jwt_independent
 from tests.conftest import SECRETS, configure
 

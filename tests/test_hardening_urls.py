@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from intercom_identity.hashing import sign
+from intercom_identity.credentials.hashing import sign
 from intercom_identity.models import RolloutPhase
 from tests.conftest import SECRETS, configure
 

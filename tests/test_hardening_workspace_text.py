@@ -14,9 +14,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from intercom_identity.checks import check_workspace_drift
-from intercom_identity.hashing import fingerprint
+from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.models import AuditEvent, Environment, PlatformConfig
-from intercom_identity.rollout import store_api_token
+from intercom_identity.rollout.changes import store_api_token
 from tests.conftest import configure
 from tests.intercom_fake import FakeIntercom, ago, log_entry
 from tests.test_hardening_audit_text import assert_terminal_safe

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from intercom_identity import identity_payload
 from intercom_identity.models import CredentialMode, Environment, PlatformConfig, RolloutPhase
-from intercom_identity.rollout import change_mode
+from intercom_identity.rollout.changes import change_mode
 from tests import jwt_independent
 from tests.conftest import SECRETS, configure
 from tests.test_templatetags import render, settings_of

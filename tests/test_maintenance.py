@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from intercom_identity import record_client
-from intercom_identity.adoption import adoption
-from intercom_identity.maintenance import recount
 from intercom_identity.models import PlatformConfig, VersionTally
+from intercom_identity.rollout.adoption import adoption
+from intercom_identity.rollout.maintenance import recount
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,9 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from intercom_identity import compute_user_hash, configcache
-from intercom_identity.loader import SESSION_SCRIPT, identity_marker
+from intercom_identity import compute_user_hash
+from intercom_identity._internal import configcache
+from intercom_identity.messenger.tag import SESSION_SCRIPT, identity_marker
 from intercom_identity.models import Environment, RolloutPhase
 from tests import jwt_independent
 from tests.conftest import SECRETS, configure

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from intercom_identity import configcache
+from intercom_identity._internal import configcache
 from intercom_identity.middleware import MessengerSessionMiddleware
 from intercom_identity.models import Environment
 from tests.test_faults import database_down

@@ -5,11 +5,11 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.exceptions import MissingSecret, PhaseRequiresSecret, UnknownEnvironment, UnknownPlatform
-from intercom_identity.hashing import fingerprint
-from intercom_identity.lookups import get_platform_config
 from intercom_identity.models import Environment, Platform, PlatformConfig, RolloutPhase
-from intercom_identity.rollout import change_phase, store_secret
+from intercom_identity.rollout.changes import change_phase, store_secret
+from intercom_identity.selectors import get_platform_config
 from tests.conftest import SECRETS
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ import pytest
 from django.db import InterfaceError, OperationalError, connection
 from django.test import Client, override_settings
 
-from intercom_identity import outages
+from intercom_identity._internal import outages
+from intercom_identity._internal.outages import Outage
 from intercom_identity.models import Environment, RolloutPhase
-from intercom_identity.outages import Outage
 from tests import leakguard
 from tests.conftest import configure
 from tests.test_cacheguard import FaultyCache
@@ -221,7 +221,7 @@ def test_the_messenger_and_the_json_view_share_the_database_outage(
 
 @pytest.mark.django_db
 def test_recording_errors_go_through_the_database_outage(ready: None, user: Any, records: Any) -> None:
-    from intercom_identity.activity import record_client
+    from intercom_identity.rollout.activity import record_client
 
     def writes_fail(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         if not sql.lstrip().upper().startswith("SELECT"):

@@ -13,15 +13,15 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from intercom_identity import rollout
+from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.exceptions import EnforcementBlocked, ReasonRequired
-from intercom_identity.hashing import fingerprint
 from intercom_identity.models import (
     AuditEvent,
     PlatformConfig,
     RolloutPhase,
 )
-from intercom_identity.rollout import (
+from intercom_identity.rollout import changes as rollout
+from intercom_identity.rollout.changes import (
     change_mode,
     change_phase,
     set_min_sending_version,

@@ -16,7 +16,7 @@ from django.test import RequestFactory, override_settings
 from intercom_identity.checks import check_web_app_id
 from intercom_identity.exceptions import InvalidAppId
 from intercom_identity.models import AuditEvent, Environment, RolloutPhase
-from intercom_identity.rollout import set_app_id
+from intercom_identity.rollout.changes import set_app_id
 from tests.conftest import configure
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.template import Context, Template
 from django.test import RequestFactory, override_settings
 
 from intercom_identity import compute_user_hash
-from intercom_identity.messenger import script_safe_json
+from intercom_identity.messenger.intercom_settings import script_safe_json
 from intercom_identity.models import Environment, RolloutPhase
 from tests import leakguard
 from tests.conftest import SECRETS, configure

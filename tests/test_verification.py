@@ -16,11 +16,11 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from intercom_identity.admin.display import with_code
-from intercom_identity.hashing import sign
-from intercom_identity.lookups import get_platform_config
+from intercom_identity.credentials.hashing import sign
+from intercom_identity.credentials.verification import REASONS, VerificationContext, verify_credential
 from intercom_identity.models import Environment, RolloutPhase
-from intercom_identity.rollout import change_phase, store_secret
-from intercom_identity.verification import REASONS, VerificationContext, verify_credential
+from intercom_identity.rollout.changes import change_phase, store_secret
+from intercom_identity.selectors import get_platform_config
 from tests import jwt_independent
 from tests.conftest import SECRETS, configure
 

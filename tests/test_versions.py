@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.management.base import CommandError
 
-from intercom_identity.rollout import (
+from intercom_identity.rollout.changes import (
     set_min_sending_version,
 )
-from intercom_identity.versions import at_least, clean_version, version_key
+from intercom_identity.rollout.versions import at_least, clean_version, version_key
 from tests.conftest import ios, run, seen, users
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 from pytest_httpserver import HTTPServer
 
-from intercom_identity import intercom_api, workspace
+from intercom_identity.constants import REST_API_BASES
 from intercom_identity.models import (
     Environment,
     PlatformConfig,
@@ -25,7 +25,8 @@ from intercom_identity.models import (
     WorkspaceEvent,
     WorkspaceSnapshot,
 )
-from intercom_identity.regions import REST_API_BASES
+from intercom_identity.workspace import client as intercom_api
+from intercom_identity.workspace import sync as workspace
 from tests import leakguard
 from tests.conftest import configure
 from tests.intercom_fake import TOKENS, FakeIntercom, ago, log_entry, log_page, me, slow

@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.views.debug import ExceptionReporter
 from pytest_httpserver import HTTPServer
 
-from intercom_identity import crypto
-from intercom_identity.hashing import fingerprint
+from intercom_identity._internal import crypto
+from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase, WorkspaceSnapshot
 from tests import leakguard
 from tests.conftest import configure, staff_client

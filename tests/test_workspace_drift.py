@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from intercom_identity.drift import (
+from intercom_identity.workspace.drift import (
     CODES,
     Finding,
     IntercomEvent,

@@ -17,11 +17,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client, override_settings
 
-from intercom_identity import intercom_api, workspace
 from intercom_identity.checks import check_settings, check_workspace_drift
-from intercom_identity.hashing import fingerprint
+from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.models import AuditEvent, Environment, RolloutPhase, WorkspaceSnapshot
-from intercom_identity.rollout import ApiTokenManagedBySettings, store_api_token
+from intercom_identity.rollout.changes import ApiTokenManagedBySettings, store_api_token
+from intercom_identity.workspace import client as intercom_api
+from intercom_identity.workspace import sync as workspace
 from project.secret_env import api_tokens_from_environment
 from tests import leakguard
 from tests.conftest import configure

@@ -5,13 +5,19 @@ Importing the package registers the admins."""
 
 from __future__ import annotations
 
-from .audit import AuditEventAdmin
-from .base import AppModelAdmin
-from .display import secret_summary
-from .environments import EnvironmentAdmin, PlatformConfigInline
-from .forms import AuditReasonForm, CheckCredentialForm, PlatformConfigForm
-from .platform_configs import PlatformConfigAdmin
-from .transitions import MODE_CONSEQUENCES, PHASE_CONSEQUENCES, PHASE_ORDER, TRANSITIONS, Transition
+from intercom_identity.admin.audit import AuditEventAdmin
+from intercom_identity.admin.base import AppModelAdmin
+from intercom_identity.admin.display import secret_summary
+from intercom_identity.admin.environments import EnvironmentAdmin, PlatformConfigInline
+from intercom_identity.admin.forms import AuditReasonForm, CheckCredentialForm, PlatformConfigForm
+from intercom_identity.admin.platform_configs import PlatformConfigAdmin
+from intercom_identity.admin.transitions import (
+    MODE_CONSEQUENCES,
+    PHASE_CONSEQUENCES,
+    PHASE_ORDER,
+    TRANSITIONS,
+    Transition,
+)
 
 __all__ = [
     "MODE_CONSEQUENCES",

@@ -13,9 +13,9 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..formatting import percent
-from ..models import AuditEvent, Environment
-from .base import AppModelAdmin
+from intercom_identity._internal.formatting import percent
+from intercom_identity.admin.base import AppModelAdmin
+from intercom_identity.models import AuditEvent, Environment
 
 
 class EnvironmentFilter(admin.SimpleListFilter):

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from ..sensitive import reaches_sensitive_field
+from intercom_identity._internal.sensitive import reaches_sensitive_field
 
 
 class AppModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]

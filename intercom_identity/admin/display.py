@@ -11,9 +11,9 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
-from ..conf import conf
-from ..formatting import exact_time, relative_time
-from ..models import Environment, PlatformConfig
+from intercom_identity._internal.formatting import exact_time, relative_time
+from intercom_identity.conf import conf
+from intercom_identity.models import Environment, PlatformConfig
 
 _CODE = re.compile(r"`([^`]+)`")
 

@@ -12,13 +12,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..models import Environment, PlatformConfig, RolloutPhase
-from ..permissions import can_manage, can_manage_production
-from .base import AppModelAdmin
-from .display import environment_badges, secret_cell
-from .next_steps import production_permission_name
-from .transitions import PHASE_SHORT_LABELS
-from .workspace_page import EnvironmentApiTokenMixin, api_token_summary
+from intercom_identity.admin.base import AppModelAdmin
+from intercom_identity.admin.display import environment_badges, secret_cell
+from intercom_identity.admin.next_steps import production_permission_name
+from intercom_identity.admin.pages.workspace import EnvironmentApiTokenMixin, api_token_summary
+from intercom_identity.admin.transitions import PHASE_SHORT_LABELS
+from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
+from intercom_identity.permissions import can_manage, can_manage_production
 
 
 class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]

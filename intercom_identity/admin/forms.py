@@ -11,11 +11,11 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from ..conf import conf
-from ..hashing import validate_secret
-from ..models import Environment, Platform, PlatformConfig
-from ..text import clean_audit_reason
-from ..versions import clean_min_version
+from intercom_identity._internal.text import clean_audit_reason
+from intercom_identity.conf import conf
+from intercom_identity.credentials.hashing import validate_secret
+from intercom_identity.models import Environment, Platform, PlatformConfig
+from intercom_identity.rollout.versions import clean_min_version
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise

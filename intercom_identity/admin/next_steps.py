@@ -19,10 +19,10 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext
 
-from ..models import Environment, PlatformConfig
-from ..permissions import MANAGE_PRODUCTION, can_manage
-from ..rollout import Preview, preview
-from .transitions import Transition
+from intercom_identity.admin.transitions import Transition
+from intercom_identity.models import Environment, PlatformConfig
+from intercom_identity.permissions import MANAGE_PRODUCTION, can_manage
+from intercom_identity.rollout.changes import Preview, preview
 
 
 @dataclass(frozen=True)

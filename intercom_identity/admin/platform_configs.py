@@ -13,17 +13,17 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from ..models import AuditEvent, PlatformConfig, change_summary
-from ..permissions import can_manage
-from ..rollout import set_min_sending_version, store_secret
-from .base import AppModelAdmin
-from .check_page import CheckPage
-from .display import phase_cell, secret_cell
-from .forms import PlatformConfigForm
-from .next_steps import offered_steps
-from .overview_page import OverviewPage
-from .transition_page import TransitionPage
-from .transitions import TRANSITIONS
+from intercom_identity.admin.base import AppModelAdmin
+from intercom_identity.admin.display import phase_cell, secret_cell
+from intercom_identity.admin.forms import PlatformConfigForm
+from intercom_identity.admin.next_steps import offered_steps
+from intercom_identity.admin.pages.check import CheckPage
+from intercom_identity.admin.pages.overview import OverviewPage
+from intercom_identity.admin.pages.transition import TransitionPage
+from intercom_identity.admin.transitions import TRANSITIONS
+from intercom_identity.models import AuditEvent, PlatformConfig, change_summary
+from intercom_identity.permissions import can_manage
+from intercom_identity.rollout.changes import set_min_sending_version, store_secret
 
 
 @admin.register(PlatformConfig)

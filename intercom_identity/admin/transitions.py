@@ -14,11 +14,11 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from ..formatting import ARROW, BACK_ARROW
-from ..models import CredentialMode, PlatformConfig, RolloutPhase, change_summary
+from intercom_identity._internal.formatting import ARROW, BACK_ARROW
+from intercom_identity.models import CredentialMode, PlatformConfig, RolloutPhase, change_summary
 
 if TYPE_CHECKING:
-    from .transition_page import TransitionPage
+    from intercom_identity.admin.pages.transition import TransitionPage
 
 PHASE_CONSEQUENCES = {
     RolloutPhase.OFF: _("No hash is handed out. If Intercom still enforces, users of this platform will be rejected."),

@@ -8,8 +8,8 @@ from typing import Any
 from django import template
 from django.utils.safestring import SafeString
 
-from ..loader import messenger_html
-from ..messenger import intercom_settings_script, messenger_settings
+from intercom_identity.messenger.intercom_settings import intercom_settings_script, messenger_settings
+from intercom_identity.messenger.tag import messenger_html
 
 register = template.Library()
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from django import template
 from django.utils.safestring import SafeString
 
-from ..admin.display import moment, with_code
-from ..platforms import label
+from intercom_identity.admin.display import moment, with_code
+from intercom_identity.constants import label
 
 register = template.Library()
 

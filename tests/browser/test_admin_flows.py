@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from intercom_identity import record_client
-from intercom_identity.hashing import fingerprint
+from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.models import AuditEvent, PlatformConfig, RolloutPhase
 from tests.browser.conftest import admin_login, click_and_wait, screenshot
 from tests.conftest import SECRETS, configure

@@ -15,7 +15,7 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 
 from intercom_identity.models import CredentialMode, Environment, RolloutPhase
-from intercom_identity.rollout import change_mode
+from intercom_identity.rollout.changes import change_mode
 from tests import jwt_independent
 from tests.conftest import SECRETS, configure
 

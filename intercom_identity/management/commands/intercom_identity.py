@@ -12,18 +12,14 @@ from typing import Any, TextIO
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.views.decorators.debug import sensitive_variables
 
-from ... import workspace
-from ...adoption import adoption, evidence_text
-from ...emulator import verify
-from ...exceptions import IntercomIdentityError
-from ...formatting import percent, relative_time
-from ...hashing import compute_user_hash
-from ...lookups import get_environment, get_platform_config, parse_phase
-from ...maintenance import recount, rotate_encryption
-from ...models import CredentialMode, Platform, RolloutPhase
-from ...reports import audit_history, status_matrix
-from ...retention import prune_activity
-from ...rollout import (
+from intercom_identity._internal.formatting import percent, relative_time
+from intercom_identity._internal.text import clean_audit_reason, for_terminal, is_utf8_text
+from intercom_identity.credentials.emulator import verify
+from intercom_identity.credentials.hashing import compute_user_hash
+from intercom_identity.exceptions import IntercomIdentityError
+from intercom_identity.models import CredentialMode, Platform, RolloutPhase
+from intercom_identity.rollout.adoption import adoption, evidence_text
+from intercom_identity.rollout.changes import (
     change_mode,
     change_phase,
     clear_api_token,
@@ -33,7 +29,11 @@ from ...rollout import (
     store_api_token,
     store_secret,
 )
-from ...text import clean_audit_reason, for_terminal, is_utf8_text
+from intercom_identity.rollout.maintenance import recount, rotate_encryption
+from intercom_identity.rollout.retention import prune_activity
+from intercom_identity.rollout.status import audit_history, status_matrix
+from intercom_identity.selectors import get_environment, get_platform_config, parse_phase
+from intercom_identity.workspace import sync as workspace
 
 
 def _window_days(value: str) -> int:

@@ -11,10 +11,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from intercom_identity.activity import record_client
-from intercom_identity.lookups import get_platform_config
 from intercom_identity.models import ClientActivity, Environment, Platform, RolloutPhase
-from intercom_identity.rollout import change_phase, store_secret
+from intercom_identity.rollout.activity import record_client
+from intercom_identity.rollout.changes import change_phase, store_secret
+from intercom_identity.selectors import get_platform_config
 
 USERNAME = "admin"
 PASSWORD = "admin"

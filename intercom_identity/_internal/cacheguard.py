@@ -1,0 +1,124 @@
+"""A circuit breaker around every call the app makes to Django's default cache.
+
+The app only ever uses the cache to go faster or to limit (the configuration version, the
+memory of recordings, rate-limit counters), so without it it serves from its own copy and
+the database. A cache that refuses connections fails in microseconds; one that hangs
+(accepting connections, never answering) makes every call wait for the client's time-out,
+once per call: a frozen Redis stopped all serving. So after a cache error or time-out this
+process stops calling the cache for ``INTERCOM_IDENTITY_CACHE_COOLDOWN`` seconds (calls
+raise ``CacheUnavailable`` at once), then lets one call try again: a hung cache costs at
+most one time-out per process and cool-down, not one per call. The outage is logged
+through ``outages.CACHE``: once, then at most once a minute, then when the cache is back.
+
+Import ``cache`` from here, never from ``django.core.cache`` (a test checks every module).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from django.core.cache import cache as _django_cache
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from intercom_identity._internal.outages import CACHE as OUTAGE
+from intercom_identity.conf import PREFIX, conf
+
+T = TypeVar("T")
+
+CONSEQUENCE = (
+    "{call} failed; serving without it (the configuration read from the database, no rate limits, "
+    "recordings written through) and calling it again only {cooldown} s after each error. A configuration "
+    "change made meanwhile reaches the processes that can still read the cache only when their copy "
+    "expires (" + PREFIX + "CACHE_TTL)"
+)
+
+
+class CacheUnavailable(Exception):
+    """The cache failed this call, or failed recently enough that it was not called."""
+
+
+class _Circuit:
+    """Closed (``open_until`` 0: every call goes to the cache) or open until a moment."""
+
+    def __init__(self) -> None:
+        self.open_until = 0.0
+        self.lock = threading.Lock()
+
+
+_circuit = _Circuit()
+
+
+def _call(name: str, operation: Callable[[], T], answers: tuple[type[Exception], ...] = ()) -> T:
+    """``operation()`` unless the circuit is open. ``answers`` are exceptions that are the
+    cache's answer (``incr`` of a missing key), not its failure."""
+    if _circuit.open_until:
+        now = time.monotonic()
+        with _circuit.lock:
+            if now < _circuit.open_until:
+                trial = False
+            else:  # this call tries the cache; the others keep away until it has its answer
+                _circuit.open_until = now + conf.CACHE_COOLDOWN
+                trial = True
+        if not trial:
+            OUTAGE.served_without()
+            raise CacheUnavailable(f"The cache is not called for {PREFIX}CACHE_COOLDOWN seconds after an error.")
+    try:
+        result = operation()
+    except answers:
+        _closed()
+        raise
+    except Exception as exc:
+        cooldown = conf.CACHE_COOLDOWN
+        if cooldown > 0:
+            _circuit.open_until = time.monotonic() + cooldown
+        OUTAGE.failed(exc, CONSEQUENCE.format(cooldown=f"{cooldown:g}", call=f"cache.{name}"))
+        raise CacheUnavailable(f"cache.{name} failed: {type(exc).__name__}") from exc
+    _closed()
+    return result
+
+
+def _closed() -> None:
+    _circuit.open_until = 0.0
+    OUTAGE.available()
+
+
+class GuardedCache:
+    """The cache calls the app makes, each through the circuit breaker. Each raises
+    ``CacheUnavailable`` instead of the backend's error."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return _call("get", lambda: _django_cache.get(key, default))
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        return _call("get_many", lambda: _django_cache.get_many(keys))
+
+    def set(self, key: str, value: Any, timeout: float | None = DEFAULT_TIMEOUT) -> None:
+        _call("set", lambda: _django_cache.set(key, value, timeout=timeout))
+
+    def add(self, key: str, value: Any, timeout: float | None = DEFAULT_TIMEOUT) -> bool:
+        return bool(_call("add", lambda: _django_cache.add(key, value, timeout=timeout)))
+
+    def incr(self, key: str) -> int:
+        """Raises ``ValueError`` when the key is missing (an answer, not a failure)."""
+        return int(_call("incr", lambda: _django_cache.incr(key), answers=(ValueError,)))
+
+
+cache = GuardedCache()
+
+
+def forget() -> None:
+    """Close the circuit and forget the outage (tests; a new cache configuration)."""
+    _circuit.open_until = 0.0
+    OUTAGE.forget()
+
+
+@receiver(setting_changed, dispatch_uid="intercom_identity._internal.cacheguard.setting_changed")
+def _setting_changed(setting: str, **kwargs: Any) -> None:
+    """Another cache (``override_settings(CACHES=...)``) is another circuit."""
+    if setting in {"CACHES", PREFIX + "CACHE_COOLDOWN"}:
+        forget()

@@ -1,0 +1,146 @@
+"""The transition page: confirm, then apply, a change of phase or credential mode, from a
+configuration's buttons or a changelist action. The rules and their numbers come from
+``rollout.preview``; the change itself is ``rollout.change_many``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from intercom_identity.admin.display import secret_cell
+from intercom_identity.admin.forms import AuditReasonForm
+from intercom_identity.admin.next_steps import blockers, permission_blocker
+from intercom_identity.admin.pages.workspace import WorkspaceOverviewMixin
+from intercom_identity.admin.transitions import TRANSITIONS, Transition
+from intercom_identity.exceptions import EnforcementBlocked, InvalidAuditText, PhaseRequiresSecret, ReasonRequired
+from intercom_identity.models import PlatformConfig, value_label
+from intercom_identity.rollout.changes import change_many, preview
+
+
+def permission_blocker_reason(
+    modeladmin: admin.ModelAdmin[PlatformConfig], request: HttpRequest, configs: Iterable[PlatformConfig]
+) -> str:
+    """What permission the first forbidden row needs (all of them need the same one)."""
+    for config in configs:
+        blocker = permission_blocker(modeladmin, request, config)
+        if blocker is not None:
+            return blocker.reason
+    return ""
+
+
+class TransitionPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """The transition page and the changelist actions that lead to it (a mixin of ``PlatformConfigAdmin``)."""
+
+    def transition_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Confirm, then apply, one change from the buttons of a configuration's page."""
+        config = self.get_object(request, unquote(object_id))
+        if config is None:
+            raise Http404(_("No such platform configuration."))
+        if not self.has_change_permission(request, config):
+            raise PermissionDenied
+        transition = TRANSITIONS.get(request.POST.get("transition") or request.GET.get("to") or "")
+        if transition is None:
+            messages.error(request, _("Choose one of the offered changes."))
+            return HttpResponseRedirect(self._change_url(config))
+        if request.method == "POST" and request.POST.get("confirm") == "yes":
+            self._apply(request, [config], transition)
+            return HttpResponseRedirect(self._change_url(config))
+        return self._confirmation(request, [config], transition, action=None)
+
+    def _transition_action(
+        self, request: HttpRequest, queryset: QuerySet[PlatformConfig], key: str, action: str
+    ) -> HttpResponse | None:
+        transition = TRANSITIONS[key]
+        configs = list(queryset.select_related("environment"))
+        risky = transition.always_confirm or any(config.environment.is_production for config in configs)
+        # "review": a selection narrowed on the confirmation page is confirmed again, whatever it holds.
+        if (risky or request.POST.get("review") == "yes") and request.POST.get("confirm") != "yes":
+            return self._confirmation(request, configs, transition, action=action)
+        self._apply(request, configs, transition)
+        return None
+
+    def _apply(self, request: HttpRequest, configs: Iterable[PlatformConfig], transition: Transition) -> None:
+        """All or nothing: refuse the whole change if any row may not or cannot change."""
+        configs = list(configs)
+        forbidden = [str(c) for c in configs if not self.has_change_permission(request, c)]
+        if forbidden:
+            messages.error(
+                request,
+                _("You may not change %(rows)s: %(why)s. Nothing was changed.")
+                % {"rows": ", ".join(forbidden), "why": permission_blocker_reason(self, request, configs)},
+            )
+            return
+        reason_form = AuditReasonForm(request.POST)
+        if not reason_form.is_valid():
+            refusal = " ".join(str(error) for error in reason_form.errors["reason"])
+            messages.error(request, _("%(reason)s Nothing was changed.") % {"reason": refusal})
+            return
+        reason = reason_form.cleaned_data["reason"]
+        force = request.POST.get("force") == "yes"
+        try:
+            changes = change_many(configs, transition.target, actor=request.user, reason=reason, force=force)
+        except (PhaseRequiresSecret, EnforcementBlocked, ReasonRequired, InvalidAuditText) as exc:
+            messages.error(request, _("%(reason)s Nothing was changed.") % {"reason": exc})
+            return
+        changed = [(config, previous) for config, previous in changes if previous != transition.value]
+        for config, previous in changed:
+            self.log_change(request, config, transition.history(previous))
+        if changed:
+            messages.success(
+                request,
+                _("%(rows)s: now %(what)s.")
+                % {"rows": ", ".join(str(c) for c, _p in changed), "what": transition.label},
+            )
+        else:
+            messages.info(request, _("Nothing to change: already %(what)s.") % {"what": transition.label})
+
+    def _confirmation(
+        self, request: HttpRequest, configs: list[PlatformConfig], transition: Transition, *, action: str | None
+    ) -> HttpResponse:
+        """What the change would do, row by row, with the guard's numbers; or, when a row stops it,
+        which row, why and what unblocks it, with no form that could not succeed."""
+        plan = preview(configs, transition.target)
+        blocked = blockers(self, request, configs, plan)
+        blocked_pks = {blocker.config.pk for blocker in blocked if blocker.config is not None}
+        others = [config for config in configs if config.pk not in blocked_pks]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": transition.question,
+            "opts": self.model._meta,
+            "rows": [
+                {
+                    "config": move.config,
+                    "now": value_label(move.field, move.current),
+                    "after": value_label(move.field, move.target) if move.changes else None,
+                    "secret": secret_cell(move.config),
+                }
+                for move in plan.moves
+            ],
+            "configs": configs,
+            "transition": transition,
+            "blockers": blocked,
+            # A list action can go on without the rows that stop it (confirmed again).
+            "others": others if action and blocked else [],
+            "includes_production": any(c.environment.is_production for c in configs),
+            "readiness": plan.readiness,
+            "below_threshold": bool(plan.below_threshold),
+            "workspace_findings": self.workspace_findings_for(configs),
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "cancel_url": (
+                reverse("admin:intercom_identity_platformconfig_changelist") if action else self._change_url(configs[0])
+            ),
+        }
+        return TemplateResponse(request, "intercom_identity/admin/confirm_transition.html", context)
+
+    def _change_url(self, config: PlatformConfig) -> str:
+        return reverse("admin:intercom_identity_platformconfig_change", args=[config.pk])

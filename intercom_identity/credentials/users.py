@@ -1,0 +1,136 @@
+"""Who the user is, as Intercom sees them: the defaults behind the pluggable
+``INTERCOM_IDENTITY_USER_ID``, ``INTERCOM_IDENTITY_USER_EMAIL`` and
+``INTERCOM_IDENTITY_AUTHENTICATE`` settings, and the one function that applies them."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.db import DatabaseError, InterfaceError
+from django.http import HttpRequest
+
+from intercom_identity._internal.text import is_utf8_text
+from intercom_identity.conf import conf
+
+logger = logging.getLogger("intercom_identity.identity")
+
+
+def default_user_id(user: Any) -> str | None:
+    """``str(user.pk)``: the primary key is stable, unlike usernames and emails."""
+    return None if user.pk is None else str(user.pk)
+
+
+def default_user_email(user: Any) -> str | None:
+    """The user's email field (whatever the user model names it), or None when blank."""
+    field = user.get_email_field_name() if hasattr(user, "get_email_field_name") else "email"
+    return getattr(user, field, None) or None
+
+
+def default_authenticate(request: HttpRequest) -> Any:
+    """``request.user`` when it is an authenticated user (session or any auth middleware)."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user
+    return None
+
+
+def call_setting(setting: str, function: Callable[[Any], Any], argument: Any) -> Any:
+    """``function(argument)`` for a pluggable ``INTERCOM_IDENTITY_<setting>``; an exception it
+    raises is a misconfiguration (``ImproperlyConfigured``, logged with its traceback), which the
+    JSON views answer with a 503 and the template tag by not booting: never a broken page."""
+    try:
+        return function(argument)
+    except (DatabaseError, InterfaceError, ImproperlyConfigured):
+        raise  # the database being down has its own answer; a misconfiguration already is one
+    except Exception as exc:
+        logger.exception("INTERCOM_IDENTITY_%s raised %s.", setting, type(exc).__name__)
+        raise ImproperlyConfigured(f"INTERCOM_IDENTITY_{setting} raised {type(exc).__name__}.") from exc
+
+
+def authenticate(request: HttpRequest) -> Any:
+    """Who is asking: ``INTERCOM_IDENTITY_AUTHENTICATE(request)`` (see ``call_setting``)."""
+    return call_setting("AUTHENTICATE", conf.AUTHENTICATE, request)
+
+
+class _Misconfigured(Exception):
+    """A ``USER_ID`` / ``USER_EMAIL`` callable returned something that is no identifier."""
+
+
+# (setting, type) pairs already reported by this process: one error each, not one per request.
+_reported: set[tuple[str, str]] = set()
+
+
+def _identifier(setting: str, value: object, *, ints: bool) -> str | None:
+    """``value`` as the text Intercom receives, None when absent; ``_Misconfigured`` otherwise.
+
+    Only ``str`` (and ``int`` for ids) is accepted: ``str()`` of anything else is its ``repr``
+    (``b'42'``), which would be hashed and sent as if it were the user's id.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and (value.isascii() or is_utf8_text(value)):  # isascii(): no encoding, hot path
+        return value
+    if ints and isinstance(value, int) and not isinstance(value, bool):
+        return str(int(value))  # int(): an IntEnum member's str() may be its name
+    what = "str that is not UTF-8 text" if isinstance(value, str) else type(value).__name__
+    if (setting, what) not in _reported:
+        _reported.add((setting, what))
+        logger.error(
+            "INTERCOM_IDENTITY_%s returned a %s; it must return a str%s or None. Users get no Intercom "
+            "identity until it is fixed (logged once per process).",
+            setting,
+            what,
+            " or an int" if ints else "",
+        )
+    raise _Misconfigured
+
+
+def user_identity(user: Any) -> tuple[str | None, str | None]:
+    """``(user_id, email)`` for a user, each None when absent; ``(None, None)`` for a visitor,
+    and for a user whose ``USER_ID`` or ``USER_EMAIL`` callable returns no identifier (logged)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None, None
+    try:
+        return (
+            _identifier("USER_ID", call_setting("USER_ID", conf.USER_ID, user), ints=True),
+            _identifier("USER_EMAIL", call_setting("USER_EMAIL", conf.USER_EMAIL, user), ints=False),
+        )
+    except _Misconfigured:
+        return None, None
+
+
+def _forget_reports(**kwargs: Any) -> None:
+    """A change of settings may fix (or change) the callables: report afresh."""
+    _reported.clear()
+
+
+setting_changed.connect(_forget_reports, dispatch_uid="intercom_identity.credentials.users")
+
+
+def signed_claims(user: Any, email: str | None) -> dict[str, Any]:
+    """The claims named in ``INTERCOM_IDENTITY_JWT_SIGNED_FIELDS`` for a JWT.
+
+    ``email`` is the value of ``INTERCOM_IDENTITY_USER_EMAIL``; any other name is read from
+    the user (called when it is a method). ``user_id`` is always signed and not repeated here.
+    """
+    claims: dict[str, Any] = {}
+    for name in conf.JWT_SIGNED_FIELDS:
+        if name == "user_id":
+            continue
+        value = email if name == "email" else getattr(user, name, None)
+        value = value() if inspect.ismethod(value) else value
+        if isinstance(value, datetime):
+            value = int(value.timestamp())  # JWT dates are seconds since 1970
+        elif isinstance(value, date):
+            value = value.isoformat()
+        if value is not None and not isinstance(value, (str, int, float, bool)):
+            logger.error("JWT claim %s left out: a %s is not a JSON value.", name, type(value).__name__)
+            continue
+        claims[name] = value
+    return claims

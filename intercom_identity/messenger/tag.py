@@ -1,0 +1,129 @@
+"""``{% intercom_messenger %}``: the settings, Intercom's loader and the session script in one.
+
+People who paste Intercom's loader by hand forget the CSP nonce (the messenger then never
+loads under a CSP) or the region's ``api_base``, and nothing shuts the previous user's
+messenger down or refreshes a JWT on a page left open. This renders all of it for the
+current environment, every element with the request's nonce:
+
+1. ``window.intercomSettings`` (as ``{% intercom_settings %}``, plus ``api_base`` for a
+   workspace hosted in Europe or Australia);
+2. one script (``static/intercom_identity/messenger.js``, inline) that shuts the messenger
+   down when the browser last booted it for another identity, boots it through Intercom's
+   loader (queue stub, widget loaded after the page), and in JWT mode fetches a fresh token
+   from the JSON view before the current one expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
+from django.urls import NoReverseMatch, reverse
+from django.utils.crypto import salted_hmac
+from django.utils.safestring import SafeString
+
+from intercom_identity._internal.configcache import get_serving_config
+from intercom_identity.conf import conf
+from intercom_identity.constants import DEFAULT_REGION, messenger_api_base
+from intercom_identity.credentials.hashing import select_identifier
+from intercom_identity.credentials.users import user_identity
+from intercom_identity.exceptions import IntercomIdentityError
+from intercom_identity.messenger.cookies import messenger_cookie_names
+from intercom_identity.messenger.intercom_settings import (
+    intercom_settings_script,
+    messenger_settings,
+    script_element,
+    script_safe_json,
+)
+from intercom_identity.models import Platform
+
+logger = logging.getLogger("intercom_identity.loader")
+
+SESSION_SCRIPT = Path(__file__).resolve().parent.parent / "static" / "intercom_identity" / "messenger.js"
+MARKER_SALT = "intercom_identity.loader.identity_marker"
+
+# The workspace (app id, region) each environment last served in this process: what the
+# tag and the middleware fall back on while the database is unavailable.
+_last_workspaces: dict[str, tuple[str, str]] = {}
+
+
+def current_workspace() -> tuple[str, str] | None:
+    """``(app_id, region)`` of the current environment, from the configuration copy (no query
+    when warm); the last ones seen when it cannot be read; None if never seen."""
+    try:
+        config = get_serving_config(Platform.WEB)
+    except (IntercomIdentityError, ImproperlyConfigured, DatabaseError):
+        return _last_workspaces.get(conf.ENVIRONMENT)
+    workspace = _last_workspaces[config.environment] = (config.app_id, config.region)
+    return workspace
+
+
+def identity_marker(user: Any) -> str:
+    """A value that changes when the messenger's identity does, and tells nothing about it.
+
+    An HMAC of the identifier Intercom verifies (keyed with ``SECRET_KEY``), so the browser
+    can keep it in ``localStorage`` without keeping the user id or email; ``""`` for a visitor.
+    """
+    user_id, email = user_identity(user)
+    selected = select_identifier(user_id=user_id, email=email)
+    if selected is None:
+        return ""
+    identified_by, identifier = selected
+    message = f"{identified_by.value}:{identifier}"
+    return salted_hmac(MARKER_SALT, message, secret=conf.SECRET_KEY, algorithm="sha256").hexdigest()[:32]
+
+
+@lru_cache(maxsize=1)
+def session_script_source() -> str:
+    """The session script, read once: a function expression the config is applied to."""
+    source = SESSION_SCRIPT.read_text("utf-8").strip()
+    if "</script" in source.lower() or "<!--" in source:
+        raise ImproperlyConfigured(f"{SESSION_SCRIPT} cannot be inlined in a <script> element.")
+    return source
+
+
+def refresh_config(settings: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the script needs to refresh a JWT, or None when there is no JWT (or no JSON view)."""
+    if "intercom_user_jwt" not in settings:
+        return None
+    try:
+        url = reverse("intercom_identity:user-hash")
+    except NoReverseMatch:
+        logger.warning("Intercom JWT refresh is off: include intercom_identity.urls in the URLconf.")
+        return None
+    # ``now`` lets the browser measure the token's lifetime on the server's clock, not its own.
+    return {"url": f"{url}?platform=web", "lifetime": conf.JWT_EXPIRY, "now": round(time.time(), 3)}
+
+
+def messenger_html(request: Any, extra: Mapping[str, Any], *, nonce: str | None = None) -> SafeString:
+    """The tag's output for ``request.user``; empty when the environment has no app id."""
+    user = getattr(request, "user", None)
+    settings = messenger_settings(user, extra)
+    if settings is None or not settings.get("app_id"):
+        return SafeString("")
+    workspace = current_workspace()
+    api_base = messenger_api_base(workspace[1] if workspace else DEFAULT_REGION)
+    if api_base is not None:
+        settings = {**settings, "api_base": api_base}
+    try:
+        cookie_domain = conf.COOKIE_DOMAIN
+    except ImproperlyConfigured as exc:  # system check E017 says so too
+        logger.error("%s", exc)
+        cookie_domain = None
+    identified = any(key in settings for key in ("user_id", "email", "intercom_user_jwt"))
+    config = {
+        "appId": settings["app_id"],
+        # The identity the messenger boots with: none when the page could not produce it.
+        "marker": identity_marker(user) if identified else "",
+        "cookies": messenger_cookie_names(str(settings["app_id"])),
+        "cookieDomain": cookie_domain,
+        "refresh": refresh_config(settings),
+    }
+    session = script_element(f"{session_script_source()}({script_safe_json(config)});", nonce=nonce)
+    return SafeString(intercom_settings_script(settings, nonce=nonce) + session)

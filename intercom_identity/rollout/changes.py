@@ -1,0 +1,420 @@
+"""Changing a configuration under the rollout rules.
+
+Every change of a secret, phase, credential mode, minimum sending version or app ID goes through
+this module, which applies it on a locked row and writes one ``AuditEvent`` in the same
+transaction, whoever asked (admin, command, code). Moving to ``enforced`` is guarded by
+adoption: the share of active users whose app version sends the credential.
+"""
+
+from __future__ import annotations
+
+import getpass
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.views.decorators.debug import sensitive_variables
+
+from intercom_identity._internal import crypto
+from intercom_identity._internal.configcache import config_changed
+from intercom_identity._internal.text import clean_audit_reason
+from intercom_identity.credentials.hashing import fingerprint
+from intercom_identity.exceptions import (
+    ApiTokenManagedBySettings,
+    EnforcementBlocked,
+    InvalidAppId,
+    PhaseRequiresSecret,
+    ReasonRequired,
+    SecretManagedBySettings,
+)
+from intercom_identity.models import AuditEvent, CredentialMode, Environment, PlatformConfig, RolloutPhase
+from intercom_identity.rollout.adoption import Adoption, adoption
+from intercom_identity.rollout.versions import clean_min_version
+from intercom_identity.selectors import locked_config, parse_mode, parse_phase
+from intercom_identity.workspace.client import validate_api_token
+
+
+def actor_label(actor: Any) -> str:
+    """Who made a change, as text that outlives the user row."""
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        return str(actor.get_username())
+    try:
+        return f"command line ({getpass.getuser()})"
+    except (OSError, KeyError):
+        return "command line"
+
+
+def _audit(
+    config: PlatformConfig,
+    kind: str,
+    previous: str,
+    new: str,
+    *,
+    actor: Any,
+    reason: str = "",
+    forced: bool = False,
+    readiness: Adoption | None = None,
+) -> AuditEvent:
+    # Whoever asked (admin, command, code), the reason is stored only as the rule allows; raising
+    # here rolls the change back with the audit row it would have had.
+    reason = clean_audit_reason(reason)
+    # The caller's readiness when it has one (a ratio of None, "nobody active", is an answer too).
+    adoption_ratio = (readiness or adoption(config, with_daily=False)).ratio
+    return AuditEvent.objects.create(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_label=actor_label(actor),
+        environment=config.environment.slug,
+        platform=config.platform,
+        kind=kind,
+        from_value=previous,
+        to_value=new,
+        adoption_ratio=adoption_ratio,
+        reason=reason,
+        forced=forced,
+    )
+
+
+@sensitive_variables()
+def store_secret(config: PlatformConfig, secret: str, *, actor: Any = None, reason: str = "") -> str:
+    """Validate, encrypt and save a new secret for ``config``; returns its fingerprint.
+
+    The audit trail records the fingerprints, never the secret.
+    """
+    if config.managed_by_settings:
+        raise SecretManagedBySettings(
+            f"The secret of {config} is managed by settings (INTERCOM_IDENTITY_SECRETS): change it there."
+        )
+    with transaction.atomic():
+        locked = locked_config(config)
+        previous = locked.secret_fingerprint
+        locked.set_secret(secret)
+        locked.save(
+            update_fields=[
+                "encrypted_secret",
+                "encrypted_previous_secret",
+                "secret_fingerprint",
+                "secret_set_at",
+                "updated_at",
+            ]
+        )
+        _audit(locked, AuditEvent.Kind.SECRET, previous, locked.secret_fingerprint, actor=actor, reason=reason)
+    config.refresh_from_db()
+    return config.secret_fingerprint
+
+
+def clear_secret(config: PlatformConfig, *, actor: Any = None, reason: str = "") -> str:
+    """Delete the stored secret (and the kept previous one); returns the fingerprint it had.
+
+    Allowed while the phase is ``off``, or when settings supply the secret (the stored one is
+    then unused, and must go: it would silently come back if the settings entry did).
+    """
+    with transaction.atomic():
+        locked = locked_config(config)
+        if locked.phase != RolloutPhase.OFF and not locked.managed_by_settings:
+            raise PhaseRequiresSecret(
+                f"{config} is in phase '{locked.phase}': move it to 'off' before clearing its secret."
+            )
+        previous = locked.secret_fingerprint
+        if locked.encrypted_secret or locked.encrypted_previous_secret:
+            PlatformConfig.objects.filter(pk=locked.pk).update(
+                encrypted_secret="", encrypted_previous_secret="", secret_fingerprint="", secret_set_at=None
+            )
+            config_changed()
+            _audit(locked, AuditEvent.Kind.SECRET, previous, "", actor=actor, reason=reason or "stored secret cleared")
+    config.refresh_from_db()
+    return previous
+
+
+# --- the Intercom API token of an environment (workspace truth) ---------------------------
+
+
+@sensitive_variables()
+def store_api_token(environment: Environment, token: str, *, actor: Any = None, reason: str = "") -> str:
+    """Validate, encrypt and save the environment's Intercom access token; returns its fingerprint.
+
+    Saved with a queryset update: the token is not part of what credentials are served
+    from, so storing it does not invalidate any process's copy. Audited by fingerprint.
+    """
+    if environment.api_token_managed_by_settings:
+        raise ApiTokenManagedBySettings(
+            f"The API token of {environment} is managed by settings (INTERCOM_IDENTITY_API_TOKENS): change it there."
+        )
+    validate_api_token(token)
+    with transaction.atomic():
+        locked = Environment.objects.select_for_update().get(pk=environment.pk)
+        previous, new = locked.api_token_fingerprint, fingerprint(token)
+        Environment.objects.filter(pk=locked.pk).update(
+            encrypted_api_token=crypto.encrypt(token), api_token_fingerprint=new, api_token_set_at=timezone.now()
+        )
+        _audit_environment(locked, previous, new, actor=actor, reason=reason)
+    environment.refresh_from_db()
+    return new
+
+
+def clear_api_token(environment: Environment, *, actor: Any = None, reason: str = "") -> str:
+    """Delete the stored token; returns the fingerprint it had ("" when there was none)."""
+    with transaction.atomic():
+        locked = Environment.objects.select_for_update().get(pk=environment.pk)
+        previous = locked.api_token_fingerprint
+        if locked.encrypted_api_token:
+            Environment.objects.filter(pk=locked.pk).update(
+                encrypted_api_token="", api_token_fingerprint="", api_token_set_at=None
+            )
+            _audit_environment(locked, previous, "", actor=actor, reason=reason or "stored API token cleared")
+    environment.refresh_from_db()
+    return previous
+
+
+def _audit_environment(
+    environment: Environment,
+    previous: str,
+    new: str,
+    *,
+    actor: Any,
+    reason: str,
+    kind: AuditEvent.Kind = AuditEvent.Kind.API_TOKEN,
+) -> None:
+    """The audit row of an environment's change (its API token, its app ID): the reason under the same
+    rule as ``_audit``'s."""
+    AuditEvent.objects.create(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_label=actor_label(actor),
+        environment=environment.slug,
+        platform="",
+        kind=kind,
+        from_value=previous,
+        to_value=new,
+        reason=clean_audit_reason(reason),
+    )
+
+
+Target = RolloutPhase | CredentialMode
+_FIELDS: dict[type[Target], str] = {RolloutPhase: "phase", CredentialMode: "credential_mode"}
+
+
+@dataclass(frozen=True)
+class Move:
+    """What moving one configuration to a target would do, as the rules judge it now."""
+
+    config: PlatformConfig
+    field: str
+    current: str
+    target: str
+    missing_secret: bool  # the target needs a secret this row does not have
+    readiness: Adoption | None  # the guard's numbers, for a row that would become enforced
+
+    @property
+    def changes(self) -> bool:
+        return self.current != self.target
+
+    @property
+    def below_threshold(self) -> bool:
+        """Refused by the guard unless forced (an already enforced row is not guarded: it does not move)."""
+        return self.readiness is not None and not self.readiness.meets_threshold
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What ``change_many`` would do to a selection, row by row, without doing it."""
+
+    target: Target
+    moves: tuple[Move, ...]
+
+    @property
+    def changing(self) -> list[Move]:
+        return [move for move in self.moves if move.changes]
+
+    @property
+    def missing_secret(self) -> list[PlatformConfig]:
+        """Rows that block the whole change: it needs a secret they lack."""
+        return [move.config for move in self.moves if move.missing_secret]
+
+    @property
+    def readiness(self) -> list[tuple[PlatformConfig, Adoption]]:
+        """The guard's numbers for each row it applies to."""
+        return [(move.config, move.readiness) for move in self.moves if move.readiness is not None]
+
+    @property
+    def below_threshold(self) -> list[PlatformConfig]:
+        """Rows the guard refuses unless the change is forced (with a reason)."""
+        return [move.config for move in self.moves if move.below_threshold]
+
+
+def _target(value: Target | str) -> Target:
+    """A phase or a credential mode; a string names a phase."""
+    return value if isinstance(value, (RolloutPhase, CredentialMode)) else parse_phase(value)
+
+
+def _assess(config: PlatformConfig, target: Target) -> Move:
+    field = _FIELDS[type(target)]
+    current = str(getattr(config, field))
+    missing_secret = isinstance(target, RolloutPhase) and target.needs_secret and not config.has_secret
+    # The guard weighs only a row that would really become enforced: one already enforced
+    # does not move, one without a secret cannot (forcing would not help it).
+    guarded = target is RolloutPhase.ENFORCED and current != target and not missing_secret
+    return Move(
+        config=config,
+        field=field,
+        current=current,
+        target=target.value,
+        missing_secret=missing_secret,
+        readiness=adoption(config, with_daily=False) if guarded else None,
+    )
+
+
+def preview(configs: Iterable[PlatformConfig], target: Target | str) -> Preview:
+    """What moving ``configs`` to ``target`` (a phase, or a credential mode) would change, what
+    blocks it and the guard's numbers: the confirmation page shows exactly what ``change_many``
+    then enforces."""
+    target = _target(target)
+    return Preview(target, tuple(_assess(config, target) for config in configs))
+
+
+def change_many(
+    configs: Iterable[PlatformConfig],
+    target: Target | str,
+    *,
+    actor: Any = None,
+    reason: str = "",
+    force: bool = False,
+) -> list[tuple[PlatformConfig, str]]:
+    """Move every config to ``target`` under the rules, all or nothing; returns each config with
+    the value it had before (equal to the target for a row that did not move).
+
+    A phase other than ``off`` needs a secret (``PhaseRequiresSecret``). Moving to ``enforced``
+    needs adoption at or above ``INTERCOM_IDENTITY_ENFORCE_THRESHOLD`` (``EnforcementBlocked``)
+    unless ``force`` with a ``reason`` (``ReasonRequired``); going back is always allowed.
+    """
+    target = _target(target)
+    if force and not reason.strip():
+        raise ReasonRequired(gettext("A forced change needs a written reason."))
+    field = _FIELDS[type(target)]
+    stamp = "phase_changed_at" if field == "phase" else None
+
+    def check(locked: PlatformConfig) -> tuple[bool, Adoption | None]:
+        """Raise when the move is not allowed; else whether it goes through only because it is forced."""
+        move = _assess(locked, target)
+        if move.missing_secret:
+            raise PhaseRequiresSecret(
+                gettext("%(config)s has no stored secret: store one before moving it to '%(phase)s'.")
+                % {"config": locked, "phase": move.target}
+            )
+        if move.below_threshold and not force:
+            assert move.readiness is not None  # noqa: S101 - below_threshold says so
+            raise EnforcementBlocked(locked, move.readiness)
+        return move.below_threshold, move.readiness
+
+    with transaction.atomic():
+        return [
+            (config, _change_field(config, field, target.value, check, stamp=stamp, actor=actor, reason=reason))
+            for config in configs
+        ]
+
+
+def change_phase(
+    config: PlatformConfig,
+    phase: RolloutPhase | str,
+    *,
+    actor: Any = None,
+    reason: str = "",
+    force: bool = False,
+) -> RolloutPhase:
+    """Move ``config`` to ``phase`` under the rules of ``change_many``; returns the phase it had before."""
+    [(_config, previous)] = change_many([config], parse_phase(phase), actor=actor, reason=reason, force=force)
+    return RolloutPhase(previous)
+
+
+def change_mode(
+    config: PlatformConfig, mode: CredentialMode | str, *, actor: Any = None, reason: str = ""
+) -> CredentialMode:
+    """Switch the credential ``config`` hands out (``user_hash`` or ``jwt``); returns the previous mode."""
+    [(_config, previous)] = change_many([config], parse_mode(mode), actor=actor, reason=reason)
+    return CredentialMode(previous)
+
+
+def set_min_sending_version(config: PlatformConfig, version: str, *, actor: Any = None, reason: str = "") -> str:
+    """Mark app versions from ``version`` on as credential-sending ("" clears it); returns the previous one."""
+    version = clean_min_version(version) if version else ""
+    return _change_field(config, "min_sending_version", version, actor=actor, reason=reason)
+
+
+def _change_field(
+    config: PlatformConfig,
+    field: str,
+    value: str,
+    check: Callable[[PlatformConfig], tuple[bool, Adoption | None]] | None = None,
+    *,
+    stamp: str | None = None,
+    actor: Any = None,
+    reason: str = "",
+) -> str:
+    """Set one field of ``config`` on a locked row and audit it; returns the previous value.
+
+    The row is locked while it changes, so two admins acting at once cannot lose an update,
+    and the audit row commits with the change or not at all.
+    """
+    with transaction.atomic():
+        locked = locked_config(config)
+        previous = str(getattr(locked, field))
+        forced, readiness = check(locked) if check is not None else (False, None)
+        if previous != value:
+            setattr(locked, field, value)
+            fields = [field, "updated_at"]
+            if stamp:
+                setattr(locked, stamp, timezone.now())
+                fields.append(stamp)
+            locked.save(update_fields=fields)
+            _audit(
+                locked,
+                field,
+                previous,
+                value,
+                actor=actor,
+                reason=reason,
+                forced=forced,
+                readiness=readiness,
+            )
+    config.refresh_from_db()
+    return previous
+
+
+# Intercom shows app IDs as short codes of letters and digits; "-" and "_" are allowed for made-up ones
+# (the demo's "demo_app"). Whitespace, quotes or a URL are paste mistakes, refused before they are stored.
+APP_ID_RE = re.compile(r"^[A-Za-z0-9_-]+\Z")
+
+
+def clean_app_id(value: str) -> str:
+    """``value`` when it can be an app ID ("" clears it); raises ``InvalidAppId`` saying what is wrong."""
+    max_length = Environment._meta.get_field("app_id").max_length or 0
+    if value and not APP_ID_RE.match(value):
+        raise InvalidAppId(
+            "An Intercom app ID has only letters, digits, '-' and '_' (copy it from Intercom's settings, "
+            "e.g. 'abc12def'); this one has other characters or whitespace."
+        )
+    if len(value) > max_length:
+        raise InvalidAppId(f"An Intercom app ID has at most {max_length} characters; this one has {len(value)}.")
+    return value
+
+
+def set_app_id(environment: Environment, app_id: str, *, actor: Any = None, reason: str = "") -> str:
+    """Set the Intercom app ID that boots the web messenger in ``environment`` ("" clears it); returns the
+    previous one.
+
+    The app ID is no secret, but a wrong one boots the messenger into another workspace (or none), so
+    it is validated, changed on a locked row and audited like a phase: one ``AuditEvent`` (with no
+    platform: it concerns them all) in the same transaction.
+    """
+    value = clean_app_id(app_id)
+    with transaction.atomic():
+        locked = Environment.objects.select_for_update().get(pk=environment.pk)
+        previous = locked.app_id
+        if previous != value:
+            locked.app_id = value
+            locked.save(update_fields=["app_id", "updated_at"])
+            _audit_environment(locked, previous, value, actor=actor, reason=reason, kind=AuditEvent.Kind.APP_ID)
+    environment.refresh_from_db()
+    return previous

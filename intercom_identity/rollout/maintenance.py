@@ -1,0 +1,123 @@
+"""Operator tasks that repair or re-key stored state: recounting the tallies, re-encrypting
+the secrets and API tokens. Both are all or nothing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timezone as dt_timezone
+from typing import NamedTuple
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+
+from intercom_identity._internal import crypto
+from intercom_identity._internal.configcache import config_changed
+from intercom_identity.exceptions import RotationFailed, SecretUnavailable
+from intercom_identity.models import ClientActivity, DailyActivity, Environment, PlatformConfig, VersionTally
+from intercom_identity.rollout.activity import DAILY, LATEST
+
+logger = logging.getLogger("intercom_identity.maintenance")
+
+
+def recount(configs: Iterable[PlatformConfig] | None = None) -> int:
+    """Rebuild the tallies from the activity rows (after a bulk import or raw SQL); returns rows written."""
+    written = 0
+    with transaction.atomic():
+        for config in configs if configs is not None else PlatformConfig.objects.all():
+            scope = {"environment_id": config.environment_id, "platform": config.platform}
+            VersionTally.objects.filter(**scope).delete()
+            latest = (
+                ClientActivity.objects.filter(**scope)
+                .values_list(TruncDate("last_seen_at", tzinfo=dt_timezone.utc), "version")
+                .annotate(users=Count("*"), credential_users=Count("pk", filter=Q(sent_credential=True)))
+                .order_by()
+            )
+            daily = (
+                DailyActivity.objects.filter(**scope)
+                .values_list("day", "version")
+                .annotate(users=Count("*"))
+                .order_by()
+            )
+            tallies = [
+                VersionTally(**scope, kind=LATEST, day=day, version=version, users=users, credential_users=credential)
+                for day, version, users, credential in latest
+            ]
+            tallies += [
+                VersionTally(**scope, kind=DAILY, day=day, version=version, users=n) for day, version, n in daily
+            ]
+            VersionTally.objects.bulk_create(tallies, batch_size=1000)
+            written += len(tallies)
+    return written
+
+
+ENCRYPTED_FIELDS = ("encrypted_secret", "encrypted_previous_secret")
+
+
+class Rotation(NamedTuple):
+    """How many rows ``rotate_encryption`` re-encrypted."""
+
+    configs: int
+    api_tokens: int
+
+
+def rotate_encryption() -> Rotation:
+    """Re-encrypt every stored secret (and kept previous secret) and every stored API token
+    with the first configured key.
+
+    All or nothing: every value is re-encrypted first, and if a secret in use cannot be
+    decrypted with the configured keys, ``RotationFailed`` names the rows and nothing is
+    written. A kept previous secret (diagnosis only) or the unused stored secret of a pair
+    managed by settings that cannot be decrypted is left as it is and logged, rather than
+    blocking the rotation for good. Returns the number of rows rotated; the secrets, and so
+    every hash, stay the same. An invalid key is reported as such (``EncryptionKeyInvalid``).
+    An unreadable API token not managed by settings blocks the rotation like a secret does.
+    """
+    crypto.fernet()  # an invalid or missing key is its own error, not "these rows cannot be decrypted"
+    with transaction.atomic():
+        environments = list(Environment.objects.select_for_update().exclude(encrypted_api_token="").order_by("pk"))
+        configs = list(PlatformConfig.objects.select_for_update().select_related("environment").order_by("pk"))
+        rotated: list[tuple[PlatformConfig, dict[str, str]]] = []
+        unreadable: list[str] = []
+        for config in configs:
+            values = {}
+            for field in ENCRYPTED_FIELDS:
+                token = getattr(config, field)
+                if not token:
+                    continue
+                try:
+                    values[field] = crypto.rotate(token)
+                except SecretUnavailable:
+                    if field == "encrypted_secret" and not config.managed_by_settings:
+                        unreadable.append(str(config))
+                    else:
+                        logger.warning("Left an unreadable %s of %s as it is (not in use).", field, config)
+            if values:
+                rotated.append((config, values))
+        tokens: list[tuple[Environment, str]] = []
+        for environment in environments:
+            try:
+                tokens.append((environment, crypto.rotate(environment.encrypted_api_token)))
+            except SecretUnavailable:
+                if environment.api_token_managed_by_settings:
+                    logger.warning("Left the unreadable stored API token of %s as it is (not in use).", environment)
+                else:
+                    unreadable.append(f"the API token of {environment}")
+        if unreadable:
+            raise RotationFailed(
+                "Nothing was rotated: these secrets cannot be decrypted with the configured keys: "
+                + ", ".join(unreadable)
+                + ". Add the key they were encrypted with to INTERCOM_IDENTITY_ENCRYPTION_KEYS and run it again."
+            )
+        for config, values in rotated:
+            PlatformConfig.objects.filter(pk=config.pk).update(**values)
+        for environment, token in tokens:
+            Environment.objects.filter(pk=environment.pk).update(encrypted_api_token=token)
+        config_changed()
+    logger.info(
+        "Re-encrypted the secrets of %d platform configurations and %d API tokens with the first key.",
+        len(rotated),
+        len(tokens),
+    )
+    return Rotation(configs=len(rotated), api_tokens=len(tokens))
