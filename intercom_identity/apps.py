@@ -11,10 +11,10 @@ class IntercomIdentityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Both connect signal handlers: activity keeps the tallies exact, configcache the copies current.
-        from intercom_identity._internal import configcache  # noqa: F401
+        from intercom_identity import receivers
         from intercom_identity.checks import ALL_CHECKS, DATABASE_CHECKS
-        from intercom_identity.rollout import activity  # noqa: F401
+
+        receivers.connect()
 
         for check in ALL_CHECKS:
             checks.register(check, checks.Tags.security)

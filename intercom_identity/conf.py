@@ -18,17 +18,16 @@ from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity.constants import NAMES as PLATFORM_NAMES
-from intercom_identity.credentials.hashing import validate_secret as _validate_secret
-from intercom_identity.workspace.client import validate_api_token as _validate_api_token
+from intercom_identity.validators import ENVIRONMENT_SLUG_RE
+from intercom_identity.validators import validate_api_token as _validate_api_token
+from intercom_identity.validators import validate_secret as _validate_secret
 
 PREFIX = "INTERCOM_IDENTITY_"
 
-ENVIRONMENT_SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*\Z")
 # A cookie Domain attribute: host name labels, with or without the leading dot.
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 COOKIE_DOMAIN_RE = re.compile(rf"^\.?{_LABEL}(?:\.{_LABEL})*\Z", re.IGNORECASE)
@@ -339,9 +338,6 @@ def unknown_settings() -> list[str]:
 conf = Settings()
 
 
-def _setting_changed(**kwargs: Any) -> None:
+def forget_settings() -> None:
     """Any change may matter (DEBUG, SECRET_KEY, ours): forget every validated value."""
     vars(conf).clear()
-
-
-setting_changed.connect(_setting_changed, dispatch_uid="intercom_identity.conf")

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# The codename of the permission that production changes need (declared on ``models.Environment``).
+MANAGE_PRODUCTION = "manage_production"
+
 LABELS = {"ios": "iOS", "android": "Android", "web": "Web"}
 NAMES = tuple(LABELS)
 

@@ -13,11 +13,17 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity._internal import crypto
-from intercom_identity.conf import ENVIRONMENT_SLUG_RE, conf
-from intercom_identity.constants import LABELS
-from intercom_identity.credentials.hashing import fingerprint, validate_secret
+from intercom_identity.conf import conf
+from intercom_identity.constants import LABELS, MANAGE_PRODUCTION
+from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.exceptions import MissingSecret
-from intercom_identity.permissions import MANAGE_PRODUCTION
+from intercom_identity.validators import (
+    ENVIRONMENT_SLUG_RE,
+    MAX_APP_ID_LENGTH,
+    MAX_AUDIT_VALUE_LENGTH,
+    MAX_VERSION_LENGTH,
+    validate_secret,
+)
 
 
 class Platform(models.TextChoices):
@@ -78,7 +84,7 @@ class Environment(models.Model):
     label = models.CharField(_("label"), max_length=100)
     app_id = models.CharField(
         _("Intercom app ID"),
-        max_length=64,
+        max_length=MAX_APP_ID_LENGTH,
         blank=True,
         help_text=_("The workspace's app ID (not a secret): it boots the web messenger."),
     )
@@ -175,7 +181,7 @@ class PlatformConfig(models.Model):
     phase_changed_at = models.DateTimeField(_("phase changed at"), null=True, blank=True, editable=False)
     min_sending_version = models.CharField(
         _("minimum sending version"),
-        max_length=64,
+        max_length=MAX_VERSION_LENGTH,
         blank=True,
         help_text=_(
             "App versions from this one on count as sending the credential, even before one of their "
@@ -245,7 +251,7 @@ class AppVersion(models.Model):
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="app_versions")
     platform = models.CharField(max_length=16, choices=Platform.choices)
-    version = models.CharField(max_length=64)
+    version = models.CharField(max_length=MAX_VERSION_LENGTH)
     first_seen_at = models.DateTimeField()
     first_credential_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When a request of this version was first handed a credential.")
@@ -273,7 +279,7 @@ class Activity(models.Model):
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
     platform = models.CharField(max_length=16, choices=Platform.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    version = models.CharField(max_length=64)
+    version = models.CharField(max_length=MAX_VERSION_LENGTH)
 
     class Meta:
         abstract = True
@@ -334,7 +340,7 @@ class VersionTally(models.Model):
     platform = models.CharField(max_length=16, choices=Platform.choices)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     day = models.DateField()
-    version = models.CharField(max_length=64)
+    version = models.CharField(max_length=MAX_VERSION_LENGTH)
     users = models.IntegerField(default=0)
     credential_users = models.IntegerField(default=0)
 
@@ -379,8 +385,8 @@ class AuditEvent(models.Model):
     # Empty for a change of the whole environment (its app ID, its Intercom API token).
     platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices, blank=True)
     kind = models.CharField(_("what changed"), max_length=32, choices=Kind.choices)
-    from_value = models.CharField(_("from"), max_length=64, blank=True)
-    to_value = models.CharField(_("to"), max_length=64, blank=True)
+    from_value = models.CharField(_("from"), max_length=MAX_AUDIT_VALUE_LENGTH, blank=True)
+    to_value = models.CharField(_("to"), max_length=MAX_AUDIT_VALUE_LENGTH, blank=True)
     adoption_ratio = models.FloatField(
         _("adoption"),
         null=True,
@@ -457,7 +463,7 @@ class WorkspaceSnapshot(models.Model):
     )
     fetched_at = models.DateTimeField(_("last successful sync"), null=True, blank=True)
     identity_verification = models.BooleanField(null=True, help_text=_("Whether Intercom enforces it."))
-    app_id_code = models.CharField(_("Intercom app id"), max_length=64, blank=True)
+    app_id_code = models.CharField(_("Intercom app id"), max_length=MAX_APP_ID_LENGTH, blank=True)
     app_name = models.CharField(_("workspace name"), max_length=255, blank=True)
     region = models.CharField(_("region reported"), max_length=16, blank=True)
     attempted_at = models.DateTimeField(_("last attempt"), null=True, blank=True)

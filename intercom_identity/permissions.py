@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from intercom_identity.models import Environment
 
-MANAGE_PRODUCTION = "manage_production"  # the codename, declared on Environment
+from intercom_identity.constants import MANAGE_PRODUCTION
+
 MANAGE_PRODUCTION_PERMISSION = f"intercom_identity.{MANAGE_PRODUCTION}"
 
 

@@ -18,9 +18,9 @@ from intercom_identity.credentials.users import authenticate
 from intercom_identity.exceptions import InvalidCredentialInput, SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from intercom_identity.models import RolloutPhase
 from intercom_identity.selectors import get_environment
+from intercom_identity.validators import MAX_CREDENTIAL_FIELD_LENGTH
 
 ALLOWED_METHODS = ("GET", "HEAD")
-MAX_FIELD_LENGTH = 16_384
 VERIFY_FIELDS = ("user_id", "email", "user_hash", "intercom_user_jwt")
 
 
@@ -71,8 +71,10 @@ def parse_verify_body(body: bytes) -> dict[str, Any] | JsonResponse:
             value = str(value)
         if value is not None and not isinstance(value, str):
             return http.error_response(400, "invalid_field", f"{name} must be a string.")
-        if value is not None and len(value) > MAX_FIELD_LENGTH:
-            return http.error_response(400, "invalid_field", f"{name} is longer than {MAX_FIELD_LENGTH} characters.")
+        if value is not None and len(value) > MAX_CREDENTIAL_FIELD_LENGTH:
+            return http.error_response(
+                400, "invalid_field", f"{name} is longer than {MAX_CREDENTIAL_FIELD_LENGTH} characters."
+            )
         fields[name] = value
     return fields
 

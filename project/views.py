@@ -13,11 +13,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity import record_client
-from intercom_identity._internal.text import is_utf8_text
 from intercom_identity.credentials.payload import serve_identity
 from intercom_identity.exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from intercom_identity.http import error_response, json_errors, method_not_allowed, read_body
 from intercom_identity.selectors import parse_platform
+from intercom_identity.validators import is_utf8_text
 
 
 def home(request: HttpRequest) -> HttpResponse:

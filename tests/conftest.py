@@ -14,9 +14,9 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 
-from intercom_identity._internal import cacheguard, configcache, crypto, outages
+from intercom_identity._internal import crypto
 from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase
-from intercom_identity.rollout import activity
+from intercom_identity.receivers import forget_process_state
 from intercom_identity.rollout.activity import record_client
 from intercom_identity.rollout.changes import change_phase, store_secret
 from intercom_identity.selectors import get_platform_config
@@ -58,16 +58,10 @@ def _fresh_cache() -> Iterator[None]:
     configuration copies, recordings, the cache's circuit and outages in the process too: every
     test starts with none."""
     cache.clear()
-    configcache.forget()
-    activity.forget_recordings()
-    cacheguard.forget()
-    outages.forget()
+    forget_process_state()
     yield
     cache.clear()
-    configcache.forget()
-    activity.forget_recordings()
-    cacheguard.forget()
-    outages.forget()
+    forget_process_state()
 
 
 @pytest.fixture(autouse=True)

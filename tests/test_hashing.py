@@ -6,14 +6,8 @@ import subprocess
 import pytest
 
 from intercom_identity import compute_user_hash
-from intercom_identity.credentials.hashing import (
-    IdentifiedBy,
-    digests_match,
-    fingerprint,
-    select_identifier,
-    sign,
-    validate_secret,
-)
+from intercom_identity.credentials.hashing import IdentifiedBy, digests_match, fingerprint, select_identifier, sign
+from intercom_identity.validators import validate_secret
 
 SECRET = "Vf8sE3kq0P3m1n9XyZ2aB7cD4eF6gH8jK0lM2nP4"
 

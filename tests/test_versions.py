@@ -8,7 +8,8 @@ from django.core.management.base import CommandError
 from intercom_identity.rollout.changes import (
     set_min_sending_version,
 )
-from intercom_identity.rollout.versions import at_least, clean_version, version_key
+from intercom_identity.rollout.versions import at_least, version_key
+from intercom_identity.validators import clean_version
 from tests.conftest import ios, run, seen, users
 
 pytestmark = pytest.mark.django_db

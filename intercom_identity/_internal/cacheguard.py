@@ -22,8 +22,6 @@ from typing import Any, TypeVar
 
 from django.core.cache import cache as _django_cache
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
 from intercom_identity._internal.outages import CACHE as OUTAGE
 from intercom_identity.conf import PREFIX, conf
@@ -117,8 +115,7 @@ def forget() -> None:
     OUTAGE.forget()
 
 
-@receiver(setting_changed, dispatch_uid="intercom_identity._internal.cacheguard.setting_changed")
-def _setting_changed(setting: str, **kwargs: Any) -> None:
+def setting_changed(setting: str) -> None:
     """Another cache (``override_settings(CACHES=...)``) is another circuit."""
     if setting in {"CACHES", PREFIX + "CACHE_COOLDOWN"}:
         forget()

@@ -19,12 +19,8 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
-from django.core.signals import request_finished, setting_changed
 from django.db import DEFAULT_DB_ALIAS, router, transaction
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity._internal.cacheguard import CacheUnavailable, cache
@@ -214,22 +210,12 @@ def _know(read_at: float, version: str | None) -> str | None:
         return _known_version[1]
 
 
-@receiver(post_save, sender=PlatformConfig, dispatch_uid="intercom_identity.config_saved")
-@receiver(post_delete, sender=PlatformConfig, dispatch_uid="intercom_identity.config_deleted")
-@receiver(post_save, sender=Environment, dispatch_uid="intercom_identity.environment_saved")
-@receiver(post_delete, sender=Environment, dispatch_uid="intercom_identity.environment_deleted")
-def _row_changed(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
-    config_changed(using)
-
-
-@receiver(request_finished, dispatch_uid="intercom_identity.request_finished")
-def _request_finished(**kwargs: Any) -> None:
+def request_finished() -> None:
     """Between requests a rolled-back change is over (with ATOMIC_REQUESTS, views never see it end)."""
     _uncommitted_change()
 
 
-@receiver(setting_changed, dispatch_uid="intercom_identity.setting_changed")
-def _setting_changed(setting: str, **kwargs: Any) -> None:
+def setting_changed(setting: str) -> None:
     """Settings are per process (``override_settings`` in tests): a copy made under others goes."""
     if setting.startswith(PREFIX) or setting in {"SECRET_KEY", "DEBUG", "CACHES"}:
         forget()

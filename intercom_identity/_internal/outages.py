@@ -27,11 +27,6 @@ import logging
 import threading
 import time
 from collections import Counter
-from typing import Any
-
-from django.core.signals import request_finished, request_started
-from django.db.backends.signals import connection_created
-from django.dispatch import receiver
 
 logger = logging.getLogger("intercom_identity.outages")
 
@@ -42,13 +37,12 @@ _request_numbers = itertools.count(1)
 _thread = threading.local()  # .request: the number of the request this thread serves, or None
 
 
-@receiver(request_started, dispatch_uid="intercom_identity._internal.outages.request_started")
-def _request_started(**kwargs: Any) -> None:
+def request_started() -> None:
+    """Number the request this thread now serves (what an outage's summary counts)."""
     _thread.request = next(_request_numbers)
 
 
-@receiver(request_finished, dispatch_uid="intercom_identity._internal.outages.request_finished")
-def _request_finished(**kwargs: Any) -> None:
+def request_finished() -> None:
     _thread.request = None
 
 
@@ -180,8 +174,7 @@ DATABASE = Outage("the database", affected="answered without it", level=logging.
 OUTAGES = (CACHE, DATABASE)
 
 
-@receiver(connection_created, dispatch_uid="intercom_identity._internal.outages.connection_created")
-def _database_connected(**kwargs: Any) -> None:
+def database_connected() -> None:
     """A new connection is an answer of the database, even on pages that only render the messenger."""
     DATABASE.available()
 

@@ -13,51 +13,6 @@ JSON output needs none of this: ``json.dumps`` escapes every control and non-ASC
 
 from __future__ import annotations
 
-import re
-
-from django.utils.translation import gettext
-
-from intercom_identity.exceptions import InvalidAuditText
-
-# Characters that change how a terminal shows the text around them rather than being shown:
-# C0 and C1 controls (ESC, CR, BEL, CSI U+009B...), DEL, the Unicode line and paragraph
-# separators, the bidi embeddings, overrides, isolates and marks, and lone surrogates (not text
-# at all: writing one to a UTF-8 stream raises). A reason may span lines, so the newline is the
-# one of them it may hold.
-_C0_BUT_NEWLINE = "\x00-\x09\x0b-\x1f"
-_OTHER_INVISIBLE = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
-_UNSAFE_IN_REASON = re.compile(f"[{_C0_BUT_NEWLINE}{_OTHER_INVISIBLE}]")
-
-
-def is_utf8_text(value: str) -> bool:
-    """Whether ``value`` is text UTF-8 can carry: a lone surrogate (JSON's ``"\\ud800"``) is not."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def clean_audit_reason(reason: str) -> str:
-    """``reason`` as it is recorded in the audit trail; ``InvalidAuditText`` when it cannot be.
-
-    Browsers send a textarea's line breaks as CRLF: they become LF. Any other control or
-    invisible formatting character is refused (never silently dropped: the person typing it
-    should know that what they meant is not what would be stored). The message names the code
-    points, never repeats the text.
-    """
-    text = reason.replace("\r\n", "\n")
-    found = sorted({f"U+{ord(char):04X}" for char in _UNSAFE_IN_REASON.findall(text)})
-    if found:
-        raise InvalidAuditText(
-            gettext(
-                "The reason contains control characters other than newlines, which would change how it "
-                "reads on a terminal (%(found)s); write it as plain text."
-            )
-            % {"found": ", ".join(found[:5])}
-        )
-    return text
-
 
 def for_terminal(text: str) -> str:
     """``text`` safe to print on one terminal line: every character Python does not call

@@ -11,11 +11,14 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from intercom_identity._internal.text import clean_audit_reason
 from intercom_identity.conf import conf
-from intercom_identity.credentials.hashing import validate_secret
 from intercom_identity.models import Environment, Platform, PlatformConfig
-from intercom_identity.rollout.versions import clean_min_version
+from intercom_identity.validators import (
+    MAX_CREDENTIAL_FIELD_LENGTH,
+    clean_audit_reason,
+    clean_min_version,
+    validate_secret,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -30,7 +33,7 @@ def _sent_field(
         label=label,
         required=False,
         strip=strip,
-        max_length=16_384,
+        max_length=MAX_CREDENTIAL_FIELD_LENGTH,
         widget=forms.TextInput(attrs=attrs),
         help_text=help_text,
     )
@@ -61,7 +64,7 @@ class CheckCredentialForm(forms.Form):
     intercom_user_jwt = forms.CharField(
         label=_("Intercom user JWT"),
         required=False,
-        max_length=16_384,
+        max_length=MAX_CREDENTIAL_FIELD_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField", "spellcheck": "false"}),
         help_text=_("The intercom_user_jwt, for an app that sends a JWT instead of the hash (checked first)."),
     )

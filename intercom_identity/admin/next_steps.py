@@ -20,8 +20,9 @@ from django.urls import reverse
 from django.utils.translation import gettext
 
 from intercom_identity.admin.transitions import Transition
+from intercom_identity.constants import MANAGE_PRODUCTION
 from intercom_identity.models import Environment, PlatformConfig
-from intercom_identity.permissions import MANAGE_PRODUCTION, can_manage
+from intercom_identity.permissions import can_manage
 from intercom_identity.rollout.changes import Preview, preview
 
 

@@ -19,7 +19,7 @@ from intercom_identity.admin.forms import PlatformConfigForm
 from intercom_identity.admin.next_steps import offered_steps
 from intercom_identity.admin.pages.check import CheckPage
 from intercom_identity.admin.pages.overview import OverviewPage
-from intercom_identity.admin.pages.transition import TransitionPage
+from intercom_identity.admin.pages.transition import TransitionPage, transition_action
 from intercom_identity.admin.transitions import TRANSITIONS
 from intercom_identity.models import AuditEvent, PlatformConfig, change_summary
 from intercom_identity.permissions import can_manage
@@ -87,7 +87,7 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, AppModelAdmin
         ]
 
     # move_to_off, move_to_sending, move_to_enforced, use_user_hash, use_jwt
-    actions = [transition.admin_action() for transition in TRANSITIONS.values()]
+    actions = [transition_action(transition) for transition in TRANSITIONS.values()]
     change_list_template = "intercom_identity/admin/platformconfig_change_list.html"
 
     # --- permissions -------------------------------------------------------------------

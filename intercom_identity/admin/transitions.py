@@ -3,22 +3,13 @@ with the texts that say what each one does."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from django.contrib import admin
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.utils.functional import lazy
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from intercom_identity._internal.formatting import ARROW, BACK_ARROW
 from intercom_identity.models import CredentialMode, PlatformConfig, RolloutPhase, change_summary
-
-if TYPE_CHECKING:
-    from intercom_identity.admin.pages.transition import TransitionPage
 
 PHASE_CONSEQUENCES = {
     RolloutPhase.OFF: _("No hash is handed out. If Intercom still enforces, users of this platform will be rejected."),
@@ -116,20 +107,6 @@ class Transition:
     def history(self, previous: str) -> str:
         """The admin history's entry: the same wording as the audit trail."""
         return change_summary(self.field, previous, self.value) + "."
-
-    def admin_action(self) -> Callable[..., HttpResponse | None]:
-        """The changelist action for this change (``move_to_<phase>`` or ``use_<mode>``)."""
-        name = f"move_to_{self.value}" if self.field == "phase" else f"use_{self.value}"
-        key = self.key
-
-        def action(
-            modeladmin: TransitionPage, request: HttpRequest, queryset: QuerySet[PlatformConfig]
-        ) -> HttpResponse | None:
-            return modeladmin._transition_action(request, queryset, key, name)
-
-        action.__name__ = name
-        description = lazy(lambda: self.action_description, str)()
-        return admin.action(description=description, permissions=["change"])(action)
 
 
 PHASE_ORDER = list(RolloutPhase)

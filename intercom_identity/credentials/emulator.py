@@ -9,7 +9,6 @@ from typing import Any
 from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
-from intercom_identity._internal.text import is_utf8_text
 from intercom_identity.credentials.verification import (
     OtherSecret,
     Verification,
@@ -20,6 +19,7 @@ from intercom_identity.credentials.verification import (
 from intercom_identity.exceptions import InvalidCredentialInput, SecretUnavailable
 from intercom_identity.models import Environment, Platform, PlatformConfig
 from intercom_identity.selectors import get_platform_config
+from intercom_identity.validators import is_utf8_text
 
 logger = logging.getLogger("intercom_identity.emulator")
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import unicodedata
 from enum import Enum
 
-from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 __all__ = [
@@ -23,7 +21,6 @@ __all__ = [
     "fingerprint",
     "select_identifier",
     "sign",
-    "validate_secret",
 ]
 
 
@@ -103,29 +100,3 @@ def digests_match(expected: str, received: str) -> bool:
 def fingerprint(secret: str) -> str:
     """First 8 hex characters of SHA-256 of the secret: enough to tell secrets apart, useless to an attacker."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:8]
-
-
-@sensitive_variables()
-def validate_secret(secret: str) -> None:
-    """Refuse a value that cannot be a real Intercom secret; raise ``ValueError`` saying why.
-
-    Intercom secrets never start or end with whitespace and hold no control or invisible
-    formatting characters, so such a value is a paste mistake (a stray newline, a tab, a
-    byte-order mark) that would make every hash wrong. The message never repeats the value.
-    """
-    if secret == "":
-        raise ValueError(gettext("The secret is empty."))
-    if secret != secret.strip():
-        raise ValueError(
-            gettext(
-                "The secret starts or ends with whitespace; Intercom secrets never do, "
-                "so this is most likely a paste mistake."
-            )
-        )
-    if any(unicodedata.category(char) in ("Cc", "Cf") for char in secret):
-        raise ValueError(
-            gettext(
-                "The secret contains control or invisible formatting characters "
-                "(such as a newline, a tab, a byte-order mark or a zero-width space)."
-            )
-        )

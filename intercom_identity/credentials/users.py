@@ -11,12 +11,11 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.core.signals import setting_changed
 from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest
 
-from intercom_identity._internal.text import is_utf8_text
 from intercom_identity.conf import conf
+from intercom_identity.validators import is_utf8_text
 
 logger = logging.getLogger("intercom_identity.identity")
 
@@ -105,12 +104,9 @@ def user_identity(user: Any) -> tuple[str | None, str | None]:
         return None, None
 
 
-def _forget_reports(**kwargs: Any) -> None:
+def forget_reports() -> None:
     """A change of settings may fix (or change) the callables: report afresh."""
     _reported.clear()
-
-
-setting_changed.connect(_forget_reports, dispatch_uid="intercom_identity.credentials.users")
 
 
 def signed_claims(user: Any, email: str | None) -> dict[str, Any]:

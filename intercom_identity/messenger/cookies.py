@@ -14,11 +14,10 @@ for the host and each parent domain, and the browser drops those that do not app
 from __future__ import annotations
 
 import ipaddress
-import re
 from http.cookies import Morsel
 
-# Intercom app ids are short alphanumeric strings; anything else cannot be a cookie name here.
-APP_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
+from intercom_identity.validators import APP_ID_RE
+
 COOKIE_PREFIXES = ("intercom-session-", "intercom-id-")
 MAX_PARENT_DOMAINS = 10  # a host has rarely more labels; bounds the headers of one response
 EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"

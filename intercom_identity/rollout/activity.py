@@ -7,7 +7,7 @@ moves the matching ``VersionTally`` counts in the same transaction, so adoption 
 most days x versions tally rows, exactly. Days are UTC calendar days.
 
 What one account can add is bounded: a version must look like a release number
-(``versions.clean_version``), a user may introduce only a few versions nobody reported
+(``validators.clean_version``), a user may introduce only a few versions nobody reported
 before per day, and reports older than the retention are not recorded. ``forget_user``
 removes a user's rows and their share of the tallies in a few set-based statements (also
 when the user is deleted).
@@ -22,13 +22,10 @@ from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef
-from django.db.models.signals import pre_delete
-from django.dispatch import receiver
 from django.utils import timezone
 
 from intercom_identity._internal import outages
@@ -37,7 +34,8 @@ from intercom_identity._internal.configcache import ServingConfig, get_serving_c
 from intercom_identity.conf import conf
 from intercom_identity.exceptions import IntercomIdentityError
 from intercom_identity.models import AppVersion, ClientActivity, DailyActivity, VersionTally
-from intercom_identity.rollout import retention, versions
+from intercom_identity.rollout import retention
+from intercom_identity.validators import clean_version
 
 logger = logging.getLogger("intercom_identity.activity")
 
@@ -65,7 +63,7 @@ def record_client(
     if not _countable(user, app_version):
         return False
     try:
-        versions.clean_version(app_version or "")  # a bad version costs no lookup
+        clean_version(app_version or "")  # a bad version costs no lookup
     except ValueError as exc:
         logger.debug("Client version not recorded: %s", exc)
         return False
@@ -90,7 +88,7 @@ def record(
     if not _countable(user, app_version):
         return False
     try:
-        version = versions.clean_version(app_version or "")
+        version = clean_version(app_version or "")
     except ValueError as exc:
         logger.debug("Client version not recorded: %s", exc)
         return False
@@ -445,10 +443,3 @@ def _forget(user: Any) -> int:
     removed += ClientActivity.objects.filter(pk__in=[row.pk for row in latest]).delete()[0]
     AppVersion.objects.filter(first_reported_by=user).update(first_reported_by=None)
     return removed
-
-
-@receiver(pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="intercom_identity.forget_deleted_user")
-def _forget_deleted_user(sender: Any, instance: Any, **kwargs: Any) -> None:
-    """A deleted user leaves the counts too. Their activity rows would cascade; removing them
-    here first lets the tallies be corrected set-based, and the cascade finds nothing left."""
-    forget_user(instance)

@@ -9,7 +9,6 @@ adoption: the share of active users whose app version sends the credential.
 from __future__ import annotations
 
 import getpass
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,21 +20,18 @@ from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity._internal import crypto
 from intercom_identity._internal.configcache import config_changed
-from intercom_identity._internal.text import clean_audit_reason
 from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.exceptions import (
     ApiTokenManagedBySettings,
     EnforcementBlocked,
-    InvalidAppId,
     PhaseRequiresSecret,
     ReasonRequired,
     SecretManagedBySettings,
 )
 from intercom_identity.models import AuditEvent, CredentialMode, Environment, PlatformConfig, RolloutPhase
 from intercom_identity.rollout.adoption import Adoption, adoption
-from intercom_identity.rollout.versions import clean_min_version
 from intercom_identity.selectors import locked_config, parse_mode, parse_phase
-from intercom_identity.workspace.client import validate_api_token
+from intercom_identity.validators import clean_app_id, clean_audit_reason, clean_min_version, validate_api_token
 
 
 def actor_label(actor: Any) -> str:
@@ -48,8 +44,8 @@ def actor_label(actor: Any) -> str:
         return "command line"
 
 
-def _audit(
-    config: PlatformConfig,
+def write_audit_event(
+    subject: PlatformConfig | Environment,
     kind: str,
     previous: str,
     new: str,
@@ -59,16 +55,21 @@ def _audit(
     forced: bool = False,
     readiness: Adoption | None = None,
 ) -> AuditEvent:
-    # Whoever asked (admin, command, code), the reason is stored only as the rule allows; raising
-    # here rolls the change back with the audit row it would have had.
+    """The one writer of audit rows: a configuration's change (with the readiness it was made at) or an
+    environment's (its API token, its app ID). Call it inside the change's transaction: raising here
+    (a reason the rule refuses) rolls the change back with the row it would have had."""
     reason = clean_audit_reason(reason)
-    # The caller's readiness when it has one (a ratio of None, "nobody active", is an answer too).
-    adoption_ratio = (readiness or adoption(config, with_daily=False)).ratio
+    if isinstance(subject, PlatformConfig):
+        environment, platform = subject.environment.slug, subject.platform
+        # The caller's readiness when it has one (a ratio of None, "nobody active", is an answer too).
+        adoption_ratio = (readiness or adoption(subject, with_daily=False)).ratio
+    else:
+        environment, platform, adoption_ratio = subject.slug, "", None
     return AuditEvent.objects.create(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         actor_label=actor_label(actor),
-        environment=config.environment.slug,
-        platform=config.platform,
+        environment=environment,
+        platform=platform,
         kind=kind,
         from_value=previous,
         to_value=new,
@@ -101,7 +102,9 @@ def store_secret(config: PlatformConfig, secret: str, *, actor: Any = None, reas
                 "updated_at",
             ]
         )
-        _audit(locked, AuditEvent.Kind.SECRET, previous, locked.secret_fingerprint, actor=actor, reason=reason)
+        write_audit_event(
+            locked, AuditEvent.Kind.SECRET, previous, locked.secret_fingerprint, actor=actor, reason=reason
+        )
     config.refresh_from_db()
     return config.secret_fingerprint
 
@@ -124,7 +127,9 @@ def clear_secret(config: PlatformConfig, *, actor: Any = None, reason: str = "")
                 encrypted_secret="", encrypted_previous_secret="", secret_fingerprint="", secret_set_at=None
             )
             config_changed()
-            _audit(locked, AuditEvent.Kind.SECRET, previous, "", actor=actor, reason=reason or "stored secret cleared")
+            write_audit_event(
+                locked, AuditEvent.Kind.SECRET, previous, "", actor=actor, reason=reason or "stored secret cleared"
+            )
     config.refresh_from_db()
     return previous
 
@@ -150,7 +155,7 @@ def store_api_token(environment: Environment, token: str, *, actor: Any = None, 
         Environment.objects.filter(pk=locked.pk).update(
             encrypted_api_token=crypto.encrypt(token), api_token_fingerprint=new, api_token_set_at=timezone.now()
         )
-        _audit_environment(locked, previous, new, actor=actor, reason=reason)
+        write_audit_event(locked, AuditEvent.Kind.API_TOKEN, previous, new, actor=actor, reason=reason)
     environment.refresh_from_db()
     return new
 
@@ -164,32 +169,16 @@ def clear_api_token(environment: Environment, *, actor: Any = None, reason: str 
             Environment.objects.filter(pk=locked.pk).update(
                 encrypted_api_token="", api_token_fingerprint="", api_token_set_at=None
             )
-            _audit_environment(locked, previous, "", actor=actor, reason=reason or "stored API token cleared")
+            write_audit_event(
+                locked,
+                AuditEvent.Kind.API_TOKEN,
+                previous,
+                "",
+                actor=actor,
+                reason=reason or "stored API token cleared",
+            )
     environment.refresh_from_db()
     return previous
-
-
-def _audit_environment(
-    environment: Environment,
-    previous: str,
-    new: str,
-    *,
-    actor: Any,
-    reason: str,
-    kind: AuditEvent.Kind = AuditEvent.Kind.API_TOKEN,
-) -> None:
-    """The audit row of an environment's change (its API token, its app ID): the reason under the same
-    rule as ``_audit``'s."""
-    AuditEvent.objects.create(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        actor_label=actor_label(actor),
-        environment=environment.slug,
-        platform="",
-        kind=kind,
-        from_value=previous,
-        to_value=new,
-        reason=clean_audit_reason(reason),
-    )
 
 
 Target = RolloutPhase | CredentialMode
@@ -368,7 +357,7 @@ def _change_field(
                 setattr(locked, stamp, timezone.now())
                 fields.append(stamp)
             locked.save(update_fields=fields)
-            _audit(
+            write_audit_event(
                 locked,
                 field,
                 previous,
@@ -380,24 +369,6 @@ def _change_field(
             )
     config.refresh_from_db()
     return previous
-
-
-# Intercom shows app IDs as short codes of letters and digits; "-" and "_" are allowed for made-up ones
-# (the demo's "demo_app"). Whitespace, quotes or a URL are paste mistakes, refused before they are stored.
-APP_ID_RE = re.compile(r"^[A-Za-z0-9_-]+\Z")
-
-
-def clean_app_id(value: str) -> str:
-    """``value`` when it can be an app ID ("" clears it); raises ``InvalidAppId`` saying what is wrong."""
-    max_length = Environment._meta.get_field("app_id").max_length or 0
-    if value and not APP_ID_RE.match(value):
-        raise InvalidAppId(
-            "An Intercom app ID has only letters, digits, '-' and '_' (copy it from Intercom's settings, "
-            "e.g. 'abc12def'); this one has other characters or whitespace."
-        )
-    if len(value) > max_length:
-        raise InvalidAppId(f"An Intercom app ID has at most {max_length} characters; this one has {len(value)}.")
-    return value
 
 
 def set_app_id(environment: Environment, app_id: str, *, actor: Any = None, reason: str = "") -> str:
@@ -415,6 +386,6 @@ def set_app_id(environment: Environment, app_id: str, *, actor: Any = None, reas
         if previous != value:
             locked.app_id = value
             locked.save(update_fields=["app_id", "updated_at"])
-            _audit_environment(locked, previous, value, actor=actor, reason=reason, kind=AuditEvent.Kind.APP_ID)
+            write_audit_event(locked, AuditEvent.Kind.APP_ID, previous, value, actor=actor, reason=reason)
     environment.refresh_from_db()
     return previous

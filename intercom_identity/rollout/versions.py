@@ -4,45 +4,8 @@ from __future__ import annotations
 
 import re
 
-from django.utils.translation import gettext
-
-MAX_VERSION_LENGTH = 64
-
 _PART = re.compile(r"[0-9]+|[A-Za-z]+")
 _WORD, _END, _NUMBER = 0, 1, 2
-_MIN_VERSION = re.compile(r"^[vV]?[0-9]+(\.[0-9]+)*([-+][0-9A-Za-z.+-]+)?\Z")
-# What an app may report: it looks like a release number (a digit first; then letters,
-# digits, ".", "-", "+" and "_"), so a header of junk never becomes a version row.
-_RECORDED_VERSION = re.compile(rf"^[0-9][0-9A-Za-z.+_-]{{0,{MAX_VERSION_LENGTH - 1}}}\Z")
-
-
-def clean_version(value: str) -> str:
-    """An app version as recorded: stripped, then a digit first, letters, digits, ".", "-",
-    "+" and "_", at most 64 characters; ValueError otherwise."""
-    version = value.strip()
-    if not _RECORDED_VERSION.match(version):
-        raise ValueError(
-            gettext(
-                "An app version starts with a digit and holds letters, digits, '.', '-', '+' and '_' "
-                "(at most %(max)d characters), e.g. '5.2.0'."
-            )
-            % {"max": MAX_VERSION_LENGTH}
-        )
-    return version
-
-
-def clean_min_version(value: str) -> str:
-    """A minimum sending version: a release number such as "5.2.0" (or "v5.2.0", "5.2.0-beta.1").
-
-    Stricter than what apps may report, because a typo here (``banana``) would count every
-    version as sending and open the enforcement guard.
-    """
-    version = value.strip()
-    if not version or len(version) > MAX_VERSION_LENGTH or not (version.isascii() and version.isprintable()):
-        raise ValueError(f"A minimum version is 1 to {MAX_VERSION_LENGTH} printable ASCII characters, e.g. '5.2.0'.")
-    if not _MIN_VERSION.match(version):
-        raise ValueError(gettext("%(version)r is not a release number such as '5.2.0'.") % {"version": version})
-    return version
 
 
 def version_key(version: str) -> tuple[tuple[int, int | str], ...]:

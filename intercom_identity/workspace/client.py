@@ -51,7 +51,6 @@ RATE_LIMIT_MAX_WAIT_SECONDS = 15.0  # Intercom's windows are 10 s: a longer rese
 PER_PAGE = 250  # the most the activity log gives per page
 MAX_PAGES = 100
 INSTALL_HINT = 'pip install "intercom-identity[workspace]"'
-MAX_TOKEN_LENGTH = 1024
 
 T = TypeVar("T")
 
@@ -87,26 +86,6 @@ class WorkspaceReading:
 
     app: WorkspaceApp
     events: tuple[IntercomEvent, ...]
-
-
-@sensitive_variables()
-def validate_api_token(token: str) -> None:
-    """Refuse a value that cannot be an Intercom access token; ``ValueError`` says why, never repeating it.
-
-    Tokens are printable ASCII without spaces, so anything else is a paste mistake (a
-    trailing newline, a quote) that would only show up later as a 401.
-    """
-    if token == "":
-        raise ValueError(gettext("The API token is empty."))
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise ValueError(gettext("The API token is longer than %(max)d characters.") % {"max": MAX_TOKEN_LENGTH})
-    if not (token.isascii() and token.isprintable()) or any(char.isspace() for char in token):
-        raise ValueError(
-            gettext(
-                "The API token holds whitespace, control or non-ASCII characters; Intercom access tokens "
-                "never do, so this is most likely a paste mistake."
-            )
-        )
 
 
 def require_sdk() -> None:

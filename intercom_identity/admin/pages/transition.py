@@ -4,7 +4,7 @@ configuration's buttons or a changelist action. The rules and their numbers come
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from intercom_identity.admin.display import secret_cell
@@ -144,3 +145,18 @@ class TransitionPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[
 
     def _change_url(self, config: PlatformConfig) -> str:
         return reverse("admin:intercom_identity_platformconfig_change", args=[config.pk])
+
+
+def transition_action(transition: Transition) -> Callable[..., HttpResponse | None]:
+    """The changelist action for a change (``move_to_<phase>`` or ``use_<mode>``)."""
+    name = f"move_to_{transition.value}" if transition.field == "phase" else f"use_{transition.value}"
+    key = transition.key
+
+    def action(
+        modeladmin: TransitionPage, request: HttpRequest, queryset: QuerySet[PlatformConfig]
+    ) -> HttpResponse | None:
+        return modeladmin._transition_action(request, queryset, key, name)
+
+    action.__name__ = name
+    description = lazy(lambda: transition.action_description, str)()
+    return admin.action(description=description, permissions=["change"])(action)

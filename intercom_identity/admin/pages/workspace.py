@@ -30,8 +30,8 @@ from intercom_identity.exceptions import IntercomIdentityError
 from intercom_identity.models import Environment, PlatformConfig, Region, WorkspaceSnapshot
 from intercom_identity.permissions import can_manage
 from intercom_identity.rollout.changes import clear_api_token, store_api_token
+from intercom_identity.validators import validate_api_token
 from intercom_identity.workspace import sync as workspace
-from intercom_identity.workspace.client import validate_api_token
 from intercom_identity.workspace.drift import Finding, relevant_to
 
 if TYPE_CHECKING:
