@@ -113,7 +113,7 @@ def load(args: argparse.Namespace) -> dict[str, int]:
     from django.db import connection
 
     from intercom_identity.models import PlatformConfig
-    from intercom_identity.rollout.maintenance import recount
+    from intercom_identity.rollout.tallies import recount
 
     config = PlatformConfig.objects.get(environment__slug="development", platform="ios")
     env = config.environment_id
@@ -413,8 +413,8 @@ def main() -> None:
     from django.db import connection, connections
 
     from intercom_identity.models import VersionTally
-    from intercom_identity.rollout.maintenance import recount
     from intercom_identity.rollout.retention import prune_activity
+    from intercom_identity.rollout.tallies import recount
 
     client = redis.Redis.from_url(f"{args.redis.rstrip('/')}/{args.redis_db}")
     client.flushdb()

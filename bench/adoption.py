@@ -9,7 +9,7 @@ It (re)creates the named database, migrates it, loads ``--users`` users with one
 ``ClientActivity`` row each, as a long-lived app has them: three quarters last seen in the
 last 30 days, the rest spread over the ``--history`` days before (default two years), over
 ``--versions`` versions independently of the day (half of them credential-sending), and one
-``DailyActivity`` row each on the same day, builds the tallies with ``maintenance.recount``, then times
+``DailyActivity`` row each on the same day, builds the tallies with ``tallies.recount``, then times
 ``adoption.adoption`` and prints the plan of its query.
 The baseline, measured in the same run, is the per-user query adoption would need without
 the tallies: users active in the window grouped by version, over ``ClientActivity``.
@@ -79,7 +79,7 @@ def main() -> None:
 
     from intercom_identity.models import ClientActivity, PlatformConfig, VersionTally
     from intercom_identity.rollout.adoption import adoption
-    from intercom_identity.rollout.maintenance import recount
+    from intercom_identity.rollout.tallies import recount
 
     settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS = 5  # the shipped default (the test settings lower it)
 

@@ -15,7 +15,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
 
 from intercom_identity._internal import crypto
-from intercom_identity._internal.text import for_terminal
+from intercom_identity._internal.terminal import for_terminal
 from intercom_identity.conf import PREFIX, conf, unknown_settings
 
 KEY_HINT = f"Generate one with: {crypto.GENERATE_KEY_COMMAND} and list it in {PREFIX}ENCRYPTION_KEYS."

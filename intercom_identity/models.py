@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity._internal import crypto
+from intercom_identity._internal.write_only import WriteOnly
 from intercom_identity.conf import conf
 from intercom_identity.constants import LABELS, MANAGE_PRODUCTION
 from intercom_identity.credentials.hashing import fingerprint
@@ -128,29 +129,27 @@ class Environment(models.Model):
 
     # --- workspace truth: the Intercom access token (write-only, like the secrets) ----------
 
+    def _api_token(self) -> WriteOnly:
+        supplied = conf.api_token_from_settings(self.slug)
+        return WriteOnly(supplied, self.encrypted_api_token, self.api_token_fingerprint)
+
     @property
     def api_token_managed_by_settings(self) -> bool:
         """Whether INTERCOM_IDENTITY_API_TOKENS supplies this environment's token (it then wins)."""
-        return conf.api_token_from_settings(self.slug) is not None
+        return self._api_token().managed_by_settings
 
     @property
     def has_api_token(self) -> bool:
-        return bool(self.encrypted_api_token) or self.api_token_managed_by_settings
+        return self._api_token().present
 
     @property
-    @sensitive_variables()
     def api_token_in_use_fingerprint(self) -> str:
         """The fingerprint of the token in use (from settings or stored), "" when there is none."""
-        supplied = conf.api_token_from_settings(self.slug)
-        return fingerprint(supplied) if supplied is not None else self.api_token_fingerprint
+        return self._api_token().fingerprint
 
-    @sensitive_variables()
     def api_token(self) -> str | None:
         """The token in use: from settings, else decrypted (``SecretDecryptionError``); None when there is none."""
-        supplied = conf.api_token_from_settings(self.slug)
-        if supplied is not None:
-            return supplied
-        return crypto.decrypt(self.encrypted_api_token) if self.encrypted_api_token else None
+        return self._api_token().value()
 
 
 class PlatformConfig(models.Model):
@@ -203,21 +202,23 @@ class PlatformConfig(models.Model):
     def __str__(self) -> str:
         return f"{self.environment} / {self.get_platform_display()}"
 
+    def _secret(self) -> WriteOnly:
+        supplied = conf.secret_from_settings(self.environment.slug, self.platform)
+        return WriteOnly(supplied, self.encrypted_secret, self.secret_fingerprint)
+
     @property
     def managed_by_settings(self) -> bool:
         """Whether INTERCOM_IDENTITY_SECRETS supplies this pair's secret (it then wins over a stored one)."""
-        return conf.secret_from_settings(self.environment.slug, self.platform) is not None
+        return self._secret().managed_by_settings
 
     @property
     def has_secret(self) -> bool:
-        return bool(self.encrypted_secret) or self.managed_by_settings
+        return self._secret().present
 
     @property
-    @sensitive_variables()
     def fingerprint(self) -> str:
         """The fingerprint of the secret in use (from settings or stored), "" when there is none."""
-        supplied = conf.secret_from_settings(self.environment.slug, self.platform)
-        return fingerprint(supplied) if supplied is not None else self.secret_fingerprint
+        return self._secret().fingerprint
 
     @sensitive_variables()
     def set_secret(self, secret: str) -> None:
@@ -233,12 +234,10 @@ class PlatformConfig(models.Model):
     @sensitive_variables()
     def secret(self) -> str:
         """The secret in use: from settings, else decrypted; raises ``MissingSecret`` or ``SecretDecryptionError``."""
-        supplied = conf.secret_from_settings(self.environment.slug, self.platform)
-        if supplied is not None:
-            return supplied
-        if not self.encrypted_secret:
+        secret = self._secret().value()
+        if secret is None:
             raise MissingSecret(gettext("No Intercom secret is stored for %(config)s.") % {"config": self})
-        return crypto.decrypt(self.encrypted_secret)
+        return secret
 
     @sensitive_variables()
     def previous_secret(self) -> str | None:

@@ -25,7 +25,7 @@ from intercom_identity.models import (
 from intercom_identity.rollout import activity
 from intercom_identity.rollout.activity import forget_user
 from intercom_identity.rollout.adoption import adoption
-from intercom_identity.rollout.maintenance import recount
+from intercom_identity.rollout.tallies import recount
 from tests.conftest import configure, ios, seen, users
 
 pytestmark = pytest.mark.django_db

@@ -25,10 +25,10 @@ from django.test.utils import CaptureQueriesContext
 from intercom_identity import identity_payload
 from intercom_identity._internal import configcache
 from intercom_identity._internal.configcache import get_serving_config
+from intercom_identity._internal.key_rotation import rotate_encryption
 from intercom_identity.checks import check_settings, check_shared_cache
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
 from intercom_identity.rollout.changes import change_phase, clear_secret, store_secret
-from intercom_identity.rollout.maintenance import rotate_encryption
 from tests.conftest import SECRETS, configure
 from tests.test_faults import CLOSED_REDIS
 

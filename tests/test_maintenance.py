@@ -1,4 +1,4 @@
-"""maintenance.py: recounting the tallies (function and command); key rotation is in test_rotation.py."""
+"""rollout/tallies.py: recounting the tallies (function and command); key rotation is in test_rotation.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.core.management import call_command
 from intercom_identity import record_client
 from intercom_identity.models import PlatformConfig, VersionTally
 from intercom_identity.rollout.adoption import adoption
-from intercom_identity.rollout.maintenance import recount
+from intercom_identity.rollout.tallies import recount
 
 pytestmark = pytest.mark.django_db
 

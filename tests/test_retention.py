@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from intercom_identity.models import AppVersion, ClientActivity, DailyActivity, VersionTally
 from intercom_identity.rollout.adoption import adoption
-from intercom_identity.rollout.maintenance import recount
 from intercom_identity.rollout.retention import cutoff_day, prune_activity
+from intercom_identity.rollout.tallies import recount
 from tests.conftest import ios, run, seen, users
 
 pytestmark = pytest.mark.django_db

@@ -395,7 +395,7 @@ def forget_user(user: Any) -> int:
     For a user who asks to be forgotten without being deleted (deleting a user does the
     same, from a ``pre_delete`` handler). The tallies are corrected in a few set-based
     statements however many days the user was active, so the figures stay exact (as
-    ``maintenance.recount`` would rebuild them) and no per-row signal is sent.
+    ``tallies.recount`` would rebuild them) and no per-row signal is sent.
 
     The user's row is locked first (``FOR UPDATE``): a request of theirs recording at the
     same moment cannot commit before this does (its new rows' foreign-key check waits for

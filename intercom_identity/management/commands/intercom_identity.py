@@ -13,7 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity._internal.formatting import percent, relative_time
-from intercom_identity._internal.text import for_terminal
+from intercom_identity._internal.key_rotation import rotate_encryption
+from intercom_identity._internal.terminal import for_terminal
 from intercom_identity.credentials.emulator import verify
 from intercom_identity.credentials.hashing import compute_user_hash
 from intercom_identity.exceptions import IntercomIdentityError
@@ -29,9 +30,9 @@ from intercom_identity.rollout.changes import (
     store_api_token,
     store_secret,
 )
-from intercom_identity.rollout.maintenance import recount, rotate_encryption
 from intercom_identity.rollout.retention import prune_activity
 from intercom_identity.rollout.status import audit_history, status_matrix
+from intercom_identity.rollout.tallies import recount
 from intercom_identity.selectors import get_environment, get_platform_config, parse_phase
 from intercom_identity.validators import clean_audit_reason, is_utf8_text
 from intercom_identity.workspace import sync as workspace

@@ -1,15 +1,6 @@
-"""Text that crosses the app's edge: which text it accepts, and how it prints text it stored.
-
-People type audit reasons; other people read them later, on admin pages and on terminals. A
-carriage return or an ESC sequence in a reason can make a forced enforcement read as something
-else on an operator's terminal, a bidi override reorders what is shown, and PostgreSQL refuses a
-NUL byte outright (a 500). So a reason is refused where it is received when it holds such a
-character, and whatever the command prints from the database goes through ``for_terminal``,
-which shows every control character as an escape: rows written before the rule, by raw SQL, or
-fields with no rule of their own (an environment's label) cannot move a cursor either.
-
-JSON output needs none of this: ``json.dumps`` escapes every control and non-ASCII character.
-"""
+"""Text the app prints on a terminal: whatever it stored, or Intercom sent, shown so that it
+cannot move the cursor, recolour or reorder what the operator reads (``json.dumps`` needs none
+of this: it escapes every control character)."""
 
 from __future__ import annotations
 

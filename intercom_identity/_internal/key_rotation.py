@@ -1,55 +1,19 @@
-"""Operator tasks that repair or re-key stored state: recounting the tallies, re-encrypting
-the secrets and API tokens. Both are all or nothing."""
+"""Re-encrypting every stored secret and API token with the first configured key, all or
+nothing (``intercom_identity rotate-keys``)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import timezone as dt_timezone
 from typing import NamedTuple
 
 from django.db import transaction
-from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
 
 from intercom_identity._internal import crypto
 from intercom_identity._internal.configcache import config_changed
 from intercom_identity.exceptions import RotationFailed, SecretUnavailable
-from intercom_identity.models import ClientActivity, DailyActivity, Environment, PlatformConfig, VersionTally
-from intercom_identity.rollout.activity import DAILY, LATEST
+from intercom_identity.models import Environment, PlatformConfig
 
 logger = logging.getLogger("intercom_identity.maintenance")
-
-
-def recount(configs: Iterable[PlatformConfig] | None = None) -> int:
-    """Rebuild the tallies from the activity rows (after a bulk import or raw SQL); returns rows written."""
-    written = 0
-    with transaction.atomic():
-        for config in configs if configs is not None else PlatformConfig.objects.all():
-            scope = {"environment_id": config.environment_id, "platform": config.platform}
-            VersionTally.objects.filter(**scope).delete()
-            latest = (
-                ClientActivity.objects.filter(**scope)
-                .values_list(TruncDate("last_seen_at", tzinfo=dt_timezone.utc), "version")
-                .annotate(users=Count("*"), credential_users=Count("pk", filter=Q(sent_credential=True)))
-                .order_by()
-            )
-            daily = (
-                DailyActivity.objects.filter(**scope)
-                .values_list("day", "version")
-                .annotate(users=Count("*"))
-                .order_by()
-            )
-            tallies = [
-                VersionTally(**scope, kind=LATEST, day=day, version=version, users=users, credential_users=credential)
-                for day, version, users, credential in latest
-            ]
-            tallies += [
-                VersionTally(**scope, kind=DAILY, day=day, version=version, users=n) for day, version, n in daily
-            ]
-            VersionTally.objects.bulk_create(tallies, batch_size=1000)
-            written += len(tallies)
-    return written
 
 
 ENCRYPTED_FIELDS = ("encrypted_secret", "encrypted_previous_secret")

@@ -1,0 +1,125 @@
+"""The package's shape: its public API, layers that point one way, and no import cycles."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import intercom_identity
+
+PACKAGE = Path(intercom_identity.__file__).parent
+ROOT = PACKAGE.parent
+
+
+def _modules() -> dict[str, Path]:
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    return modules
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports, anywhere in it (``TYPE_CHECKING`` and function bodies too)."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    submodule = f"{node.module}.{alias.name}"
+                    targets.append(submodule if submodule in modules else node.module)
+            elif isinstance(node, ast.Import):
+                targets.extend(alias.name for alias in node.names)
+            graph[name].update(target for target in targets if target in modules and target != name)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle (as a path that returns to its start), or None."""
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        if node in path:
+            return [*path[path.index(node) :], node]
+        if node in done:
+            return None
+        for target in sorted(graph[node]):
+            cycle = visit(target, [*path, node])
+            if cycle:
+                return cycle
+        done.add(node)
+        return None
+
+    for start in sorted(graph):
+        cycle = visit(start, [])
+        if cycle:
+            return cycle
+    return None
+
+
+def test_the_package_has_no_import_cycle_not_even_at_the_type_level() -> None:
+    assert find_cycle(import_graph()) is None
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+@pytest.mark.parametrize(
+    ("module", "allowed"),
+    [
+        ("intercom_identity.exceptions", set()),
+        ("intercom_identity.constants", set()),
+        ("intercom_identity.validators", {"intercom_identity.exceptions"}),
+    ],
+)
+def test_the_leaves_import_nothing_else_of_the_app(module: str, allowed: set[str]) -> None:
+    assert import_graph()[module] <= allowed
+
+
+def test_reading_the_settings_loads_neither_the_rest_client_nor_its_libraries() -> None:
+    code = (
+        "import sys, intercom_identity.conf; "
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'intercom') "
+        "or m.startswith('intercom_identity.workspace'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == ""
+
+
+def test_at_most_twenty_modules_sit_at_the_top_of_the_package() -> None:
+    assert len(list(PACKAGE.glob("*.py"))) <= 20
+
+
+def test_the_migrations_are_an_initial_one_and_the_default_environments() -> None:
+    assert sorted(path.name for path in (PACKAGE / "migrations").glob("0*.py")) == [
+        "0001_initial.py",
+        "0002_default_environments.py",
+    ]
+
+
+def test_every_public_name_can_be_imported_from_the_package() -> None:
+    for name in intercom_identity.__all__:
+        assert getattr(intercom_identity, name) is not None
+    assert dir(intercom_identity) == sorted(intercom_identity.__all__)
+    with pytest.raises(AttributeError):
+        _ = intercom_identity.not_public  # type: ignore[attr-defined]
+
+
+def test_the_public_api_names_what_a_login_view_needs() -> None:
+    assert {"compute_user_hash", "serve_identity", "identity_payload", "record_client", "forget_user"} <= set(
+        intercom_identity.__all__
+    )
