@@ -1,16 +1,6 @@
-"""Server-side messenger shutdown: when the signed-in user changes, Intercom's cookies go.
-
-Intercom's messenger keeps its session in first-party cookies for a week. A Django logout
-that redirects to an ordinary page leaves them, and the next person on that browser may see
-the previous user's conversations. This middleware expires them (see ``cookies``) on the
-response of any request that ends with a different user than it started with: a logout, a
-login as someone else, a session flushed (also by Django itself, when the password changed).
-
-It compares the session's user at the start and at the end of the request, so it sees every
-way the user can change (``login()``, ``logout()``, ``session.flush()``), signals or not,
-and costs nothing for a request without a session cookie. A visitor who signs in is not a
-change of user here: Intercom merges the visitor's conversations into the user's on purpose.
-"""
+"""Server-side messenger shutdown: on the response of any request that ends with a different
+user than it started with (logout, login as someone else, a flushed session), Intercom's cookies
+are expired. A visitor who signs in keeps them (Intercom merges the conversations)."""
 
 from __future__ import annotations
 

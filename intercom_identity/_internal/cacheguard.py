@@ -1,17 +1,6 @@
-"""A circuit breaker around every call the app makes to Django's default cache.
-
-The app only ever uses the cache to go faster or to limit (the configuration version, the
-memory of recordings, rate-limit counters), so without it it serves from its own copy and
-the database. A cache that refuses connections fails in microseconds; one that hangs
-(accepting connections, never answering) makes every call wait for the client's time-out,
-once per call: a frozen Redis stopped all serving. So after a cache error or time-out this
-process stops calling the cache for ``INTERCOM_IDENTITY_CACHE_COOLDOWN`` seconds (calls
-raise ``CacheUnavailable`` at once), then lets one call try again: a hung cache costs at
-most one time-out per process and cool-down, not one per call. The outage is logged
-through ``outages.CACHE``: once, then at most once a minute, then when the cache is back.
-
-Import ``cache`` from here, never from ``django.core.cache`` (a test checks every module).
-"""
+"""A circuit breaker around every call the app makes to Django's default cache: after an
+error or time-out the process stops calling it for ``INTERCOM_IDENTITY_CACHE_COOLDOWN`` seconds,
+so a hung cache costs one time-out per cool-down, not one per call. Import ``cache`` from here."""
 
 from __future__ import annotations
 

@@ -1,17 +1,7 @@
-"""The configuration a credential is served from, kept decrypted per process.
-
-Loading it costs a query and a Fernet decrypt, about 250 times the HMAC itself, so each
-process keeps a copy, trusted while the version in Django's cache is the one it was loaded
-under (every committed change of an ``Environment`` or ``PlatformConfig`` row bumps it; a
-process reads it at most every ``VERSION_CHECK_INTERVAL``, since a round trip per request
-would cost more than the rest of the JSON view) and for at most ``INTERCOM_IDENTITY_CACHE_TTL``
-seconds, the backstop for a change the version never heard of. A cache that cannot be read
-(its calls go through ``cacheguard``) means no copy made under a version is trusted: the
-configuration is read from the database at most every ``VERSION_CHECK_INTERVAL``. A change
-not committed yet is seen, uncached, by its own thread only, so a rolled-back change is
-never served. The README's "The configuration cache" says what this guarantees across
-processes.
-"""
+"""The configuration a credential is served from, kept decrypted per process and trusted while
+the version in Django's cache is the one it was loaded under (and at most
+``INTERCOM_IDENTITY_CACHE_TTL`` seconds). The documentation's deployment page says what this
+guarantees across processes."""
 
 from __future__ import annotations
 

@@ -1,24 +1,6 @@
-"""Bounded logging of an outage: the cache or the database being down must not flood the log.
-
-A service that is down fails every request that needs it, so logging each failure with its
-traceback wrote about 9,000 tracebacks (13 MB) in 10 s of a Redis outage and 28-34 MB in
-10 s of a PostgreSQL one: the first, useful record drowned. An ``Outage`` keeps one
-service's outage per process and tells the log instead:
-
-- each distinct problem (exception type) once, with its traceback, when first met;
-- while the outage lasts, at most once a minute (``REPORT_INTERVAL``), how long it has
-  lasted, how many requests it affected and how many errors were not logged;
-- once when the service answers again: "the cache is available again after 12 s, 8,991
-  requests served without it".
-
-Answers come from the calls that succeed: every cache call (``cacheguard``), and for the
-database a JSON view that answered, a recording written, a new connection made. An answer
-only counts as the end of the outage once the service has failed nothing for ``QUIET``
-seconds: a service that fails one call in two (a full disk) is one outage, not two records
-per request. Requests are counted once however many calls of theirs failed.
-The records name exception types and counts, never a value the app handles (secrets,
-tokens, user ids); the traceback of each problem's first error is the only exception text.
-"""
+"""Bounded logging of an outage of the cache or the database: each distinct problem once with
+its traceback, then at most a summary a minute, then once when the service is back. Records name
+exception types and counts, never a value the app handles."""
 
 from __future__ import annotations
 

@@ -1,12 +1,6 @@
-"""Which model fields hold secret material, and whether a query lookup reaches one.
-
-A field that stores a secret (encrypted or not) or a value derived from one must never be
-filtered on from outside: ``?encrypted_previous_secret__regex=^g...`` on an admin changelist,
-counting the rows, recovers a whole ciphertext one character at a time. The rule goes by the
-models' own field lists, so a field added later is covered without anyone remembering to list
-it: every field whose name starts with ``encrypted_``, and those a model names in
-``SENSITIVE_FIELDS`` (``secret_fingerprint``, derived from the secret).
-"""
+"""Which model fields hold secret material (every ``encrypted_*`` field, plus a model's
+``SENSITIVE_FIELDS``), and whether a query lookup reaches one: such fields are never filtered on
+from outside."""
 
 from __future__ import annotations
 

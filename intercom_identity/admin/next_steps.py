@@ -1,11 +1,5 @@
 """What a user can do next with a configuration: the changes that can succeed, and for the
-rest, why not and the step that unblocks it.
-
-A page shows a ``Blocker`` in place of a button that could not succeed: the overview's rows,
-the change form's rollout section and the transition page all ask here. The rules themselves
-are ``rollout.preview``'s (a missing secret) and the admin's permissions; this module only
-words them.
-"""
+rest, why not and the step that unblocks it (the rules are ``rollout.changes.preview``'s)."""
 
 from __future__ import annotations
 

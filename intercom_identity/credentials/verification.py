@@ -1,13 +1,6 @@
-"""Verify a credential the way Intercom does, and explain a failure.
-
-``verify_credential`` is pure: it gets every secret it may compare against in a
-``VerificationContext`` (built from the database by ``emulator.verification_context``)
-and returns a ``Verification``. The emulator endpoint, the ``verify`` command and the
-admin's "Check a credential" page all call it, so they always agree.
-
-A diagnosis names platforms and environments, never a secret or any part of one, and
-every comparison of a digest or a signature is constant-time.
-"""
+"""Verify a credential the way Intercom does, and explain a failure. Pure: every secret it may
+compare against comes in a ``VerificationContext``; diagnoses never name a secret, and every
+comparison is constant-time."""
 
 from __future__ import annotations
 

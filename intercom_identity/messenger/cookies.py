@@ -1,15 +1,5 @@
-"""The messenger's first-party cookies, and how to expire them.
-
-Intercom keeps the web messenger's session in cookies on the site's own domain:
-``intercom-session-<app_id>`` (the session, a week, renewed by each ping of a signed-in
-user) and ``intercom-id-<app_id>`` (the visitor id). ``intercom-device-id-<app_id>`` names
-the device against abuse and says nothing about who used it: it is left alone.
-
-Intercom sets them on the site's top domain (so conversations follow a user across
-subdomains), and a browser only replaces a cookie given the same name, domain and path.
-When the domain is not configured it is not known here: the expiry is sent host-only and
-for the host and each parent domain, and the browser drops those that do not apply.
-"""
+"""The messenger's first-party cookies (``intercom-session-<app_id>``, ``intercom-id-<app_id>``),
+and how to expire them on the host and each parent domain. The device id is left alone."""
 
 from __future__ import annotations
 

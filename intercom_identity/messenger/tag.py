@@ -1,17 +1,5 @@
-"""``{% intercom_messenger %}``: the settings, Intercom's loader and the session script in one.
-
-People who paste Intercom's loader by hand forget the CSP nonce (the messenger then never
-loads under a CSP) or the region's ``api_base``, and nothing shuts the previous user's
-messenger down or refreshes a JWT on a page left open. This renders all of it for the
-current environment, every element with the request's nonce:
-
-1. ``window.intercomSettings`` (as ``{% intercom_settings %}``, plus ``api_base`` for a
-   workspace hosted in Europe or Australia);
-2. one script (``static/intercom_identity/messenger.js``, inline) that shuts the messenger
-   down when the browser last booted it for another identity, boots it through Intercom's
-   loader (queue stub, widget loaded after the page), and in JWT mode fetches a fresh token
-   from the JSON view before the current one expires.
-"""
+"""``{% intercom_messenger %}``: ``window.intercomSettings``, Intercom's loader and the session
+script, each with the request's CSP nonce and the workspace region's ``api_base``."""
 
 from __future__ import annotations
 

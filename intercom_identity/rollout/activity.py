@@ -1,17 +1,6 @@
 """Recording which app version each user runs: the activity rows, the tallies kept in step
-with them, and the memory that spares repeated writes.
-
-``record`` keeps one ``ClientActivity`` row per user (the latest version, and whether the
-user was handed the credential on it) and one ``DailyActivity`` row per user and day, and
-moves the matching ``VersionTally`` counts in the same transaction, so adoption reads at
-most days x versions tally rows, exactly. Days are UTC calendar days.
-
-What one account can add is bounded: a version must look like a release number
-(``validators.clean_version``), a user may introduce only a few versions nobody reported
-before per day, and reports older than the retention are not recorded. ``forget_user``
-removes a user's rows and their share of the tallies in a few set-based statements (also
-when the user is deleted).
-"""
+with them in the same transaction, the memory that spares repeated writes, and erasure
+(``forget_user``)."""
 
 from __future__ import annotations
 

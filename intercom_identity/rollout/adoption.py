@@ -1,16 +1,5 @@
-"""Adoption: how many active users run an app version that sends the credential.
-
-A user is ready when their latest version sends. A version sends when it is at or above
-the platform's minimum sending version, or on evidence from several distinct users: at
-least ``INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS`` of them, and at least
-``INTERCOM_IDENTITY_SENDING_EVIDENCE_SHARE`` of its active users, were handed the
-credential on it. One request, one account or one debug build reporting an old version
-number therefore cannot mark a version as sending for everybody on it.
-
-The shares, the rule and the ratios are pure functions over counts; ``adoption()`` feeds
-them from the tallies that ``activity`` keeps. Days are UTC calendar days: "active in the
-last 30 days" means last seen today or on one of the 29 days before.
-"""
+"""Adoption: how many active users run an app version that sends the credential. Pure functions
+over counts, fed by ``adoption()`` from the tallies ``activity`` keeps; days are UTC days."""
 
 from __future__ import annotations
 

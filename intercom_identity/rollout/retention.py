@@ -1,13 +1,5 @@
-"""Activity retention: which days are kept, and pruning the older ones without stopping traffic.
-
-Daily activity grows by one row per active user and day; ``prune_activity`` removes the
-days before ``cutoff_day()`` (``INTERCOM_IDENTITY_ACTIVITY_RETENTION_DAYS``, at least the
-30 days the overview draws), the latest-activity rows of users not seen since, the tallies
-of those days and the versions nobody reported since. It deletes a batch at a time, each
-batch its own short transaction, so recording never waits for more than one batch; the
-figures of every window inside the retention are the same before, during and after.
-Recording refuses reports of days before the cutoff, so a pruned day never comes back.
-"""
+"""Activity retention: which days are kept, and pruning the older ones a short batch at a time,
+so recording never waits for more than one batch."""
 
 from __future__ import annotations
 

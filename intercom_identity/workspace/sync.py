@@ -1,11 +1,6 @@
-"""Workspace truth: compare what this app records with what the Intercom workspace reports.
-
-``sync`` reads the workspace (``intercom_api``), stores what it said (``WorkspaceSnapshot``)
-and the activity log entries that matter (``WorkspaceEvent``, once per Intercom id), and
-returns the report. Everything else here judges or shows what is *stored* (the rules are
-in ``drift``), so the admin overview and the system check never call the network. Nothing
-here runs in a request that serves a credential.
-"""
+"""Workspace truth: ``sync`` reads the workspace, stores what it said and the activity log
+entries that matter, and returns the report; everything else here judges what is stored, so
+pages and checks never call the network."""
 
 from __future__ import annotations
 

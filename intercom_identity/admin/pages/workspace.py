@@ -1,12 +1,5 @@
-"""The admin's side of workspace truth: the write-only API token of an environment, and on the
-overview Intercom's state, the drift banner, the *Sync with Intercom* button and the
-interleaved history.
-
-Mixins, so the admin classes only name them: ``EnvironmentApiTokenMixin`` for the environment
-admin, ``WorkspaceOverviewMixin`` for the platform configuration admin whose pages (overview,
-confirmation) show the workspace. What they show is stored data; only the sync button's
-POST calls Intercom.
-"""
+"""The admin's side of workspace truth: the environment's write-only API token, and on the
+overview Intercom's state, the drift banner, the *Sync with Intercom* button and the history."""
 
 from __future__ import annotations
 
