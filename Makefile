@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck matrix test-install dist bench fuzz chaos clean
+.PHONY: run test lint typecheck settings-table matrix test-install dist bench fuzz chaos clean
 
 $(STAMP): requirements.txt requirements-base.txt requirements-test.txt requirements-dev.txt constraints/django-5.2.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy intercom_identity
+
+# The README's settings table as the declarations in intercom_identity/conf.py make it (paste it between its markers).
+settings-table: $(STAMP)
+	@$(BIN)/python -c "from intercom_identity.conf import settings_table; print(settings_table(), end='')"
 
 # The matrix of tox.ini (every Django line on its Pythons, SQLite and PostgreSQL), then the install-path
 # tests. The interpreters are found without any shell set-up (pyenv's included); a missing one fails here.

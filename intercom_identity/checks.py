@@ -1,7 +1,8 @@
 """System checks: a misconfiguration is reported at start-up, not at the first request.
 
 Every message, hint and id lives in ``MESSAGES`` so ids stay unique and their letter
-matches the severity (``E`` errors, ``W`` warnings).
+matches the severity (``E`` errors, ``W`` warnings). The ``<setting>_malformed`` errors come
+from the settings' declarations in ``conf.py``, each with the id declared there.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from intercom_identity._internal import crypto
 from intercom_identity._internal.terminal import for_terminal
-from intercom_identity.conf import PREFIX, conf, unknown_settings
+from intercom_identity.conf import PREFIX, SETTINGS, Setting, Settings, conf, unknown_settings
 
 KEY_HINT = f"Generate one with: {crypto.GENERATE_KEY_COMMAND} and list it in {PREFIX}ENCRYPTION_KEYS."
 
@@ -29,30 +30,17 @@ def _warning(id: str, hint: str | None = None) -> Callable[[str], CheckMessage]:
     return lambda msg: Warning(msg, hint=hint, id=f"intercom_identity.{id}")
 
 
+def malformed(setting: Setting[Any]) -> str:
+    """The ``MESSAGES`` key of a setting's malformed-value error."""
+    return f"{setting.name.lower()}_malformed"
+
+
+# Hints for a malformed setting, beyond its message (which says what is expected).
+MALFORMED_HINTS = {Settings.ENCRYPTION_KEYS.name: KEY_HINT}
+
 MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
     "keys_missing": _error("E001", KEY_HINT),
-    "keys_malformed": _error("E002", KEY_HINT),
-    "environment_malformed": _error("E003"),
-    "user_id_malformed": _error("E004"),
-    "user_email_malformed": _error("E005"),
-    "authenticate_malformed": _error("E006"),
-    "jwt_expiry_malformed": _error("E007"),
-    "jwt_signed_fields_malformed": _error("E008"),
-    "verify_in_production_malformed": _error("E009"),
-    "verify_rate_limit_malformed": _error("E010"),
-    "enforce_threshold_malformed": _error("E011"),
-    "hash_rate_limit_malformed": _error("E012"),
-    "secrets_malformed": _error("E013"),
-    "cache_ttl_malformed": _error("E016"),
-    "cookie_domain_malformed": _error("E017"),
-    "api_tokens_malformed": _error("E018"),
-    "api_base_url_malformed": _error("E019"),
-    "workspace_stale_hours_malformed": _error("E020"),
-    "cache_cooldown_malformed": _error("E021"),
-    "max_new_versions_per_user_malformed": _error("E022"),
-    "activity_retention_days_malformed": _error("E023"),
-    "sending_evidence_share_malformed": _error("E024"),
-    "sending_evidence_users_malformed": _error("E025"),
+    **{malformed(setting): _error(setting.check, MALFORMED_HINTS.get(setting.name)) for setting in SETTINGS},
     "phase_without_secret": _error(
         "E014", "Store a secret (manage.py intercom_identity set-secret) or supply it in INTERCOM_IDENTITY_SECRETS."
     ),
@@ -94,7 +82,7 @@ def check_encryption_keys(**kwargs: Any) -> list[CheckMessage]:
     try:
         keys = conf.ENCRYPTION_KEYS
     except ImproperlyConfigured as exc:
-        return [MESSAGES["keys_malformed"](str(exc))]
+        return [MESSAGES[malformed(Settings.ENCRYPTION_KEYS)](str(exc))]
     if not keys:
         if conf.DEBUG:
             return [
@@ -110,51 +98,30 @@ def check_encryption_keys(**kwargs: Any) -> list[CheckMessage]:
     try:
         crypto.fernet()
     except ImproperlyConfigured as exc:
-        return [MESSAGES["keys_malformed"](str(exc))]
+        return [MESSAGES[malformed(Settings.ENCRYPTION_KEYS)](str(exc))]
+    return []
+
+
+def _check_setting(setting: Setting[Any]) -> list[CheckMessage]:
+    try:
+        getattr(conf, setting.name)
+    except ImproperlyConfigured as exc:
+        return [MESSAGES[malformed(setting)](str(exc))]
     return []
 
 
 def check_environment(**kwargs: Any) -> list[CheckMessage]:
-    try:
-        _ = conf.ENVIRONMENT
-    except ImproperlyConfigured as exc:
-        return [MESSAGES["environment_malformed"](str(exc))]
-    return []
+    return _check_setting(Settings.ENVIRONMENT)
 
 
-# Settings whose property in ``conf`` validates them, each with its own message id.
-VALIDATED_SETTINGS = (
-    "USER_ID",
-    "USER_EMAIL",
-    "AUTHENTICATE",
-    "JWT_EXPIRY",
-    "JWT_SIGNED_FIELDS",
-    "VERIFY_IN_PRODUCTION",
-    "VERIFY_RATE_LIMIT",
-    "ENFORCE_THRESHOLD",
-    "HASH_RATE_LIMIT",
-    "SECRETS",
-    "CACHE_TTL",
-    "COOKIE_DOMAIN",
-    "API_TOKENS",
-    "API_BASE_URL",
-    "WORKSPACE_STALE_HOURS",
-    "CACHE_COOLDOWN",
-    "MAX_NEW_VERSIONS_PER_USER",
-    "ACTIVITY_RETENTION_DAYS",
-    "SENDING_EVIDENCE_SHARE",
-    "SENDING_EVIDENCE_USERS",
-)
+# Settings with a check of their own above; every other one is validated by check_settings.
+CHECKED_APART = frozenset({Settings.ENCRYPTION_KEYS.name, Settings.ENVIRONMENT.name})
 
 
 def check_settings(**kwargs: Any) -> list[CheckMessage]:
-    errors = []
-    for setting in VALIDATED_SETTINGS:
-        try:
-            getattr(conf, setting)
-        except ImproperlyConfigured as exc:
-            errors.append(MESSAGES[f"{setting.lower()}_malformed"](str(exc)))
-    return errors
+    """Each declared setting's validation, reported under its own id, in the order of the ids."""
+    validated = sorted((s for s in SETTINGS if s.name not in CHECKED_APART), key=lambda setting: setting.check)
+    return [message for setting in validated for message in _check_setting(setting)]
 
 
 def check_unknown_settings(**kwargs: Any) -> list[CheckMessage]:

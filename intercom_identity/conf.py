@@ -1,19 +1,30 @@
-"""The one place that reads the app's Django settings.
+"""The one place that reads the app's Django settings, and the one place each is declared.
+
+Each ``INTERCOM_IDENTITY_*`` setting is one ``Setting`` on ``Settings``: its default, the
+function that validates it, the id of the system check that reports it malformed and the
+line the settings reference shows. The checks (``checks.py``), the unknown-setting warning
+and the README's settings table (``settings_table()``) all come from these declarations, so
+a setting cannot be added in one place and forgotten in another.
 
 Each setting is read from ``django.conf.settings`` and validated on first use, then kept
 until Django announces a change of settings (``setting_changed``: ``override_settings``
 and pytest-django's ``settings`` fixture send it), so the hot paths pay for an attribute
 lookup only, and nothing is read at import time. Malformed values raise
-``ImproperlyConfigured`` (and are not kept); the system checks in ``checks.py`` read these
-same properties so a bad value is reported at start-up.
+``ImproperlyConfigured`` (and are not kept); the system checks read these same attributes so
+a bad value is reported at start-up.
+
+This module stays light (no HTTP client, no SDK): settings modules and tooling import it.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
-from functools import cached_property, lru_cache
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar, overload
 from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
@@ -22,9 +33,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity.constants import NAMES as PLATFORM_NAMES
-from intercom_identity.validators import ENVIRONMENT_SLUG_RE
-from intercom_identity.validators import validate_api_token as _validate_api_token
-from intercom_identity.validators import validate_secret as _validate_secret
+from intercom_identity.validators import ENVIRONMENT_SLUG_RE, validate_api_token, validate_secret
 
 PREFIX = "INTERCOM_IDENTITY_"
 
@@ -32,36 +41,40 @@ PREFIX = "INTERCOM_IDENTITY_"
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 COOKIE_DOMAIN_RE = re.compile(rf"^\.?{_LABEL}(?:\.{_LABEL})*\Z", re.IGNORECASE)
 
-DEFAULTS: dict[str, Any] = {
-    "ENVIRONMENT": "development",
-    "ENCRYPTION_KEYS": (),
-    "USER_ID": "intercom_identity.credentials.users.default_user_id",
-    "USER_EMAIL": "intercom_identity.credentials.users.default_user_email",
-    "AUTHENTICATE": "intercom_identity.credentials.users.default_authenticate",
-    "JWT_EXPIRY": 3600,
-    "JWT_SIGNED_FIELDS": ("email",),
-    "VERIFY_IN_PRODUCTION": False,
-    "VERIFY_RATE_LIMIT": 60,
-    "ENFORCE_THRESHOLD": 0.95,
-    "HASH_RATE_LIMIT": 120,
-    "SECRETS": {},
-    "CACHE_TTL": 60,
-    "CACHE_COOLDOWN": 5,
-    "COOKIE_DOMAIN": None,
-    # Workspace truth (reading Intercom's own state through its REST API).
-    "API_TOKENS": {},
-    "API_BASE_URL": None,
-    "WORKSPACE_STALE_HOURS": 24,
-    "SENDING_EVIDENCE_SHARE": 0.5,
-    "SENDING_EVIDENCE_USERS": 5,
-    "MAX_NEW_VERSIONS_PER_USER": 3,
-    "ACTIVITY_RETENTION_DAYS": 90,
-}
-
 MAX_CACHE_COOLDOWN = 600  # seconds: more is a unit mistake (milliseconds?) that would leave the cache unused
 
 # The overview draws 30 days: retention may not remove any of them.
 MIN_RETENTION_DAYS = 30
+
+# A malformed setting is always an error: ``checks.py`` turns the id into ``intercom_identity.E0xx``.
+CHECK_ID_RE = re.compile(r"^E\d{3}\Z")
+
+T = TypeVar("T")
+# ``(full setting name, raw value) -> typed value``, raising ``ImproperlyConfigured`` naming the setting.
+Validator = Callable[[str, Any], T]
+
+
+# --- setting validators -----------------------------------------------------------------------------
+
+
+def _environment(setting: str, value: Any) -> str:
+    if not isinstance(value, str) or not ENVIRONMENT_SLUG_RE.match(value):
+        raise ImproperlyConfigured(
+            f"{setting} must be an environment slug such as 'development' or "
+            f"'production' (lowercase letters, digits, '-' and '_'), not {value!r}."
+        )
+    return value
+
+
+def _encryption_keys(setting: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ImproperlyConfigured(
+            f"{setting} must be a list of Fernet keys (split a comma-separated "
+            f"environment variable before assigning it), not {type(value).__name__}."
+        )
+    if not all(isinstance(key, str) and key for key in value):
+        raise ImproperlyConfigured(f"{setting} must hold non-empty strings only.")
+    return tuple(value)
 
 
 @lru_cache(maxsize=64)
@@ -69,255 +82,357 @@ def _import_callable(path: str) -> Callable[..., Any]:
     return import_string(path)  # type: ignore[no-any-return]
 
 
-def _callable_setting(name: str) -> Callable[..., Any]:
-    value = getattr(django_settings, PREFIX + name, DEFAULTS[name])
+def _callable(setting: str, value: Any) -> Callable[..., Any]:
     if callable(value):
         return value  # type: ignore[no-any-return]
     if not isinstance(value, str):
         raise ImproperlyConfigured(
-            f"{PREFIX}{name} must be a callable or the dotted path of one, not {type(value).__name__}."
+            f"{setting} must be a callable or the dotted path of one, not {type(value).__name__}."
         )
     try:
         imported = _import_callable(value)
     except ImportError as exc:
-        raise ImproperlyConfigured(f"{PREFIX}{name} = {value!r} cannot be imported: {exc}") from exc
+        raise ImproperlyConfigured(f"{setting} = {value!r} cannot be imported: {exc}") from exc
     if not callable(imported):
-        raise ImproperlyConfigured(f"{PREFIX}{name} = {value!r} does not name a callable.")
+        raise ImproperlyConfigured(f"{setting} = {value!r} does not name a callable.")
     return imported
 
 
-def _positive_int(name: str, *, minimum: int) -> int:
-    value = getattr(django_settings, PREFIX + name, DEFAULTS[name])
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ImproperlyConfigured(f"{PREFIX}{name} must be a whole number of at least {minimum}, not {value!r}.")
+def _whole_number(minimum: int) -> Validator[int]:
+    def validate(setting: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ImproperlyConfigured(f"{setting} must be a whole number of at least {minimum}, not {value!r}.")
+        return value
+
+    return validate
+
+
+def _fraction(*, zero_allowed: bool) -> Validator[float]:
+    def validate(setting: str, value: Any) -> float:
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not (number and (0 <= value <= 1 if zero_allowed else 0 < value <= 1)):
+            span = "from 0 to 1" if zero_allowed else "greater than 0 and at most 1"
+            raise ImproperlyConfigured(f"{setting} must be a number {span}, not {value!r}.")
+        return float(value)
+
+    return validate
+
+
+def _boolean(setting: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ImproperlyConfigured(f"{setting} must be True or False.")
     return value
 
 
-def _fraction(name: str, *, zero_allowed: bool) -> float:
-    value = getattr(django_settings, PREFIX + name, DEFAULTS[name])
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not (number and (0 <= value <= 1 if zero_allowed else 0 < value <= 1)):
-        span = "from 0 to 1" if zero_allowed else "greater than 0 and at most 1"
-        raise ImproperlyConfigured(f"{PREFIX}{name} must be a number {span}, not {value!r}.")
+def _signed_fields(setting: str, value: Any) -> tuple[str, ...]:
+    if (
+        isinstance(value, str)
+        or not isinstance(value, (list, tuple))
+        or not all(isinstance(name, str) and name.isidentifier() for name in value)
+    ):
+        raise ImproperlyConfigured(f"{setting} must be a list of attribute names, e.g. ['email'].")
+    if any("password" in name.lower() for name in value):
+        raise ImproperlyConfigured(f"{setting} must not name a password: JWT claims are readable.")
+    registered = sorted({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}.intersection(value))
+    if registered:
+        raise ImproperlyConfigured(f"{setting} must not name registered JWT claims ({', '.join(registered)}).")
+    return tuple(value)
+
+
+def _cookie_domain(setting: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 253 or not COOKIE_DOMAIN_RE.match(value):
+        raise ImproperlyConfigured(
+            f"{setting} must be None or the domain Intercom sets its cookies on, such as "
+            f"'.example.com' (no scheme, port or path), not {value!r}."
+        )
+    return value
+
+
+def _cache_cooldown(setting: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_CACHE_COOLDOWN:
+        raise ImproperlyConfigured(
+            f"{setting} must be a number of seconds from 0 to {MAX_CACHE_COOLDOWN}, not {value!r}."
+        )
     return float(value)
 
 
+@sensitive_variables()
+def _secrets(setting: str, value: Any) -> dict[str, dict[str, str]]:
+    """Messages name the pair, never the value."""
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{setting} must be a dict like {{'production': {{'ios': '...'}}}}.")
+    for env, platforms in value.items():
+        if not isinstance(env, str) or not ENVIRONMENT_SLUG_RE.match(env) or not isinstance(platforms, dict):
+            raise ImproperlyConfigured(f"{setting}: {env!r} must be an environment slug mapping platforms to secrets.")
+        for platform, secret in platforms.items():
+            if platform not in PLATFORM_NAMES:
+                raise ImproperlyConfigured(f"{setting}[{env!r}]: unknown platform {platform!r}.")
+            if not isinstance(secret, str):
+                raise ImproperlyConfigured(f"{setting}[{env!r}][{platform!r}] must be a string.")
+            try:
+                validate_secret(secret)
+            except ValueError as exc:
+                raise ImproperlyConfigured(f"{setting}[{env!r}][{platform!r}]: {exc}") from None
+    return value
+
+
+@sensitive_variables()
+def _api_tokens(setting: str, value: Any) -> dict[str, str]:
+    """Messages name the environment, never the value."""
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{setting} must be a dict like {{'production': '...'}}.")
+    for env, token in value.items():
+        if not isinstance(env, str) or not ENVIRONMENT_SLUG_RE.match(env):
+            raise ImproperlyConfigured(f"{setting}: {env!r} must be an environment slug.")
+        if not isinstance(token, str):
+            raise ImproperlyConfigured(f"{setting}[{env!r}] must be a string.")
+        try:
+            validate_api_token(token)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{setting}[{env!r}]: {exc}") from None
+    return value
+
+
+def _api_base_url(setting: str, value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    parsed = urlsplit(value) if isinstance(value, str) else None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ImproperlyConfigured(f"{setting} must be an http(s) URL such as 'https://api.eu.intercom.io', or None.")
+    if parsed.username or parsed.password or parsed.query or parsed.fragment:
+        # Never a credential in a URL: it would be shown wherever the URL is.
+        raise ImproperlyConfigured(f"{setting} must not hold credentials, a query or a fragment.")
+    return str(value).rstrip("/")
+
+
+# --- the declaration ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Setting(Generic[T]):
+    """One ``INTERCOM_IDENTITY_*`` setting, declared as an attribute of ``Settings``.
+
+    A descriptor: reading ``conf.NAME`` validates the value and keeps it in the instance's
+    ``__dict__``, which answers from then on until ``setting_changed`` clears it (what
+    ``cached_property`` did). The check id and the doc are required so that no setting goes
+    without its system check or its line in the reference.
+    """
+
+    default: Any
+    validate: Validator[T]
+    check: str  # "E0xx": the id of the system check that reports this setting malformed
+    doc: str  # one line of Markdown: the settings table's "meaning" column
+    name: str = field(init=False, default="")  # the attribute's name, set by __set_name__
+
+    def __post_init__(self) -> None:
+        if not CHECK_ID_RE.match(self.check):
+            raise ValueError(f"A setting's check id is an error id such as 'E026', not {self.check!r}.")
+        if not self.doc.strip() or "\n" in self.doc:
+            raise ValueError("A setting's doc is one non-empty line (a row of the settings table).")
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        object.__setattr__(self, "name", name)
+
+    @property
+    def setting(self) -> str:
+        """The Django setting's full name."""
+        return PREFIX + self.name
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any]) -> Setting[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type[Any]) -> T: ...
+
+    @sensitive_variables()  # the raw value may be a secret
+    def __get__(self, instance: object | None, owner: type[Any]) -> Setting[T] | T:
+        if instance is None:
+            return self
+        value = self.validate(self.setting, getattr(django_settings, self.setting, self.default))
+        vars(instance)[self.name] = value  # shadows this (non-data) descriptor until setting_changed
+        return value
+
+
 class Settings:
-    """Typed view of the ``INTERCOM_IDENTITY_*`` settings (see the README for each)."""
+    """Typed view of the ``INTERCOM_IDENTITY_*`` settings: each ``Setting`` here is the declaration.
 
-    @cached_property
-    def ENVIRONMENT(self) -> str:
-        """Slug of the environment (Intercom workspace) this process serves."""
-        value = getattr(django_settings, PREFIX + "ENVIRONMENT", DEFAULTS["ENVIRONMENT"])
-        if not isinstance(value, str) or not ENVIRONMENT_SLUG_RE.match(value):
-            raise ImproperlyConfigured(
-                f"{PREFIX}ENVIRONMENT must be an environment slug such as 'development' or "
-                f"'production' (lowercase letters, digits, '-' and '_'), not {value!r}."
-            )
-        return value
+    Declared in the order the reference lists them.
+    """
 
-    @cached_property
-    def ENCRYPTION_KEYS(self) -> tuple[str, ...]:
-        """Fernet keys; the first encrypts, all decrypt. Empty means "derive one in DEBUG"."""
-        value = getattr(django_settings, PREFIX + "ENCRYPTION_KEYS", DEFAULTS["ENCRYPTION_KEYS"])
-        if isinstance(value, str) or not isinstance(value, (list, tuple)):
-            raise ImproperlyConfigured(
-                f"{PREFIX}ENCRYPTION_KEYS must be a list of Fernet keys (split a comma-separated "
-                f"environment variable before assigning it), not {type(value).__name__}."
-            )
-        if not all(isinstance(key, str) and key for key in value):
-            raise ImproperlyConfigured(f"{PREFIX}ENCRYPTION_KEYS must hold non-empty strings only.")
-        return tuple(value)
-
-    @cached_property
-    def USER_ID(self) -> Callable[[Any], object | None]:
-        """``(user) -> str | None``: the id Intercom knows the user by."""
-        return _callable_setting("USER_ID")
-
-    @cached_property
-    def USER_EMAIL(self) -> Callable[[Any], str | None]:
-        """``(user) -> str | None``: the email sent to Intercom."""
-        return _callable_setting("USER_EMAIL")
-
-    @cached_property
-    def AUTHENTICATE(self) -> Callable[[Any], Any]:
-        """``(request) -> user | None``: who is asking the JSON view for a hash."""
-        return _callable_setting("AUTHENTICATE")
-
-    @cached_property
-    def JWT_EXPIRY(self) -> int:
-        """Lifetime of a handed-out JWT, in seconds."""
-        return _positive_int("JWT_EXPIRY", minimum=1)
-
-    @cached_property
-    def JWT_SIGNED_FIELDS(self) -> tuple[str, ...]:
-        """User attributes signed into the JWT beside ``user_id`` (and kept out of clear web settings)."""
-        value = getattr(django_settings, PREFIX + "JWT_SIGNED_FIELDS", DEFAULTS["JWT_SIGNED_FIELDS"])
-        if (
-            isinstance(value, str)
-            or not isinstance(value, (list, tuple))
-            or not all(isinstance(name, str) and name.isidentifier() for name in value)
-        ):
-            raise ImproperlyConfigured(f"{PREFIX}JWT_SIGNED_FIELDS must be a list of attribute names, e.g. ['email'].")
-        if any("password" in name.lower() for name in value):
-            raise ImproperlyConfigured(f"{PREFIX}JWT_SIGNED_FIELDS must not name a password: JWT claims are readable.")
-        registered = sorted({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}.intersection(value))
-        if registered:
-            raise ImproperlyConfigured(
-                f"{PREFIX}JWT_SIGNED_FIELDS must not name registered JWT claims ({', '.join(registered)})."
-            )
-        return tuple(value)
-
-    @cached_property
-    def VERIFY_IN_PRODUCTION(self) -> bool:
-        """Whether the verification emulator also exists in a production environment."""
-        value = getattr(django_settings, PREFIX + "VERIFY_IN_PRODUCTION", DEFAULTS["VERIFY_IN_PRODUCTION"])
-        if not isinstance(value, bool):
-            raise ImproperlyConfigured(f"{PREFIX}VERIFY_IN_PRODUCTION must be True or False.")
-        return value
-
-    @cached_property
-    def VERIFY_RATE_LIMIT(self) -> int:
-        """Verification requests per minute and client address; 0 turns the limit off."""
-        return _positive_int("VERIFY_RATE_LIMIT", minimum=0)
-
-    @cached_property
-    def HASH_RATE_LIMIT(self) -> int:
-        """JSON view requests per minute, per user and per client address; 0 turns the limit off."""
-        return _positive_int("HASH_RATE_LIMIT", minimum=0)
-
-    @cached_property
-    def CACHE_TTL(self) -> int:
-        """Seconds a process trusts its copy of the configuration at most; 0 turns the copies off."""
-        return _positive_int("CACHE_TTL", minimum=0)
-
-    @cached_property
-    def COOKIE_DOMAIN(self) -> str | None:
-        """The Domain Intercom's messenger cookies live on (e.g. ``.example.com``); None: unknown."""
-        value = getattr(django_settings, PREFIX + "COOKIE_DOMAIN", DEFAULTS["COOKIE_DOMAIN"])
-        if value is None:
-            return None
-        if not isinstance(value, str) or len(value) > 253 or not COOKIE_DOMAIN_RE.match(value):
-            raise ImproperlyConfigured(
-                f"{PREFIX}COOKIE_DOMAIN must be None or the domain Intercom sets its cookies on, such as "
-                f"'.example.com' (no scheme, port or path), not {value!r}."
-            )
-        return value
-
-    @cached_property
-    def CACHE_COOLDOWN(self) -> float:
-        """Seconds a process leaves the cache alone after a cache error or time-out; 0: it tries every call."""
-        value = getattr(django_settings, PREFIX + "CACHE_COOLDOWN", DEFAULTS["CACHE_COOLDOWN"])
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_CACHE_COOLDOWN:
-            raise ImproperlyConfigured(
-                f"{PREFIX}CACHE_COOLDOWN must be a number of seconds from 0 to {MAX_CACHE_COOLDOWN}, not {value!r}."
-            )
-        return float(value)
-
-    @cached_property
-    def ENFORCE_THRESHOLD(self) -> float:
-        """Adoption (0 to 1) needed before a platform may move to ``enforced`` without forcing."""
-        return _fraction("ENFORCE_THRESHOLD", zero_allowed=True)
-
-    @cached_property
-    def SENDING_EVIDENCE_SHARE(self) -> float:
-        """Share (more than 0, up to 1) of a version's active users who must have been seen
-        receiving the credential on it before the version counts as sending."""
-        return _fraction("SENDING_EVIDENCE_SHARE", zero_allowed=False)
-
-    @cached_property
-    def SENDING_EVIDENCE_USERS(self) -> int:
-        """Distinct users who must have been seen receiving the credential on a version, at least."""
-        return _positive_int("SENDING_EVIDENCE_USERS", minimum=1)
-
-    @cached_property
-    def MAX_NEW_VERSIONS_PER_USER(self) -> int:
-        """Versions nobody reported before that one user may introduce per UTC day."""
-        return _positive_int("MAX_NEW_VERSIONS_PER_USER", minimum=1)
-
-    @cached_property
-    def ACTIVITY_RETENTION_DAYS(self) -> int:
-        """Days of activity kept; ``prune-activity`` removes older days. At least the 30 days the overview draws."""
-        return _positive_int("ACTIVITY_RETENTION_DAYS", minimum=MIN_RETENTION_DAYS)
-
-    @cached_property
-    @sensitive_variables()
-    def SECRETS(self) -> dict[str, dict[str, str]]:
-        """Secrets supplied by settings (a vault, the environment): ``{env: {platform: secret}}``.
-
-        They override stored secrets for the pairs they name. Validation messages name the
-        pair, never the value.
-        """
-        value = getattr(django_settings, PREFIX + "SECRETS", DEFAULTS["SECRETS"])
-        if not isinstance(value, dict):
-            raise ImproperlyConfigured(f"{PREFIX}SECRETS must be a dict like {{'production': {{'ios': '...'}}}}.")
-        for env, platforms in value.items():
-            if not isinstance(env, str) or not ENVIRONMENT_SLUG_RE.match(env) or not isinstance(platforms, dict):
-                raise ImproperlyConfigured(
-                    f"{PREFIX}SECRETS: {env!r} must be an environment slug mapping platforms to secrets."
-                )
-            for platform, secret in platforms.items():
-                if platform not in PLATFORM_NAMES:
-                    raise ImproperlyConfigured(f"{PREFIX}SECRETS[{env!r}]: unknown platform {platform!r}.")
-                if not isinstance(secret, str):
-                    raise ImproperlyConfigured(f"{PREFIX}SECRETS[{env!r}][{platform!r}] must be a string.")
-                try:
-                    _validate_secret(secret)
-                except ValueError as exc:
-                    raise ImproperlyConfigured(f"{PREFIX}SECRETS[{env!r}][{platform!r}]: {exc}") from None
-        return value
+    ENVIRONMENT = Setting(
+        default="development",
+        validate=_environment,
+        check="E003",
+        doc="Slug of the environment row this process serves (lowercase letters, digits, `-`, `_`). "
+        "Selects the secrets, phases and app id.",
+    )
+    ENCRYPTION_KEYS = Setting(
+        default=(),
+        validate=_encryption_keys,
+        check="E002",
+        doc="List of Fernet keys. The first encrypts, all decrypt (see [key rotation](#encryption-keys)). "
+        "Empty: with `DEBUG` on, a key derived from `SECRET_KEY` is used (warning `W001`); "
+        "with `DEBUG` off it is error `E001`.",
+    )
+    USER_ID: Setting[Callable[[Any], object | None]] = Setting(
+        default="intercom_identity.credentials.users.default_user_id",
+        validate=_callable,
+        check="E004",
+        doc="Callable or dotted path, `(user) -> str | int | None`: the id Intercom knows the user by. "
+        "Default `str(user.pk)`. See [what the callables may return](#identity-callables).",
+    )
+    USER_EMAIL: Setting[Callable[[Any], str | None]] = Setting(
+        default="intercom_identity.credentials.users.default_user_email",
+        validate=_callable,
+        check="E005",
+        doc="Callable or dotted path, `(user) -> str | None`. "
+        "Default: the user model's email field, `None` when blank.",
+    )
+    AUTHENTICATE: Setting[Callable[[Any], Any]] = Setting(
+        default="intercom_identity.credentials.users.default_authenticate",
+        validate=_callable,
+        check="E006",
+        doc="Callable or dotted path, `(request) -> user | None`: who is asking the JSON view. "
+        "Default: `request.user` when authenticated. Point it at your token authentication to use the view "
+        "without sessions (no DRF needed).",
+    )
+    JWT_EXPIRY = Setting(
+        default=3600,
+        validate=_whole_number(1),
+        check="E007",
+        doc="Lifetime in seconds of a handed-out JWT (`exp` = now + this).",
+    )
+    JWT_SIGNED_FIELDS = Setting(
+        default=("email",),
+        validate=_signed_fields,
+        check="E008",
+        doc="User attributes signed into the JWT beside `user_id`. `email` is the `USER_EMAIL` value; any other "
+        "name is read from the user object (called if it is a method). On web pages these stay out of the "
+        "clear settings.",
+    )
+    VERIFY_IN_PRODUCTION = Setting(
+        default=False,
+        validate=_boolean,
+        check="E009",
+        doc="Whether the verification emulator exists when the current environment is a production one "
+        "(404 otherwise).",
+    )
+    SECRETS = Setting(
+        default={},
+        validate=_secrets,
+        check="E013",
+        doc="Secrets supplied by settings, for teams whose secrets live in a vault or the environment: "
+        '`{"production": {"ios": "...", ...}, ...}`. They override stored secrets for the pairs they name; the '
+        "admin shows those pairs as *managed by settings* (read-only) and `set-secret` refuses them. Clear a "
+        "stored secret such a pair still has (`clear-secret`; check E015 insists).",
+    )
+    HASH_RATE_LIMIT = Setting(
+        default=120,
+        validate=_whole_number(0),
+        check="E012",
+        doc="JSON view requests per minute, per user and per client address (`REMOTE_ADDR`); `0` turns it off.",
+    )
+    ENFORCE_THRESHOLD = Setting(
+        default=0.95,
+        validate=_fraction(zero_allowed=True),
+        check="E011",
+        doc="Adoption (0\N{EN DASH}1) needed before a platform may move to `enforced` without forcing.",
+    )
+    CACHE_TTL = Setting(
+        default=60,
+        validate=_whole_number(0),
+        check="E016",
+        doc="Seconds a process trusts its copy of the configuration at most (see [the configuration "
+        "cache](#the-configuration-cache)). The backstop for a change nobody announced, e.g. raw SQL; every "
+        "change made through the app is served by every process within 0.1 s of its commit. `0` turns the "
+        "copies off (every request reads the database).",
+    )
+    CACHE_COOLDOWN = Setting(
+        default=5,
+        validate=_cache_cooldown,
+        check="E021",
+        doc=f"Seconds a process leaves Django's cache alone after a cache error or time-out (0 to "
+        f"{MAX_CACHE_COOLDOWN}; `0` tries on every call). Meanwhile it serves without the cache, as for a cache "
+        "that refuses connections; then one call tries again. A hung cache so costs each process one client "
+        "time-out per cool-down (see [deployment notes](#deployment-notes)).",
+    )
+    COOKIE_DOMAIN = Setting(
+        default=None,
+        validate=_cookie_domain,
+        check="E017",
+        doc='The Domain Intercom\'s messenger cookies are on (your top domain, e.g. `".example.com"`), for '
+        "[`MessengerSessionMiddleware`](#the-web-messengers-session-logout-switching-users-jwt-refresh) and the "
+        "session script to expire them there. `None`: host-only and on every parent domain of the request's "
+        "host. No scheme, port or path.",
+    )
+    API_TOKENS = Setting(
+        default={},
+        validate=_api_tokens,
+        check="E018",
+        doc='Intercom access tokens supplied by settings, `{"production": "...", ...}`, for [workspace '
+        "truth](#workspace-truth-intercoms-own-state). They win over a token stored for that environment (the "
+        "admin then shows it as *managed by settings*; `set-api-token` refuses it).",
+    )
+    API_BASE_URL = Setting(
+        default=None,
+        validate=_api_base_url,
+        check="E019",
+        doc="Overrides the Intercom REST API URL of every environment's region (`https://api.intercom.io`, "
+        "`https://api.eu.intercom.io`, `https://api.au.intercom.io`): a proxy, or a local server in tests. An "
+        "http(s) URL without credentials, query or fragment.",
+    )
+    WORKSPACE_STALE_HOURS = Setting(
+        default=24,
+        validate=_whole_number(1),
+        check="E020",
+        doc="Hours after which the last successful sync with Intercom is reported as `sync_stale` (whole "
+        "number, at least 1).",
+    )
+    VERIFY_RATE_LIMIT = Setting(
+        default=60,
+        validate=_whole_number(0),
+        check="E010",
+        doc="Emulator requests per minute per client address (`REMOTE_ADDR`) and, when signed in, per user, "
+        "counted in Django's default cache (shared between workers when that cache is, e.g. Redis). `0` turns "
+        "the limit off.",
+    )
+    SENDING_EVIDENCE_SHARE = Setting(
+        default=0.5,
+        validate=_fraction(zero_allowed=False),
+        check="E024",
+        doc="Share (above 0, up to 1) of a version's active users who must have been seen receiving the "
+        "credential on it before the version counts as sending (see [how readiness is "
+        "measured](#how-readiness-is-measured)).",
+    )
+    SENDING_EVIDENCE_USERS = Setting(
+        default=5,
+        validate=_whole_number(1),
+        check="E025",
+        doc="And at least this many distinct users (1 or more).",
+    )
+    MAX_NEW_VERSIONS_PER_USER = Setting(
+        default=3,
+        validate=_whole_number(1),
+        check="E022",
+        doc="Versions nobody reported before that one user may introduce per UTC day (1 or more); more are ignored.",
+    )
+    ACTIVITY_RETENTION_DAYS = Setting(
+        default=90,
+        validate=_whole_number(MIN_RETENTION_DAYS),
+        check="E023",
+        doc="Days of app activity kept: `prune-activity` deletes older days, and recording refuses reports older "
+        f"than that. At least {MIN_RETENTION_DAYS}, the window the overview draws.",
+    )
 
     @sensitive_variables()
     def secret_from_settings(self, environment: str, platform: str) -> str | None:
         return self.SECRETS.get(environment, {}).get(platform)
 
-    # --- workspace truth: Intercom's REST API ------------------------------------------
-
-    @cached_property
-    @sensitive_variables()
-    def API_TOKENS(self) -> dict[str, str]:
-        """Intercom access tokens supplied by settings: ``{env: token}``; they win over stored ones.
-
-        Validation messages name the environment, never the value.
-        """
-        value = getattr(django_settings, PREFIX + "API_TOKENS", DEFAULTS["API_TOKENS"])
-        if not isinstance(value, dict):
-            raise ImproperlyConfigured(f"{PREFIX}API_TOKENS must be a dict like {{'production': '...'}}.")
-        for env, token in value.items():
-            if not isinstance(env, str) or not ENVIRONMENT_SLUG_RE.match(env):
-                raise ImproperlyConfigured(f"{PREFIX}API_TOKENS: {env!r} must be an environment slug.")
-            if not isinstance(token, str):
-                raise ImproperlyConfigured(f"{PREFIX}API_TOKENS[{env!r}] must be a string.")
-            try:
-                _validate_api_token(token)
-            except ValueError as exc:
-                raise ImproperlyConfigured(f"{PREFIX}API_TOKENS[{env!r}]: {exc}") from None
-        return value
-
     @sensitive_variables()
     def api_token_from_settings(self, environment: str) -> str | None:
         return self.API_TOKENS.get(environment)
-
-    @cached_property
-    def API_BASE_URL(self) -> str | None:
-        """Overrides the region's Intercom API URL (a proxy, or a local server in tests); None: the region's."""
-        value = getattr(django_settings, PREFIX + "API_BASE_URL", DEFAULTS["API_BASE_URL"])
-        if value is None or value == "":
-            return None
-        parsed = urlsplit(value) if isinstance(value, str) else None
-        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise ImproperlyConfigured(
-                f"{PREFIX}API_BASE_URL must be an http(s) URL such as 'https://api.eu.intercom.io', or None."
-            )
-        if parsed.username or parsed.password or parsed.query or parsed.fragment:
-            # Never a credential in a URL: it would be shown wherever the URL is.
-            raise ImproperlyConfigured(f"{PREFIX}API_BASE_URL must not hold credentials, a query or a fragment.")
-        return str(value).rstrip("/")
-
-    @cached_property
-    def WORKSPACE_STALE_HOURS(self) -> int:
-        """Hours after which the last successful sync with Intercom is reported as stale (``sync_stale``)."""
-        return _positive_int("WORKSPACE_STALE_HOURS", minimum=1)
 
     # Django's own settings stay live: Django itself assigns DEBUG directly (no signal) in tests.
     @property
@@ -329,10 +444,55 @@ class Settings:
         return str(django_settings.SECRET_KEY)
 
 
+def registry(owner: type[Any]) -> tuple[Setting[Any], ...]:
+    """The ``Setting`` attributes of ``owner`` in declaration order; refuses a check id used twice."""
+    declared = tuple(value for value in vars(owner).values() if isinstance(value, Setting))
+    ids = [setting.check for setting in declared]
+    twice = sorted({check for check in ids if ids.count(check) > 1})
+    if twice:
+        raise ValueError(f"Check ids declared by more than one setting: {', '.join(twice)}.")
+    return declared
+
+
+SETTINGS = registry(Settings)
+DEFAULTS: Mapping[str, Any] = MappingProxyType({setting.name: setting.default for setting in SETTINGS})
+
+
 def unknown_settings() -> list[str]:
     """Names of ``INTERCOM_IDENTITY_*`` settings this app does not know: most likely typos."""
-    known = {PREFIX + name for name in DEFAULTS}
+    known = {setting.setting for setting in SETTINGS}
     return sorted(name for name in dir(django_settings) if name.startswith(PREFIX) and name not in known)
+
+
+# --- the reference ------------------------------------------------------------------------------------
+
+
+def python_literal(value: Any) -> str:
+    """A default as a settings module would write it: strings in double quotes, sequences as lists."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(python_literal(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{python_literal(k)}: {python_literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", r"\|")
+
+
+def settings_table(settings: tuple[Setting[Any], ...] = SETTINGS) -> str:
+    """The settings reference as a Markdown table, one row a setting (the README holds it verbatim).
+
+    Plain text with no Django set-up needed, so a documentation build can call it or include the
+    README's copy (between its ``--8<-- [start:settings-table]`` markers).
+    """
+    rows = ["| setting | default | check | meaning |", "|---|---|---|---|"]
+    rows += [
+        f"| `{s.setting}` | `{_cell(python_literal(s.default))}` | `{s.check}` | {_cell(s.doc)} |" for s in settings
+    ]
+    return "\n".join(rows) + "\n"
 
 
 conf = Settings()
