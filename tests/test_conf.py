@@ -21,7 +21,7 @@ from intercom_identity.rollout.status import status_matrix
 from intercom_identity.selectors import get_platform_config
 from project.secret_env import secrets_from_environment
 from tests import leakguard
-from tests.conftest import SECRETS, configure
+from tests.helpers import SECRETS, configure
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +122,7 @@ def test_demo_reads_secrets_from_the_environment(tmp_path: Path) -> None:
 
 
 def test_a_malformed_settings_secret_is_a_503_json_and_no_messenger(user_client: Client, user: Any) -> None:
-    from tests.test_templatetags import render
+    from tests.helpers import render
 
     for platform in ("ios", "web"):
         configure("production", platform, RolloutPhase.SENDING)

@@ -1,3 +1,5 @@
+"""``manage.py intercom_identity``: its subcommands, their output and their refusals."""
+
 from __future__ import annotations
 
 import io
@@ -11,7 +13,7 @@ from django.core.management.base import CommandError
 from intercom_identity import compute_user_hash
 from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
-from tests.conftest import SECRETS, below_threshold, configure, forced_enforcement, ios, make_ready, run
+from tests.helpers import SECRETS, below_threshold, configure, forced_enforcement, ios, make_ready, run
 
 pytestmark = pytest.mark.django_db
 
@@ -214,3 +216,28 @@ def test_history_shows_one_decimal_and_json_keeps_the_exact_ratio() -> None:
     forced_enforcement()
     assert "adoption 85.7% FORCED" in run("history")
     assert json.loads(run("history", "--json"))[0]["adoption_ratio"] == 6 / 7
+
+
+# The command refuses arguments it cannot use with a clear message and exit 2, never a traceback.
+# Arguments that are not UTF-8 bytes reach Python as lone surrogates (surrogateescape), which neither
+# the database nor the hasher can encode; a NUL (possible from call_command, not from a shell) is
+# refused by PostgreSQL.
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("hash", "development", "ios", "--user-id", "\udcff"),
+        ("hash", "development", "ios", "--email", "jane\udce9@example.com"),
+        ("history", "--environment", "\udcff"),
+        ("phase", "dev\udcffelopment", "ios", "off"),
+        ("adoption", "dev\udcff", "ios"),
+        ("mode", "de\x00v", "ios", "jwt"),
+        ("history", "--environment", "a\x00"),
+        ("hash", "development", "ios", "--user-id", "4\x002"),
+    ],
+)
+def test_arguments_that_are_not_text_are_a_usage_error(args: tuple[str, ...]) -> None:
+    configure("development", "ios", RolloutPhase.SENDING)
+    with pytest.raises(CommandError, match="not text") as raised:
+        call_command("intercom_identity", *args, stdout=io.StringIO(), stderr=io.StringIO())
+    assert raised.value.returncode == 2
+    assert str(raised.value).isprintable()

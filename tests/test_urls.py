@@ -11,7 +11,7 @@ from django.test import Client
 
 from intercom_identity.credentials.hashing import sign
 from intercom_identity.models import RolloutPhase
-from tests.conftest import SECRETS, configure
+from tests.helpers import SECRETS, configure
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""The circuit breaker around every cache call of the app (``intercom_identity/cacheguard.py``).
+"""The circuit breaker around every cache call of the app (``intercom_identity/_internal/cacheguard.py``).
 
 After a cache error or time-out a process leaves the cache alone for
 ``INTERCOM_IDENTITY_CACHE_COOLDOWN`` seconds, serving from its own copy and the database, then
@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.cache.backends.base import BaseCache
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import Client, override_settings
@@ -27,61 +26,13 @@ from intercom_identity._internal import cacheguard, configcache
 from intercom_identity._internal.cacheguard import CacheUnavailable
 from intercom_identity.checks import check_settings
 from intercom_identity.models import PlatformConfig, RolloutPhase
-from tests.conftest import SECRETS, configure
+from tests.helpers import SECRETS, FaultyCache, configure
 
 URL = "/intercom/user-hash/"
-PACKAGE = Path(__file__).resolve().parent.parent / "intercom_identity"
+PACKAGE = Path(__file__).resolve().parents[2] / "intercom_identity"
 
 
-class FaultyCache(BaseCache):
-    """A cache backend that fails every call while ``broken`` (a ConnectionError, as redis-py
-    raises for a refused connection) and otherwise keeps values in a dict; ``calls`` counts
-    the calls that reached it."""
-
-    broken = True
-    calls = 0
-    store: dict[str, Any] = {}
-
-    def __init__(self, location: str, params: dict[str, Any]) -> None:
-        super().__init__(params)
-
-    @classmethod
-    def _reached(cls) -> None:
-        cls.calls += 1
-        if cls.broken:
-            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
-    def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
-        self._reached()
-        return self.store.get(key, default)
-
-    def get_many(self, keys: Any, version: int | None = None) -> dict[str, Any]:
-        self._reached()
-        return {key: self.store[key] for key in keys if key in self.store}
-
-    def set(self, key: str, value: Any, timeout: Any = None, version: int | None = None) -> None:
-        self._reached()
-        self.store[key] = value
-
-    def add(self, key: str, value: Any, timeout: Any = None, version: int | None = None) -> bool:
-        self._reached()
-        return self.store.setdefault(key, value) is value
-
-    def incr(self, key: str, delta: int = 1, version: int | None = None) -> int:
-        self._reached()
-        if key not in self.store:
-            raise ValueError(f"Key {key!r} not found.")
-        self.store[key] += delta
-        return int(self.store[key])
-
-    def delete(self, key: str, version: int | None = None) -> bool:
-        return self.store.pop(key, None) is not None
-
-    def clear(self) -> None:
-        self.store.clear()
-
-
-FAULTY = {"default": {"BACKEND": "tests.test_cacheguard.FaultyCache"}}
+FAULTY = {"default": {"BACKEND": "tests.helpers.FaultyCache"}}
 
 
 @pytest.fixture

@@ -29,28 +29,18 @@ from intercom_identity.checks import check_settings, check_shared_cache
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
 from intercom_identity.rollout.changes import change_phase, clear_secret, store_secret
 from intercom_identity.rollout.maintenance import rotate_encryption
-from tests.conftest import SECRETS, configure
-from tests.test_faults import CLOSED_REDIS
+from tests.helpers import CLOSED_REDIS, SECRETS, configure
+from tests.localservices import REDIS as REDIS_SERVER
+from tests.localservices import reachable, redis_cache
 
 URL = "/intercom/user-hash/"
 NEW_SECRET = "dev-ios-rotated-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/15"}}
+REDIS = redis_cache("suite")
 
 
 def hash_of(secret: str, message: str) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
-    """Call a function as if its transaction committed (its on-commit callbacks run)."""
-
-    def run(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        with django_capture_on_commit_callbacks(execute=True):
-            return function(*args, **kwargs)
-
-    return run
 
 
 @pytest.fixture
@@ -282,7 +272,7 @@ def test_an_unreadable_cache_means_the_configuration_is_read_from_the_database(
         committed(change_phase, ios, RolloutPhase.OFF)  # the bump fails: logged, the change is served anyway
         assert client.get(URL, {"platform": "ios"}).json()["phase"] == "off"
     warnings = [r for r in caplog.records if r.name.startswith("intercom_identity")]
-    assert len(warnings) == 1, "the outage is logged once, not once per request (tests/test_outage_logging.py)"
+    assert len(warnings) == 1, "the outage is logged once, not once per request (tests/_internal/test_outages.py)"
     assert "the cache is unavailable" in warnings[0].getMessage()
 
 
@@ -294,7 +284,7 @@ def test_the_copy_keeps_the_secret_out_of_repr(ios: PlatformConfig) -> None:
     assert "phase='sending'" in repr(config)
 
 
-@pytest.mark.skipif(not __import__("tests.test_faults").test_faults.redis_is_up(), reason="Redis is not running")
+@pytest.mark.skipif(not reachable(REDIS_SERVER, timeout=0.5), reason="Redis is not running")
 @pytest.mark.django_db
 def test_the_version_is_shared_through_redis(ios: PlatformConfig, user: Any, committed: Callable[..., Any]) -> None:
     with override_settings(CACHES=REDIS):

@@ -1,4 +1,4 @@
-"""Bounded logging during an outage (``intercom_identity/outages.py``): each distinct problem
+"""Bounded logging during an outage (``intercom_identity/_internal/outages.py``): each distinct problem
 once with its traceback, then at most once a minute with counts, then once on recovery; no
 secret or token in any of it (the suite's leak guard reads every record, tracebacks included)."""
 
@@ -16,9 +16,7 @@ from intercom_identity._internal import outages
 from intercom_identity._internal.outages import Outage
 from intercom_identity.models import Environment, RolloutPhase
 from tests import leakguard
-from tests.conftest import configure
-from tests.test_cacheguard import FaultyCache
-from tests.test_templatetags import render, settings_of
+from tests.helpers import FaultyCache, configure, render, settings_of
 
 URL = "/intercom/user-hash/"
 APP = "intercom_identity"
@@ -146,7 +144,7 @@ def test_a_cache_outage_is_one_record_then_one_on_recovery_counting_requests(
     """Each request asks the cache several times (rate limits, version, recording): it counts once.
     Before, the rate limiter alone logged two tracebacks a request."""
     FaultyCache.broken, FaultyCache.store = True, {}
-    faulty = {"default": {"BACKEND": "tests.test_cacheguard.FaultyCache", "LOCATION": f":{CACHE_PASSWORD}@redis"}}
+    faulty = {"default": {"BACKEND": "tests.helpers.FaultyCache", "LOCATION": f":{CACHE_PASSWORD}@redis"}}
     leakguard.remember_secret(CACHE_PASSWORD)
     with override_settings(CACHES=faulty, INTERCOM_IDENTITY_HASH_RATE_LIMIT=1000):
         for n in range(200):

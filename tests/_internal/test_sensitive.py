@@ -15,7 +15,7 @@ from intercom_identity import compute_user_hash
 from intercom_identity.credentials import hashing
 from intercom_identity.models import PlatformConfig, RolloutPhase
 from tests import leakguard
-from tests.conftest import SECRETS, configure  # module level: a test's own locals appear in reports
+from tests.helpers import SECRETS, configure  # module level: a test's own locals appear in reports
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase, VersionTally
-from tests.conftest import configure
+from tests.helpers import assert_terminal_safe, configure
 
 pytestmark = pytest.mark.django_db
 
@@ -41,16 +41,6 @@ def run(*args: str) -> str:
     out = io.StringIO()
     call_command("intercom_identity", *args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
-
-
-def assert_terminal_safe(output: str, *, lines: int | None = None) -> None:
-    """Every printed line is printable text; a stored newline does not start a line of its own."""
-    printed = output.splitlines()
-    assert all(line.isprintable() for line in printed), [line for line in printed if not line.isprintable()]
-    assert "\r" not in output
-    assert "\x1b" not in output
-    if lines is not None:
-        assert len(printed) == lines, printed
 
 
 @pytest.fixture

@@ -12,14 +12,15 @@ from collections.abc import Iterator
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.test import Client
 from django.urls import reverse
 
 from intercom_identity._internal.sensitive import is_sensitive_field
 from intercom_identity.admin import AppModelAdmin
-from intercom_identity.models import RolloutPhase
-from tests.conftest import configure, staff_client
+from intercom_identity.models import PlatformConfig, RolloutPhase
+from tests.helpers import configure, staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,7 @@ def sensitive_fields() -> list[tuple[type[models.Model], str]]:
         "encrypted_previous_secret",
         "secret_fingerprint",
     )
-    # The workspace issue's Intercom API token, encrypted, and its fingerprint.
+    # An environment's Intercom API token, encrypted, and its fingerprint.
     assert tuple(name for model, name in found if model._meta.model_name == "environment") == (
         "encrypted_api_token",
         "api_token_fingerprint",
@@ -135,10 +136,47 @@ def test_ordinary_filters_still_work(viewer: Client, model_name: str, lookup: st
 
 
 def test_the_rule_catches_fields_added_later() -> None:
-    """The workspace issue adds encrypted API tokens: the rule knows them by name alone."""
+    """Encrypted API tokens came after the rule: it knows them by name alone."""
     future = models.TextField()
     future.set_attributes_from_name("encrypted_api_token")
     assert is_sensitive_field(future)
     plain = models.TextField()
     plain.set_attributes_from_name("label")
     assert not is_sensitive_field(plain)
+
+
+@pytest.fixture
+def root() -> Client:
+    configure("development", "ios", RolloutPhase.SENDING)
+    client = Client(raise_request_exception=False)
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw"))
+    return client
+
+
+# Tampered admin requests get a 400 or a message, never a 500. PostgreSQL refuses a NUL byte in any
+# query parameter, so a changelist filter value holding one was a 500 there; a posted action selection
+# with an id that is no number was a 500 everywhere.
+@pytest.mark.parametrize(
+    ("model", "lookup"),
+    [
+        ("platformconfig", "phase__exact"),
+        ("platformconfig", "environment__id__exact"),
+        ("auditevent", "environment"),
+        ("auditevent", "kind__exact"),
+        ("environment", "is_production__exact"),
+    ],
+)
+def test_a_nul_in_a_filter_value_is_a_400(root: Client, model: str, lookup: str) -> None:
+    response = root.get(reverse(f"admin:intercom_identity_{model}_changelist"), {lookup: "a\x00b"})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("selected", ["x", "1\x00", "1.5", ""])
+def test_an_action_on_ids_that_are_no_ids_changes_nothing(root: Client, selected: str) -> None:
+    response = root.post(
+        reverse("admin:intercom_identity_platformconfig_changelist"),
+        {"action": "move_to_off", "_selected_action": [selected]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert PlatformConfig.objects.get(environment__slug="development", platform="ios").phase == RolloutPhase.SENDING

@@ -1,3 +1,6 @@
+"""The configurations in the admin (admin/platform_configs.py): the write-only secret, the phase
+buttons and actions, who may change what, and the audit of every change."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -9,27 +12,25 @@ from django.test import Client
 from django.urls import reverse
 
 from intercom_identity.credentials.hashing import fingerprint
-from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase
-from tests.conftest import SECRETS, below_threshold, configure, ios, make_ready, staff_client
+from intercom_identity.models import AuditEvent, PlatformConfig, RolloutPhase
+from tests.helpers import (
+    CHANGELIST,
+    DEV_PERMS,
+    PRODUCTION_PERMISSION,
+    SECRETS,
+    below_threshold,
+    change_url,
+    config_of,
+    configure,
+    ios,
+    make_ready,
+    staff_client,
+    transition_url,
+)
 
 pytestmark = pytest.mark.django_db
 
 NEW_SECRET = "replacement-secret-5f4e3d2c1b0a99887766554433"
-
-
-def config_of(env: str, platform: str) -> PlatformConfig:
-    return PlatformConfig.objects.get(environment__slug=env, platform=platform)
-
-
-def change_url(config: PlatformConfig) -> str:
-    return reverse("admin:intercom_identity_platformconfig_change", args=[config.pk])
-
-
-def transition_url(config: PlatformConfig) -> str:
-    return reverse("admin:intercom_identity_platformconfig_transition", args=[config.pk])
-
-
-CHANGELIST = "/admin/intercom_identity/platformconfig/"
 
 
 @pytest.fixture
@@ -271,34 +272,6 @@ def test_anonymous_is_sent_to_login(client: Client, all_secrets: Any) -> None:
     assert "/admin/login/" in response["Location"]
 
 
-def test_environment_with_active_phase_cannot_be_deleted(superuser_client: Client, all_secrets: Any) -> None:
-    development = Environment.objects.get(slug="development")
-    url = reverse("admin:intercom_identity_environment_delete", args=[development.pk])
-    assert superuser_client.get(url).status_code == 403
-    PlatformConfig.objects.filter(environment=development).update(phase="off")
-    assert superuser_client.get(url).status_code == 200
-
-
-def test_new_environment_gets_its_platforms(superuser_client: Client) -> None:
-    response = superuser_client.post(
-        "/admin/intercom_identity/environment/add/",
-        {
-            "slug": "staging",
-            "label": "Staging",
-            "app_id": "stg1",
-            "platforms-TOTAL_FORMS": "0",
-            "platforms-INITIAL_FORMS": "0",
-        },
-    )
-    assert response.status_code == 302, response.content.decode()[:2000]
-    staging = Environment.objects.get(slug="staging")
-    assert sorted(staging.platforms.values_list("platform", "phase")) == [
-        ("android", "off"),
-        ("ios", "off"),
-        ("web", "off"),
-    ]
-
-
 def test_phase_view_404_for_malformed_id(superuser_client: Client) -> None:
     response = superuser_client.get("/admin/intercom_identity/platformconfig/abc/transition/?to=phase:sending")
     assert response.status_code == 404
@@ -322,33 +295,6 @@ def test_production_actions_ask_for_confirmation(superuser_client: Client, all_s
     action(superuser_client, "move_to_sending", [config], confirm="yes")
     config.refresh_from_db()
     assert config.phase == RolloutPhase.SENDING
-
-
-def test_environment_can_be_deleted_once_all_off(superuser_client: Client) -> None:
-    staging = Environment.objects.create(slug="staging", label="Staging")
-    url = reverse("admin:intercom_identity_environment_delete", args=[staging.pk])
-    assert superuser_client.post(url, {"post": "yes"}).status_code == 302
-    assert not Environment.objects.filter(slug="staging").exists()
-    assert not PlatformConfig.objects.filter(environment__slug="staging").exists()
-
-
-def test_environments_have_no_bulk_delete(superuser_client: Client, all_secrets: Any) -> None:
-    development = Environment.objects.get(slug="development")
-    superuser_client.post(
-        "/admin/intercom_identity/environment/",
-        {"action": "delete_selected", "_selected_action": [development.pk], "post": "yes"},
-    )
-    assert Environment.objects.filter(slug="development").exists()
-
-
-def test_environment_slug_must_fit_the_setting(superuser_client: Client) -> None:
-    response = superuser_client.post(
-        "/admin/intercom_identity/environment/add/",
-        {"slug": "Staging", "label": "Staging", "platforms-TOTAL_FORMS": "0", "platforms-INITIAL_FORMS": "0"},
-    )
-    assert response.status_code == 200
-    assert "lowercase letters" in response.content.decode()
-    assert not Environment.objects.filter(slug="Staging").exists()
 
 
 def test_changelist_cannot_filter_on_the_encrypted_secret(superuser_client: Client, all_secrets: Any) -> None:
@@ -405,24 +351,21 @@ def test_admin_refuses_a_malformed_min_version(admin_client: Client) -> None:
     assert "errorlist" in response.content.decode()
 
 
-def test_audit_is_read_only_in_the_admin(admin_client: Client) -> None:
-    configure("development", "ios", RolloutPhase.SENDING)
-    event = AuditEvent.objects.first()
-    assert event is not None
-    assert admin_client.get(reverse("admin:intercom_identity_auditevent_changelist")).status_code == 200
-    assert admin_client.get(reverse("admin:intercom_identity_auditevent_add")).status_code == 403
-    change = reverse("admin:intercom_identity_auditevent_change", args=[event.pk])
-    assert admin_client.get(change).status_code == 200  # a read-only view
-    assert admin_client.post(change, {"reason": "rewritten"}).status_code == 403
-    assert (
-        admin_client.post(
-            reverse("admin:intercom_identity_auditevent_delete", args=[event.pk]), {"post": "yes"}
-        ).status_code
-        == 403
-    )
-    changelist = admin_client.post(
-        reverse("admin:intercom_identity_auditevent_changelist"),
-        {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"},
-    )
-    assert changelist.status_code in (200, 302)
-    assert AuditEvent.objects.get(pk=event.pk).reason == event.reason
+def test_change_form_shows_no_phase_button_a_missing_secret_blocks(admin_client: Client) -> None:
+    config = config_of("development", "ios")
+    html = admin_client.get(change_url(config)).content.decode()
+    phase = html.split('data-field="phase"', 1)[1].split('data-field="credential_mode"', 1)[0]
+    assert "?to=phase" not in phase
+    assert "No secret yet" in phase
+    assert 'href="' + change_url(config) + '#id_new_secret"' in phase
+    assert 'id="id_new_secret"' in html  # the step is on this very page
+    mode = html.split('data-field="credential_mode"', 1)[1].split("</fieldset>", 1)[0]
+    assert "?to=credential_mode%3Ajwt" in mode  # a mode change needs no secret
+
+
+def test_change_form_read_only_for_production_says_which_permission() -> None:
+    configure("production", "ios")
+    html = staff_client("dev", *DEV_PERMS).get(change_url(config_of("production", "ios"))).content.decode()
+    assert "?to=" not in html
+    assert PRODUCTION_PERMISSION in html
+    assert 'name="new_secret"' not in html

@@ -21,15 +21,18 @@ from intercom_identity._internal import crypto
 from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase, WorkspaceSnapshot
 from tests import leakguard
-from tests.conftest import configure, staff_client
+from tests.helpers import (
+    DEV_PERMS,
+    OVERVIEW,
+    configure,
+    staff_client,
+)
 from tests.intercom_fake import TOKENS, FakeIntercom, ago, log_entry
 
 pytestmark = pytest.mark.django_db
 
-OVERVIEW = "/admin/intercom_identity/platformconfig/overview/"
 NEW_TOKEN = "dG9rOmFkbWluLTk5OTktODg4OC03Nzc3LTY2NjY1NTU1NDQ0NDoxOjA="
 leakguard.remember_secret(NEW_TOKEN)
-DEV_PERMS = ("view_platformconfig", "change_platformconfig", "view_environment", "change_environment")
 
 
 @pytest.fixture
@@ -272,3 +275,18 @@ def test_a_failing_token_save_reports_without_the_token(root: Client, settings: 
     for report in reports:
         leakguard.record("error report", report)
         assert NEW_TOKEN not in report
+
+
+def test_no_sync_button_without_the_permission_but_the_reason(settings: Any) -> None:
+    settings.INTERCOM_IDENTITY_API_TOKENS = {"production": "dG9rOnByb2QtMDAwMC0xMTExOjE6MA=="}
+    html = staff_client("dev", *DEV_PERMS).get(OVERVIEW).content.decode()
+    production = html.split('class="intercom-workspace" data-environment="production"', 1)[1].split("</table>")[0]
+    assert 'value="Sync with Intercom"' not in production
+    assert "Syncing needs the manage-production permission" in production
+
+
+def test_an_unconnected_environment_links_to_its_token_field(admin_client: Client) -> None:
+    html = admin_client.get(OVERVIEW).content.decode()
+    development = html.split('class="intercom-workspace" data-environment="development"', 1)[1].split("</table>")[0]
+    url = reverse("admin:intercom_identity_environment_change", args=[Environment.objects.get(slug="development").pk])
+    assert f'href="{url}#id_new_api_token"' in development

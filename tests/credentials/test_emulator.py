@@ -18,7 +18,7 @@ from intercom_identity.models import RolloutPhase
 from intercom_identity.rollout.changes import change_phase
 from intercom_identity.selectors import get_platform_config
 from tests import jwt_independent
-from tests.conftest import SECRETS, configure
+from tests.helpers import SECRETS, configure
 
 pytestmark = pytest.mark.django_db
 

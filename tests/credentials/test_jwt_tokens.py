@@ -14,21 +14,13 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from intercom_identity import identity_payload
-from intercom_identity.models import CredentialMode, Environment, PlatformConfig, RolloutPhase
-from intercom_identity.rollout.changes import change_mode
+from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
 from tests import jwt_independent
-from tests.conftest import SECRETS, configure
-from tests.test_templatetags import render, settings_of
+from tests.helpers import SECRETS, configure, jwt_config, render, settings_of
 
 pytestmark = pytest.mark.django_db
 
 URL = "/intercom/user-hash/"
-
-
-def jwt_config(platform: str = "ios", phase: RolloutPhase = RolloutPhase.SENDING) -> PlatformConfig:
-    config = configure("development", platform, phase)
-    change_mode(config, CredentialMode.JWT)
-    return config
 
 
 def test_payload_carries_a_token_instead_of_the_hash(user: Any) -> None:
@@ -77,11 +69,7 @@ def test_no_signed_fields_means_user_id_and_exp_only(user: Any) -> None:
     assert set(claims) == {"user_id", "exp"}
 
 
-def no_user_id(user: Any) -> None:
-    return None
-
-
-@override_settings(INTERCOM_IDENTITY_USER_ID="tests.test_jwt_mode.no_user_id")
+@override_settings(INTERCOM_IDENTITY_USER_ID="tests.helpers.no_user_id")
 def test_user_without_user_id_gets_no_token_and_a_reason(user: Any) -> None:
     jwt_config("ios")
     payload = identity_payload(user, "ios")

@@ -1,4 +1,4 @@
-"""credentials.py: the payload, what it hands out, and the one serving entry point."""
+"""credentials/payload.py: the payload, what it hands out, and the one serving entry point."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from intercom_identity import compute_user_hash
 from intercom_identity.credentials.payload import identity_payload, issue, serve_identity
 from intercom_identity.models import AppVersion, ClientActivity, CredentialMode, RolloutPhase
 from intercom_identity.rollout.changes import change_mode
-from tests.conftest import SECRETS, configure
+from tests.helpers import SECRETS, configure
 
 pytestmark = pytest.mark.django_db
 

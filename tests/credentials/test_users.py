@@ -12,8 +12,7 @@ from django.test import Client, override_settings
 
 from intercom_identity import compute_user_hash
 from intercom_identity.models import Environment, RolloutPhase
-from tests.conftest import SECRETS, configure
-from tests.test_templatetags import render, settings_of
+from tests.helpers import SECRETS, configure, render, settings_of
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +78,7 @@ def broken(arg: Any) -> None:
 
 @pytest.mark.parametrize("setting", ["INTERCOM_IDENTITY_USER_ID", "INTERCOM_IDENTITY_USER_EMAIL"])
 def test_a_callable_that_raises_never_breaks_the_page(web: None, user: Any, caplog: Any, setting: str) -> None:
-    """Found by the adversarial pass: the page broke with the callable's exception."""
+    """The page used to break with the callable's exception."""
     with override_settings(**{setting: broken}), caplog.at_level(logging.ERROR):
         html = render(user)
         client = Client(raise_request_exception=False)

@@ -22,7 +22,7 @@ from intercom_identity.models import Environment, RolloutPhase
 from intercom_identity.rollout.changes import change_phase, store_secret
 from intercom_identity.selectors import get_platform_config
 from tests import jwt_independent
-from tests.conftest import SECRETS, configure
+from tests.helpers import SECRETS, configure
 
 pytestmark = pytest.mark.django_db
 
@@ -398,7 +398,7 @@ def test_replacing_with_the_same_secret_keeps_the_previous_one(setup: None) -> N
     assert config.previous_secret() == OLD_IOS
 
 
-# --- hostile input (found in review) ------------------------------------------------------
+# --- hostile input -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("field", ["user_id", "email", "user_hash", "intercom_user_jwt"])

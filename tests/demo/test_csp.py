@@ -1,8 +1,6 @@
-"""Content Security Policy: the tag's script carries the response's nonce, and the demo site sends a policy.
-
-Django 6.0 brought its own CSP (``ContentSecurityPolicyMiddleware``, the ``csp`` context processor); its
-nonce is lazy and *falsy until first read*, so a tag testing it for truth would leave it off.
-``tests/browser/test_csp.py`` shows the same in Chromium.
+"""Content Security Policy: the demo site sends Django's policy (Django 6.0 and later), and every script on
+its page carries the policy's nonce. The tag's side: ``tests/messenger/test_tag.py``; in Chromium:
+``tests/browser/test_csp.py``.
 """
 
 from __future__ import annotations
@@ -12,64 +10,15 @@ import os
 import re
 import subprocess
 import sys
-from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
 import django
-import pytest
-from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
-from django.template import RequestContext, Template
-from django.test import Client, RequestFactory, override_settings
 
-from intercom_identity.models import Environment
+from tests.helpers import NONCE_IN_POLICY
 
-ROOT = Path(__file__).resolve().parent.parent
-NEEDS_DJANGO_6 = pytest.mark.skipif(
-    django.VERSION < (6, 0),
-    reason=f"Django's own CSP is new in Django 6.0; this is Django {django.get_version()}",
-)
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT_TAGS = re.compile(r"<script\b[^>]*>")
-NONCE_IN_POLICY = re.compile(r"script-src [^;]*'nonce-([^']+)'")
-
-
-def templates_with_csp_processor() -> list[dict[str, Any]]:
-    templates = deepcopy(settings.TEMPLATES)
-    templates[0]["OPTIONS"]["context_processors"].append("django.template.context_processors.csp")
-    return templates
-
-
-@NEEDS_DJANGO_6
-@pytest.mark.django_db
-def test_the_tag_puts_djangos_nonce_on_its_script(client: Client) -> None:
-    from django.utils.csp import CSP
-
-    Environment.objects.filter(slug="development").update(app_id="abc12def")
-    with override_settings(SECURE_CSP={"script-src": [CSP.NONCE]}, TEMPLATES=templates_with_csp_processor()):
-        response = client.get("/")
-    policy = response.headers["Content-Security-Policy"]
-    nonce = NONCE_IN_POLICY.search(policy)
-    assert nonce, policy
-    html = response.content.decode()
-    tag = html[html.index("<script") : html.index("window.intercomSettings")]
-    assert tag == f'<script nonce="{nonce[1]}">'
-
-
-@NEEDS_DJANGO_6
-@pytest.mark.django_db
-def test_the_nonce_is_read_although_it_is_falsy_until_then() -> None:
-    """The case the tag used to get wrong: Django's LazyNonce is false until something reads it."""
-    from django.utils.csp import LazyNonce
-
-    lazy = LazyNonce()
-    assert not lazy
-    request = RequestFactory().get("/")
-    request.user = AnonymousUser()
-    html = Template("{% load intercom_identity %}{% intercom_settings %}").render(
-        RequestContext(request, {"csp_nonce": lazy})
-    )
-    assert html.startswith(f'<script nonce="{lazy}">')
 
 
 DEMO_PAGE = """

@@ -13,9 +13,9 @@ import pytest
 from django.test import Client
 
 from intercom_identity import compute_user_hash
-from tests.conftest import SECRETS
+from tests.helpers import SECRETS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LOGIN = "/api/login/"
 
 

@@ -1,7 +1,7 @@
 """The demo's deployment settings (``project/settings.py``): persistent database connections
 with health checks and short Redis time-outs by default, each from the environment, the URLs'
 own options first; log lines that say when, how bad, from where and which worker. (The app's
-own settings from the environment: ``tests/test_demo_settings.py``.)"""
+own settings from the environment: ``tests/demo/test_settings.py``.)"""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 
-from tests.test_chaos import RECORD
+from tests.helpers import RECORD
+from tests.localservices import postgres_url, redis_url
 
-ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/demo"
-REDIS_URL = "redis://127.0.0.1:6379/0"
+ROOT = Path(__file__).resolve().parents[2]
+POSTGRES_URL = postgres_url("demo")
+REDIS_URL = redis_url("demo")
 
 SHOW = """
 import json

@@ -10,14 +10,14 @@ from pathlib import Path
 
 from intercom_identity.conf import DEFAULTS, PREFIX
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # A value of each setting that differs from its default, as an environment variable holds it.
 VALUES = {
     "ENVIRONMENT": ("production", "production"),
-    "USER_ID": ("tests.test_jwt_mode.no_user_id", "tests.test_jwt_mode.no_user_id"),
-    "USER_EMAIL": ("tests.test_jwt_mode.no_user_id", "tests.test_jwt_mode.no_user_id"),
-    "AUTHENTICATE": ("tests.test_jwt_mode.no_user_id", "tests.test_jwt_mode.no_user_id"),
+    "USER_ID": ("tests.helpers.no_user_id", "tests.helpers.no_user_id"),
+    "USER_EMAIL": ("tests.helpers.no_user_id", "tests.helpers.no_user_id"),
+    "AUTHENTICATE": ("tests.helpers.no_user_id", "tests.helpers.no_user_id"),
     "JWT_EXPIRY": ("300", 300),
     "JWT_SIGNED_FIELDS": ("email,first_name", ["email", "first_name"]),
     "VERIFY_IN_PRODUCTION": ("true", True),
@@ -34,8 +34,8 @@ VALUES = {
     "MAX_NEW_VERSIONS_PER_USER": ("5", 5),
     "ACTIVITY_RETENTION_DAYS": ("120", 120),
 }
-# Read by their own code: a list of keys, secrets by pair (tests/test_settings_secrets.py) and
-# API tokens by environment (tests/test_workspace_tokens.py).
+# Read by their own code: a list of keys, secrets by pair (tests/test_conf.py) and
+# API tokens by environment (tests/workspace/test_tokens.py).
 NOT_SCALAR = {"ENCRYPTION_KEYS", "SECRETS", "API_TOKENS"}
 
 

@@ -1,39 +1,22 @@
+"""``{% intercom_settings %}`` (messenger/intercom_settings.py): the settings object of each visitor."""
+
 from __future__ import annotations
 
 import json
-import re
+import logging
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.template import Context, Template
-from django.test import RequestFactory, override_settings
+from django.test import override_settings
 
 from intercom_identity import compute_user_hash
 from intercom_identity.messenger.intercom_settings import script_safe_json
 from intercom_identity.models import Environment, RolloutPhase
-from tests import leakguard
-from tests.conftest import SECRETS, configure
+from tests.helpers import SCRIPT_RE, SECRETS, configure, nested, render, settings_of
 
 pytestmark = pytest.mark.django_db
-
-SCRIPT_RE = re.compile(r"^<script(?: nonce=\"([^\"]*)\")?>window\.intercomSettings = (.*);</script>$", re.S)
-
-
-def render(user: Any, source: str = "{% intercom_settings %}", **context: Any) -> str:
-    request = RequestFactory().get("/")
-    request.user = user
-    for key, value in context.pop("request_attrs", {}).items():
-        setattr(request, key, value)
-    html = Template("{% load intercom_identity %}" + source).render(Context({"request": request, **context}))
-    leakguard.record("template", html)
-    return html
-
-
-def settings_of(html: str) -> dict[str, Any]:
-    match = SCRIPT_RE.match(html.strip())
-    assert match, html
-    return json.loads(match.group(2))  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -165,3 +148,44 @@ def test_malformed_key_boots_without_identity(user: Any, app_id: str, keys: list
     configure("development", "web", RolloutPhase.SENDING)
     with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=keys):
         assert settings_of(render(user)) == {"app_id": app_id}
+
+
+# Never a broken page on an extra value JSON cannot encode (nested too deeply), and never a key that
+# rewires the object in a browser (__proto__...).
+def test_a_value_nested_too_deeply_is_dropped_and_logged(user: Any, sending_app_id: str, caplog: Any) -> None:
+    with caplog.at_level(logging.ERROR, logger="intercom_identity"):
+        html = render(user, "{% intercom_settings deep=deep alignment='left' %}", deep=nested(100_000))
+    settings = settings_of(html)
+    assert "deep" not in settings
+    assert settings["alignment"] == "left"
+    assert settings["user_id"] == str(user.pk)
+    assert any("deep" in record.getMessage() for record in caplog.records if record.levelno == logging.ERROR)
+
+
+@pytest.mark.parametrize("key", ["__proto__", "constructor", "prototype"])
+def test_object_rewiring_keys_are_refused(user: Any, sending_app_id: str, caplog: Any, key: str) -> None:
+    with caplog.at_level(logging.WARNING, logger="intercom_identity"):
+        html = render(user, f"{{% intercom_settings {key}=evil %}}", evil={"user_id": "attacker"})
+    assert key not in html
+    assert settings_of(html)["user_id"] == str(user.pk)
+    assert any(key in record.getMessage() for record in caplog.records)
+
+
+def test_proto_keys_are_refused_for_an_anonymous_visitor(sending_app_id: str) -> None:
+    from django.contrib.auth.models import AnonymousUser
+
+    html = render(AnonymousUser(), "{% intercom_settings __proto__=evil %}", evil={"user_id": "attacker"})
+    assert "__proto__" not in html
+    assert "attacker" not in html
+    assert settings_of(html) == {"app_id": sending_app_id}
+
+
+def test_a_nested_proto_key_drops_the_value(user: Any, sending_app_id: str, caplog: Any) -> None:
+    """In an object literal a ``"__proto__":`` key sets the prototype at any depth, not only at the top."""
+    company = {"id": "acme", "__proto__": {"plan": "free-for-life"}}
+    with caplog.at_level(logging.ERROR, logger="intercom_identity"):
+        html = render(user, "{% intercom_settings company=company size='s' %}", company=company)
+    assert "__proto__" not in html
+    assert "company" not in settings_of(html)
+    assert settings_of(html)["size"] == "s"
+    assert any("company" in record.getMessage() for record in caplog.records)

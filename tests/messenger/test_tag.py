@@ -8,13 +8,17 @@ import json
 import re
 import time
 from collections.abc import Callable
+from copy import deepcopy
 from typing import Any
 
+import django
 import pytest
+from django.conf import settings
 from django.conf import settings as django_settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
-from django.test import override_settings
+from django.template import RequestContext, Template
+from django.test import Client, RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from intercom_identity import compute_user_hash
@@ -22,39 +26,26 @@ from intercom_identity._internal import configcache
 from intercom_identity.messenger.tag import SESSION_SCRIPT, identity_marker
 from intercom_identity.models import Environment, RolloutPhase
 from tests import jwt_independent
-from tests.conftest import SECRETS, configure
-from tests.test_configcache import committed  # noqa: F401 - a fixture
-from tests.test_faults import database_down
-from tests.test_jwt_mode import jwt_config
-from tests.test_templatetags import render as render_template
+from tests.helpers import (
+    NONCE_IN_POLICY,
+    SECRETS,
+    SETTINGS_RE,
+    configure,
+    database_down,
+    elements,
+    jwt_config,
+    nested,
+    parts,
+)
+from tests.helpers import render as render_template
 
 pytestmark = pytest.mark.django_db
 
-ELEMENT_RE = re.compile(r'<script(?: nonce="([^"]*)")?>(.*?)</script>', re.S)
-SETTINGS_RE = re.compile(r"^window\.intercomSettings = (.*);$", re.S)
 TEST_SECRET_KEY = django_settings.SECRET_KEY
-CONFIG_RE = re.compile(r"\}\)\((\{.*\})\);$", re.S)
 
 
 def render(user: Any, source: str = "{% intercom_messenger %}", **context: Any) -> str:
     return render_template(user, source, **context)
-
-
-def elements(html: str) -> list[tuple[str | None, str]]:
-    """(nonce, body) of each <script> element; nothing else may be rendered."""
-    found = [(match.group(1), match.group(2)) for match in ELEMENT_RE.finditer(html)]
-    assert ELEMENT_RE.sub("", html).strip() == "", html
-    return found
-
-
-def parts(html: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The intercomSettings and the session script's config of a rendered tag."""
-    (_n1, settings_body), (_n2, session_body) = elements(html)
-    settings = SETTINGS_RE.match(settings_body)
-    config = CONFIG_RE.search(session_body)
-    assert settings, html
-    assert config, html
-    return json.loads(settings.group(1)), json.loads(config.group(1))
 
 
 def independent_marker(identified_by: str, identifier: str, secret_key: str = TEST_SECRET_KEY) -> str:
@@ -187,7 +178,7 @@ def no_user_id(user: Any) -> None:
     return None
 
 
-@override_settings(INTERCOM_IDENTITY_USER_ID="tests.test_messenger_tag.no_user_id")
+@override_settings(INTERCOM_IDENTITY_USER_ID="tests.messenger.test_tag.no_user_id")
 def test_without_user_id_the_marker_is_of_the_email(user: Any) -> None:
     assert identity_marker(user) == independent_marker("email", user.email)
 
@@ -275,7 +266,7 @@ def test_with_the_database_down_it_boots_with_the_last_app_id_and_region(
     assert config["marker"] == ""
 
 
-def test_renders_warm_without_a_query(committed: Callable[..., Any], user: Any) -> None:  # noqa: F811
+def test_renders_warm_without_a_query(committed: Callable[..., Any], user: Any) -> None:
     committed(Environment.objects.filter(slug="development").update, app_id="abc123")
     committed(configure, "development", "web", RolloutPhase.SENDING)
     render(user)
@@ -283,3 +274,96 @@ def test_renders_warm_without_a_query(committed: Callable[..., Any], user: Any) 
         settings, _config = parts(render(user))
     assert context.captured_queries == []
     assert settings["user_hash"] == compute_user_hash(SECRETS[("development", "web")], user_id=str(user.pk))
+
+
+# Never a broken page on an extra value JSON cannot encode (nested too deeply), and never a key that
+# rewires the object in a browser (__proto__...).
+@pytest.mark.parametrize("key", ["__proto__", "constructor", "prototype"])
+def test_the_messenger_tag_refuses_object_rewiring_keys(user: Any, sending_app_id: str, key: str) -> None:
+    html = render(user, f"{{% intercom_messenger {key}=evil size='s' %}}", evil={"user_id": "attacker"})
+    settings, _config = parts(html)
+    assert key not in settings
+    assert "attacker" not in html
+    assert settings["user_id"] == str(user.pk)
+    assert settings["size"] == "s"
+
+
+def test_the_messenger_tag_drops_a_nested_proto_key_and_a_value_nested_too_deeply(
+    user: Any, sending_app_id: str
+) -> None:
+    company = {"id": "acme", "__proto__": {"plan": "free-for-life"}}
+    html = render(
+        user, "{% intercom_messenger company=company deep=deep size='s' %}", company=company, deep=nested(100_000)
+    )
+    settings, _config = parts(html)
+    assert "__proto__" not in html
+    assert "company" not in settings
+    assert "deep" not in settings
+    assert settings["size"] == "s"
+
+
+def test_the_messenger_tag_with_a_user_id_callable_that_raises_renders_nothing(user: Any, sending_app_id: str) -> None:
+    """A misconfiguration: the messenger does not boot (as with ``intercom_settings``), the page renders."""
+
+    def broken(user: Any) -> None:
+        raise AttributeError("'User' object has no attribute 'profile'")
+
+    with override_settings(INTERCOM_IDENTITY_USER_ID=broken):
+        assert render(user, "{% intercom_messenger %}").strip() == ""
+
+
+def test_the_messenger_tag_never_marks_a_repr_as_the_identity(user: Any, sending_app_id: str) -> None:
+    """A ``USER_ID`` callable returning bytes gives no identity: no marker of ``"b'42'"`` either."""
+    with override_settings(INTERCOM_IDENTITY_USER_ID=lambda user: b"42", INTERCOM_IDENTITY_USER_EMAIL=lambda u: None):
+        settings, config = parts(render(user, "{% intercom_messenger %}"))
+    assert settings == {"app_id": sending_app_id}
+    assert config["marker"] == ""
+
+
+# Content Security Policy: the tag's script carries the response's nonce (the demo's policy: tests/demo/test_csp.py).
+#
+# Django 6.0 brought its own CSP (``ContentSecurityPolicyMiddleware``, the ``csp`` context processor); its nonce
+# is lazy and *falsy until first read*, so a tag testing it for truth would leave it off.
+# ``tests/browser/test_csp.py`` shows the same in Chromium.
+NEEDS_DJANGO_6 = pytest.mark.skipif(
+    django.VERSION < (6, 0),
+    reason=f"Django's own CSP is new in Django 6.0; this is Django {django.get_version()}",
+)
+
+
+def templates_with_csp_processor() -> list[dict[str, Any]]:
+    templates = deepcopy(settings.TEMPLATES)
+    templates[0]["OPTIONS"]["context_processors"].append("django.template.context_processors.csp")
+    return templates
+
+
+@NEEDS_DJANGO_6
+@pytest.mark.django_db
+def test_the_tag_puts_djangos_nonce_on_its_script(client: Client) -> None:
+    from django.utils.csp import CSP
+
+    Environment.objects.filter(slug="development").update(app_id="abc12def")
+    with override_settings(SECURE_CSP={"script-src": [CSP.NONCE]}, TEMPLATES=templates_with_csp_processor()):
+        response = client.get("/")
+    policy = response.headers["Content-Security-Policy"]
+    nonce = NONCE_IN_POLICY.search(policy)
+    assert nonce, policy
+    html = response.content.decode()
+    tag = html[html.index("<script") : html.index("window.intercomSettings")]
+    assert tag == f'<script nonce="{nonce[1]}">'
+
+
+@NEEDS_DJANGO_6
+@pytest.mark.django_db
+def test_the_nonce_is_read_although_it_is_falsy_until_then() -> None:
+    """The case the tag used to get wrong: Django's LazyNonce is false until something reads it."""
+    from django.utils.csp import LazyNonce
+
+    lazy = LazyNonce()
+    assert not lazy
+    request = RequestFactory().get("/")
+    request.user = AnonymousUser()
+    html = Template("{% load intercom_identity %}{% intercom_settings %}").render(
+        RequestContext(request, {"csp_nonce": lazy})
+    )
+    assert html.startswith(f'<script nonce="{lazy}">')

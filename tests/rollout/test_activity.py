@@ -26,7 +26,7 @@ from intercom_identity.rollout import activity
 from intercom_identity.rollout.activity import forget_user
 from intercom_identity.rollout.adoption import adoption
 from intercom_identity.rollout.maintenance import recount
-from tests.conftest import configure, ios, seen, users
+from tests.helpers import configure, ios, seen, users
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from intercom_identity.rollout.adoption import EvidenceRule, adoption
 from intercom_identity.rollout.changes import (
     set_min_sending_version,
 )
-from tests.conftest import configure, ios, run, seen, users
+from tests.helpers import configure, ios, run, seen, users
 
 pytestmark = pytest.mark.django_db
 
@@ -139,7 +139,7 @@ def log_in_from_app(client: Client, username: str, version: str) -> None:
 
 @pytest.mark.parametrize("minimum_users", [None, 1], ids=["default rule", "one user is enough"])
 def test_one_forged_request_does_not_open_the_guard(client: Client, settings: Any, minimum_users: int | None) -> None:
-    """The issue's reproduction: 19 users on 1.4.2, which never asks for a credential, and one
+    """19 users on 1.4.2, which never asks for a credential, and one
     account that asks for one with ``X-App-Version: 1.4.2``. It is handed one; 1.4.2 must not
     become a sending version, and the guard must stay shut."""
     if minimum_users is None:

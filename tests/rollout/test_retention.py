@@ -18,7 +18,7 @@ from intercom_identity.models import AppVersion, ClientActivity, DailyActivity, 
 from intercom_identity.rollout.adoption import adoption
 from intercom_identity.rollout.maintenance import recount
 from intercom_identity.rollout.retention import cutoff_day, prune_activity
-from tests.conftest import ios, run, seen, users
+from tests.helpers import ios, run, seen, users
 
 pytestmark = pytest.mark.django_db
 

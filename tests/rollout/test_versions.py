@@ -9,7 +9,7 @@ from intercom_identity.rollout.changes import (
     set_min_sending_version,
 )
 from intercom_identity.rollout.versions import at_least, clean_version, version_key
-from tests.conftest import ios, run, seen, users
+from tests.helpers import ios, run, seen, users
 
 pytestmark = pytest.mark.django_db
 

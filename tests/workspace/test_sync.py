@@ -3,7 +3,6 @@ server answering as Intercom documents; every finding and every failure, through
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 import time
@@ -12,11 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.utils import timezone
 from pytest_httpserver import HTTPServer
 
+from intercom_identity.checks import check_workspace_drift
 from intercom_identity.constants import REST_API_BASES
 from intercom_identity.models import (
     Environment,
@@ -27,25 +25,12 @@ from intercom_identity.models import (
 )
 from intercom_identity.workspace import client as intercom_api
 from intercom_identity.workspace import sync as workspace
-from tests import leakguard
-from tests.conftest import configure
+from tests.helpers import assert_terminal_safe, command_result, configure
 from tests.intercom_fake import TOKENS, FakeIntercom, ago, log_entry, log_page, me, slow
 
 pytestmark = pytest.mark.django_db
 
 PROD = TOKENS["production"]
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    """Exit code, stdout and the error line, as ``manage.py`` would give them (recorded for the leak guard)."""
-    out = io.StringIO()
-    try:
-        call_command("intercom_identity", *args, stdout=out, stderr=io.StringIO())
-        code, error = 0, ""
-    except CommandError as exc:
-        code, error = exc.returncode, str(exc)
-    leakguard.record("command output", out.getvalue() + error)
-    return code, out.getvalue(), error
 
 
 def enforce(env: str, platform: str) -> PlatformConfig:
@@ -58,7 +43,7 @@ def enforce(env: str, platform: str) -> PlatformConfig:
 def test_a_sync_reads_me_then_the_log_of_30_days_with_the_token_and_version(intercom: FakeIntercom) -> None:
     intercom.answer(identity_verification=False)
     before = int((timezone.now() - timedelta(days=30)).timestamp())
-    code, out, error = run("workspace", "production", "--json")
+    code, out, error = command_result("workspace", "production", "--json")
     assert (code, error) == (0, "")
     _me_request, logs = intercom.assert_sent_by_the_sdk(PROD, "/me", "/admins/activity_logs")
     assert abs(int(logs.args["created_at_after"]) - before) <= 5
@@ -77,7 +62,7 @@ def test_a_sync_reads_me_then_the_log_of_30_days_with_the_token_and_version(inte
 
 def test_no_drift_is_exit_0_in_text_too(intercom: FakeIntercom) -> None:
     intercom.answer(identity_verification=False)
-    code, out, _error = run("workspace", "production")
+    code, out, _error = command_result("workspace", "production")
     assert code == 0
     assert "identity verification off" in out
     assert "No drift." in out
@@ -90,7 +75,7 @@ def test_relevant_events_are_stored_once_and_printed(intercom: FakeIntercom) -> 
         log_entry("103", "security_settings_change", ago(days=1), email="sec@example.com"),
     ]
     intercom.answer(identity_verification=False, pages=[entries])
-    code, out, _error = run("workspace", "production", "--json")
+    code, out, _error = command_result("workspace", "production", "--json")
     assert code == 0
     events = json.loads(out)["events"]
     assert [event["id"] for event in events] == ["103", "101"]  # newest first
@@ -103,7 +88,7 @@ def test_relevant_events_are_stored_once_and_printed(intercom: FakeIntercom) -> 
     }
     # A second sync reads from the first one (less the overlap) and stores nothing twice.
     first = WorkspaceSnapshot.objects.get(environment__slug="production").fetched_at
-    run("workspace", "production")
+    command_result("workspace", "production")
     second_logs = intercom.requests()[-1]
     expected = int((first - workspace.SYNC_OVERLAP).timestamp())
     assert int(second_logs.args["created_at_after"]) == expected
@@ -119,7 +104,7 @@ def test_every_page_of_the_log_is_read(intercom: FakeIntercom) -> None:
             [log_entry("3", "app_identity_verification_change", ago(days=7))],
         ],
     )
-    code, out, _error = run("workspace", "production", "--json")
+    code, out, _error = command_result("workspace", "production", "--json")
     assert code == 0
     requests = intercom.assert_sent_by_the_sdk(PROD, "/me", *["/admins/activity_logs"] * 3)
     assert [request.args["page"] for request in requests[1:]] == ["1", "2", "3"]
@@ -129,7 +114,7 @@ def test_every_page_of_the_log_is_read(intercom: FakeIntercom) -> None:
 def test_text_output_escapes_what_intercom_wrote(intercom: FakeIntercom) -> None:
     entry = log_entry("7", "security_settings_change", ago(days=1), description="Changed\x1b[2J settings\nfake line")
     intercom.answer(identity_verification=False, pages=[[entry]])
-    _code, out, _error = run("workspace", "production")
+    _code, out, _error = command_result("workspace", "production")
     assert "\x1b" not in out
     assert "Changed\\x1b[2J settings\\nfake line" in out
 
@@ -143,7 +128,7 @@ def codes(out: str) -> list[tuple[str, str | None]]:
 
 def test_app_id_mismatch(intercom: FakeIntercom) -> None:
     intercom.answer(identity_verification=False, id_code="someone_else")
-    code, out, error = run("workspace", "production", "--json")
+    code, out, error = command_result("workspace", "production", "--json")
     assert code == 1
     assert error == "1 drift finding(s) for production."
     assert codes(out) == [("app_id_mismatch", None)]
@@ -153,7 +138,7 @@ def test_app_id_mismatch(intercom: FakeIntercom) -> None:
 def test_intercom_enforces_unrecorded(intercom: FakeIntercom) -> None:
     configure("production", "ios", RolloutPhase.SENDING)
     intercom.answer(identity_verification=True)
-    code, out, _error = run("workspace", "production", "--json")
+    code, out, _error = command_result("workspace", "production", "--json")
     assert code == 1
     assert codes(out) == [("intercom_enforces_unrecorded", None)]
 
@@ -161,7 +146,7 @@ def test_intercom_enforces_unrecorded(intercom: FakeIntercom) -> None:
 def test_enforced_here_and_in_intercom_is_no_drift(intercom: FakeIntercom) -> None:
     enforce("production", "web")
     intercom.answer(identity_verification=True)
-    assert run("workspace", "production")[0] == 0
+    assert command_result("workspace", "production")[0] == 0
 
 
 def test_recorded_enforced_not_in_intercom_once_per_platform(intercom: FakeIntercom) -> None:
@@ -169,7 +154,7 @@ def test_recorded_enforced_not_in_intercom_once_per_platform(intercom: FakeInter
     enforce("production", "android")
     configure("production", "web", RolloutPhase.SENDING)
     intercom.answer(identity_verification=False)
-    code, out, _error = run("workspace", "production", "--json")
+    code, out, _error = command_result("workspace", "production", "--json")
     assert code == 1
     assert codes(out) == [
         ("recorded_enforced_not_in_intercom", "android"),
@@ -185,7 +170,7 @@ def test_secret_changed_in_intercom_for_each_older_secret(intercom: FakeIntercom
         identity_verification=False,
         pages=[[log_entry("55", "messenger_api_secret_creation", ago(days=2), email="eve@example.com")]],
     )
-    code, out, _error = run("workspace", "production", "--json")
+    code, out, _error = command_result("workspace", "production", "--json")
     assert code == 1
     assert codes(out) == [("secret_changed_in_intercom", "ios")]
     assert "eve@example.com" in json.loads(out)["drift"][0]["detail"]
@@ -199,7 +184,7 @@ def test_a_secret_deletion_counts_too(intercom: FakeIntercom) -> None:
     PlatformConfig.objects.filter(pk=web.pk).update(secret_set_at=ago(days=5))
     deletion = log_entry("9", "messenger_api_secret_deletion", ago(hours=1))
     intercom.answer(identity_verification=False, pages=[[deletion]])
-    assert codes(run("workspace", "production", "--json")[1]) == [("secret_changed_in_intercom", "web")]
+    assert codes(command_result("workspace", "production", "--json")[1]) == [("secret_changed_in_intercom", "web")]
 
 
 def test_sync_stale(intercom: FakeIntercom, settings: Any) -> None:
@@ -207,7 +192,7 @@ def test_sync_stale(intercom: FakeIntercom, settings: Any) -> None:
     # A token and no sync yet: stale ("never synced").
     assert [f.code for f in workspace.findings("production")] == ["sync_stale"]
     intercom.answer(identity_verification=False)
-    assert run("workspace", "production")[0] == 0
+    assert command_result("workspace", "production")[0] == 0
     assert workspace.findings("production") == []
     WorkspaceSnapshot.objects.filter(environment__slug="production").update(fetched_at=ago(hours=3))
     (finding,) = workspace.findings("production")
@@ -224,7 +209,7 @@ def test_an_environment_nobody_connected_has_no_findings(settings: Any) -> None:
 
 
 def assert_failed(intercom: FakeIntercom, *needles: str, env: str = "production") -> str:
-    code, out, error = run("workspace", env)
+    code, out, error = command_result("workspace", env)
     assert code == 2, (out, error)
     assert out == ""
     assert "\n" not in error
@@ -261,7 +246,7 @@ def test_refusals_and_server_errors(
 def test_a_refused_log_keeps_the_earlier_snapshot(intercom: FakeIntercom, httpserver: HTTPServer) -> None:
     intercom.answer(identity_verification=True)
     enforce("production", "ios")
-    assert run("workspace", "production")[0] == 0
+    assert command_result("workspace", "production")[0] == 0
     httpserver.clear()
     httpserver.expect_request("/me").respond_with_json(me(identity_verification=False))
     httpserver.expect_request("/admins/activity_logs").respond_with_json(error_list("unauthorized"), status=401)
@@ -279,7 +264,7 @@ def test_429_waits_for_its_reset_then_reads(intercom: FakeIntercom, httpserver: 
         headers={"X-RateLimit-Limit": "166", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)},
     )
     intercom.answer(identity_verification=False)
-    assert run("workspace", "production")[0] == 0
+    assert command_result("workspace", "production")[0] == 0
     assert time.time() >= reset  # it waited for the window to turn over
     intercom.assert_sent_by_the_sdk(PROD, "/me", "/me", "/admins/activity_logs")
 
@@ -362,7 +347,7 @@ def test_an_environment_without_a_token(intercom: FakeIntercom, settings: Any) -
 
 
 def test_an_unknown_environment_is_exit_2() -> None:
-    code, _out, error = run("workspace", "staging")
+    code, _out, error = command_result("workspace", "staging")
     assert code == 2
     assert "No Intercom environment 'staging'" in error
 
@@ -434,3 +419,46 @@ def test_the_whole_read_has_a_deadline(intercom: FakeIntercom, httpserver: HTTPS
         workspace.sync("production", deadline=0.5)
     assert time.monotonic() - started < 1.5
     assert "allows 120 s" in WorkspaceSnapshot.objects.get(environment__slug="production").error
+
+
+# What the workspace commands print from Intercom or from the database goes through the same terminal rule as
+# every other line of the command (``text.for_terminal``): an admin's email, an activity description or the app id
+# Intercom reports cannot move the cursor, recolour, reorder or hide what an operator reads, in the command's
+# output, its errors, or the system check's messages. The token commands' ``--reason`` is refused like any other
+# audit reason.
+# Each hides or rewrites what an operator reads: a colour and a line erase, a bidi override, a
+# zero-width space (two names that read the same), a no-break space, a line separator.
+HOSTILE_EMAIL = "eve\x1b[32m@example.com\u202emoc.elpmaxe@nhoj"
+
+
+HOSTILE_DESCRIPTION = "Changed\u200b settings\u00a0\r\x1b[2Kall is well\u2028fake line"
+
+
+def secret_changed_by(intercom: FakeIntercom, email: str, description: str) -> None:
+    ios = configure("production", "ios")
+    PlatformConfig.objects.filter(pk=ios.pk).update(secret_set_at=ago(days=10))
+    entry = log_entry("55", "messenger_api_secret_creation", ago(days=2), email=email, description=description)
+    intercom.answer(identity_verification=False, pages=[[entry]], id_code="prod\x1b]0;pwned\x07app")
+
+
+def test_workspace_text_output_escapes_intercoms_emails_descriptions_and_app_id(intercom: FakeIntercom) -> None:
+    secret_changed_by(intercom, HOSTILE_EMAIL, HOSTILE_DESCRIPTION)
+    code, out, error = command_result("workspace", "production")
+    assert code == 1
+    assert error == "2 drift finding(s) for production."  # app_id_mismatch, secret_changed_in_intercom
+    assert_terminal_safe(out)
+    assert "eve\\x1b[32m@example.com\\u202emoc.elpmaxe@nhoj" in out  # the event line and the finding
+    assert "Changed\\u200b settings\\xa0\\r\\x1b[2Kall is well\\u2028fake line" in out
+    assert "prod\\x1b]0;pwned\\x07app" in out
+    # One line per record: the header, two findings, one event.
+    assert len(out.splitlines()) == 4, out
+
+
+def test_the_system_check_escapes_what_the_last_sync_stored(intercom: FakeIntercom) -> None:
+    secret_changed_by(intercom, HOSTILE_EMAIL, "")
+    command_result("workspace", "production", "--json")
+    messages = [message.msg for message in check_workspace_drift(databases=["default"])]
+    assert all(message.isprintable() for message in messages), messages
+    messages = [message for message in messages if message.startswith("production:")]
+    assert len(messages) == 2, messages  # app_id_mismatch, secret_changed_in_intercom
+    assert any("eve\\x1b[32m@example.com" in message for message in messages)

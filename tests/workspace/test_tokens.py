@@ -25,8 +25,8 @@ from intercom_identity.workspace import client as intercom_api
 from intercom_identity.workspace import sync as workspace
 from project.secret_env import api_tokens_from_environment
 from tests import leakguard
-from tests.conftest import configure
-from tests.conftest import run as command
+from tests.helpers import assert_terminal_safe, configure
+from tests.helpers import run as command
 from tests.intercom_fake import TOKENS, FakeIntercom, ago
 
 pytestmark = pytest.mark.django_db
@@ -274,3 +274,56 @@ def test_the_app_works_without_the_sdk_and_says_what_to_install() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines()[-1].startswith("2 ")
     assert 'pip install "intercom-identity[workspace]"' in done.stdout
+
+
+# What the workspace commands print from Intercom or from the database goes through the same terminal rule as
+# every other line of the command (``text.for_terminal``): an admin's email, an activity description or the app id
+# Intercom reports cannot move the cursor, recolour, reorder or hide what an operator reads, in the command's
+# output, its errors, or the system check's messages. The token commands' ``--reason`` is refused like any other
+# audit reason.
+def hostile_label() -> Environment:
+    Environment.objects.filter(slug="production").update(label="Prod\x1b[2J\rStaging")
+    return Environment.objects.get(slug="production")
+
+
+def test_clear_api_token_escapes_the_stored_label(settings: Any) -> None:
+    settings.INTERCOM_IDENTITY_API_TOKENS = {}
+    store_api_token(hostile_label(), STORED)
+    out = io.StringIO()
+    call_command("intercom_identity", "clear-api-token", "production", "--reason", "rotated", stdout=out)
+    assert_terminal_safe(out.getvalue(), lines=1)
+    assert "Prod\\x1b[2J\\rStaging" in out.getvalue()
+    assert fingerprint(STORED) in out.getvalue()
+
+
+def test_set_api_token_refused_for_a_token_from_settings_names_the_label_escaped(intercom: FakeIntercom) -> None:
+    hostile_label()
+    with pytest.raises(CommandError) as raised:
+        call_command(
+            "intercom_identity", "set-api-token", "production", stdin=io.StringIO(STORED), stdout=io.StringIO()
+        )
+    assert "managed by settings" in str(raised.value)
+    assert str(raised.value).isprintable()
+    assert "Prod\\x1b[2J\\rStaging" in str(raised.value)
+
+
+def test_set_api_token_prints_the_fingerprint_alone(settings: Any) -> None:
+    settings.INTERCOM_IDENTITY_API_TOKENS = {}
+    hostile_label()
+    out = io.StringIO()
+    call_command("intercom_identity", "set-api-token", "production", stdin=io.StringIO(STORED), stdout=out)
+    assert out.getvalue() == fingerprint(STORED) + "\n"
+
+
+@pytest.mark.parametrize("reason", ["rotated\r\x1b[2Kroutine", "ok\x00then", "abc\u202edcba"])
+def test_clear_api_token_refuses_a_reason_with_control_characters(settings: Any, reason: str) -> None:
+    settings.INTERCOM_IDENTITY_API_TOKENS = {}
+    environment = Environment.objects.get(slug="production")
+    store_api_token(environment, STORED)
+    with pytest.raises(CommandError) as raised:
+        call_command("intercom_identity", "clear-api-token", "production", "--reason", reason, stdout=io.StringIO())
+    assert "control characters" in str(raised.value)
+    assert str(raised.value).isprintable()
+    environment.refresh_from_db()
+    assert environment.api_token_fingerprint == fingerprint(STORED)  # nothing changed
+    assert not AuditEvent.objects.filter(kind="api_token", to_value="").exists()
