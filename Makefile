@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck settings-table matrix test-install dist bench fuzz chaos clean
+.PHONY: run test lint typecheck settings-table matrix test-install dist bench bench-smoke fuzz chaos screenshots clean
 
 $(STAMP): requirements.txt requirements-base.txt requirements-test.txt requirements-dev.txt constraints/django-5.2.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,10 +22,19 @@ run: $(STAMP)
 
 CHROMIUM ?= /usr/bin/chromium
 
+# The browser tests' screenshots go to build/screenshots/ (ignored): `make screenshots` publishes them.
 test: lint typecheck
 	$(BIN)/python manage.py makemigrations --check --dry-run intercom_identity
 	@test -x $(CHROMIUM) || echo "NOTE: $(CHROMIUM) not found: the browser tests (tests/browser) will be SKIPPED. Install it with: apt-get install -y chromium"
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+
+# The README's screenshots: the browser tests take them under build/screenshots/, copied to docs/screenshots/.
+screenshots: $(STAMP)
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) not found: apt-get install -y chromium"; exit 1; }
+	rm -rf build/screenshots
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser -q
+	mkdir -p docs/screenshots
+	cp build/screenshots/*.png docs/screenshots/
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -70,6 +79,11 @@ chaos: $(STAMP)
 
 # Benchmarks 1-6 of the README's Performance section. adoption.py, activity_scale.py and web.py
 # need the local PostgreSQL (activity_scale.py and web.py Redis too, web.py wrk); each prints PASS/MISS per target and fails only on errors.
+# Every benchmark script once at a tiny size (tests/test_bench.py, `-m bench`): they run and print their
+# tables; nothing is timed. Needs PostgreSQL, Redis and wrk (skipped without them, failed in CI).
+bench-smoke: $(STAMP)
+	$(BIN)/python -m pytest -m bench tests/test_bench.py -q
+
 bench: $(STAMP)
 	@command -v wrk >/dev/null || echo "NOTE: wrk not found: bench/web.py will fail. Install it with: apt-get install -y wrk"
 	$(BIN)/python bench/hashing.py

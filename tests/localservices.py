@@ -16,6 +16,38 @@ import pytest
 
 POSTGRES = ("127.0.0.1", 5432)
 REDIS = ("127.0.0.1", 6379)
+
+# Who uses which database of the shared Redis server: each flushes or fills only its own, so that the
+# suite, a `make bench` and the multi-server test never wipe each other's keys. Add a user here, not
+# in a comment of the test that needs one.
+REDIS_DATABASES = {
+    "demo": 0,  # the demo's CACHE_URL (README, bench/common.py); the demo settings tests only parse it
+    "bench_activity_tiny": 10,  # tests/test_bench.py: bench/activity_scale.py --quick
+    "bench_activity": 11,  # bench/activity_scale.py's default (make bench)
+    "bench_web_tiny": 12,  # tests/test_bench.py: bench/web.py --quick
+    "bench_web": 13,  # bench/web.py's default (make bench)
+    "multiserver": 14,  # tests/test_multiserver.py
+    "suite": 15,  # the live-Redis tests of tests/test_faults.py and tests/_internal/test_configcache.py
+}
+
+
+def redis_url(user: str) -> str:
+    """``redis://127.0.0.1:6379/<n>``: the database of ``user`` in ``REDIS_DATABASES``."""
+    host, port = REDIS
+    return f"redis://{host}:{port}/{REDIS_DATABASES[user]}"
+
+
+def redis_cache(user: str) -> dict[str, dict[str, str]]:
+    """``CACHES`` of Django's Redis backend on the database of ``user``."""
+    return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url(user)}}
+
+
+def postgres_url(database: str) -> str:
+    """``postgres://postgres@127.0.0.1:5432/<database>``."""
+    host, port = POSTGRES
+    return f"postgres://postgres@{host}:{port}/{database}"
+
+
 # The PostgreSQL databases tests make for themselves (the multi-server test's, the benchmarks' tiny
 # runs') are named from this prefix, so that two checkouts on one machine can run the suite at the
 # same time without dropping each other's: INTERCOM_IDENTITY_TEST_DATABASE_PREFIX=mine.
@@ -29,9 +61,9 @@ def own_database(name: str) -> str:
     return f"{DATABASE_PREFIX}_{name}"
 
 
-def reachable(address: tuple[str, int]) -> bool:
+def reachable(address: tuple[str, int], timeout: float = 1.0) -> bool:
     with socket.socket() as sock:
-        sock.settimeout(1.0)
+        sock.settimeout(timeout)
         return sock.connect_ex(address) == 0
 
 

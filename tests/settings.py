@@ -59,7 +59,7 @@ INTERCOM_IDENTITY_ENVIRONMENT = "development"
 INTERCOM_IDENTITY_ENCRYPTION_KEYS = ["yq4Zp6L7m0f8lJ1gqS1-tX0vTn3pQ0v3mWJQ2Dk1s8A="]
 # The suite's scenarios have a handful of users, so one user seen receiving the credential is
 # enough evidence here (the share still applies); the tests of the evidence rule itself run
-# with the default of 5 (tests/test_adoption.py).
+# with the default of 5 (tests/rollout/test_adoption.py).
 INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS = 1
 
 DEFAULT_EXCEPTION_REPORTER_FILTER = "intercom_identity.debug.AlwaysSafeExceptionReporterFilter"

@@ -16,21 +16,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.localservices import own_database, require
+from tests.localservices import REDIS_DATABASES, own_database, postgres_url, require
 
 pytestmark = [pytest.mark.bench]
 
 ROOT = Path(__file__).resolve().parent.parent
 # Their own names, so a tiny run never wipes what a real `make bench` left behind.
-ADOPTION_DATABASE = f"postgres://postgres@127.0.0.1:5432/{own_database('bench_tiny')}"
-WEB_DATABASE = f"postgres://postgres@127.0.0.1:5432/{own_database('bench_web_tiny')}"
-WEB_REDIS_DB = "12"  # bench/web.py uses 13, the multi-server test 14, test_faults and test_configcache 15
+ADOPTION_DATABASE = postgres_url(own_database("bench_tiny"))
+WEB_DATABASE = postgres_url(own_database("bench_web_tiny"))
+WEB_REDIS_DB = str(REDIS_DATABASES["bench_web_tiny"])
 # Named after this checkout, so two checkouts running the suite at once never share it.
 ACTIVITY_DATABASE = (
-    "postgres://postgres@127.0.0.1:5432/activity_scale_tiny_"
+    postgres_url("activity_scale_tiny_")
     + hashlib.sha256(str(Path(__file__).resolve().parent.parent).encode()).hexdigest()[:8]
 )
-ACTIVITY_REDIS_DB = "10"  # bench/activity_scale.py uses 11
+ACTIVITY_REDIS_DB = str(REDIS_DATABASES["bench_activity_tiny"])
 MACHINE = re.compile(r"^machine: .+, \d+ cores.*, Python [\d.]+, Django [\d.]+, PostgreSQL .+, Redis .+$", re.MULTILINE)
 TABLE_HEADER = re.compile(r"^what\s+.+\s+x baseline\s+target\s+result$", re.MULTILINE)
 
@@ -122,7 +122,7 @@ def test_activity_scale() -> None:
     assert has(output, r"^prune: [\d.]+ s for [\d,]+ daily rows \(target < 300 s: (PASS|MISS)\); longest "), output
 
 
-CONNECTIONS_DATABASE = f"postgres://postgres@127.0.0.1:5432/{own_database('bench_connections_tiny')}"
+CONNECTIONS_DATABASE = postgres_url(own_database("bench_connections_tiny"))
 
 
 def test_connections() -> None:

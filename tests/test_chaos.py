@@ -52,6 +52,7 @@ import pytest
 from tests import leakguard
 from tests.demo_servers import ENVIRONMENT, HASH_URL, Hidden, Server, manage, new_secret, server_environment, set_up
 from tests.demo_servers import user_hash as independent_hash
+from tests.helpers import RECORD
 from tests.localservices import postgres_bin, require
 from tests.throwaway_services import PostgresCluster, RedisServer
 
@@ -73,10 +74,6 @@ FROZEN_THROUGHPUT = 0.5  # at least this share of the throughput before, while R
 MAX_RECORDS_PER_WORKER = 4  # log records per worker and outage
 APP_VERSION = "3.1.0"
 
-# The demo's log format: "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s".
-RECORD = re.compile(
-    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (DEBUG|INFO|WARNING|ERROR|CRITICAL) (\S+) \[(\d+)\] (.*)$", re.MULTILINE
-)
 BOOTING = re.compile(r"Booting worker with pid: (\d+)")
 
 

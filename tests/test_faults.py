@@ -9,26 +9,17 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import OperationalError, connection, connections
+from django.db import connection, connections
 from django.test import Client, override_settings
 
 from intercom_identity import compute_user_hash
 from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase
 from intercom_identity.rollout.changes import change_phase
-from tests.conftest import SECRETS, configure
-from tests.test_templatetags import render, settings_of
+from tests.helpers import CLOSED_REDIS, SECRETS, configure, database_down, render, settings_of
+from tests.localservices import REDIS, reachable, redis_cache
 
 URL = "/intercom/user-hash/"
-CLOSED_REDIS = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
-}
-LIVE_REDIS = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/15"}
-}
-
-
-def database_down(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-    raise OperationalError("server closed the connection unexpectedly")
+LIVE_REDIS = redis_cache("suite")
 
 
 @pytest.fixture
@@ -81,15 +72,7 @@ def test_requests_are_served_from_the_database_when_redis_is_down(web_ready: Non
     assert ClientActivity.objects.filter(user=user, version="2.0").exists()  # recorded, written through
 
 
-def redis_is_up() -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", 6379)) == 0
-
-
-@pytest.mark.skipif(not redis_is_up(), reason="Redis is not running on 127.0.0.1:6379")
+@pytest.mark.skipif(not reachable(REDIS, timeout=0.5), reason="Redis is not running on 127.0.0.1:6379")
 @pytest.mark.django_db
 def test_rate_limit_is_shared_through_redis(web_ready: None, user: Any) -> None:
     client = Client()

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intercom_identity.models import RolloutPhase
-from tests.conftest import configure
+from tests.helpers import configure
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 DOCUMENTED_ERRORS = {

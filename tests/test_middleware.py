@@ -19,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from intercom_identity._internal import configcache
 from intercom_identity.middleware import MessengerSessionMiddleware
 from intercom_identity.models import Environment
-from tests.test_faults import database_down
+from tests.helpers import database_down
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from intercom_identity.exceptions import MissingSecret, PhaseRequiresSecret, Unk
 from intercom_identity.models import Environment, Platform, PlatformConfig, RolloutPhase
 from intercom_identity.rollout.changes import change_phase, store_secret
 from intercom_identity.selectors import get_platform_config
-from tests.conftest import SECRETS
+from tests.helpers import SECRETS
 
 pytestmark = pytest.mark.django_db
 

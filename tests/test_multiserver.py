@@ -45,12 +45,12 @@ from tests.demo_servers import (
     set_up,
     user_hash,
 )
-from tests.localservices import POSTGRES, REDIS, own_database, require
+from tests.localservices import POSTGRES, REDIS, REDIS_DATABASES, own_database, postgres_url, redis_url, require
 
 pytestmark = [pytest.mark.multiserver]
 
 DATABASE = own_database("multiserver")
-REDIS_DB = 14  # bench/web.py uses 13, test_faults and test_configcache 15
+REDIS_DB = REDIS_DATABASES["multiserver"]
 WORKERS = 2
 WITHIN = 1.0  # seconds from the admin's answer until every worker of the other server serves the change
 POLL_EVERY = 0.02
@@ -88,11 +88,9 @@ def flush_redis() -> None:
 
 
 def multiserver_environment() -> ServerEnvironment:
-    postgres_host, postgres_port = POSTGRES
-    redis_host, redis_port = REDIS
     return server_environment(
-        f"postgres://postgres@{postgres_host}:{postgres_port}/{DATABASE}",
-        f"redis://{redis_host}:{redis_port}/{REDIS_DB}",
+        postgres_url(DATABASE),
+        redis_url("multiserver"),
         # Only invalidation can make a change visible within a second, never a cache's expiry.
         INTERCOM_IDENTITY_CACHE_TTL="3600",
         INTERCOM_IDENTITY_HASH_RATE_LIMIT="0",  # polling asks far more often than a user would

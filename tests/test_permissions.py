@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase
-from tests.conftest import configure, staff_client
+from tests.helpers import configure, staff_client
 
 pytestmark = pytest.mark.django_db
 

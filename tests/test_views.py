@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from intercom_identity import compute_user_hash
 from intercom_identity.models import PlatformConfig, RolloutPhase
-from tests.conftest import SECRETS, configure
+from tests.helpers import SECRETS, configure
 
 URL = "/intercom/user-hash/"
 

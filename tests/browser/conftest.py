@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
 
 # Playwright's sync API runs an event loop in the test thread; the test's own database
 # calls are ordinary blocking ones, which Django would otherwise refuse there.
@@ -55,25 +54,6 @@ def page(browser: Any) -> Iterator[Any]:
     page.set_default_timeout(10_000)
     yield page
     context.close()
-
-
-def screenshot(page: Any, name: str) -> None:
-    """Save a screenshot for the README under docs/screenshots/."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def admin_login(page: Any, base_url: str, username: str, password: str) -> None:
-    page.goto(f"{base_url}/admin/login/?next=/admin/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    click_and_wait(page, "input[type=submit]")
-
-
-def click_and_wait(page: Any, selector: str) -> None:
-    """Click something that loads a new page, and wait until that page has loaded."""
-    with page.expect_navigation():
-        page.click(selector)
 
 
 @pytest.fixture(autouse=True)

@@ -5,18 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.utils import timezone
 
-from intercom_identity import record_client
 from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.models import AuditEvent, PlatformConfig, RolloutPhase
-from tests.browser.conftest import admin_login, click_and_wait, screenshot
-from tests.conftest import SECRETS, configure
+from tests.browser.helpers import admin_login, adoption_history, click_and_wait, screenshot
+from tests.helpers import SECRETS, configure
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,24 +23,6 @@ NEW_IOS_SECRET = "browser-ios-secret-5a4b3c2d1e0f9a8b7c6d5e4f3a2b"
 @pytest.fixture
 def root(db: None) -> Any:
     return get_user_model().objects.create_superuser("root", "root@example.com", "root-pw-123")
-
-
-def adoption_history(platform: str, *, users: int, sending: int, days: int = 12) -> None:
-    """``users`` app users over ``days`` days, ``sending`` of whom end on a credential-sending version."""
-    model = get_user_model()
-    now = timezone.now()
-    for n in range(users):
-        person = model.objects.create_user(f"{platform}-user-{n}", f"{platform}{n}@example.com", "pw")
-        for day in range(days, -1, -1):
-            upgraded = n < sending and (days - day) >= n
-            record_client(
-                person,
-                platform,
-                "2.0.0" if upgraded else "1.4.2",
-                sent_credential=upgraded,
-                environment="development",
-                now=now - timedelta(days=day),
-            )
 
 
 def config_of(env: str, platform: str) -> PlatformConfig:
@@ -70,7 +49,7 @@ def test_secret_phase_guard_force_and_audit(page: Any, live_server: Any, root: A
     assert config_of("development", "ios").phase == RolloutPhase.SENDING
 
     # Enforcement below the threshold: the guard shows its numbers, and the button goes nowhere
-    # until the change is forced with a reason (the server refuses it too: tests/test_admin.py).
+    # until the change is forced with a reason (the server refuses it too: tests/admin/test_platform_configs.py).
     page.goto(f"{base}/admin/intercom_identity/platformconfig/overview/")
     click_and_wait(page, "table[data-environment=development] tr[data-platform=ios] a.button:has-text('enforced')")
     readiness = page.inner_text("#readiness")

@@ -25,8 +25,8 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 
 from intercom_identity.models import Environment, RolloutPhase
-from tests.browser.test_demo_pages import log_in_browser
-from tests.conftest import SECRETS, configure
+from tests.browser.helpers import log_in_browser
+from tests.helpers import SECRETS, configure
 
 if django.VERSION < (6, 0):
     pytest.skip(

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
 
 from intercom_identity.models import Environment, RolloutPhase
-from tests.conftest import SECRETS, configure
+from tests.browser.helpers import log_in_browser
+from tests.helpers import SECRETS, configure
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,15 +21,6 @@ XSS = "</script><script>alert(1)</script>"
 def hmac_hex(secret: str, message: str) -> str:
     """Computed here with the standard library, independently of the app's own hashing code."""
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
-
-
-def log_in_browser(page: Any, live_server: Any, user: Any) -> None:
-    """Give the browser the session of ``user`` (made with the test client's login)."""
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
 
 
 @pytest.fixture

@@ -26,9 +26,8 @@ from intercom_identity.models import (
     WorkspaceEvent,
     WorkspaceSnapshot,
 )
-from tests.browser.conftest import admin_login, click_and_wait, screenshot
-from tests.browser.test_admin_flows import adoption_history
-from tests.conftest import SECRETS, configure, forced_enforcement
+from tests.browser.helpers import admin_login, adoption_history, click_and_wait, screenshot
+from tests.helpers import SECRETS, configure, forced_enforcement
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

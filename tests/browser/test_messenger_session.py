@@ -17,7 +17,7 @@ from django.test import Client
 from intercom_identity.models import CredentialMode, Environment, RolloutPhase
 from intercom_identity.rollout.changes import change_mode
 from tests import jwt_independent
-from tests.conftest import SECRETS, configure
+from tests.helpers import SECRETS, configure
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

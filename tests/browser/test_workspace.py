@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from intercom_identity.models import RolloutPhase
-from tests.browser.conftest import admin_login, click_and_wait, screenshot
-from tests.conftest import configure
+from tests.browser.helpers import admin_login, click_and_wait, screenshot
+from tests.helpers import configure
 from tests.intercom_fake import TOKENS, FakeIntercom, ago, log_entry
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,0 +1,105 @@
+"""_internal/key_rotation.py: re-encrypting with the first key, all or nothing (``rotate-keys``)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import override_settings
+
+from intercom_identity import compute_user_hash, record_client
+from intercom_identity.models import PlatformConfig
+from tests.helpers import SECRETS, configure
+
+pytestmark = pytest.mark.django_db
+
+
+def ios() -> PlatformConfig:
+    return PlatformConfig.objects.select_related("environment").get(environment__slug="development", platform="ios")
+
+
+def active(count: int) -> list[Any]:
+    model = get_user_model()
+    people = [model.objects.create_user(f"m{n}", f"m{n}@example.com", "pw") for n in range(count)]
+    for n, person in enumerate(people):
+        record_client(person, "ios", "2.0" if n % 2 else "1.0", sent_credential=bool(n % 2), environment="development")
+    return people
+
+
+# ``intercom_identity rotate-keys``: re-encrypt with the first key, all or nothing.
+OLD = Fernet.generate_key().decode()
+
+
+NEW = Fernet.generate_key().decode()
+
+
+STRAY = Fernet.generate_key().decode()
+
+
+def run(*args: str) -> str:
+    out = io.StringIO()
+    call_command("intercom_identity", *args, stdout=out)
+    return out.getvalue()
+
+
+def tokens() -> dict[int, tuple[str, str]]:
+    return {c.pk: (c.encrypted_secret, c.encrypted_previous_secret) for c in PlatformConfig.objects.all()}
+
+
+def test_rotation_lets_the_old_key_go_and_keeps_every_hash() -> None:
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[OLD]):
+        configure("development", "ios", secret=SECRETS[("production", "ios")])  # becomes the previous secret
+        configure("development", "ios")
+        configure("production", "web")
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[NEW, OLD]):
+        assert "Rotated 2 platform configuration(s)" in run("rotate-keys")
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[NEW]):
+        ios = PlatformConfig.objects.get(environment__slug="development", platform="ios")
+        assert ios.secret() == SECRETS[("development", "ios")]
+        assert ios.previous_secret() == SECRETS[("production", "ios")]
+        assert run("hash", "production", "web", "--user-id", "42").strip() == compute_user_hash(
+            SECRETS[("production", "web")], user_id="42"
+        )
+
+
+def test_an_unreadable_row_stops_everything() -> None:
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[OLD]):
+        configure("development", "ios")
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[STRAY]):
+        configure("development", "android")  # encrypted with a key that will not be configured
+    before = tokens()
+    with (
+        override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[NEW, OLD]),
+        pytest.raises(CommandError, match=r"Nothing was rotated.*Development / test / Android"),
+    ):
+        run("rotate-keys")
+    assert tokens() == before
+
+
+def test_nothing_stored_rotates_nothing() -> None:
+    assert "Rotated 0" in run("rotate-keys")
+
+
+def test_an_unreadable_previous_secret_does_not_block_rotation() -> None:
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[STRAY]):
+        configure("development", "ios", secret=SECRETS[("production", "ios")])
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[OLD, STRAY]):
+        configure("development", "ios")  # the STRAY-encrypted one becomes the previous secret
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[NEW, OLD]):
+        assert "Rotated 1" in run("rotate-keys")
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[NEW]):
+        assert (
+            PlatformConfig.objects.get(environment__slug="development", platform="ios").secret()
+            == (SECRETS[("development", "ios")])
+        )
+
+
+@override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=["not-a-key"])
+def test_an_invalid_key_is_reported_as_such() -> None:
+    with pytest.raises(CommandError, match="key #1 is not a valid Fernet key"):
+        run("rotate-keys")

@@ -1,0 +1,128 @@
+"""The overview page (admin/pages/overview.py): the matrix, readiness, trend and buttons."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from intercom_identity.credentials.hashing import fingerprint
+from intercom_identity.models import (
+    PlatformConfig,
+    RolloutPhase,
+)
+from tests.helpers import (
+    DEV_PERMS,
+    OVERVIEW,
+    PRODUCTION_PERMISSION,
+    SECRETS,
+    below_threshold,
+    change_url,
+    config_of,
+    configure,
+    overview_row,
+    staff_client,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_overview_shows_the_matrix(admin_client: Client) -> None:
+    below_threshold()
+    html = admin_client.get(OVERVIEW).content.decode()
+    assert html.count('class="intercom-matrix"') == 2
+    assert 'data-environment="development"' in html
+    assert 'data-environment="production"' in html
+    assert "25.0% (1 / 4)" in html
+    assert "<svg" in html
+    assert "<circle" in html  # one measured day: a dot
+    assert 'class="threshold"' in html
+    assert "<script" not in html.split('id="content-main"')[1].split("</div>")[0]
+    assert fingerprint(SECRETS[("development", "ios")]) in html
+    assert "?to=phase%3Aenforced" in html
+    assert "?to=phase%3Aoff" in html
+    for secret in SECRETS.values():
+        assert secret not in html
+
+
+def test_overview_for_viewers_has_no_buttons() -> None:
+    configure("development", "ios", RolloutPhase.SENDING)
+    html = staff_client("viewer", "view_platformconfig").get(OVERVIEW).content.decode()
+    assert "Needs the “Can change platform configuration” permission: ask an administrator to grant it." in html
+    assert "?to=phase" not in html
+
+
+def test_overview_hides_production_buttons_without_the_permission() -> None:
+    configure("development", "ios")
+    configure("production", "ios")
+    client = staff_client("dev", "view_platformconfig", "change_platformconfig")
+    html = client.get(OVERVIEW).content.decode()
+    sections = {part.split('"')[0]: part for part in html.split('<h2 id="env-')[1:]}
+    assert "?to=phase%3Asending" in sections["development"]
+    assert "?to=phase" not in sections["production"]
+
+
+def test_overview_needs_view_permission() -> None:
+    assert staff_client("nobody").get(OVERVIEW).status_code == 403
+
+
+def test_overview_shows_the_evidence_of_each_version(admin_client: Client) -> None:
+    below_threshold()  # 1.0: 3 users, none seen receiving the credential; 2.0: 1 of 1
+    html = admin_client.get(OVERVIEW).content.decode()
+    rows = re.findall(r'<tr class="version">(.*?)</tr>', html, re.S)
+    assert len(rows) == 2
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
+    assert cells == [["2.0", "1", "1 / 1", "yes (evidence)"], ["1.0", "3", "0 / 3", "no"]]
+    assert "A version counts as sending once 50.0% of its users, and at least 1, were seen receiving" in html
+
+
+def test_overview_offers_no_move_that_needs_a_missing_secret(admin_client: Client) -> None:
+    """Production rows without a secret used to offer "sending →" to a page whose only button was disabled."""
+    configure("production", "ios")
+    html = admin_client.get(OVERVIEW).content.decode()
+    web = overview_row(html, "production", "web")
+    assert "?to=phase" not in web
+    assert "No secret yet" in web
+    assert f'href="{change_url(config_of("production", "web"))}#id_new_secret"' in web
+    assert "?to=phase%3Asending" in overview_row(html, "production", "ios")  # it has one: the move is offered
+
+
+def test_overview_names_the_missing_production_permission() -> None:
+    configure("production", "ios")
+    html = staff_client("dev", *DEV_PERMS).get(OVERVIEW).content.decode()
+    ios = overview_row(html, "production", "ios")
+    assert "?to=phase" not in ios
+    assert PRODUCTION_PERMISSION in ios
+    assert "No secret yet" not in overview_row(html, "production", "web")  # setting it would be refused too
+
+
+def test_overview_offers_the_move_back_without_a_secret(admin_client: Client) -> None:
+    """Back to off needs no secret: a row that lost it (settings removed) can still go back."""
+    config = config_of("development", "web")
+    PlatformConfig.objects.filter(pk=config.pk).update(phase=RolloutPhase.SENDING)
+    row = overview_row(admin_client.get(OVERVIEW).content.decode(), "development", "web")
+    assert "?to=phase%3Aoff" in row
+    assert "?to=phase%3Aenforced" not in row
+    assert "No secret yet" in row
+
+
+def test_overview_headings_read_alike(admin_client: Client) -> None:
+    html = admin_client.get(OVERVIEW).content.decode()
+    development = html.split('<h2 id="env-development">', 1)[1].split("</h2>", 1)[0]
+    production = html.split('<h2 id="env-production">', 1)[1].split("</h2>", 1)[0]
+    assert development.split("<span")[0].strip() == "Development / test"
+    assert production.split("<span")[0].strip() == "Production"
+    assert '<span class="intercom-badge">this server</span>' in development
+    assert "intercom-badge intercom-badge-live" in production
+    assert "— production" not in html
+    assert "(this server)" not in html
+
+
+def test_phase_buttons_use_labels_and_one_arrow_style(admin_client: Client) -> None:
+    configure("development", "ios", RolloutPhase.SENDING)
+    row = overview_row(admin_client.get(OVERVIEW).content.decode(), "development", "ios")
+    assert re.search(r'title="Move to Off">← Off</a>', row)
+    assert re.search(r'title="Move to Enforced">Enforced →</a>', row)
+    assert "&larr;" not in row
+    assert "&rarr;" not in row

@@ -1,0 +1,100 @@
+"""Misconfigured ``INTERCOM_IDENTITY_USER_ID`` / ``USER_EMAIL`` callables: a value that is not a
+``str`` (or an ``int`` id) gives the user no identity and one logged error per process, never a
+broken page and never a hash of a ``repr()``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from django.test import Client, override_settings
+
+from intercom_identity import compute_user_hash
+from intercom_identity.models import Environment, RolloutPhase
+from tests.helpers import SECRETS, configure, render, settings_of
+
+pytestmark = pytest.mark.django_db
+
+WEB = SECRETS[("development", "web")]
+
+
+@pytest.fixture
+def web(db: None) -> None:
+    Environment.objects.filter(slug="development").update(app_id="abc123")
+    configure("development", "web", RolloutPhase.SENDING)
+    configure("development", "ios", RolloutPhase.SENDING)
+
+
+def no_id(user: Any) -> None:
+    return None
+
+
+def errors_about(caplog: Any, setting: str) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.ERROR and setting in r.getMessage()]
+
+
+@pytest.mark.parametrize("bad_email", [42, b"jane@example.com", ["jane@example.com"], True])
+def test_non_string_email_never_breaks_the_page(web: None, user: Any, caplog: Any, bad_email: object) -> None:
+    misconfigured = override_settings(INTERCOM_IDENTITY_USER_ID=no_id, INTERCOM_IDENTITY_USER_EMAIL=lambda u: bad_email)
+    with misconfigured, caplog.at_level(logging.ERROR):
+        first = settings_of(render(user))
+        second = settings_of(render(user))
+    assert first == second == {"app_id": "abc123"}
+    assert len(errors_about(caplog, "INTERCOM_IDENTITY_USER_EMAIL")) == 1  # once per process, not per request
+
+
+@pytest.mark.parametrize("bad_id", [b"42", 4.2, True, object()])
+def test_non_string_id_is_never_hashed_as_its_repr(web: None, user: Any, caplog: Any, bad_id: object) -> None:
+    with override_settings(INTERCOM_IDENTITY_USER_ID=lambda user: bad_id), caplog.at_level(logging.ERROR):
+        html = render(user)
+        client = Client()
+        client.force_login(user)
+        payload = client.get("/intercom/user-hash/", {"platform": "ios"}).json()
+    assert compute_user_hash(WEB, user_id=str(bad_id)) not in html
+    assert settings_of(html) == {"app_id": "abc123"}
+    assert payload["user_id"] is None
+    assert payload["user_hash"] is None
+    assert payload["identified_by"] is None
+    assert len(errors_about(caplog, "INTERCOM_IDENTITY_USER_ID")) == 1
+
+
+def test_an_int_id_is_a_real_id(web: None, user: Any) -> None:
+    with override_settings(INTERCOM_IDENTITY_USER_ID=lambda user: 42):
+        settings = settings_of(render(user))
+    assert settings["user_id"] == "42"
+    assert settings["user_hash"] == compute_user_hash(WEB, user_id="42")
+
+
+def test_an_id_that_is_not_utf8_text_gives_no_identity(web: None, user: Any, caplog: Any) -> None:
+    with override_settings(INTERCOM_IDENTITY_USER_ID=lambda user: "4\ud8002"), caplog.at_level(logging.ERROR):
+        assert settings_of(render(user)) == {"app_id": "abc123"}
+    assert len(errors_about(caplog, "INTERCOM_IDENTITY_USER_ID")) == 1
+
+
+def broken(arg: Any) -> None:
+    raise AttributeError("'User' object has no attribute 'profile'")
+
+
+@pytest.mark.parametrize("setting", ["INTERCOM_IDENTITY_USER_ID", "INTERCOM_IDENTITY_USER_EMAIL"])
+def test_a_callable_that_raises_never_breaks_the_page(web: None, user: Any, caplog: Any, setting: str) -> None:
+    """The page used to break with the callable's exception."""
+    with override_settings(**{setting: broken}), caplog.at_level(logging.ERROR):
+        html = render(user)
+        client = Client(raise_request_exception=False)
+        client.force_login(user)
+        response = client.get("/intercom/user-hash/", {"platform": "ios"})
+    assert "user_hash" not in html
+    assert response.status_code == 503
+    assert response.json()["error"] == "misconfigured"
+    assert errors_about(caplog, setting)
+
+
+@pytest.mark.parametrize("url", ["/intercom/user-hash/?platform=ios", "/intercom/verify/"])
+def test_an_authenticate_callable_that_raises_is_a_json_503(web: None, caplog: Any, url: str) -> None:
+    with override_settings(INTERCOM_IDENTITY_AUTHENTICATE=broken), caplog.at_level(logging.ERROR):
+        client = Client(raise_request_exception=False)
+        response = client.generic("GET" if "user-hash" in url else "POST", url, '{"platform": "ios"}')
+    assert response.status_code == 503
+    assert response.json()["error"] == "misconfigured"
+    assert errors_about(caplog, "INTERCOM_IDENTITY_AUTHENTICATE")

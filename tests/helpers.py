@@ -1,0 +1,319 @@
+"""What the tests share: stored secrets and configurations, users and their recorded clients, the
+command and the template tags as the tests run them. Plain functions (the fixtures are in conftest.py).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.cache.backends.base import BaseCache
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import OperationalError
+from django.template import Context, Template
+from django.test import Client, RequestFactory
+from django.urls import reverse
+
+from intercom_identity.models import (
+    AuditEvent,
+    CredentialMode,
+    PlatformConfig,
+    RolloutPhase,
+)
+from intercom_identity.rollout.activity import record_client
+from intercom_identity.rollout.changes import change_mode, change_phase, store_secret
+from intercom_identity.selectors import get_platform_config
+from tests import leakguard
+
+# --- stored configurations and users -----------------------------------------------------------------
+
+
+# Distinct, realistic-looking secrets per environment and platform.
+SECRETS = {
+    ("development", "ios"): "dev-ios-0123456789abcdef0123456789abcdef0123",
+    ("development", "android"): "dev-android-fedcba9876543210fedcba98765432",
+    ("development", "web"): "dev-web-00112233445566778899aabbccddeeff0011",
+    ("production", "ios"): "prod-ios-aa11bb22cc33dd44ee55ff6677889900aabb",
+    ("production", "android"): "prod-android-99887766554433221100ffeeddccbb",
+    ("production", "web"): "prod-web-0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e",
+}
+
+
+def configure(env: str, platform: str, phase: RolloutPhase | None = None, secret: str | None = None) -> PlatformConfig:
+    """Store a secret (the default one for the pair) and move to ``phase``."""
+    config = get_platform_config(platform, env)
+    store_secret(config, secret or SECRETS[(env, platform)])
+    if phase is not None:
+        # Test set-up, not a rollout: the adoption guard is tested on its own.
+        change_phase(config, phase, force=True, reason="test set-up")
+    return config
+
+
+def jwt_config(platform: str = "ios", phase: RolloutPhase = RolloutPhase.SENDING) -> PlatformConfig:
+    config = configure("development", platform, phase)
+    change_mode(config, CredentialMode.JWT)
+    return config
+
+
+def below_threshold() -> PlatformConfig:
+    """iOS sending, with 1 of 4 active users on a sending version."""
+    config = configure("development", "ios", RolloutPhase.SENDING)
+    people = users(4, "g")
+    for person in people[:3]:
+        seen(person, "1.0", sent=False)
+    seen(people[3], "2.0", sent=True)
+    return config
+
+
+def make_ready(env: str, platform: str, *, users: int = 1, version: str = "2.0") -> None:
+    """Record ``users`` active users on a credential-sending version, so adoption is 100%."""
+    model = get_user_model()
+    for n in range(users):
+        client_user = model.objects.create_user(f"ready-{env}-{platform}-{version}-{n}", f"r{n}@example.com", "pw")
+        record_client(client_user, platform, version, sent_credential=True, environment=env)
+
+
+def users(count: int, prefix: str = "u") -> list[Any]:
+    """``count`` new users named ``<prefix>0``, ``<prefix>1``..."""
+    model = get_user_model()
+    return [model.objects.create_user(f"{prefix}{n}", f"{prefix}{n}@example.com", "pw") for n in range(count)]
+
+
+def ios() -> PlatformConfig:
+    """The development iOS configuration as stored now."""
+    return PlatformConfig.objects.select_related("environment").get(environment__slug="development", platform="ios")
+
+
+def seen(user: Any, version: str, *, sent: bool, at: Any = None, platform: str = "ios") -> bool:
+    """``record_client`` in the development environment."""
+    return record_client(user, platform, version, sent_credential=sent, environment="development", now=at)
+
+
+def forced_enforcement(reason: str = "QA devices only", ratio: float | None = 6 / 7) -> AuditEvent:
+    """An audit event of development iOS forced into ``enforced`` at ``ratio`` (6 of 7 by default:
+    85.7%, a ratio with a long decimal expansion)."""
+    return AuditEvent.objects.create(
+        actor_label="ops",
+        environment="development",
+        platform="ios",
+        kind=AuditEvent.Kind.PHASE,
+        from_value="sending",
+        to_value="enforced",
+        adoption_ratio=ratio,
+        forced=True,
+        reason=reason,
+    )
+
+
+def no_user_id(user: Any) -> None:
+    return None
+
+
+# --- the command -------------------------------------------------------------------------------------
+
+
+def run(*args: str, stdin: str | None = None) -> str:
+    """``manage.py intercom_identity ARGS``; returns what it printed (stderr is kept apart)."""
+    out = io.StringIO()
+    kwargs: dict[str, Any] = {"stdout": out, "stderr": io.StringIO()}
+    if stdin is not None:
+        kwargs["stdin"] = io.StringIO(stdin)
+    call_command("intercom_identity", *args, **kwargs)
+    return out.getvalue()
+
+
+def command_result(*args: str) -> tuple[int, str, str]:
+    """Exit code, stdout and the error line, as ``manage.py`` would give them (recorded for the leak guard)."""
+    out = io.StringIO()
+    try:
+        call_command("intercom_identity", *args, stdout=out, stderr=io.StringIO())
+        code, error = 0, ""
+    except CommandError as exc:
+        code, error = exc.returncode, str(exc)
+    leakguard.record("command output", out.getvalue() + error)
+    return code, out.getvalue(), error
+
+
+def assert_terminal_safe(output: str, *, lines: int | None = None) -> None:
+    """Every printed line is printable text; a stored newline does not start a line of its own."""
+    printed = output.splitlines()
+    assert all(line.isprintable() for line in printed), [line for line in printed if not line.isprintable()]
+    assert "\r" not in output
+    assert "\x1b" not in output
+    if lines is not None:
+        assert len(printed) == lines, printed
+
+
+# --- the template tags -------------------------------------------------------------------------------
+
+
+SCRIPT_RE = re.compile(r"^<script(?: nonce=\"([^\"]*)\")?>window\.intercomSettings = (.*);</script>$", re.S)
+
+
+def render(user: Any, source: str = "{% intercom_settings %}", **context: Any) -> str:
+    request = RequestFactory().get("/")
+    request.user = user
+    for key, value in context.pop("request_attrs", {}).items():
+        setattr(request, key, value)
+    html = Template("{% load intercom_identity %}" + source).render(Context({"request": request, **context}))
+    leakguard.record("template", html)
+    return html
+
+
+def settings_of(html: str) -> dict[str, Any]:
+    match = SCRIPT_RE.match(html.strip())
+    assert match, html
+    return json.loads(match.group(2))  # type: ignore[no-any-return]
+
+
+ELEMENT_RE = re.compile(r'<script(?: nonce="([^"]*)")?>(.*?)</script>', re.S)
+
+SETTINGS_RE = re.compile(r"^window\.intercomSettings = (.*);$", re.S)
+
+CONFIG_RE = re.compile(r"\}\)\((\{.*\})\);$", re.S)
+
+
+def elements(html: str) -> list[tuple[str | None, str]]:
+    """(nonce, body) of each <script> element; nothing else may be rendered."""
+    found = [(match.group(1), match.group(2)) for match in ELEMENT_RE.finditer(html)]
+    assert ELEMENT_RE.sub("", html).strip() == "", html
+    return found
+
+
+def parts(html: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The intercomSettings and the session script's config of a rendered tag."""
+    (_n1, settings_body), (_n2, session_body) = elements(html)
+    settings = SETTINGS_RE.match(settings_body)
+    config = CONFIG_RE.search(session_body)
+    assert settings, html
+    assert config, html
+    return json.loads(settings.group(1)), json.loads(config.group(1))
+
+
+def nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+# The nonce of a Content-Security-Policy header's script-src.
+NONCE_IN_POLICY = re.compile(r"script-src [^;]*'nonce-([^']+)'")
+
+
+# --- the admin ---------------------------------------------------------------------------------------
+
+
+OVERVIEW = "/admin/intercom_identity/platformconfig/overview/"
+
+CHANGELIST = "/admin/intercom_identity/platformconfig/"
+
+AUDIT = "/admin/intercom_identity/auditevent/"
+
+DEV_PERMS = ("view_platformconfig", "change_platformconfig", "view_environment", "change_environment")
+
+
+PRODUCTION_PERMISSION = (
+    "Needs the manage-production permission (“Can change secrets and phases of production environments”): "
+    "ask an administrator to grant it."
+)
+
+
+def staff_client(username: str, *codenames: str) -> Client:
+    """A logged-in staff user holding only the named intercom_identity permissions."""
+    user = get_user_model().objects.create_user(username, f"{username}@example.com", "pw", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="intercom_identity", codename__in=codenames)
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def config_of(env: str, platform: str) -> PlatformConfig:
+    return PlatformConfig.objects.select_related("environment").get(environment__slug=env, platform=platform)
+
+
+def change_url(config: PlatformConfig) -> str:
+    return reverse("admin:intercom_identity_platformconfig_change", args=[config.pk])
+
+
+def transition_url(config: PlatformConfig) -> str:
+    return reverse("admin:intercom_identity_platformconfig_transition", args=[config.pk])
+
+
+def overview_row(html: str, env: str, platform: str) -> str:
+    """One platform's row of the overview (up to the row that follows it)."""
+    table = html.split(f'data-environment="{env}">', 1)[1].split("</table>", 1)[0]
+    return table.split(f'<tr data-platform="{platform}">', 1)[1].split("</tr>", 1)[0]
+
+
+# --- faults ------------------------------------------------------------------------------------------
+
+
+def database_down(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+    raise OperationalError("server closed the connection unexpectedly")
+
+
+CLOSED_REDIS = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+}
+
+
+class FaultyCache(BaseCache):
+    """A cache backend that fails every call while ``broken`` (a ConnectionError, as redis-py
+    raises for a refused connection) and otherwise keeps values in a dict; ``calls`` counts
+    the calls that reached it."""
+
+    broken = True
+    calls = 0
+    store: dict[str, Any] = {}
+
+    def __init__(self, location: str, params: dict[str, Any]) -> None:
+        super().__init__(params)
+
+    @classmethod
+    def _reached(cls) -> None:
+        cls.calls += 1
+        if cls.broken:
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
+        self._reached()
+        return self.store.get(key, default)
+
+    def get_many(self, keys: Any, version: int | None = None) -> dict[str, Any]:
+        self._reached()
+        return {key: self.store[key] for key in keys if key in self.store}
+
+    def set(self, key: str, value: Any, timeout: Any = None, version: int | None = None) -> None:
+        self._reached()
+        self.store[key] = value
+
+    def add(self, key: str, value: Any, timeout: Any = None, version: int | None = None) -> bool:
+        self._reached()
+        return self.store.setdefault(key, value) is value
+
+    def incr(self, key: str, delta: int = 1, version: int | None = None) -> int:
+        self._reached()
+        if key not in self.store:
+            raise ValueError(f"Key {key!r} not found.")
+        self.store[key] += delta
+        return int(self.store[key])
+
+    def delete(self, key: str, version: int | None = None) -> bool:
+        return self.store.pop(key, None) is not None
+
+    def clear(self) -> None:
+        self.store.clear()
+
+
+# The demo's log format: "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s".
+RECORD = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (DEBUG|INFO|WARNING|ERROR|CRITICAL) (\S+) \[(\d+)\] (.*)$", re.MULTILINE
+)

@@ -1,0 +1,407 @@
+"""Recording (activity.py): rows and tallies stay exact, writes are spared, bad input is ignored."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from intercom_identity import record_client
+from intercom_identity.models import (
+    AppVersion,
+    ClientActivity,
+    DailyActivity,
+    RolloutPhase,
+    VersionTally,
+)
+from intercom_identity.rollout import activity
+from intercom_identity.rollout.activity import forget_user
+from intercom_identity.rollout.adoption import adoption
+from intercom_identity.rollout.tallies import recount
+from tests.helpers import configure, ios, seen, users
+
+pytestmark = pytest.mark.django_db
+
+
+def test_tallies_match_a_recount_after_any_sequence() -> None:
+    """Versions switched within a day and across days, late reports, deleted users: still exact."""
+    import random
+
+    rng = random.Random(7)
+    people = users(12, "r")
+    start = timezone.now() - timedelta(days=20)
+    for step in range(300):
+        person = rng.choice(people)
+        at = start + timedelta(hours=rng.randrange(0, 20 * 24))
+        cache.clear()  # every report writes: the hardest case for exactness
+        record_client(
+            person,
+            rng.choice(["ios", "android"]),
+            rng.choice(["1.0", "1.1", "2.0"]),
+            sent_credential=rng.random() < 0.5,
+            environment="development",
+            now=at,
+        )
+        if step == 150:
+            people.pop().delete()  # its activity rows cascade
+    before = {
+        (t.environment_id, t.platform, t.kind, t.day, t.version): t.users
+        for t in VersionTally.objects.filter(users__gt=0)
+    }
+    recount()
+    after = {(t.environment_id, t.platform, t.kind, t.day, t.version): t.users for t in VersionTally.objects.all()}
+    assert before == after
+    assert sum(u for (_e, p, kind, _d, _v), u in after.items() if kind == "latest" and p == "ios") == (
+        ClientActivity.objects.filter(platform="ios").count()
+    )
+
+
+def test_a_late_report_does_not_replace_a_newer_one() -> None:
+    (person,) = users(1)
+    now = timezone.now()
+    seen(person, "2.0", sent=True, at=now)
+    seen(person, "1.0", sent=False, at=now - timedelta(days=2))
+    assert [(s.version, s.users) for s in adoption(ios(), now=now).versions] == [("2.0", 1)]
+    two_days_ago = {p.day: p for p in adoption(ios(), now=now).daily}[(now - timedelta(days=2)).date()]
+    assert two_days_ago.active_users == 1  # but it does count for the day it happened
+
+
+def test_at_most_one_write_per_user_version_and_hour(
+    django_assert_num_queries: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    (person,) = users(1)
+    now = timezone.now().replace(minute=5)
+
+    def committed(version: str, at: Any) -> bool:
+        with django_capture_on_commit_callbacks(execute=True):  # as if each request committed
+            return seen(person, version, sent=False, at=at)
+
+    assert committed("2.0", now)
+    with django_assert_num_queries(0):  # the configuration is the process copy; the cache says "written"
+        assert not committed("2.0", now + timedelta(minutes=30))
+    assert committed("2.1", now + timedelta(minutes=31))  # a new version writes
+    assert committed("2.1", now + timedelta(hours=1))  # so does a new hour
+    assert ClientActivity.objects.count() == 1
+    assert ClientActivity.objects.get().version == "2.1"
+
+
+def test_a_process_remembers_its_recordings_without_asking_the_cache(
+    django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    from django.core.cache import cache
+
+    (person,) = users(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert seen(person, "3.0", sent=True)
+    asked: list[Any] = []
+    real_get_many = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys, *a: asked.append(keys) or real_get_many(keys, *a))
+    assert not seen(person, "3.0", sent=True)
+    assert asked == [], "steady state: no cache round trip"
+    activity.forget_recordings()  # another process: it asks the cache, which remembers
+    assert not seen(person, "3.0", sent=True)
+    assert len(asked) == 1
+
+
+def test_a_rolled_back_recording_is_not_remembered(django_capture_on_commit_callbacks: Any) -> None:
+
+    (person,) = users(1)
+
+    def record_then_fail() -> None:
+        with transaction.atomic():
+            seen(person, "2.0", sent=True)
+            raise RuntimeError("the view failed after recording")
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        record_then_fail()
+    assert not ClientActivity.objects.exists()
+    assert seen(person, "2.0", sent=True)  # written again, not skipped as "seen"
+    assert adoption(ios()).ratio == 1.0
+
+
+def test_deleting_an_environment_with_activity() -> None:
+    from intercom_identity.models import Environment
+
+    staging = Environment.objects.create(slug="staging", label="Staging")
+    (person,) = users(1)
+    record_client(person, "ios", "1.0", sent_credential=False, environment="staging")
+    staging.delete()
+    assert not VersionTally.objects.filter(environment_id=staging.pk).exists()
+
+
+def test_counts_stay_exact_when_the_cache_forgets() -> None:
+    people = users(2)
+    for _ in range(3):
+        cache.clear()
+        for person in people:
+            seen(person, "2.0", sent=True)
+    assert ClientActivity.objects.count() == 2
+    assert DailyActivity.objects.count() == 2
+    assert adoption(ios()).active_users == 2
+
+
+@pytest.mark.parametrize("version", [None, "", "   ", "x" * 65, "1.0\n2", "\x00"])
+def test_bad_versions_are_ignored(version: str | None) -> None:
+    (person,) = users(1)
+    assert not record_client(person, "ios", version, sent_credential=True)
+    assert ClientActivity.objects.count() == 0
+
+
+def test_anonymous_and_unknown_platform_are_ignored() -> None:
+    from django.contrib.auth.models import AnonymousUser
+
+    (person,) = users(1)
+    assert not record_client(AnonymousUser(), "ios", "1.0", sent_credential=False)
+    assert not record_client(person, "tv", "1.0", sent_credential=False)
+
+
+def test_json_view_records_the_app_version(user_client: Client, user: Any) -> None:
+    configure("development", "ios", RolloutPhase.SENDING)
+    user_client.get("/intercom/user-hash/", {"platform": "ios"}, headers={"X-App-Version": "3.1.0"})
+    activity = ClientActivity.objects.get(user=user)
+    assert (activity.platform, activity.version, activity.sent_credential) == ("ios", "3.1.0", True)
+    assert adoption(ios()).ratio == 1.0
+
+
+def test_json_view_without_version_header_records_nothing(user_client: Client) -> None:
+    configure("development", "ios", RolloutPhase.SENDING)
+    user_client.get("/intercom/user-hash/", {"platform": "ios"})
+    assert not ClientActivity.objects.exists()
+
+
+def test_demo_login_counts_old_versions_without_credential(client: Client, user: Any) -> None:
+    configure("development", "ios", RolloutPhase.SENDING)
+    body = {"username": "jane", "password": "pw-jane-123", "platform": "ios"}
+    old = client.post("/api/login/", body, content_type="application/json", headers={"X-App-Version": "1.0"})
+    assert "intercom" not in old.json()
+    assert adoption(ios()).ratio == 0.0
+    new = client.post(
+        "/api/login/", {**body, "intercom": True}, content_type="application/json", headers={"X-App-Version": "2.0"}
+    )
+    assert new.json()["intercom"]["user_hash"]
+    assert adoption(ios()).ratio == 1.0
+
+
+# --- What one account can add ---------------------------------------------------------
+
+
+def test_two_hundred_new_versions_from_one_user_add_three(user_client: Client, user: Any, settings: Any) -> None:
+    settings.INTERCOM_IDENTITY_HASH_RATE_LIMIT = 0  # a flood the rate limit would cut short
+    configure("development", "ios", RolloutPhase.SENDING)
+    for n in range(200):
+        response = user_client.get("/intercom/user-hash/", {"platform": "ios"}, headers={"X-App-Version": f"7.{n}"})
+        assert response.status_code == 200  # still served
+        assert response.json()["user_hash"]
+    assert sorted(AppVersion.objects.values_list("version", flat=True)) == ["7.0", "7.1", "7.2"]
+    assert AppVersion.objects.filter(first_reported_by=user).count() == 3
+    assert VersionTally.objects.filter(users__gt=0).count() == 2  # the user's latest and daily tallies
+    assert ClientActivity.objects.get(user=user).version == "7.2"
+
+
+def test_the_allowance_is_per_day_and_only_for_versions_nobody_reported() -> None:
+    flooder, other = users(2)
+    today = timezone.now()
+    for n in range(5):
+        seen(flooder, f"3.{n}", sent=False, at=today)
+    assert AppVersion.objects.count() == 3
+    seen(other, "3.0", sent=False, at=today)  # a known version: always recorded
+    seen(flooder, "3.0", sent=False, at=today)  # the flooder too may still use known versions
+    assert ClientActivity.objects.get(user=flooder).version == "3.0"
+    seen(other, "3.9", sent=False, at=today)  # another user has their own allowance
+    assert AppVersion.objects.count() == 4
+    seen(flooder, "4.0", sent=False, at=today + timedelta(days=1))  # a new day
+    assert AppVersion.objects.filter(version="4.0").exists()
+    assert_exact_tallies()
+
+
+def test_a_flood_from_one_user_costs_no_query_once_recognised(
+    django_assert_num_queries: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    flooder, other = users(2)
+    with django_capture_on_commit_callbacks(execute=True):  # as if each request committed
+        for n in range(4):
+            seen(flooder, f"3.{n}", sent=False)
+        seen(other, "5.0", sent=False)
+    with django_assert_num_queries(0):  # the rest of the flood: no query, no round trip
+        for n in range(9, 100):
+            assert not seen(flooder, f"3.{n}", sent=False)
+    activity.forget_recordings()  # another process: the cache remembers the allowance is used up
+    with django_assert_num_queries(1):  # "is 3.100 known?" (asked at most once a second)
+        assert not seen(flooder, "3.100", sent=False)
+    with django_assert_num_queries(0):
+        assert not seen(flooder, "3.101", sent=False)
+        assert not seen(flooder, "5.0", sent=False)  # a version this process does not know yet...
+    assert AppVersion.objects.count() == 4
+    clock = time.monotonic() + 1.5
+    monkeypatch.setattr(activity.time, "monotonic", lambda: clock)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert seen(flooder, "5.0", sent=False)  # ...but the database does: recorded a second later
+    assert ClientActivity.objects.get(user=flooder).version == "5.0"
+
+
+@pytest.mark.parametrize(
+    "version", ["garbage!!", "v2.0", "2.0 beta", "2.0;drop", "1" * 65, "\u0661.0", "2.0/../x", "<script>", ".1"]
+)
+def test_versions_that_do_not_look_like_release_numbers_are_skipped(
+    user_client: Client, version: str, caplog: Any
+) -> None:
+    configure("development", "ios", RolloutPhase.SENDING)
+    with caplog.at_level(logging.DEBUG, logger="intercom_identity.activity"):
+        response = user_client.get("/intercom/user-hash/", {"platform": "ios"}, headers={"X-App-Version": version})
+    assert response.status_code == 200
+    assert not AppVersion.objects.exists()
+    assert not ClientActivity.objects.exists()
+    assert not VersionTally.objects.exists()
+    assert "Client version not recorded" in caplog.text
+    assert all(record.levelno == logging.DEBUG for record in caplog.records if "not recorded" in record.message)
+
+
+@pytest.mark.parametrize("version", ["5.2.0", "5.2.0-beta.1", "2024.11.3+build_7", "10", "1" * 64])
+def test_release_numbers_are_recorded(version: str) -> None:
+    (person,) = users(1)
+    assert seen(person, version, sent=False)
+    assert ClientActivity.objects.get().version == version
+
+
+def test_reports_older_than_the_retention_are_not_recorded(settings: Any) -> None:
+    settings.INTERCOM_IDENTITY_ACTIVITY_RETENTION_DAYS = 30
+    (person,) = users(1)
+    now = timezone.now()
+    assert not seen(person, "2.0", sent=True, at=now - timedelta(days=31))
+    assert seen(person, "2.0", sent=True, at=now - timedelta(days=30))
+    assert list(DailyActivity.objects.values_list("day", flat=True)) == [(now - timedelta(days=30)).date()]
+
+
+# --- Erasure --------------------------------------------------------------------------
+
+
+def tallies() -> dict[tuple[Any, ...], tuple[int, int]]:
+    return {
+        (t.environment_id, t.platform, t.kind, t.day, t.version): (t.users, t.credential_users)
+        for t in VersionTally.objects.all()
+        if t.users or t.credential_users
+    }
+
+
+def assert_exact_tallies() -> None:
+    kept = tallies()
+    recount()
+    assert tallies() == kept
+
+
+def long_history(person: Any, *, days: int, platform: str = "ios") -> None:
+    """A long-lived user, active every day for ``days`` days and upgrading every hundred,
+    written in bulk (as an import would) and the tallies recounted: recording it request by
+    request would only be slower."""
+    from intercom_identity.models import Environment
+
+    scope = {"environment": Environment.objects.get(slug="development"), "platform": platform}
+    today = timezone.now()
+    version = {day: f"1.{(days - day) // 100}" for day in range(days + 1)}
+    AppVersion.objects.bulk_create(
+        [AppVersion(**scope, version=v, first_seen_at=today, first_reported_by=person) for v in set(version.values())],
+        ignore_conflicts=True,
+    )
+    days = {d: (today - timedelta(days=d)).date() for d in version}
+    DailyActivity.objects.bulk_create(
+        [DailyActivity(**scope, user=person, day=days[d], version=version[d]) for d in version]
+    )
+    ClientActivity.objects.create(**scope, user=person, version=version[0], sent_credential=True, last_seen_at=today)
+    recount()
+
+
+def test_deleting_a_user_with_years_of_activity_keeps_exact_tallies() -> None:
+    leaving, newcomer, staying = users(3)
+    long_history(leaving, days=730)
+    long_history(leaving, platform="android", days=730)
+    long_history(newcomer, days=2)
+    long_history(newcomer, platform="android", days=2)
+    long_history(staying, days=400)
+    assert DailyActivity.objects.filter(user=leaving).count() == 2 * 731
+    assert adoption(ios(), days=400).active_users == 3
+
+    def queries_to_delete(person: Any) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            person.delete()
+        return len(queries)
+
+    # Set-based: two years of rows cost the queries of two days (no per-row signal).
+    assert queries_to_delete(leaving) == queries_to_delete(newcomer) < 25
+    assert not DailyActivity.objects.filter(user_id__in=[leaving.pk, newcomer.pk]).exists()
+    assert not ClientActivity.objects.filter(user_id__in=[leaving.pk, newcomer.pk]).exists()
+    assert_exact_tallies()
+    assert adoption(ios(), days=400).active_users == 1
+
+
+def test_forget_user_erases_the_activity_but_not_the_user() -> None:
+    forgotten, other = users(2)
+    long_history(forgotten, days=200)
+    seen(other, "1.0", sent=False)
+    assert AppVersion.objects.filter(first_reported_by=forgotten).exists()
+    assert forget_user(forgotten) == 201 + 1  # 201 daily rows and the latest one
+    assert not DailyActivity.objects.filter(user=forgotten).exists()
+    assert not ClientActivity.objects.filter(user=forgotten).exists()
+    assert not AppVersion.objects.filter(first_reported_by=forgotten).exists()  # who introduced what, too
+    forgotten.refresh_from_db()  # still there
+    assert_exact_tallies()
+    assert adoption(ios()).active_users == 1
+    assert forget_user(forgotten) == 0  # nothing left: idempotent
+    cache.clear()
+    assert seen(forgotten, "1.0", sent=False)  # and recorded again when they come back
+
+
+@pytest.mark.django_db(transaction=True)
+def test_forgetting_a_user_while_they_record_keeps_exact_tallies() -> None:
+    """PostgreSQL: the user's own requests race the erasure; no deadlock, nothing miscounted."""
+    import threading
+
+    from django.db import connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL (run with DATABASE_URL=postgres://...)")
+    from intercom_identity.models import Environment
+
+    # A transactional test empties the tables after it, the migrations' rows included.
+    Environment.objects.get_or_create(slug="development", defaults={"label": "Development / test"})
+    person, other = users(2)
+    seen(other, "1.0", sent=True)
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def keep_recording(platform: str) -> None:
+        try:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                activity.forget_recordings()
+                cache.clear()
+                record_client(person, platform, f"1.{n % 4}", sent_credential=n % 2 == 0, environment="development")
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=keep_recording, args=(platform,)) for platform in ("ios", "android", "web")]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(15):
+            forget_user(person)  # a deadlock would raise here
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert failures == []
+    assert_exact_tallies()
+    person.delete()
+    assert_exact_tallies()
+    assert adoption(ios()).active_users == 1

@@ -1,0 +1,251 @@
+"""Adoption (adoption.py): the maths, and the query over the tallies."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.management.base import CommandError
+from django.test import Client
+from django.utils import timezone
+
+from intercom_identity import record_client
+from intercom_identity.models import (
+    PlatformConfig,
+    RolloutPhase,
+)
+from intercom_identity.rollout.adoption import EvidenceRule, adoption
+from intercom_identity.rollout.changes import (
+    set_min_sending_version,
+)
+from tests.helpers import configure, ios, run, seen, users
+
+pytestmark = pytest.mark.django_db
+
+
+def test_no_active_users() -> None:
+    numbers = adoption(ios())
+    assert (numbers.active_users, numbers.ready_users, numbers.ratio) == (0, 0, None)
+    assert not numbers.meets_threshold
+    assert "no active users" in numbers.describe()
+    assert len(numbers.daily) == 30
+    assert all(point.ratio is None for point in numbers.daily)
+
+
+def test_ratio_and_breakdown() -> None:
+    people = users(4)
+    seen(people[0], "1.0", sent=False)
+    seen(people[1], "1.0", sent=False)
+    seen(people[2], "2.0", sent=True)
+    seen(people[3], "2.0", sent=False)  # a user of a sending version who did not ask this time
+    numbers = adoption(ios())
+    assert (numbers.active_users, numbers.ready_users, numbers.ratio) == (4, 2, 0.5)
+    assert [share.as_dict() for share in numbers.versions] == [
+        {"version": "2.0", "users": 2, "credential_users": 1, "sends_credential": True, "counted_by": "evidence"},
+        {"version": "1.0", "users": 2, "credential_users": 0, "sends_credential": False, "counted_by": None},
+    ]
+
+
+def test_user_switching_versions_counts_once_under_the_latest() -> None:
+    (person,) = users(1)
+    now = timezone.now()
+    seen(person, "1.0", sent=False, at=now - timedelta(hours=3))
+    seen(person, "2.0", sent=True, at=now)
+    numbers = adoption(ios(), now=now)
+    assert numbers.active_users == 1
+    assert [(s.version, s.users) for s in numbers.versions] == [("2.0", 1)]
+    assert numbers.ratio == 1.0
+
+
+def test_version_that_starts_sending_later() -> None:
+    people = users(2)
+    now = timezone.now()
+    seen(people[0], "2.0", sent=False, at=now - timedelta(days=3))
+    assert adoption(ios(), now=now).ready_users == 0
+    seen(people[1], "2.0", sent=True, at=now - timedelta(days=1))
+    numbers = adoption(ios(), now=now)
+    assert numbers.ready_users == 2  # the version sends now, for every user on it
+    daily = {point.day: point for point in numbers.daily}
+    three_days_ago = (now - timedelta(days=3)).date()
+    assert daily[three_days_ago].active_users == 1
+    assert daily[three_days_ago].ready_users == 0  # it did not send yet that day
+    assert daily[(now - timedelta(days=1)).date()].ready_users == 1
+
+
+def test_window_boundaries_are_utc_calendar_days() -> None:
+    inside, outside = users(2)
+    now = timezone.now().replace(hour=12)
+    seen(inside, "2.0", sent=True, at=(now - timedelta(days=29)).replace(hour=0, minute=0))
+    seen(outside, "1.0", sent=False, at=(now - timedelta(days=30)).replace(hour=23, minute=59))
+    numbers = adoption(ios(), now=now)
+    assert numbers.active_users == 1
+    assert numbers.ratio == 1.0
+    assert adoption(ios(), now=now, days=31).active_users == 2
+    assert adoption(ios(), now=now, days=1).active_users == 0
+    assert len(adoption(ios(), now=now, days=7).daily) == 7
+
+
+def test_minimum_sending_version_counts_versions_not_yet_observed() -> None:
+    people = users(3)
+    seen(people[0], "5.1.9", sent=False)
+    seen(people[1], "5.2.0", sent=False)
+    seen(people[2], "5.10.1", sent=False)
+    assert adoption(ios()).ready_users == 0
+    set_min_sending_version(ios(), "5.2.0")
+    numbers = adoption(ios())
+    assert numbers.ready_users == 2
+    assert {s.version: s.sends_credential for s in numbers.versions} == {"5.10.1": True, "5.2.0": True, "5.1.9": False}
+
+
+def test_platforms_and_environments_are_counted_apart() -> None:
+    (person,) = users(1)
+    seen(person, "2.0", sent=True, platform="android")
+    record_client(person, "ios", "2.0", sent_credential=True, environment="production")
+    assert adoption(ios()).active_users == 0
+    android = PlatformConfig.objects.get(environment__slug="development", platform="android")
+    assert adoption(android).active_users == 1
+
+
+def test_guard_numbers_never_round_up_to_the_threshold() -> None:
+    from intercom_identity.rollout.adoption import Adoption, VersionShare
+
+    numbers = Adoption("e", "ios", 30, 0.95, (VersionShare("2", 9496, True), VersionShare("1", 504, False)))
+    assert not numbers.meets_threshold
+    assert numbers.ratio_display == "94.9%"
+    assert "threshold 95.0%" in numbers.describe()
+    assert Adoption("e", "ios", 30, 0.951, ()).threshold_display == "95.1%"
+
+
+# --- Evidence: no account can fake readiness ------------------------------------------
+
+
+@pytest.fixture
+def default_evidence(settings: Any) -> None:
+    """The shipped evidence rule (the suite's settings lower the minimum of users to 1)."""
+    del settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS
+
+
+def log_in_from_app(client: Client, username: str, version: str) -> None:
+    """An app too old to ask for a credential logs in, as the demo's mobile login API counts it."""
+    body = {"username": username, "password": "pw", "platform": "ios"}
+    response = client.post("/api/login/", body, content_type="application/json", headers={"X-App-Version": version})
+    assert response.status_code == 200, response.content
+    assert "intercom" not in response.json()
+
+
+@pytest.mark.parametrize("minimum_users", [None, 1], ids=["default rule", "one user is enough"])
+def test_one_forged_request_does_not_open_the_guard(client: Client, settings: Any, minimum_users: int | None) -> None:
+    """19 users on 1.4.2, which never asks for a credential, and one
+    account that asks for one with ``X-App-Version: 1.4.2``. It is handed one; 1.4.2 must not
+    become a sending version, and the guard must stay shut."""
+    if minimum_users is None:
+        del settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS
+    configure("development", "ios", RolloutPhase.SENDING)
+    for person in users(19, "old"):
+        log_in_from_app(client, person.username, "1.4.2")
+    forger = get_user_model().objects.create_user("forger", "forger@example.com", "pw")
+    forging = Client()
+    forging.force_login(forger)
+    response = forging.get("/intercom/user-hash/", {"platform": "ios"}, headers={"X-App-Version": "1.4.2"})
+    assert response.json()["user_hash"]  # the credential was handed out: the forgery "worked"
+    data = json.loads(run("adoption", "development", "ios", "--json"))
+    assert (data["active_users"], data["ready_users"], data["ratio"]) == (20, 0, 0.0)
+    assert data["versions"] == [
+        {"version": "1.4.2", "users": 20, "credential_users": 1, "sends_credential": False, "counted_by": None}
+    ]
+    assert "0% (0 of 20 users" in run("adoption", "development", "ios")
+    with pytest.raises(CommandError, match=r"adoption is 0\.0%"):
+        run("phase", "development", "ios", "enforced")
+
+
+def test_a_version_sends_on_the_evidence_of_several_users(default_evidence: None) -> None:
+    people = users(10)
+    for person in people[:4]:
+        seen(person, "2.0", sent=True)
+    for person in people[4:]:
+        seen(person, "2.0", sent=False)  # e.g. logged in before asking for the credential
+    assert adoption(ios()).ready_users == 0  # 4 users: below the minimum of 5
+    seen(people[4], "2.0", sent=True)
+    numbers = adoption(ios())
+    assert (numbers.ready_users, numbers.versions[0].credential_users) == (10, 5)  # 5 of 10: the share
+    assert numbers.versions[0].counted_by == "evidence"
+
+
+def test_evidence_sticks_to_the_version_and_moves_with_the_user() -> None:
+    (person,) = users(1)
+    now = timezone.now()
+    seen(person, "2.0", sent=True, at=now - timedelta(hours=2))
+    seen(person, "2.0", sent=False, at=now - timedelta(hours=1))  # a later login that does not ask
+    assert adoption(ios(), now=now).versions[0].credential_users == 1
+    seen(person, "2.1", sent=False, at=now)  # moved on: no evidence for 2.1 yet
+    assert [(s.version, s.credential_users) for s in adoption(ios(), now=now).versions] == [("2.1", 0)]
+
+
+def test_the_minimum_sending_version_needs_no_evidence(default_evidence: None) -> None:
+    (person,) = users(1)
+    seen(person, "5.2.0", sent=False)
+    set_min_sending_version(ios(), "5.2.0")
+    (share,) = adoption(ios()).versions
+    assert (share.sends_credential, share.counted_by, share.credential_users) == (True, "minimum_version", 0)
+
+
+@pytest.mark.parametrize(
+    ("users_on_it", "seen_receiving", "share", "minimum", "sends"),
+    [
+        (20, 19, 0.95, 1, True),  # 19 / 20 = 0.95 exactly, whatever the float rounding
+        (20, 18, 0.95, 1, False),
+        (3, 3, 0.5, 5, False),  # everybody, but too few to tell a version from a handful of accounts
+        (5, 5, 0.5, 5, True),
+        (1000, 499, 0.5, 5, False),
+        (1000, 500, 0.5, 5, True),
+        (0, 0, 0.5, 1, False),
+    ],
+)
+def test_the_evidence_rule(users_on_it: int, seen_receiving: int, share: float, minimum: int, sends: bool) -> None:
+    rule = EvidenceRule(share=share, min_users=minimum)
+    assert (rule.counted_by("1.0", users_on_it, seen_receiving) == "evidence") is sends
+
+
+def test_one_account_moves_readiness_by_at_most_its_own_weight(default_evidence: None) -> None:
+    """Whatever one account reports (any versions, credentials or not, any order), the active
+    users move by at most 1 and the ready users by at most 1, as long as no version is within
+    one user of the rule (the marginal case, below)."""
+    import random
+
+    now = timezone.now()
+    crowd = users(20, "c")
+    for person in crowd[:10]:
+        seen(person, "2.0", sent=True, at=now - timedelta(days=1))  # sends: 10 of 10
+    for person in crowd[10:]:
+        seen(person, "1.0", sent=False, at=now - timedelta(days=1))  # does not: 0 of 10
+    before = adoption(ios(), now=now)
+    assert (before.active_users, before.ready_users) == (20, 10)
+    (attacker,) = users(1, "attacker")
+    rng = random.Random(14)
+    for step in range(120):
+        version = rng.choice(["1.0", "2.0", "3.0", "1.0.1", f"9.{step}"])
+        cache.clear()  # every report writes
+        seen(attacker, version, sent=rng.random() < 0.7, at=now - timedelta(hours=rng.randrange(0, 20)))
+        after = adoption(ios(), now=now)
+        assert abs(after.active_users - before.active_users) <= 1, (step, version)
+        assert abs(after.ready_users - before.ready_users) <= 1, (step, version)
+
+
+def test_the_marginal_case_needs_the_evidence_of_others(default_evidence: None) -> None:
+    """What the rule cannot prevent, and what it takes: with 4 other users already seen
+    receiving the credential on a version of 10, one more tips it over 50% and 5 users, and
+    the whole version counts."""
+    people = users(10)
+    for person in people[:4]:
+        seen(person, "2.0", sent=True)
+    for person in people[4:9]:
+        seen(person, "2.0", sent=False)
+    (attacker,) = users(1, "attacker")
+    seen(attacker, "2.0", sent=False)
+    assert adoption(ios()).ready_users == 0
+    seen(attacker, "2.0", sent=True)
+    assert adoption(ios()).ready_users == 10
