@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck settings-table matrix test-install dist bench bench-smoke fuzz chaos screenshots clean
+.PHONY: run test lint typecheck settings-table docs matrix test-install dist bench bench-smoke fuzz chaos screenshots clean
 
 $(STAMP): requirements.txt requirements-base.txt requirements-test.txt requirements-dev.txt constraints/django-5.2.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,9 +43,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy intercom_identity
 
-# The README's settings table as the declarations in intercom_identity/conf.py make it (paste it between its markers).
+# Rewrites the settings table of docs/reference/settings.md from the declarations in intercom_identity/conf.py.
 settings-table: $(STAMP)
-	@$(BIN)/python -c "from intercom_identity.conf import settings_table; print(settings_table(), end='')"
+	$(BIN)/python -c "import re, pathlib; from intercom_identity.conf import settings_table; \
+	p = pathlib.Path('docs/reference/settings.md'); s = p.read_text(); \
+	a, b = '<!-- --8<-- [start:settings-table] -->\n', '<!-- --8<-- [end:settings-table] -->'; \
+	p.write_text(s.split(a)[0] + a + settings_table() + b + s.split(b)[1])"
+
+# The documentation site, built as Read the Docs builds it (warnings are errors) into build/docs/.
+DOCS_VENV := .venv-docs
+$(DOCS_VENV)/.installed: docs/requirements.txt
+	test -x $(DOCS_VENV)/bin/python || $(PYTHON) -m venv $(DOCS_VENV)
+	$(DOCS_VENV)/bin/python -m pip install --quiet -r docs/requirements.txt
+	touch $@
+
+docs: $(DOCS_VENV)/.installed
+	$(DOCS_VENV)/bin/sphinx-build -W --keep-going -q -b html docs build/docs
 
 # The matrix of tox.ini (every Django line on its Pythons, SQLite and PostgreSQL), then the install-path
 # tests. The interpreters are found without any shell set-up (pyenv's included); a missing one fails here.
@@ -93,4 +106,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/web.py
 
 clean:
-	rm -rf $(VENV) .tox build dist *.egg-info db.sqlite3 .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(DOCS_VENV) .tox build dist *.egg-info db.sqlite3 .pytest_cache .ruff_cache .mypy_cache

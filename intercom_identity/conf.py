@@ -272,7 +272,7 @@ class Settings:
         default=(),
         validate=_encryption_keys,
         check="E002",
-        doc="List of Fernet keys. The first encrypts, all decrypt (see [key rotation](#encryption-keys)). "
+        doc="List of Fernet keys. The first encrypts, all decrypt (see [key rotation](../deployment.md#encryption-keys)). "
         "Empty: with `DEBUG` on, a key derived from `SECRET_KEY` is used (warning `W001`); "
         "with `DEBUG` off it is error `E001`.",
     )
@@ -345,7 +345,7 @@ class Settings:
         validate=_whole_number(0),
         check="E016",
         doc="Seconds a process trusts its copy of the configuration at most (see [the configuration "
-        "cache](#the-configuration-cache)). The backstop for a change nobody announced, e.g. raw SQL; every "
+        "cache](../deployment.md#the-configuration-cache)). The backstop for a change nobody announced, e.g. raw SQL; every "
         "change made through the app is served by every process within 0.1 s of its commit. `0` turns the "
         "copies off (every request reads the database).",
     )
@@ -356,14 +356,14 @@ class Settings:
         doc=f"Seconds a process leaves Django's cache alone after a cache error or time-out (0 to "
         f"{MAX_CACHE_COOLDOWN}; `0` tries on every call). Meanwhile it serves without the cache, as for a cache "
         "that refuses connections; then one call tries again. A hung cache so costs each process one client "
-        "time-out per cool-down (see [deployment notes](#deployment-notes)).",
+        "time-out per cool-down (see [deployment notes](../deployment.md#deployment-notes)).",
     )
     COOKIE_DOMAIN = Setting(
         default=None,
         validate=_cookie_domain,
         check="E017",
         doc='The Domain Intercom\'s messenger cookies are on (your top domain, e.g. `".example.com"`), for '
-        "[`MessengerSessionMiddleware`](#the-web-messengers-session-logout-switching-users-jwt-refresh) and the "
+        "[`MessengerSessionMiddleware`](../web.md#the-web-messengers-session-logout-switching-users-jwt-refresh) and the "
         "session script to expire them there. `None`: host-only and on every parent domain of the request's "
         "host. No scheme, port or path.",
     )
@@ -372,7 +372,7 @@ class Settings:
         validate=_api_tokens,
         check="E018",
         doc='Intercom access tokens supplied by settings, `{"production": "...", ...}`, for [workspace '
-        "truth](#workspace-truth-intercoms-own-state). They win over a token stored for that environment (the "
+        "truth](../workspace.md). They win over a token stored for that environment (the "
         "admin then shows it as *managed by settings*; `set-api-token` refuses it).",
     )
     API_BASE_URL = Setting(
@@ -404,7 +404,7 @@ class Settings:
         check="E024",
         doc="Share (above 0, up to 1) of a version's active users who must have been seen receiving the "
         "credential on it before the version counts as sending (see [how readiness is "
-        "measured](#how-readiness-is-measured)).",
+        "measured](../enforcement.md#how-readiness-is-measured)).",
     )
     SENDING_EVIDENCE_USERS = Setting(
         default=5,

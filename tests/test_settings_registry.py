@@ -1,4 +1,4 @@
-"""Each setting is declared once (``conf.Settings``): its check, its default and its README row follow from it."""
+"""Each setting is declared once (``conf.Settings``): its check, its default and its reference row follow from it."""
 
 from __future__ import annotations
 
@@ -19,10 +19,13 @@ START, END = "<!-- --8<-- [start:settings-table] -->\n", "<!-- --8<-- [end:setti
 ROW = re.compile(r"^\| `(?P<setting>[A-Z_]+)` \| `(?P<default>(?:[^`\\]|\\.)*)` \|", re.M)
 
 
-def readme_table() -> str:
-    text = (ROOT / "README.md").read_text("utf-8")
-    assert text.count(START) == 1, "README.md: the settings table's start marker is missing"
-    assert text.count(END) == 1, "README.md: the settings table's end marker is missing"
+REFERENCE = ROOT / "docs" / "reference" / "settings.md"
+
+
+def reference_table() -> str:
+    text = REFERENCE.read_text("utf-8")
+    assert text.count(START) == 1, "docs/reference/settings.md: the settings table's start marker is missing"
+    assert text.count(END) == 1, "docs/reference/settings.md: the settings table's end marker is missing"
     return text.split(START, 1)[1].split(END, 1)[0]
 
 
@@ -30,16 +33,16 @@ def accept(setting: str, value: Any) -> Any:
     return value
 
 
-def test_the_readme_lists_every_setting_with_its_default_and_no_other() -> None:
-    listed = {m["setting"]: m["default"].replace(r"\|", "|") for m in ROW.finditer(readme_table())}
+def test_the_reference_lists_every_setting_with_its_default_and_no_other() -> None:
+    listed = {m["setting"]: m["default"].replace(r"\|", "|") for m in ROW.finditer(reference_table())}
     declared = {s.setting: python_literal(s.default) for s in SETTINGS}
-    assert sorted(declared.keys() - listed.keys()) == [], "settings the README's table lacks"
-    assert sorted(listed.keys() - declared.keys()) == [], "stale settings in the README's table"
-    assert {name: listed[name] for name in declared} == declared, "defaults the README states wrongly"
+    assert sorted(declared.keys() - listed.keys()) == [], "settings the reference's table lacks"
+    assert sorted(listed.keys() - declared.keys()) == [], "stale settings in the reference's table"
+    assert {name: listed[name] for name in declared} == declared, "defaults the reference states wrongly"
 
 
-def test_the_readme_holds_the_generated_table_verbatim() -> None:
-    assert readme_table() == settings_table(), "paste `make settings-table` between the README's markers"
+def test_the_reference_holds_the_generated_table_verbatim() -> None:
+    assert reference_table() == settings_table(), "paste `make settings-table` between the markers of docs/reference/settings.md"
 
 
 def test_the_code_mentions_no_setting_it_does_not_declare() -> None:

@@ -1,0 +1,166 @@
+"""The documentation and the code in step: the reference names every setting, system check, command and
+code the app has, the README stays short and renders on the package index, and every example a reader
+would paste is marked for the test that runs it as printed."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import django
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import checks
+from django.core.management import load_command_class
+from django.test import override_settings
+
+from intercom_identity.checks import MESSAGES
+from intercom_identity.credentials.verification import REASONS
+from intercom_identity.workspace.drift import CODES as DRIFT_CODES
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+README = ROOT / "README.md"
+
+# A fenced block of one of these languages is something a reader pastes: it must be preceded by an
+# ``<!-- example: KIND -->`` marker (run as printed by the test named for that kind) or by
+# ``<!-- not-run: why -->`` (a fragment shown with its context, output, another language's SDK).
+PASTED = {
+    "python",
+    "py",
+    "sh",
+    "shell",
+    "bash",
+    "console",
+    "django",
+    "html",
+    "cron",
+    "js",
+    "javascript",
+    "kotlin",
+    "swift",
+    "dart",
+    "typescript",
+    "tsx",
+    "jsx",
+}
+FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$",
+    re.M | re.S,
+)
+MARKER = re.compile(r"<!--\s*(?P<kind>example|not-run|install-step)\s*:\s*(?P<what>[^>]*?)\s*-->\s*$")
+
+
+def pages() -> list[Path]:
+    return [README, ROOT / "CONTRIBUTING.md", *sorted(DOCS.rglob("*.md"))]
+
+
+def blocks(path: Path) -> list[tuple[int, str, str | None, str]]:
+    """(line, language, the marker before the block or None, the block's text, dedented)."""
+    text = path.read_text("utf-8")
+    found = []
+    for match in FENCE.finditer(text):
+        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        marker = MARKER.search(before)
+        body = re.sub(rf"(?m)^{re.escape(match['indent'])}", "", match["body"])
+        line = text.count("\n", 0, match.start()) + 1
+        found.append((line, match["lang"].lower(), marker.group(0) if marker else None, body))
+    return found
+
+
+def examples(kind: str) -> list[tuple[str, str]]:
+    """Every block marked ``<!-- example: KIND -->``, as (where, text)."""
+    found = []
+    for path in pages():
+        for line, _lang, marker, body in blocks(path):
+            if marker and MARKER.search(marker)["kind"] == "example" and MARKER.search(marker)["what"] == kind:
+                found.append((f"{path.relative_to(ROOT)}:{line}", body))
+    return found
+
+
+def test_every_block_a_reader_would_paste_is_marked() -> None:
+    unmarked = [
+        f"{path.relative_to(ROOT)}:{line} ({lang})"
+        for path in pages()
+        for line, lang, marker, _body in blocks(path)
+        if lang in PASTED and marker is None
+    ]
+    assert unmarked == []
+
+
+def _reference(name: str) -> str:
+    return (DOCS / "reference" / name).read_text("utf-8")
+
+
+def test_every_system_check_is_in_the_reference_and_nothing_else() -> None:
+    declared = {factory("").id for factory in MESSAGES.values()}
+    documented = set(re.findall(r"intercom_identity\.[EW]\d{3}", _reference("checks.md")))
+    documented |= {f"intercom_identity.{short}" for short in re.findall(r"`([EW]\d{3})`", _reference("checks.md"))}
+    assert declared - documented == set(), "checks the reference lacks"
+    assert documented - declared == set(), "checks the reference names that do not exist"
+
+
+def test_every_subcommand_is_in_the_reference() -> None:
+    parser = load_command_class("intercom_identity", "intercom_identity").create_parser(
+        "manage.py", "intercom_identity"
+    )
+    actions = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+    subcommands = set(actions[0].choices)
+    text = _reference("commands.md")
+    missing = sorted(name for name in subcommands if not re.search(rf"intercom_identity {re.escape(name)}\b", text))
+    assert missing == []
+
+
+def test_every_reason_and_drift_code_is_in_the_reference() -> None:
+    text = _reference("codes.md")
+    missing = sorted(code for code in [*REASONS, *DRIFT_CODES] if f"`{code}`" not in text)
+    assert missing == []
+
+
+def test_the_readme_is_short_and_renders_on_the_package_index() -> None:
+    text = README.read_text("utf-8")
+    assert len(text.encode("utf-8")) <= 15 * 1024
+    relative = [link for link in re.findall(r"\]\(([^)]+)\)", text) if not link.startswith(("https://", "mailto:"))]
+    assert relative == [], "the package index shows the README without the repository: absolute links only"
+
+
+def _ids(value: object) -> str:
+    return str(value).split("\n")[0]
+
+
+@pytest.mark.parametrize(("where", "code"), examples("python"), ids=_ids)
+@pytest.mark.django_db
+def test_a_python_example_runs_as_printed(where: str, code: str) -> None:
+    """Run in a namespace that has ``user``, a saved user, as the pages' examples assume."""
+    user = get_user_model().objects.create_user("reader", "reader@example.com", "pw")
+    exec(compile(code, where, "exec"), {"__name__": "example", "user": user})  # noqa: S102 - the docs' examples
+
+
+def _run_settings_example(where: str, code: str) -> None:
+    """A settings snippet: it runs on top of this suite's settings, and the app's checks accept the result."""
+    namespace = {name: getattr(settings, name) for name in dir(settings) if name.isupper()}
+    namespace = {name: list(value) if isinstance(value, (list, tuple)) else value for name, value in namespace.items()}
+    before = dict(namespace)
+    exec(compile(code, where, "exec"), namespace)  # noqa: S102 - the docs' examples
+    changed = {name: value for name, value in namespace.items() if name.isupper() and value is not before.get(name)}
+    assert changed, f"{where} sets no setting"
+    with override_settings(**changed):
+        errors = [
+            message
+            for message in checks.run_checks()
+            if message.is_serious() and "intercom_identity" in (message.id or "")
+        ]
+    assert errors == []
+
+
+@pytest.mark.parametrize(("where", "code"), examples("settings"), ids=_ids)
+def test_a_settings_example_runs_as_printed(where: str, code: str) -> None:
+    _run_settings_example(where, code)
+
+
+@pytest.mark.skipif(django.VERSION < (6, 0), reason="Django's own CSP (django.utils.csp) is new in Django 6.0")
+@pytest.mark.parametrize(("where", "code"), examples("settings-django6"), ids=_ids)
+def test_a_django6_settings_example_runs_as_printed(where: str, code: str) -> None:
+    _run_settings_example(where, code)
