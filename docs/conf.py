@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 _project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
 
 project = "intercom-identity"
 author = "intercom-identity contributors"
-copyright = "intercom-identity contributors"  # noqa: A001 - Sphinx's name
+copyright = "intercom-identity contributors"
 release = version = _project["version"]
 
 extensions = ["myst_parser"]

@@ -272,7 +272,8 @@ class Settings:
         default=(),
         validate=_encryption_keys,
         check="E002",
-        doc="List of Fernet keys. The first encrypts, all decrypt (see [key rotation](../deployment.md#encryption-keys)). "
+        doc="List of Fernet keys. The first encrypts, all decrypt (see "
+        "[key rotation](../deployment.md#encryption-keys)). "
         "Empty: with `DEBUG` on, a key derived from `SECRET_KEY` is used (warning `W001`); "
         "with `DEBUG` off it is error `E001`.",
     )
@@ -345,7 +346,8 @@ class Settings:
         validate=_whole_number(0),
         check="E016",
         doc="Seconds a process trusts its copy of the configuration at most (see [the configuration "
-        "cache](../deployment.md#the-configuration-cache)). The backstop for a change nobody announced, e.g. raw SQL; every "
+        "cache](../deployment.md#the-configuration-cache)). The backstop for a change nobody announced, "
+        "e.g. raw SQL; every "
         "change made through the app is served by every process within 0.1 s of its commit. `0` turns the "
         "copies off (every request reads the database).",
     )
@@ -363,7 +365,8 @@ class Settings:
         validate=_cookie_domain,
         check="E017",
         doc='The Domain Intercom\'s messenger cookies are on (your top domain, e.g. `".example.com"`), for '
-        "[`MessengerSessionMiddleware`](../web.md#the-web-messengers-session-logout-switching-users-jwt-refresh) and the "
+        "[`MessengerSessionMiddleware`](../web.md#the-web-messengers-session-logout-switching-users-jwt-refresh) "
+        "and the "
         "session script to expire them there. `None`: host-only and on every parent domain of the request's "
         "host. No scheme, port or path.",
     )

@@ -28,7 +28,7 @@ checks) except ``INTERCOM_IDENTITY_CACHE_COOLDOWN`` = 1 s, so that a worker trie
 again within the recovery time asked for. Deselected by default (``-m "not chaos"`` in
 pyproject.toml): ``make chaos`` runs it, and ``.ci/run``, where a missing ``initdb`` or
 ``redis-server`` fails it instead of skipping it (``INTERCOM_IDENTITY_REQUIRE_SERVICES=1``).
-The figures of each scenario are printed (``pytest -s``) and quoted in the README.
+The figures of each scenario are printed (``pytest -s``) and quoted in docs/performance.md.
 """
 
 from __future__ import annotations

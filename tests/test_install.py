@@ -1,9 +1,9 @@
-"""The package as a new user gets it: the sdist and wheel, and the README's installation steps, as written.
+"""The package as a new user gets it: the sdist and wheel, and the installation page's steps, as written.
 
 ``make test-install`` runs these (``-m install``; the everyday suite leaves them out: they build the
 package and make virtual environments, a minute or two with pip's cache). The wheel is installed into a
 fresh venv *after* the newest Django of a supported line, which pip must leave alone; a brand-new
-``django-admin startproject`` then gets the README's steps literally: its shell blocks run in one bash
+``django-admin startproject`` then gets the installation page's steps literally: its shell blocks run in one bash
 session (the wheel standing in for ``intercom-identity`` on the ``pip install`` line), its Python blocks
 are appended to ``settings.py`` and ``urls.py``, and its template block is rendered. The hashes of the
 tag and of the JSON view must equal what ``openssl dgst -sha256 -hmac`` prints. On the newest Python
@@ -31,7 +31,8 @@ from tests import interpreters, leakguard
 pytestmark = pytest.mark.install
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+# The installation page's steps, and the web page's template that renders the messenger.
+INSTALL_PAGES = (ROOT / "docs" / "installation.md", ROOT / "docs" / "web.md")
 STEP = re.compile(r"<!-- install-step: (?P<name>[\w.]+) -->\n[ ]*```\w*\n(?P<body>.*?)\n[ ]*```", re.S)
 PIP_LINE = re.compile(r"^(python -m pip install )intercom-identity$", re.M)
 SET_APP_ID = re.compile(r"intercom_identity set-app-id (?P<env>\S+) (?P<app_id>\S+)")
@@ -86,7 +87,11 @@ def django_lines() -> dict[str, str]:
 
 
 def install_steps() -> list[tuple[str, str]]:
-    return [(m["name"], textwrap.dedent(m["body"]) + "\n") for m in STEP.finditer(README.read_text("utf-8"))]
+    return [
+        (m["name"], textwrap.dedent(m["body"]) + "\n")
+        for page in INSTALL_PAGES
+        for m in STEP.finditer(page.read_text("utf-8"))
+    ]
 
 
 def user_environment(venv: Path) -> dict[str, str]:
@@ -107,7 +112,7 @@ def run(what: str, command: list[str], *, timeout: float = 600, **kwargs: object
 
 
 def openssl_hmac(secret: str, message: str) -> str:
-    """``printf %s MESSAGE | openssl dgst -sha256 -hmac SECRET``: the reference the README promises."""
+    """``printf %s MESSAGE | openssl dgst -sha256 -hmac SECRET``: the reference the documentation promises."""
     if shutil.which("openssl") is None:
         pytest.fail("openssl is not installed (apt-get install -y openssl)", pytrace=False)
     completed = subprocess.run(
@@ -189,7 +194,7 @@ def test_the_version_lives_in_pyproject_and_the_changelog_starts_with_it() -> No
     assert releases[0] == project_version()
 
 
-# --- the README's steps, as a new user follows them -------------------------------------
+# --- the installation page's steps, as a new user follows them -------------------------------------
 
 
 def test_the_readme_has_each_install_step() -> None:
@@ -246,8 +251,8 @@ def test_the_readme_install_steps_work_as_written(
     script = f"set -euo pipefail\n{shell}{check} {tmp_path / 'page.html'} {tmp_path / 'result.json'}\n"
     secret = "install-" + secrets.token_hex(20)
     leakguard.remember_secret(secret)  # the steps' output must not show it: the leak guard reads it
-    output = run("the README's installation steps", ["bash", "-c", script], cwd=site, env=env, input=secret + "\n")
-    leakguard.record("the README's installation steps", output)
+    output = run("the installation page's steps", ["bash", "-c", script], cwd=site, env=env, input=secret + "\n")
+    leakguard.record("the installation page's steps", output)
 
     # pip kept the user's Django.
     after = run("django version", version_of_django, env=env).strip()
@@ -264,7 +269,7 @@ def test_the_readme_install_steps_work_as_written(
     assert (body["environment"], body["platform"], body["phase"]) == (readme_app_id["env"], "web", "sending")
     assert body["user_hash"] == expected
     # The template block renders one messenger (its settings and its script), with the same hash and
-    # the app ID the README set.
+    # the app ID the installation page set.
     found = SETTINGS_SCRIPT.findall(result["html"])
     assert len(found) == 1, result["html"]
     assert len(re.findall(r"<script\b", result["html"])) == 2, result["html"]

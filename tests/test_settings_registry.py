@@ -42,7 +42,7 @@ def test_the_reference_lists_every_setting_with_its_default_and_no_other() -> No
 
 
 def test_the_reference_holds_the_generated_table_verbatim() -> None:
-    assert reference_table() == settings_table(), "paste `make settings-table` between the markers of docs/reference/settings.md"
+    assert reference_table() == settings_table(), "run `make settings-table`"
 
 
 def test_the_code_mentions_no_setting_it_does_not_declare() -> None:

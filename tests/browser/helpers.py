@@ -1,4 +1,4 @@
-"""What the browser tests share: logging in, clicking through, and the screenshots for the README."""
+"""What the browser tests share: logging in, clicking through, and the screenshots for the documentation."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from django.utils import timezone
 from intercom_identity import record_client
 
 # Written where git does not look (build/ is ignored), so that a test run leaves the checkout clean;
-# `make screenshots` runs the browser tests and copies them to docs/screenshots/ for the README.
+# `make screenshots` runs the browser tests and copies them to docs/screenshots/ for the documentation.
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 
 def screenshot(page: Any, name: str) -> None:
-    """Save a screenshot under build/screenshots/ (``make screenshots`` publishes them for the README)."""
+    """Save a screenshot under build/screenshots/ (``make screenshots`` publishes them for the documentation)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 

@@ -4,7 +4,7 @@ At 1280 x 900 (a common laptop) and 1024 x 900, in the admin's light and dark th
 document is no wider than the window, and no table is wider than the box it sits in (a
 changelist that scrolls inside its box hides columns just the same). Version lists and the
 history are opened first, as a reader would. The run at 1280 in the light theme saves the
-screenshots the README shows.
+screenshots the documentation shows.
 """
 
 from __future__ import annotations
