@@ -178,6 +178,9 @@ class PlatformConfig(models.Model):
     secret_fingerprint = models.CharField(_("secret fingerprint"), max_length=8, blank=True, editable=False)
     secret_set_at = models.DateTimeField(_("secret set at"), null=True, blank=True, editable=False)
     phase_changed_at = models.DateTimeField(_("phase changed at"), null=True, blank=True, editable=False)
+    # Since when the credential has been handed out without a break (phase sending or enforced):
+    # what the web's soak and the declared minimum's check measure from. None while ``off``.
+    sending_since = models.DateTimeField(_("sending since"), null=True, blank=True, editable=False)
     min_sending_version = models.CharField(
         _("minimum sending version"),
         max_length=MAX_VERSION_LENGTH,
@@ -369,6 +372,7 @@ class AuditEvent(models.Model):
         MIN_VERSION = "min_sending_version", _("Minimum sending version")
         API_TOKEN = "api_token", _("Intercom API token (fingerprint)")
         APP_ID = "app_id", _("Intercom app ID")
+        IS_PRODUCTION = "is_production", _("Production flag")
 
     created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -449,7 +453,13 @@ def value_label(kind: str, value: str) -> str:
         return str(RolloutPhase(value).label)
     if kind == AuditEvent.Kind.CREDENTIAL_MODE and value in CredentialMode.values:
         return str(CredentialMode(value).label)
+    if kind == AuditEvent.Kind.IS_PRODUCTION and value in PRODUCTION_FLAG_LABELS:
+        return str(PRODUCTION_FLAG_LABELS[value])
     return value
+
+
+# How an ``is_production`` change is recorded (``from_value``/``to_value``) and read.
+PRODUCTION_FLAG_LABELS = {"on": _("production"), "off": _("not production")}
 
 
 class WorkspaceSnapshot(models.Model):

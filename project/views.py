@@ -68,7 +68,7 @@ def mobile_login(request: HttpRequest) -> JsonResponse:
             intercom = serve_identity(user, body["platform"], app_version)
         else:  # an old app version: counted, handed nothing
             intercom = None
-            record_client(user, parse_platform(body["platform"]), app_version, sent_credential=False)
+            record_client(user, parse_platform(body["platform"]), app_version)
     except UnknownPlatform as exc:
         return error_response(400, "unknown_platform", str(exc))
     except (UnknownEnvironment, SecretUnavailable):

@@ -42,13 +42,12 @@ def test_tallies_match_a_recount_after_any_sequence() -> None:
         person = rng.choice(people)
         at = start + timedelta(hours=rng.randrange(0, 20 * 24))
         cache.clear()  # every report writes: the hardest case for exactness
-        record_client(
+        seen(
             person,
-            rng.choice(["ios", "android"]),
             rng.choice(["1.0", "1.1", "2.0"]),
-            sent_credential=rng.random() < 0.5,
-            environment="development",
-            now=at,
+            sent=rng.random() < 0.5,
+            at=at,
+            platform=rng.choice(["ios", "android"]),
         )
         if step == 150:
             people.pop().delete()  # its activity rows cascade
@@ -132,7 +131,7 @@ def test_deleting_an_environment_with_activity() -> None:
 
     staging = Environment.objects.create(slug="staging", label="Staging")
     (person,) = users(1)
-    record_client(person, "ios", "1.0", sent_credential=False, environment="staging")
+    record_client(person, "ios", "1.0", environment="staging")
     staging.delete()
     assert not VersionTally.objects.filter(environment_id=staging.pk).exists()
 
@@ -151,7 +150,7 @@ def test_counts_stay_exact_when_the_cache_forgets() -> None:
 @pytest.mark.parametrize("version", [None, "", "   ", "x" * 65, "1.0\n2", "\x00"])
 def test_bad_versions_are_ignored(version: str | None) -> None:
     (person,) = users(1)
-    assert not record_client(person, "ios", version, sent_credential=True)
+    assert not record_client(person, "ios", version)
     assert ClientActivity.objects.count() == 0
 
 
@@ -159,8 +158,8 @@ def test_anonymous_and_unknown_platform_are_ignored() -> None:
     from django.contrib.auth.models import AnonymousUser
 
     (person,) = users(1)
-    assert not record_client(AnonymousUser(), "ios", "1.0", sent_credential=False)
-    assert not record_client(person, "tv", "1.0", sent_credential=False)
+    assert not record_client(AnonymousUser(), "ios", "1.0")
+    assert not record_client(person, "tv", "1.0")
 
 
 def test_json_view_records_the_app_version(user_client: Client, user: Any) -> None:
@@ -383,7 +382,7 @@ def test_forgetting_a_user_while_they_record_keeps_exact_tallies() -> None:
                 n += 1
                 activity.forget_recordings()
                 cache.clear()
-                record_client(person, platform, f"1.{n % 4}", sent_credential=n % 2 == 0, environment="development")
+                seen(person, f"1.{n % 4}", sent=n % 2 == 0, platform=platform)
         except BaseException as exc:
             failures.append(exc)
         finally:

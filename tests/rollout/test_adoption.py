@@ -13,7 +13,6 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.utils import timezone
 
-from intercom_identity import record_client
 from intercom_identity.models import (
     PlatformConfig,
     RolloutPhase,
@@ -22,7 +21,7 @@ from intercom_identity.rollout.adoption import EvidenceRule, adoption
 from intercom_identity.rollout.changes import (
     set_min_sending_version,
 )
-from tests.helpers import configure, ios, run, seen, users
+from tests.helpers import configure, ios, record_issued, run, seen, users
 
 pytestmark = pytest.mark.django_db
 
@@ -41,12 +40,26 @@ def test_ratio_and_breakdown() -> None:
     seen(people[0], "1.0", sent=False)
     seen(people[1], "1.0", sent=False)
     seen(people[2], "2.0", sent=True)
-    seen(people[3], "2.0", sent=False)  # a user of a sending version who did not ask this time
+    seen(people[3], "2.0", sent=True)
     numbers = adoption(ios())
     assert (numbers.active_users, numbers.ready_users, numbers.ratio) == (4, 2, 0.5)
     assert [share.as_dict() for share in numbers.versions] == [
-        {"version": "2.0", "users": 2, "credential_users": 1, "sends_credential": True, "counted_by": "evidence"},
-        {"version": "1.0", "users": 2, "credential_users": 0, "sends_credential": False, "counted_by": None},
+        {
+            "version": "2.0",
+            "users": 2,
+            "credential_users": 2,
+            "ready_users": 2,
+            "sends_credential": True,
+            "counted_by": "evidence",
+        },
+        {
+            "version": "1.0",
+            "users": 2,
+            "credential_users": 0,
+            "ready_users": 0,
+            "sends_credential": False,
+            "counted_by": None,
+        },
     ]
 
 
@@ -61,7 +74,8 @@ def test_user_switching_versions_counts_once_under_the_latest() -> None:
     assert numbers.ratio == 1.0
 
 
-def test_version_that_starts_sending_later() -> None:
+def test_version_that_starts_sending_later(settings: Any) -> None:
+    settings.INTERCOM_IDENTITY_ENFORCE_THRESHOLD = 0.5  # so 1 of 2 users is evidence enough
     people = users(2)
     now = timezone.now()
     seen(people[0], "2.0", sent=False, at=now - timedelta(days=3))
@@ -104,7 +118,7 @@ def test_minimum_sending_version_counts_versions_not_yet_observed() -> None:
 def test_platforms_and_environments_are_counted_apart() -> None:
     (person,) = users(1)
     seen(person, "2.0", sent=True, platform="android")
-    record_client(person, "ios", "2.0", sent_credential=True, environment="production")
+    record_issued(person, "ios", "2.0", environment="production")
     assert adoption(ios()).active_users == 0
     android = PlatformConfig.objects.get(environment__slug="development", platform="android")
     assert adoption(android).active_users == 1
@@ -126,7 +140,7 @@ def test_guard_numbers_never_round_up_to_the_threshold() -> None:
 @pytest.fixture
 def default_evidence(settings: Any) -> None:
     """The shipped evidence rule (the suite's settings lower the minimum of users to 1)."""
-    del settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS
+    settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS = 5  # assigned, not deleted: deleting sends no setting_changed
 
 
 def log_in_from_app(client: Client, username: str, version: str) -> None:
@@ -143,7 +157,7 @@ def test_one_forged_request_does_not_open_the_guard(client: Client, settings: An
     account that asks for one with ``X-App-Version: 1.4.2``. It is handed one; 1.4.2 must not
     become a sending version, and the guard must stay shut."""
     if minimum_users is None:
-        del settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS
+        settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS = 5
     configure("development", "ios", RolloutPhase.SENDING)
     for person in users(19, "old"):
         log_in_from_app(client, person.username, "1.4.2")
@@ -155,7 +169,14 @@ def test_one_forged_request_does_not_open_the_guard(client: Client, settings: An
     data = json.loads(run("adoption", "development", "ios", "--json"))
     assert (data["active_users"], data["ready_users"], data["ratio"]) == (20, 0, 0.0)
     assert data["versions"] == [
-        {"version": "1.4.2", "users": 20, "credential_users": 1, "sends_credential": False, "counted_by": None}
+        {
+            "version": "1.4.2",
+            "users": 20,
+            "credential_users": 1,
+            "ready_users": 0,
+            "sends_credential": False,
+            "counted_by": None,
+        }
     ]
     assert "0% (0 of 20 users" in run("adoption", "development", "ios")
     with pytest.raises(CommandError, match=r"adoption is 0\.0%"):
@@ -163,15 +184,18 @@ def test_one_forged_request_does_not_open_the_guard(client: Client, settings: An
 
 
 def test_a_version_sends_on_the_evidence_of_several_users(default_evidence: None) -> None:
-    people = users(10)
+    people = users(20)
     for person in people[:4]:
         seen(person, "2.0", sent=True)
+    assert adoption(ios()).ready_users == 0  # 4 of 4 users: below the minimum of 5
     for person in people[4:]:
         seen(person, "2.0", sent=False)  # e.g. logged in before asking for the credential
-    assert adoption(ios()).ready_users == 0  # 4 users: below the minimum of 5
-    seen(people[4], "2.0", sent=True)
+    for person in people[4:18]:
+        seen(person, "2.0", sent=True)
+    assert adoption(ios()).ready_users == 0  # 18 of 20: below the threshold's 95%
+    seen(people[18], "2.0", sent=True)
     numbers = adoption(ios())
-    assert (numbers.ready_users, numbers.versions[0].credential_users) == (10, 5)  # 5 of 10: the share
+    assert (numbers.ready_users, numbers.versions[0].credential_users) == (20, 19)  # 19 of 20: the share
     assert numbers.versions[0].counted_by == "evidence"
 
 
@@ -236,16 +260,15 @@ def test_one_account_moves_readiness_by_at_most_its_own_weight(default_evidence:
 
 
 def test_the_marginal_case_needs_the_evidence_of_others(default_evidence: None) -> None:
-    """What the rule cannot prevent, and what it takes: with 4 other users already seen
-    receiving the credential on a version of 10, one more tips it over 50% and 5 users, and
-    the whole version counts."""
-    people = users(10)
-    for person in people[:4]:
+    """What the rule cannot prevent, and what it takes: with 18 other users already seen
+    receiving the credential on a version of 20, one more reaches the threshold's 95%, and
+    the whole version counts (one user more than its own evidence showed)."""
+    people = users(19)
+    for person in people[:18]:
         seen(person, "2.0", sent=True)
-    for person in people[4:9]:
-        seen(person, "2.0", sent=False)
+    seen(people[18], "2.0", sent=False)
     (attacker,) = users(1, "attacker")
     seen(attacker, "2.0", sent=False)
     assert adoption(ios()).ready_users == 0
     seen(attacker, "2.0", sent=True)
-    assert adoption(ios()).ready_users == 10
+    assert adoption(ios()).ready_users == 20
