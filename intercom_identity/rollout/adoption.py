@@ -79,6 +79,10 @@ class VersionShare:
     per_user: bool = False
 
     @property
+    def label(self) -> str:
+        return client_label(self.version)
+
+    @property
     def ready_users(self) -> int:
         """All its users when the version counts as sending; on web, else, those seen receiving it."""
         if self.sends_credential:
@@ -264,6 +268,11 @@ def evidence_text(share: VersionShare, rule: EvidenceRule | None) -> str:
             "users": rule.min_users,
         }
     return gettext("no credential (%(seen)s)") % {"seen": seen}
+
+
+def client_label(version: str) -> str:
+    """A version as people read it: the tags' web pages have no build number."""
+    return gettext("pages (tags)") if version == versions.WEB_PAGE else version
 
 
 def ratio(ready: int, active: int) -> float | None:
