@@ -74,7 +74,7 @@ def test_overview_shows_the_evidence_of_each_version(admin_client: Client) -> No
     assert len(rows) == 2
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
     assert cells == [["2.0", "1", "1 / 1", "yes (evidence)"], ["1.0", "3", "0 / 3", "no"]]
-    assert "A version counts as sending once 50.0% of its users, and at least 1, were seen receiving" in html
+    assert "A version counts as sending once 95.0% of its users, and at least 1, were seen receiving" in html
 
 
 def test_overview_offers_no_move_that_needs_a_missing_secret(admin_client: Client) -> None:
