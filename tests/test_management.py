@@ -209,7 +209,7 @@ def test_adoption_command() -> None:
     assert "25.0% (1 of 4" in text
     assert "below threshold" in text
     assert "2.0                          1  sends credential (1 of 1 seen receiving it)" in text
-    needs = "no credential (0 of 3 seen receiving it; needs 50.0% of them and at least 1)"
+    needs = "no credential (0 of 3 seen receiving it; needs 95.0% of them and at least 1)"
     assert f"1.0                          3  {needs}" in text
     with pytest.raises(CommandError):
         run("adoption", "development", "ios", "--days", "0")
