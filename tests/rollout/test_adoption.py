@@ -13,7 +13,9 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.utils import timezone
 
+from intercom_identity import record_client
 from intercom_identity.models import (
+    Environment,
     PlatformConfig,
     RolloutPhase,
 )
@@ -272,3 +274,182 @@ def test_the_marginal_case_needs_the_evidence_of_others(default_evidence: None) 
     assert adoption(ios()).ready_users == 0
     seen(attacker, "2.0", sent=True)
     assert adoption(ios()).ready_users == 20
+
+
+# --- Issue 23: colluding accounts, and the web ------------------------------------------
+
+
+def hash_from(client: Client, version: str, platform: str = "ios") -> dict[str, Any]:
+    """One request of a signed-in client to the JSON view, claiming ``version``."""
+    response = client.get("/intercom/user-hash/", {"platform": platform}, headers={"X-App-Version": version})
+    assert response.status_code == 200, response.content
+    return dict(response.json())
+
+
+def colluders(count: int, prefix: str = "colluder") -> list[Client]:
+    """``count`` accounts, each with its own signed-in client."""
+    clients = []
+    for person in users(count, prefix):
+        client = Client()
+        client.force_login(person)
+        clients.append(client)
+    return clients
+
+
+@pytest.mark.parametrize(
+    ("real", "accounts", "requests_each"),
+    [(3, 5, 1), (3, 6, 3), (20, 20, 1), (20, 40, 1), (20, 40, 3), (100, 100, 1), (100, 200, 1)],
+)
+def test_colluding_accounts_count_for_themselves_at_most(
+    client: Client, settings: Any, real: int, accounts: int, requests_each: int
+) -> None:
+    """R real users on 1.4.2, an app too old to ask for the credential, log in through the login
+    view; once iOS is ``sending``, M accounts (up to 2 R) claim 1.4.2 at the JSON view and are handed
+    a credential. Readiness stays at most their own share and below the threshold, 1.4.2 does not
+    become sending, and the guard stays shut. (Before the fix: 0% -> 100%, enforced unforced.)"""
+    settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS = 5  # the shipped rule
+    settings.INTERCOM_IDENTITY_HASH_RATE_LIMIT = 0  # colluders would come from as many addresses
+    configure("development", "ios", RolloutPhase.SENDING)
+    for person in users(real, "real"):
+        log_in_from_app(client, person.username, "1.4.2")
+    before = json.loads(run("adoption", "development", "ios", "--json"))
+    assert (before["active_users"], before["ratio"]) == (real, 0.0)
+    for forger in colluders(accounts):
+        for _ in range(requests_each):
+            assert hash_from(forger, "1.4.2")["user_hash"]  # each is handed a credential
+    after = json.loads(run("adoption", "development", "ios", "--json"))
+    own_share = accounts / (real + accounts)
+    assert after["active_users"] == real + accounts
+    assert after["ratio"] <= own_share < after["threshold"]
+    (old,) = after["versions"]
+    assert (old["version"], old["credential_users"], old["sends_credential"]) == ("1.4.2", accounts, False)
+    with pytest.raises(CommandError, match="Refusing to enforce"):
+        run("phase", "development", "ios", "enforced")
+    assert ios().phase == RolloutPhase.SENDING
+
+
+def test_colluders_on_a_version_of_their_own_count_for_themselves(settings: Any) -> None:
+    """Accounts that invent a version count as ready users, and only themselves: M / (R + M)."""
+    settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS = 5
+    configure("development", "ios", RolloutPhase.SENDING)
+    for person in users(20, "real"):
+        seen(person, "1.4.2", sent=False)
+    for forger in colluders(10):
+        hash_from(forger, "9.9.9")
+    numbers = adoption(ios())
+    assert (numbers.ready_users, numbers.active_users) == (10, 30)
+    assert not numbers.meets_threshold
+
+
+# The web: pages rendered by the tags are the web client's evidence, single-page-app builds
+# report theirs at the JSON view, and web is ready only after the soak.
+
+
+def render_page(person: Any) -> str:
+    """A page of the site rendered for ``person`` with ``{% intercom_messenger %}``."""
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = person
+    return Template("{% load intercom_identity %}{% intercom_messenger %}").render(Context({"request": request}))
+
+
+def web() -> PlatformConfig:
+    return PlatformConfig.objects.select_related("environment").get(environment__slug="development", platform="web")
+
+
+def test_web_is_ready_once_its_users_pages_received_the_credential(sending_app_id: str) -> None:
+    people = users(6, "visitor")
+    for person in people[:5]:
+        assert "user_hash" in render_page(person)
+    numbers = adoption(web())
+    assert (numbers.ready_users, numbers.active_users, numbers.meets_threshold) == (5, 5, True)
+    (pages,) = numbers.versions
+    assert (pages.version, pages.label, pages.credential_users) == ("page", "pages (tags)", 5)
+    assert "sending -> enforced" in run("phase", "development", "web", "enforced")
+
+
+def test_web_waits_for_the_soak(sending_app_id: str, settings: Any) -> None:
+    """At the default soak (a day), pages opened before the credential was sent may still be open:
+    100% of the recorded pages is not enough until web has been sending for a day."""
+    settings.INTERCOM_IDENTITY_WEB_SOAK = 86400
+    for person in users(5, "visitor"):
+        render_page(person)
+    numbers = adoption(web())
+    assert numbers.ratio == 1.0
+    assert not numbers.meets_threshold
+    assert numbers.soak is not None
+    assert 86000 < (numbers.soak.remaining or 0) <= 86400
+    assert "waiting for the web soak" in run("adoption", "development", "web")
+    with pytest.raises(CommandError, match=r"web must hand out the credential for 24 h first"):
+        run("phase", "development", "web", "enforced")
+    tomorrow = timezone.now() + timedelta(days=1, minutes=1)
+    assert adoption(web(), now=tomorrow).meets_threshold
+    PlatformConfig.objects.filter(pk=web().pk).update(sending_since=timezone.now() - timedelta(days=1, minutes=1))
+    assert "sending -> enforced" in run("phase", "development", "web", "enforced")
+
+
+def test_the_soak_starts_when_web_starts_sending_and_survives_enforcement(sending_app_id: str) -> None:
+    started = web().sending_since
+    assert started is not None
+    run("phase", "development", "web", "enforced", "--force", "--reason", "test")
+    run("phase", "development", "web", "sending")
+    assert web().sending_since == started  # never stopped handing it out
+    run("phase", "development", "web", "off")
+    assert web().sending_since is None
+    run("phase", "development", "web", "sending")
+    assert web().sending_since is not None
+    assert web().sending_since != started
+
+
+def test_pages_rendered_before_sending_and_forged_builds_do_not_make_web_ready() -> None:
+    """Users whose pages were rendered while web was ``off`` (no credential) are not ready; five
+    accounts claiming a build at the JSON view count only for themselves."""
+    Environment.objects.filter(slug="development").update(app_id="abc123")
+    configure("development", "web", RolloutPhase.OFF)
+    for person in users(20, "visitor"):
+        assert "user_hash" not in render_page(person)
+    configure("development", "web", RolloutPhase.SENDING)
+    for forger in colluders(5):
+        hash_from(forger, "1.0.0", platform="web")
+    numbers = adoption(web())
+    assert (numbers.ready_users, numbers.active_users) == (5, 25)
+    assert not numbers.meets_threshold
+
+
+def test_a_site_that_never_renders_the_tag_stays_below(sending_app_id: str) -> None:
+    for person in users(3, "visitor"):
+        record_client(person, "web", "2.0.0", environment="development")  # a login view that counts them
+    numbers = adoption(web())
+    assert (numbers.ready_users, numbers.active_users, numbers.meets_threshold) == (0, 3, False)
+    with pytest.raises(CommandError, match="Refusing to enforce"):
+        run("phase", "development", "web", "enforced")
+
+
+def test_single_page_app_builds_report_at_the_json_view(sending_app_id: str) -> None:
+    (spa,) = colluders(1, "spa")
+    hash_from(spa, "2024.11.3", platform="web")
+    (share,) = adoption(web()).versions
+    assert (share.version, share.credential_users, share.ready_users) == ("2024.11.3", 1, 1)
+
+
+def test_a_tag_render_costs_no_more_than_a_json_view_call(sending_app_id: str, committed: Any) -> None:
+    """The first render of the hour writes what a JSON view call writes; later renders nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    page_user, api_user = users(2, "cost")
+    api = Client()
+    api.force_login(api_user)
+    with CaptureQueriesContext(connection) as page_queries:
+        committed(render_page, page_user)
+    with CaptureQueriesContext(connection) as api_queries:
+        committed(hash_from, api, "2.0.0", "web")
+    writes = [q for q in page_queries.captured_queries if not q["sql"].startswith("SELECT")]
+    api_writes = [q for q in api_queries.captured_queries if not q["sql"].startswith("SELECT")]
+    assert 0 < len(writes) <= len(api_writes) + 1  # + the page's AppVersion, created once
+    # Later renders that hour write nothing (and, warm, query nothing: tests/messenger/test_tag.py).
+    with CaptureQueriesContext(connection) as again:
+        render_page(page_user)
+    assert not [q for q in again.captured_queries if not q["sql"].startswith("SELECT")]
