@@ -26,7 +26,7 @@ from intercom_identity.models import (
     PlatformConfig,
     RolloutPhase,
 )
-from intercom_identity.rollout.activity import record, record_client
+from intercom_identity.rollout.activity import record, record_client, record_page
 from intercom_identity.rollout.changes import change_mode, change_phase, store_secret
 from intercom_identity.selectors import get_platform_config
 from tests import leakguard
@@ -76,7 +76,10 @@ def make_ready(env: str, platform: str, *, users: int = 1, version: str = "2.0")
     model = get_user_model()
     for n in range(users):
         client_user = model.objects.create_user(f"ready-{env}-{platform}-{version}-{n}", f"r{n}@example.com", "pw")
-        record_issued(client_user, platform, version, environment=env)
+        if platform == "web":  # a page rendered by the tags, handed the credential
+            record_page(get_serving_config(platform, env), client_user, sent_credential=True)
+        else:
+            record_issued(client_user, platform, version, environment=env)
 
 
 def users(count: int, prefix: str = "u") -> list[Any]:

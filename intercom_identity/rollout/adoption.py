@@ -199,7 +199,17 @@ class Adoption:
     @property
     def meets_threshold(self) -> bool:
         """The share reaches the threshold, and (web) the soak is over."""
-        return self.ratio is not None and self.ratio >= self.threshold and (self.soak is None or self.soak.done)
+        if self.ratio is None or self.ratio < self.threshold:
+            return False
+        return self.soak is None or (self.soak.done and not self.pages_missing)
+
+    @property
+    def pages_missing(self) -> bool:
+        """Web without a single page rendered by the tags and no declared minimum build: nothing
+        but requests that name their own build, which any account can forge, says web is ready."""
+        if self.soak is None or (self.rule is not None and self.rule.min_sending_version):
+            return False
+        return not any(share.version == versions.WEB_PAGE for share in self.versions)
 
     @property
     def ratio_display(self) -> str:
@@ -214,7 +224,13 @@ class Adoption:
         """One sentence with the numbers, for guard messages."""
         if self.soak is None:
             return self._describe_share()
-        return f"{self._describe_share()}; {self.soak.describe()}"
+        described = f"{self._describe_share()}; {self.soak.describe()}"
+        if self.pages_missing and self.ratio is not None:
+            described += "; " + gettext(
+                "no page rendered by the tags was recorded (a single-page app that does not render them: "
+                "declare its minimum sending build)"
+            )
+        return described
 
     def _describe_share(self) -> str:
         if self.ratio is None:
@@ -243,7 +259,7 @@ class Adoption:
             "ratio": self.ratio,
             "threshold": self.threshold,
             "evidence": None if self.rule is None else self.rule.as_dict(),
-            "soak": None if self.soak is None else self.soak.as_dict(),
+            "soak": None if self.soak is None else {**self.soak.as_dict(), "pages_missing": self.pages_missing},
             "versions": [share.as_dict() for share in self.versions],
             "daily": [point.as_dict() for point in self.daily],
         }

@@ -427,6 +427,20 @@ def test_a_site_that_never_renders_the_tag_stays_below(sending_app_id: str) -> N
         run("phase", "development", "web", "enforced")
 
 
+def test_forged_builds_alone_never_make_web_ready(sending_app_id: str) -> None:
+    """No page rendered by the tags, five accounts naming a build at the JSON view: they are 100% of
+    the recorded web users, but nothing the server rendered says the site's own web client sends the
+    credential, so web stays below until pages are recorded or a minimum build is declared."""
+    for forger in colluders(5):
+        hash_from(forger, "1.0.0", platform="web")
+    numbers = adoption(web())
+    assert (numbers.ratio, numbers.pages_missing, numbers.meets_threshold) == (1.0, True, False)
+    with pytest.raises(CommandError, match="no page rendered by the tags was recorded"):
+        run("phase", "development", "web", "enforced")
+    run("min-version", "development", "web", "1.0.0")  # the operator vouches for the build (audited)
+    assert adoption(web()).meets_threshold
+
+
 def test_single_page_app_builds_report_at_the_json_view(sending_app_id: str) -> None:
     (spa,) = colluders(1, "spa")
     hash_from(spa, "2024.11.3", platform="web")
