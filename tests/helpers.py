@@ -330,3 +330,11 @@ class FaultyCache(BaseCache):
 RECORD = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (DEBUG|INFO|WARNING|ERROR|CRITICAL) (\S+) \[(\d+)\] (.*)$", re.MULTILINE
 )
+
+
+def fenced_blocks(path: str, language: str) -> list[str]:
+    """The bodies of the fenced code blocks of ``language`` in a Markdown file of the checkout, in order."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / path).read_text("utf-8")
+    return re.findall(rf"^```{re.escape(language)}\n(.*?)^```$", text, flags=re.S | re.M)
