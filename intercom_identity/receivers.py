@@ -43,9 +43,19 @@ def forget_process_state() -> None:
     outages.forget()
 
 
-def _row_changed(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
-    """A configuration or environment changed: every process's copy goes."""
-    configcache.config_changed(using)
+def _row_changed(sender: Any, using: str = DEFAULT_DB_ALIAS, instance: Any = None, **kwargs: Any) -> None:
+    """A platform configuration changed: its environment's copies go, in every process; an
+    environment row changed (its slug, app id or region): every copy goes."""
+    configcache.config_changed(using, _changed_environment(instance))
+
+
+def _changed_environment(instance: Any) -> str | None:
+    """The slug of the only environment a saved or deleted platform configuration concerns,
+    when known without a query (None: treat it as a change of everything)."""
+    if not isinstance(instance, PlatformConfig):
+        return None
+    environment = PlatformConfig._meta.get_field("environment").get_cached_value(instance, None)
+    return environment.slug if isinstance(environment, Environment) else None
 
 
 def _user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
