@@ -16,8 +16,9 @@ from django.db.models.signals import post_delete, post_save, pre_delete
 from django.test.signals import setting_changed
 
 from intercom_identity._internal import cacheguard, configcache, outages
-from intercom_identity.conf import forget_settings
+from intercom_identity.conf import PREFIX, forget_settings
 from intercom_identity.credentials import users
+from intercom_identity.messenger import intercom_settings
 from intercom_identity.models import Environment, PlatformConfig
 from intercom_identity.rollout import activity
 
@@ -82,3 +83,5 @@ def _setting_changed(setting: str, **kwargs: Any) -> None:
     users.forget_reports()
     cacheguard.setting_changed(setting)
     configcache.setting_changed(setting)
+    if setting.startswith(PREFIX):
+        intercom_settings.forget_unserved_logs()

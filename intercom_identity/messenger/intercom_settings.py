@@ -109,6 +109,11 @@ def page_environment(request: Any) -> str | None:
         return None
 
 
+def forget_unserved_logs() -> None:
+    """Log unserved environments afresh (settings changed: what is served may have)."""
+    _logged_unserved.clear()
+
+
 def messenger_settings(user: Any, extra: Mapping[str, Any], *, request: Any = None) -> dict[str, Any] | None:
     """Settings for the environment of ``request`` (None: the default environment), or None
     when the messenger cannot boot at all.
