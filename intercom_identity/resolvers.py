@@ -10,15 +10,12 @@ credential. The two ready-made resolvers below cover the debug-build and multi-b
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.http.request import split_domain_port
 
 from intercom_identity.conf import conf
 from intercom_identity.exceptions import UnservedEnvironment
-
-logger = logging.getLogger("intercom_identity.resolvers")
 
 ENVIRONMENT_HEADER = "X-Intercom-Environment"
 MAX_SLUG_LENGTH = 100  # a longer header value is no slug: refused without echoing it whole
