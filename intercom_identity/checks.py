@@ -70,6 +70,13 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
         "Set it: manage.py intercom_identity set-app-id ENV APP_ID (the app ID is in Intercom's Messenger "
         "installation settings), or in the admin's Environments page.",
     ),
+    "deadline_not_enforced": _warning(
+        "W019",
+        "Intercom's help article 10589769 (authenticating Messenger users with JWTs): after the deadline the "
+        "Messenger treats users not authenticated by JWT or identity verification as logged-out visitors. Enforce "
+        "each platform listed (the admin's overview shows the same rows), or set INTERCOM_IDENTITY_DEADLINE = None "
+        "to turn the reminders off.",
+    ),
     "stored_and_settings_secret": _error(
         "E015",
         "Run: manage.py intercom_identity clear-secret ENV PLATFORM. Otherwise the stored secret silently "
@@ -266,6 +273,30 @@ def check_web_app_id(app_configs: Any = None, databases: Any = None, **kwargs: A
     ]
 
 
-DATABASE_CHECKS = [check_phases_have_secrets, check_workspace_drift, check_web_app_id]
+def check_deadline(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Every served production platform not yet enforced, in the last 60 days before Intercom's deadline
+    and after it (``rollout.deadline``). A database check: it reads rows and adoption tallies."""
+    if not databases:
+        return []
+    from intercom_identity.rollout.deadline import deadline_standing
+
+    try:
+        conf.DEADLINE  # noqa: B018 - malformed: E039 says so; this check cannot judge
+        conf.ENVIRONMENT  # noqa: B018 - malformed: E003
+        conf.ENFORCE_THRESHOLD  # noqa: B018 - malformed: its own error
+        standing = deadline_standing()
+    except ImproperlyConfigured:
+        return []
+    except Exception:  # tables not migrated yet
+        return []
+    if standing is None:
+        return []
+    return [
+        MESSAGES["deadline_not_enforced"](f"{standing.summary} {for_terminal(standing.line(platform))}")
+        for platform in standing.platforms
+    ]
+
+
+DATABASE_CHECKS = [check_phases_have_secrets, check_workspace_drift, check_web_app_id, check_deadline]
 
 ALL_CHECKS = [check_encryption_keys, check_environment, check_settings, check_unknown_settings, check_shared_cache]
