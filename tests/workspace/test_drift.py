@@ -71,6 +71,9 @@ def test_the_codes_are_the_fixed_names() -> None:
         "recorded_enforced_not_in_intercom",
         "secret_changed_in_intercom",
         "sync_stale",
+        "stored_secret_not_in_intercom",
+        "no_secret_in_intercom",
+        "old_secret_not_retired",
     )
 
 

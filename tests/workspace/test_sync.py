@@ -49,8 +49,17 @@ def test_a_sync_reads_me_then_the_log_of_30_days_with_the_token_and_version(inte
     assert abs(int(logs.args["created_at_after"]) - before) <= 5
     assert (logs.args["page"], logs.args["per_page"]) == ("1", "250")
     result = json.loads(out)
-    assert set(result) == {"environment", "fetched_at", "identity_verification", "app_id", "drift", "events"}
+    assert set(result) == {
+        "environment",
+        "fetched_at",
+        "identity_verification",
+        "app_id",
+        "secrets",
+        "drift",
+        "events",
+    }
     assert result["environment"] == "production"
+    assert [secret["name"] for secret in result["secrets"]] == ["made by hand"]
     assert result["identity_verification"] is False
     assert result["app_id"] == "prodapp1"
     assert result["drift"] == []
@@ -383,7 +392,12 @@ def test_a_region_decides_the_base_url(settings: Any, region: str, host: str) ->
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        body = me(identity_verification=False) if request.url.path == "/me" else log_page([])
+        if request.url.path == "/me":
+            body = me(identity_verification=False)
+        elif request.url.path == "/secure_mode_secrets":
+            body = {"type": "list", "data": []}
+        else:
+            body = log_page([])
         return httpx.Response(200, json=body)
 
     result = workspace.sync("production", transport=httpx.MockTransport(handler))
@@ -391,9 +405,11 @@ def test_a_region_decides_the_base_url(settings: Any, region: str, host: str) ->
     assert [(r.method, r.url.scheme, r.url.host, r.url.path) for r in seen] == [
         ("GET", "https", host, "/me"),
         ("GET", "https", host, "/admins/activity_logs"),
+        ("GET", "https", host, "/secure_mode_secrets"),
     ]
     assert all(r.headers["Authorization"] == f"Bearer {PROD}" for r in seen)
-    assert all(r.headers["Intercom-Version"] == "2.14" for r in seen)
+    # The Preview version on the secrets call only.
+    assert [r.headers["Intercom-Version"] for r in seen] == ["2.14", "2.14", "Preview"]
 
 
 def test_the_regions_are_the_sdks() -> None:
