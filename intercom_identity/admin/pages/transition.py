@@ -26,7 +26,6 @@ from intercom_identity.exceptions import EnforcementBlocked, InvalidAuditText, P
 from intercom_identity.models import Platform, PlatformConfig, RolloutPhase, value_label
 from intercom_identity.rollout.changes import change_many, preview
 
-
 # Intercom's help article on authenticating Messenger users with JWTs (10589769): once Messenger
 # Security is enforced on web, Intercom does not let it be turned off there.
 WEB_ONE_WAY = _(
