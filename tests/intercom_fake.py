@@ -116,6 +116,7 @@ class FakeSecrets:
         self.fail: dict[str, int] = {}
         self.lose_answer = False
         self.calls: list[tuple[str, str]] = []
+        self.made = 0
 
     def add(self, name: str = "made by hand", *platforms: str, created_at: int = 1765000000) -> str:
         secret_id = str(len(self.store) + 9001)
@@ -167,9 +168,8 @@ class FakeSecrets:
         if not isinstance(name, str) or not name or not all(isinstance(v, bool) for v in flags.values()):
             self.problems.append(f"POST: malformed body {sorted(body)}")
             return Response("{}", status=400, content_type="application/json")
-        secret_id = str(len(self.store) + len(self.values) + 7001)
-        while secret_id in self.store:
-            secret_id += "0"
+        self.made += 1
+        secret_id = str(7000 + self.made)  # never reused, as Intercom's ids are not
         created = secure_mode_secret(secret_id, name, flags, int(time.time()))
         self.store[secret_id] = created
         self.values[secret_id] = random.token_hex(32)  # 256 bits, returned this once
