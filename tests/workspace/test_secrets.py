@@ -327,9 +327,9 @@ def test_the_client_waits_once_for_a_rate_limit_reset(fake: FakeSecrets) -> None
 def test_a_malformed_list_is_a_reason(intercom: FakeIntercom) -> None:
     intercom.server.expect_request("/secure_mode_secrets").respond_with_json({"type": "list", "data": [{"id": 1}]})
     config = config_of("production", "ios")
-    with pytest.raises(client_module.WorkspaceUnavailable, match="supports_android of secret '1' is not true"):
-        with secrets._api(config.environment, None) as api:
-            api.list()
+    api = secrets._api(config.environment, None)
+    with api, pytest.raises(client_module.WorkspaceUnavailable, match="supports_android of secret '1' is not true"):
+        api.list()
 
 
 def test_only_the_secrets_calls_use_the_preview_version(fake: FakeSecrets, intercom: FakeIntercom) -> None:
