@@ -316,6 +316,11 @@ def _status_reason(what: str, status: int | None, body: Any) -> str:
             "Intercom refused the access token (%(what)s: 401%(said)s): store a valid one "
             "(`manage.py intercom_identity set-api-token ENV`)."
         )
+    elif status == 403 and SECRETS_PATH in what:
+        message = gettext(
+            "Intercom forbids %(what)s (403%(said)s): the secrets endpoints are part of Intercom's Preview API, "
+            "which this workspace or the token's app may not have access to yet (see docs/secrets.md)."
+        )
     elif status == 403:
         message = gettext(
             "Intercom forbids %(what)s (403%(said)s): the token's app needs the 'Read admins' permission, "

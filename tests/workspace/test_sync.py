@@ -478,3 +478,40 @@ def test_the_system_check_escapes_what_the_last_sync_stored(intercom: FakeInterc
     messages = [message for message in messages if message.startswith("production:")]
     assert len(messages) == 2, messages  # app_id_mismatch, secret_changed_in_intercom
     assert any("eve\\x1b[32m@example.com" in message for message in messages)
+
+
+# --- the workspace's secrets, listed by each sync ------------------------------------------------
+
+
+def test_the_sync_reports_the_secret_codes_from_intercoms_list(intercom: FakeIntercom) -> None:
+    from tests.helpers import run
+
+    intercom.answer(identity_verification=True)
+    store = intercom.secrets()
+    store.store.clear()  # no secret made by hand in this workspace
+    run("create-secret", "production", "ios")
+    run("rotate-secret", "production", "ios")
+    ios = PlatformConfig.objects.get(environment__slug="production", platform="ios")
+    PlatformConfig.objects.filter(pk=ios.pk).update(secret_set_at=timezone.now() - timedelta(days=8), phase="enforced")
+    configure("production", "web", RolloutPhase.SENDING)  # copied by hand: Intercom lists no web secret
+    android = PlatformConfig.objects.get(environment__slug="production", platform="android")
+    PlatformConfig.objects.filter(pk=android.pk).update(intercom_secret_id="6999")  # deleted in Intercom since
+    code, out, _error = command_result("workspace", "production", "--json")
+    assert code == 1
+    found = {(finding["code"], finding["platform"]) for finding in json.loads(out)["drift"]}
+    assert found >= {
+        ("old_secret_not_retired", "ios"),
+        ("no_secret_in_intercom", "web"),
+        ("stored_secret_not_in_intercom", "android"),
+    }
+    assert store.problems == []
+
+
+def test_a_refused_secrets_list_does_not_fail_the_sync(intercom: FakeIntercom) -> None:
+    intercom.answer(identity_verification=False)
+    intercom.secrets().fail["GET"] = 403
+    code, out, _error = command_result("workspace", "production", "--json")
+    assert code == 0
+    assert json.loads(out)["secrets"] is None
+    snapshot = WorkspaceSnapshot.objects.get(environment__slug="production")
+    assert "Intercom forbids GET /secure_mode_secrets (403" in snapshot.secrets_error
