@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -317,3 +319,21 @@ class FaultyCache(BaseCache):
 RECORD = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (DEBUG|INFO|WARNING|ERROR|CRITICAL) (\S+) \[(\d+)\] (.*)$", re.MULTILINE
 )
+
+
+# --- documentation ---------------------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def fenced_blocks(page: str, language: str) -> list[str]:
+    """The ``language`` code blocks of ``docs/<page>``, exactly as printed there."""
+    text = (DOCS / page).read_text("utf-8")
+    return re.findall(rf"^```{re.escape(language)}\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+
+
+def manage_py(line: str) -> None:
+    """Run one ``python manage.py ARGS`` line of the documentation through ``call_command``."""
+    words = shlex.split(line)
+    assert words[:2] == ["python", "manage.py"], line
+    call_command(*words[2:], stdout=io.StringIO(), stderr=io.StringIO())
