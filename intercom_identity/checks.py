@@ -77,6 +77,12 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
         "each platform listed (the admin's overview shows the same rows), or set INTERCOM_IDENTITY_DEADLINE = None "
         "to turn the reminders off.",
     ),
+    "secret_creation_unfinished": _warning(
+        "W020",
+        "Run the same command again (manage.py intercom_identity create-secret or rotate-secret ENV PLATFORM): it "
+        "first deletes in Intercom any secret the unfinished attempt made, then makes the new one. See "
+        "docs/secrets.md, 'A failure half-way'.",
+    ),
     "stored_and_settings_secret": _error(
         "E015",
         "Run: manage.py intercom_identity clear-secret ENV PLATFORM. Otherwise the stored secret silently "
@@ -297,6 +303,34 @@ def check_deadline(app_configs: Any = None, databases: Any = None, **kwargs: Any
     ]
 
 
-DATABASE_CHECKS = [check_phases_have_secrets, check_workspace_drift, check_web_app_id, check_deadline]
+def check_unfinished_secret_creations(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """A create- or rotate-secret that stopped half-way (Intercom or the database failed): Intercom may
+    hold a secret this app never stored until the command is run again. A database check."""
+    if not databases:
+        return []
+    from intercom_identity.models import PlatformConfig
+
+    try:
+        pending = list(PlatformConfig.objects.select_related("environment").exclude(pending_secret_name=""))
+    except Exception:  # tables not migrated yet
+        return []
+    return [
+        MESSAGES["secret_creation_unfinished"](
+            f"{for_terminal(str(config))}: a secret creation in Intercom did not finish "
+            f"({for_terminal(config.pending_secret_name)})."
+        )
+        for config in pending
+    ]
+
+
+DATABASE_CHECKS = [
+    check_phases_have_secrets,
+    check_workspace_drift,
+    check_web_app_id,
+    check_deadline,
+    check_unfinished_secret_creations,
+]
 
 ALL_CHECKS = [check_encryption_keys, check_environment, check_settings, check_unknown_settings, check_shared_cache]

@@ -3,12 +3,14 @@ half-way, the admin's buttons, and what the client sends (against tests/intercom
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
@@ -126,7 +128,13 @@ def test_an_answer_lost_after_intercom_made_the_secret_is_deleted_by_the_next_co
     assert code == 1
     config = config_of("production", "ios")
     [orphan] = fake.named(config.pending_secret_name)  # Intercom has a secret this app never received
+    warnings = [line for line in check_output().splitlines() if "intercom_identity.W020" in line]
+    assert warnings == [
+        f"?: (intercom_identity.W020) Production / iOS: a secret creation in Intercom did not "
+        f"finish ({config.pending_secret_name})."
+    ]
     assert run("create-secret", "production", "ios")
+    assert "intercom_identity.W020" not in check_output()
     config = config_of("production", "ios")
     assert orphan["id"] not in fake.store  # deleted: nobody could use it
     assert [s["id"] for s in fake.store.values() if s["name"].startswith("intercom-identity")] == [
@@ -408,3 +416,17 @@ def test_a_phase_needs_the_secret_made_in_intercom(fake: FakeSecrets) -> None:
     run("create-secret", "production", "ios")
     run("phase", "production", "ios", "sending")
     assert config_of("production", "ios").phase == RolloutPhase.SENDING
+
+
+def check_output() -> str:
+    out = io.StringIO()
+    call_command("check", "--database", "default", stdout=out, stderr=out)
+    return out.getvalue()
+
+
+def test_the_created_secret_is_never_in_a_repr() -> None:
+    from intercom_identity.workspace.client import CreatedSecret
+    from intercom_identity.workspace.drift import IntercomSecret
+
+    made = CreatedSecret(IntercomSecret("1", "n", frozenset({"ios"}), None), secret="s3cr3t-value-xyz")
+    assert "s3cr3t-value-xyz" not in repr(made)
