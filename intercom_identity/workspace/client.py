@@ -513,11 +513,24 @@ class SecretsApi:
         try:
             self._reader.call(what, self._request("DELETE", f"{SECRETS_PATH}/{quote(secret_id, safe='')}"))
         except WorkspaceUnavailable:
+            # Gone already only when Intercom itself says so: a 404 from a misconfigured proxy or base
+            # URL must not make the app forget a secret Intercom still has.
             response = self._reader.response
-            if response is not None and response.status_code == 404:
+            if (
+                response is not None
+                and response.status_code == 404
+                and _error_code(_json_or_none(response)) == ("not_found")
+            ):
                 return False
             raise
         return True
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return None
 
 
 def _sdk_version() -> str:

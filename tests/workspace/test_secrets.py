@@ -430,3 +430,12 @@ def test_the_created_secret_is_never_in_a_repr() -> None:
 
     made = CreatedSecret(IntercomSecret("1", "n", frozenset({"ios"}), None), secret="s3cr3t-value-xyz")
     assert "s3cr3t-value-xyz" not in repr(made)
+
+
+def test_a_404_that_is_not_intercoms_forgets_nothing(fake: FakeSecrets, intercom: FakeIntercom) -> None:
+    first = rotated(fake)
+    fake.fail["DELETE"] = 404  # no "not_found" error list: a proxy's or a wrong base URL's 404
+    code, _out, error = command_result("retire-secret", "production", "ios", "--force", "--reason", "r")
+    assert code == 1
+    assert "404" in error
+    assert config_of("production", "ios").previous_intercom_secret_id == first.intercom_secret_id

@@ -36,14 +36,14 @@ class IntercomSecretPage(admin.ModelAdmin):  # type: ignore[type-arg]
         """What the change form offers: None when this user may not set the secret, or settings supply it."""
         if config.managed_by_settings or not self.has_change_permission(request, config):
             return None
-        if config.pending_secret_name:
+        if config.pending_secret_name:  # an unfinished attempt: the same button finishes it
             offered = ["create" if not config.intercom_secret_id else "rotate"]
-        elif config.previous_intercom_secret_id or config.encrypted_previous_secret:
+        elif config.previous_intercom_secret_id:  # mid-rotation: only retiring the old one goes on
             offered = ["retire"]
-        elif config.intercom_secret_id:
-            offered = ["rotate"]
         else:
-            offered = ["create"]
+            offered = ["rotate" if config.intercom_secret_id else "create"]
+            if config.intercom_secret_id and config.encrypted_previous_secret:
+                offered.append("retire")  # a secret copied by hand, replaced by the first one made here
         return {
             "url": reverse("admin:intercom_identity_platformconfig_intercom_secret", args=[config.pk]),
             "offered": offered,
