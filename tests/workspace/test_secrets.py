@@ -439,3 +439,16 @@ def test_a_404_that_is_not_intercoms_forgets_nothing(fake: FakeSecrets, intercom
     assert code == 1
     assert "404" in error
     assert config_of("production", "ios").previous_intercom_secret_id == first.intercom_secret_id
+
+
+def test_the_admin_offers_rotate_and_retire_after_a_hand_copied_secret(fake: FakeSecrets) -> None:
+    client = staff_client("ops4", "view_platformconfig", "change_platformconfig", "manage_production")
+    configure("production", "android")  # copied by hand
+    config = config_of("production", "android")
+    page = change_page(client, config)
+    assert 'id="intercom-secret-create"' in page
+    assert 'id="intercom-secret-retire"' not in page
+    client.post(secret_url(config), {"secret_action": "create"})
+    page = change_page(client, config_of("production", "android"))
+    assert 'id="intercom-secret-rotate"' in page
+    assert 'id="intercom-secret-retire"' in page
