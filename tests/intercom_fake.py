@@ -17,6 +17,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from intercom_identity.models import Environment
+from tests import leakguard
 
 # Shaped like Intercom's access tokens; supplied by settings, so the leak guard learns them there.
 TOKENS = {
@@ -173,6 +174,7 @@ class FakeSecrets:
         created = secure_mode_secret(secret_id, name, flags, int(time.time()))
         self.store[secret_id] = created
         self.values[secret_id] = random.token_hex(32)  # 256 bits, returned this once
+        leakguard.remember_secret(self.values[secret_id])  # even one the app never stores must never be shown
         if self.lose_answer:
             self.lose_answer = False
             return Response("{}", status=503, content_type="application/json")
