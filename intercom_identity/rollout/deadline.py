@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -25,11 +24,9 @@ ARTICLE = "https://www.intercom.com/help/en/articles/10589769"
 
 
 def served_environments() -> list[Environment]:
-    """The environments this deployment serves: the current one (INTERCOM_IDENTITY_ENVIRONMENT) and every
-    production environment (a deployment may serve several workspaces)."""
-    return list(
-        Environment.objects.filter(Q(slug=conf.ENVIRONMENT) | Q(is_production=True)).prefetch_related("platforms")
-    )
+    """The environments this deployment serves (``INTERCOM_IDENTITY_ENVIRONMENT`` and
+    ``INTERCOM_IDENTITY_SERVED_ENVIRONMENTS``) that have a row."""
+    return list(Environment.objects.filter(slug__in=conf.served_environments()).prefetch_related("platforms"))
 
 
 def served_production_environments() -> list[Environment]:

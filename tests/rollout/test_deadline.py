@@ -84,7 +84,7 @@ def test_every_platform_enforced_means_no_warning(today: Callable[[str], None]) 
     for platform in ("ios", "android", "web"):
         configure("production", platform, RolloutPhase.ENFORCED)
     assert w019(check_output()) == []
-    assert "Every platform of the production environments is enforced." in run("status")
+    assert "Every platform of the served production environments is enforced." in run("status")
 
 
 def test_none_turns_the_reminders_off(today: Callable[[str], None], settings: Any) -> None:
@@ -101,14 +101,19 @@ def test_the_status_command_lists_the_platforms_and_days_left(today: Callable[[s
     assert "production web is in phase 'off': store a secret" in out
 
 
-def test_only_production_environments_are_judged(today: Callable[[str], None]) -> None:
+def test_only_served_production_environments_are_judged(today: Callable[[str], None], settings: Any) -> None:
     Environment.objects.create(slug="staging", label="Staging")
-    assert [env.slug for env in served_production_environments()] == ["production"]
     Environment.objects.create(slug="eu-prod", label="EU production", is_production=True)
+    settings.INTERCOM_IDENTITY_SERVED_ENVIRONMENTS = ["production", "staging"]
+    # development (the default) and staging are served but not production; eu-prod is not served here.
+    assert [env.slug for env in served_production_environments()] == ["production"]
+    settings.INTERCOM_IDENTITY_SERVED_ENVIRONMENTS = ["production", "eu-prod"]
     assert sorted(env.slug for env in served_production_environments()) == ["eu-prod", "production"]
     standing = deadline_standing()
     assert standing is not None
     assert {row.environment for row in standing.platforms} == {"eu-prod", "production"}
+    settings.INTERCOM_IDENTITY_SERVED_ENVIRONMENTS = []
+    assert deadline_standing().platforms == ()  # type: ignore[union-attr]
 
 
 def test_the_overview_shows_the_rows_with_adoption_and_next_phase(today: Callable[[str], None]) -> None:
