@@ -138,7 +138,11 @@ def find_drift(
     findings: list[Finding] = []
     if observed is not None:
         findings += _state_findings(app_id, platforms, observed)
-    findings += _secret_findings(platforms, events)
+    # A platform whose secret was made through the API and that Intercom still lists is judged by the list,
+    # not by the activity log: its own create-, rotate- and retire-secret write secret events there too.
+    listed_ids = {secret.id for secret in intercom_secrets} if intercom_secrets is not None else set()
+    by_log = [p for p in platforms if not (p.intercom_secret_id and p.intercom_secret_id in listed_ids)]
+    findings += _secret_findings(by_log, events)
     if intercom_secrets is not None:
         findings += _listed_secret_findings(platforms, intercom_secrets, now=now, retire_after=retire_after)
     if observed is None:

@@ -229,3 +229,21 @@ def test_each_new_code_names_its_fix() -> None:
     assert "retire-secret ENV ios" in details["old_secret_not_retired"]
     assert "create-secret ENV web" in details["no_secret_in_intercom"]
     assert "clear-secret" in details["stored_secret_not_in_intercom"]
+
+
+def test_the_apps_own_secret_events_are_no_secret_changed_finding_when_intercom_lists_its_secret() -> None:
+    made = RecordedPlatform("ios", "enforced", NOW - 2 * DAY, intercom_secret_id="7002")
+    retired = [event("messenger_api_secret_deletion", NOW - DAY)]  # retire-secret deleted the old one
+    kwargs: dict[str, object] = {
+        "app_id": "app1",
+        "platforms": [made],
+        "observed": observed(True),
+        "events": retired,
+        "watched": True,
+        "now": NOW,
+        "stale_after": timedelta(hours=24),
+    }
+    listed_now = listed(("7002", frozenset({"ios"})))
+    assert [f.code for f in find_drift(**kwargs, intercom_secrets=listed_now)] == []  # type: ignore[arg-type]
+    # Without the list (never read), the activity log is all there is to go by.
+    assert [f.code for f in find_drift(**kwargs)] == ["secret_changed_in_intercom"]  # type: ignore[arg-type]
