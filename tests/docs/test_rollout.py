@@ -13,7 +13,7 @@ from tests.helpers import configure, fenced_blocks, run, users
 
 pytestmark = pytest.mark.django_db
 
-DOC = "docs/rollout.md"
+DOC = "rollout.md"
 
 
 def test_the_login_view_example_records_what_it_hands_out() -> None:
