@@ -12,9 +12,11 @@ class IntercomIdentityConfig(AppConfig):
 
     def ready(self) -> None:
         from intercom_identity import receivers
+        from intercom_identity._internal import logsafety
         from intercom_identity.checks import ALL_CHECKS, DATABASE_CHECKS
 
         receivers.connect()
+        logsafety.install()
 
         for check in ALL_CHECKS:
             checks.register(check, checks.Tags.security)
