@@ -77,7 +77,7 @@ def neutralise(record: logging.LogRecord) -> None:
     if safe != message or record.args:
         record.msg, record.args = safe, ()
     if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
-        record.exc_text = exception_text(record.exc_info)  # type: ignore[arg-type]
+        record.exc_text = exception_text(record.exc_info)
 
 
 def exception_text(exc_info: ExcInfo) -> str:

@@ -40,8 +40,8 @@ class AppModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     (counting the rows a ``__regex`` filter leaves recovers a ciphertext); which fields those
     are is ``sensitive``'s rule, not a list here. A filter value or a selected row id that the
     database cannot take (a NUL byte on PostgreSQL, an id that is no number) or a date no
-    ``datetime`` holds is a 400 or a message, not a 500. The POSTed values of ``write_only_fields`` (a new secret, a new API
-    token) are hidden from error reports.
+    ``datetime`` holds is a 400 or a message, not a 500. The POSTed values of
+    ``write_only_fields`` (a new secret, a new API token) are hidden from error reports.
     """
 
     write_only_fields: tuple[str, ...] = ()

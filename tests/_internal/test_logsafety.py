@@ -25,7 +25,7 @@ def logger_names_in_the_package() -> set[str]:
                     names.add(argument.value)
                 elif isinstance(argument, ast.Name) and argument.id == "__name__":
                     names.add(module)
-    return names - {f"django.security.{{exc.__class__.__name__}}"}
+    return names - {"django.security.{exc.__class__.__name__}"}
 
 
 def test_every_logger_of_the_app_is_filtered() -> None:
@@ -55,11 +55,13 @@ def test_the_apps_own_records_are_escaped_arguments_and_exceptions_too(caplog: A
         logging.getLogger("intercom_identity.workspace").exception("Label %s", "evil\r\nFORGED line")
     (record,) = caplog.records
     text = logging.Formatter("%(message)s").format(record)
-    assert "\r" not in text and "\x1b" not in text
+    assert "\r" not in text
+    assert "\x1b" not in text
     assert not any(line.startswith("FORGED") for line in text.splitlines())
     assert record.getMessage() == "Label evil\\r\\nFORGED line"
     assert "ValueError: outer\\x1b[31m\\nFORGED outer" in text
-    assert "direct cause" in text and "KeyError" in text
+    assert "direct cause" in text
+    assert "KeyError" in text
     assert "test_logsafety.py" in text  # the frames are kept
 
 

@@ -224,8 +224,10 @@ def test_a_crafted_lookup_name_logs_no_control_character(viewer: Client, caplog:
     assert records, "the refusal is logged"
     for record in records:
         text = formatted(record)
-        message, _, traceback_text = text.partition("\n")
-        assert "\r" not in text and "\x1b" not in text and "\x07" not in text
+        message = text.partition("\n")[0]
+        assert "\r" not in text
+        assert "\x1b" not in text
+        assert "\x07" not in text
         assert "\\r\\n2026-01-01" in message
         assert not any(line.startswith("2026-01-01") for line in text.splitlines())
 
