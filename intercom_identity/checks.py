@@ -70,6 +70,11 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
         "Set it: manage.py intercom_identity set-app-id ENV APP_ID (the app ID is in Intercom's Messenger "
         "installation settings), or in the admin's Environments page.",
     ),
+    "values_under_older_key": _warning(
+        "W011",
+        "Run: manage.py intercom_identity rotate-keys (once every process has the current key list), "
+        "and keep every key until this check is quiet.",
+    ),
     "stored_and_settings_secret": _error(
         "E015",
         "Run: manage.py intercom_identity clear-secret ENV PLATFORM. Otherwise the stored secret silently "
@@ -266,6 +271,32 @@ def check_web_app_id(app_configs: Any = None, databases: Any = None, **kwargs: A
     ]
 
 
-DATABASE_CHECKS = [check_phases_have_secrets, check_workspace_drift, check_web_app_id]
+def check_values_under_first_key(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Stored secrets and API tokens encrypted with a key other than the first: removing that
+    key from ``INTERCOM_IDENTITY_ENCRYPTION_KEYS`` would make them unreadable (a 503 for a
+    secret in use). A database check: it reads every encrypted value's signature."""
+    if not databases:
+        return []
+    from intercom_identity._internal.key_rotation import key_coverage
+
+    try:
+        crypto.fernet()  # malformed or missing keys: E001 / the keys' own error says so
+        older = key_coverage().older_key
+    except ImproperlyConfigured:
+        return []
+    except Exception:  # tables not migrated yet
+        return []
+    if not older:
+        return []
+    return [
+        MESSAGES["values_under_older_key"](
+            f"{len(older)} stored encrypted value(s) are not encrypted with the first key of "
+            f"{PREFIX}ENCRYPTION_KEYS ({for_terminal(', '.join(older[:5]))}{', ...' if len(older) > 5 else ''}): "
+            "removing an older key would make them unreadable."
+        )
+    ]
+
+
+DATABASE_CHECKS = [check_phases_have_secrets, check_workspace_drift, check_web_app_id, check_values_under_first_key]
 
 ALL_CHECKS = [check_encryption_keys, check_environment, check_settings, check_unknown_settings, check_shared_cache]
