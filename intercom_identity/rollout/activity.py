@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from intercom_identity._internal import outages
 from intercom_identity._internal.cacheguard import CacheUnavailable, cache
@@ -91,7 +92,7 @@ def record(
         return False
     if _flood_refused(config, user, version, now):
         return False
-    seen = f"intercom_identity:seen:{config.environment_id}:{config.platform}:{user.pk}:{version}:{now:%Y%m%d%H}"
+    seen = _seen_key(config.environment_id, config.platform, user.pk, version, now)
     # A request handed a credential has its own key: it is evidence a plain request is not.
     seen_key = seen + ":credential" if sent_credential else seen
     credential_key = f"intercom_identity:sends:{config.environment_id}:{config.platform}:{version}"
@@ -289,7 +290,7 @@ def _flood_refused(config: ServingConfig, user: Any, version: str, now: datetime
 
 def _checked_key(user: Any) -> str:
     """Remembered for a second after the database said no to a new version of this user."""
-    return f"intercom_identity:new-versions-checked:{user.pk}"
+    return f"intercom_identity:new-versions-checked:{_pseudonym(user.pk)}"
 
 
 def _over_allowance_remembered(user: Any, now: datetime) -> bool:
@@ -299,7 +300,44 @@ def _over_allowance_remembered(user: Any, now: datetime) -> bool:
 
 
 def _allowance_key(user: Any, now: datetime) -> str:
-    return f"intercom_identity:new-versions-used:{user.pk}:{now:%Y%m%d}"
+    return f"intercom_identity:new-versions-used:{_pseudonym(user.pk, f'{now:%Y%m%d}')}"
+
+
+# The cache keys of one user's recordings hold no user id, version or hour: a keyed digest of
+# them (SECRET_KEY), so the cache says nothing about who ran what once the rows are erased.
+# ``forget_user`` also deletes the keys it can still name (its recent hours and today).
+_PSEUDONYM_SALT = "intercom_identity.activity.cache-key"
+
+
+def _pseudonym(*parts: object) -> str:
+    text = ":".join(str(part) for part in parts)
+    return salted_hmac(_PSEUDONYM_SALT, text, algorithm="sha256").hexdigest()[:32]
+
+
+def _seen_key(environment_id: int, platform: str, user_pk: Any, version: str, moment: datetime) -> str:
+    """One write per (user, platform, version) and hour: "seen" at ``moment``'s UTC hour."""
+    hour = moment.astimezone(dt_timezone.utc)
+    return f"intercom_identity:seen:{_pseudonym(environment_id, platform, user_pk, version, f'{hour:%Y%m%d%H}')}"
+
+
+def _forget_cached(user: Any, scopes: set[tuple[int, str, str]], now: datetime) -> None:
+    """Delete the keys of ``user``'s recordings this process can name: each (environment,
+    platform, version) the rows knew, in the hours a key may still live, and today's and
+    yesterday's allowance; from this process's memory too. A cache that is down keeps them
+    until they expire (at most an hour; the allowance at midnight), holding no user id."""
+    hours = (now, now - timedelta(seconds=SEEN_MEMORY))
+    keys = [
+        key
+        for environment_id, platform, version in scopes
+        for moment in hours
+        for seen in (_seen_key(environment_id, platform, user.pk, version, moment),)
+        for key in (seen, seen + ":credential")
+    ]
+    keys += [_allowance_key(user, now), _allowance_key(user, now - timedelta(days=1)), _checked_key(user)]
+    for key in keys:
+        _process_memory.pop(key, None)
+    with contextlib.suppress(CacheUnavailable):
+        cache.delete_many(keys)
 
 
 def _seconds_left_today(now: datetime) -> int:
@@ -409,9 +447,14 @@ DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for "deadlock detected"
 
 
 def _forget(user: Any) -> int:
-    """``forget_user``'s statements, in one transaction."""
+    """``forget_user``'s statements, in one transaction; the cache's keys once it commits."""
     _lock_user(user, no_key=False)
     latest = list(ClientActivity.objects.select_for_update().filter(user=user).order_by("pk"))
+    now = timezone.now()
+    recent = DailyActivity.objects.filter(user=user, day__gte=utc_day(now) - timedelta(days=1))
+    scopes = {(row.environment_id, row.platform, row.version) for row in latest}
+    scopes |= set(recent.values_list("environment_id", "platform", "version"))
+    transaction.on_commit(lambda: _forget_cached(user, scopes, now))
     days = DailyActivity.objects.filter(
         user=user,
         environment_id=OuterRef("environment_id"),
