@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from ipaddress import ip_address
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
@@ -74,6 +76,11 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
         "W011",
         "Run: manage.py intercom_identity rotate-keys (once every process has the current key list), "
         "and keep every key until this check is quiet.",
+    ),
+    "api_base_url_in_clear": _warning(
+        "W012",
+        "Use an https:// URL (Intercom's regions and any proxy in front of them speak TLS). Plain http is "
+        "accepted without a warning only for a loopback host (a local test server).",
     ),
     "stored_and_settings_secret": _error(
         "E015",
@@ -296,6 +303,38 @@ def check_values_under_first_key(app_configs: Any = None, databases: Any = None,
         )
     ]
 
+
+def check_api_base_url_tls(**kwargs: Any) -> list[CheckMessage]:
+    """``check --deploy``: an ``http://`` API URL to a host other than this machine sends every
+    environment's API token (``Authorization: Bearer``) and Intercom's answers in clear."""
+    try:
+        url = conf.API_BASE_URL
+    except ImproperlyConfigured:  # E019 says so
+        return []
+    if not url:
+        return []
+    parts = urlsplit(url)
+    if parts.scheme != "http" or _is_loopback(parts.hostname or ""):
+        return []
+    return [
+        MESSAGES["api_base_url_in_clear"](
+            f"{PREFIX}API_BASE_URL is a plain http:// URL to {for_terminal(parts.hostname or '')}: the Intercom API "
+            "token would travel in clear to it on every sync."
+        )
+    ]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always this machine
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# Registered with ``deploy=True``: run by ``manage.py check --deploy``.
+DEPLOY_CHECKS = [check_api_base_url_tls]
 
 DATABASE_CHECKS = [check_phases_have_secrets, check_workspace_drift, check_web_app_id, check_values_under_first_key]
 
