@@ -74,7 +74,7 @@ def neutralise(record: logging.LogRecord) -> None:
     except Exception:  # a record whose arguments do not fit its message: logging reports that itself
         return
     safe = for_terminal(message)
-    if safe != message or record.args:
+    if safe != message:  # else the record stays as made: error trackers group by its template
         record.msg, record.args = safe, ()
     if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
         record.exc_text = exception_text(record.exc_info)
