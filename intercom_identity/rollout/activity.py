@@ -290,7 +290,11 @@ def _flood_refused(config: ServingConfig, user: Any, version: str, now: datetime
 
 def _checked_key(user: Any) -> str:
     """Remembered for a second after the database said no to a new version of this user."""
-    return f"intercom_identity:new-versions-checked:{_pseudonym(user.pk)}"
+    return _checked_key_of(user.pk)
+
+
+def _checked_key_of(user_pk: Any) -> str:
+    return f"intercom_identity:new-versions-checked:{_pseudonym(user_pk)}"
 
 
 def _over_allowance_remembered(user: Any, now: datetime) -> bool:
@@ -300,7 +304,11 @@ def _over_allowance_remembered(user: Any, now: datetime) -> bool:
 
 
 def _allowance_key(user: Any, now: datetime) -> str:
-    return f"intercom_identity:new-versions-used:{_pseudonym(user.pk, f'{now:%Y%m%d}')}"
+    return _allowance_key_of(user.pk, now)
+
+
+def _allowance_key_of(user_pk: Any, now: datetime) -> str:
+    return f"intercom_identity:new-versions-used:{_pseudonym(user_pk, f'{now:%Y%m%d}')}"
 
 
 # The cache keys of one user's recordings hold no user id, version or hour: a keyed digest of
@@ -320,8 +328,8 @@ def _seen_key(environment_id: int, platform: str, user_pk: Any, version: str, mo
     return f"intercom_identity:seen:{_pseudonym(environment_id, platform, user_pk, version, f'{hour:%Y%m%d%H}')}"
 
 
-def _forget_cached(user: Any, scopes: set[tuple[int, str, str]], now: datetime) -> None:
-    """Delete the keys of ``user``'s recordings this process can name: each (environment,
+def _forget_cached(user_pk: Any, scopes: set[tuple[int, str, str]], now: datetime) -> None:
+    """Delete the keys of a user's recordings this process can name: each (environment,
     platform, version) the rows knew, in the hours a key may still live, and today's and
     yesterday's allowance; from this process's memory too. A cache that is down keeps them
     until they expire (at most an hour; the allowance at midnight), holding no user id."""
@@ -330,10 +338,11 @@ def _forget_cached(user: Any, scopes: set[tuple[int, str, str]], now: datetime) 
         key
         for environment_id, platform, version in scopes
         for moment in hours
-        for seen in (_seen_key(environment_id, platform, user.pk, version, moment),)
+        for seen in (_seen_key(environment_id, platform, user_pk, version, moment),)
         for key in (seen, seen + ":credential")
     ]
-    keys += [_allowance_key(user, now), _allowance_key(user, now - timedelta(days=1)), _checked_key(user)]
+    yesterday = now - timedelta(days=1)
+    keys += [_allowance_key_of(user_pk, now), _allowance_key_of(user_pk, yesterday), _checked_key_of(user_pk)]
     for key in keys:
         _process_memory.pop(key, None)
     with contextlib.suppress(CacheUnavailable):
@@ -454,7 +463,8 @@ def _forget(user: Any) -> int:
     recent = DailyActivity.objects.filter(user=user, day__gte=utc_day(now) - timedelta(days=1))
     scopes = {(row.environment_id, row.platform, row.version) for row in latest}
     scopes |= set(recent.values_list("environment_id", "platform", "version"))
-    transaction.on_commit(lambda: _forget_cached(user, scopes, now))
+    user_pk = user.pk  # a deleted user's instance has no pk any more once the transaction commits
+    transaction.on_commit(lambda: _forget_cached(user_pk, scopes, now))
     days = DailyActivity.objects.filter(
         user=user,
         environment_id=OuterRef("environment_id"),
