@@ -5,12 +5,15 @@ with them in the same transaction, the memory that spares repeated writes, and e
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import time
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
+from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
@@ -318,8 +321,15 @@ _PSEUDONYM_SALT = "intercom_identity.activity.cache-key"
 
 
 def _pseudonym(*parts: object) -> str:
-    text = ":".join(str(part) for part in parts)
-    return salted_hmac(_PSEUDONYM_SALT, text, algorithm="sha256").hexdigest()[:32]
+    """A keyed BLAKE2b digest (a MAC, in one call: the hot path pays about a microsecond)."""
+    text = ":".join(str(part) for part in parts).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(text, key=_pseudonym_key(settings.SECRET_KEY), digest_size=16).hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _pseudonym_key(secret_key: str) -> bytes:
+    """The digest's key, derived from ``SECRET_KEY`` once per process (and per key)."""
+    return salted_hmac(_PSEUDONYM_SALT, "activity-cache-keys", secret=secret_key, algorithm="sha256").digest()
 
 
 def _seen_key(environment_id: int, platform: str, user_pk: Any, version: str, moment: datetime) -> str:
