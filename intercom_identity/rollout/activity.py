@@ -297,7 +297,7 @@ def _checked_key(user: Any) -> str:
 
 
 def _checked_key_of(user_pk: Any) -> str:
-    return f"intercom_identity:new-versions-checked:{_pseudonym(user_pk)}"
+    return f"intercom_identity:new-versions-checked:{_pseudonym(str(user_pk))}"
 
 
 def _over_allowance_remembered(user: Any, now: datetime) -> bool:
@@ -311,7 +311,7 @@ def _allowance_key(user: Any, now: datetime) -> str:
 
 
 def _allowance_key_of(user_pk: Any, now: datetime) -> str:
-    return f"intercom_identity:new-versions-used:{_pseudonym(user_pk, f'{now:%Y%m%d}')}"
+    return f"intercom_identity:new-versions-used:{_pseudonym(f'{user_pk}:{now:%Y%m%d}')}"
 
 
 # The cache keys of one user's recordings hold no user id, version or hour: a keyed digest of
@@ -320,10 +320,9 @@ def _allowance_key_of(user_pk: Any, now: datetime) -> str:
 _PSEUDONYM_SALT = "intercom_identity.activity.cache-key"
 
 
-def _pseudonym(*parts: object) -> str:
-    """A keyed BLAKE2b digest (a MAC, in one call: the hot path pays about a microsecond)."""
-    text = ":".join(str(part) for part in parts).encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(text, key=_pseudonym_key(settings.SECRET_KEY), digest_size=16).hexdigest()
+def _pseudonym(text: str) -> str:
+    """A keyed BLAKE2b digest of ``text`` (a MAC in one call: the hot path pays about a microsecond)."""
+    return hashlib.blake2b(text.encode(), key=_pseudonym_key(settings.SECRET_KEY), digest_size=16).hexdigest()
 
 
 @lru_cache(maxsize=4)
@@ -333,9 +332,8 @@ def _pseudonym_key(secret_key: str) -> bytes:
 
 
 def _seen_key(environment_id: int, platform: str, user_pk: Any, version: str, moment: datetime) -> str:
-    """One write per (user, platform, version) and hour: "seen" at ``moment``'s UTC hour."""
-    hour = moment.astimezone(dt_timezone.utc)
-    return f"intercom_identity:seen:{_pseudonym(environment_id, platform, user_pk, version, f'{hour:%Y%m%d%H}')}"
+    """One write per (user, platform, version) and hour: "seen" at ``moment``'s hour (UTC)."""
+    return f"intercom_identity:seen:{_pseudonym(f'{environment_id}:{platform}:{user_pk}:{version}:{moment:%Y%m%d%H}')}"
 
 
 def _forget_cached(user_pk: Any, scopes: set[tuple[int, str, str]], now: datetime) -> None:
@@ -343,6 +341,7 @@ def _forget_cached(user_pk: Any, scopes: set[tuple[int, str, str]], now: datetim
     platform, version) the rows knew, in the hours a key may still live, and today's and
     yesterday's allowance; from this process's memory too. A cache that is down keeps them
     until they expire (at most an hour; the allowance at midnight), holding no user id."""
+    now = now.astimezone(dt_timezone.utc)  # as record() names the hours
     hours = (now, now - timedelta(seconds=SEEN_MEMORY))
     keys = [
         key
