@@ -33,6 +33,15 @@ class UnknownEnvironment(IntercomIdentityError, LookupError):
     """No environment row has this slug."""
 
 
+class UnservedEnvironment(UnknownEnvironment):
+    """A request asked for an environment this deployment does not serve
+    (``INTERCOM_IDENTITY_SERVED_ENVIRONMENTS``): the client's mistake, answered with a 400."""
+
+    def __init__(self, slug: str) -> None:
+        self.slug = slug
+        super().__init__(f"This server does not serve the Intercom environment {slug!r}.")
+
+
 class PhaseRequiresSecret(IntercomIdentityError, ValueError):
     """A phase other than ``off`` was asked for while no secret is stored."""
 
@@ -97,3 +106,11 @@ class RotationFailed(IntercomIdentityError):
 
 class InvalidAppId(IntercomIdentityError, ValueError):
     """Not something Intercom could have shown as an app ID (whitespace, a URL, too long)."""
+
+
+class SecretProvisioningRefused(IntercomIdentityError, ValueError):
+    """A create-, rotate- or retire-secret step is not allowed in the row's state (the message says what to do)."""
+
+
+class RetireTooEarly(SecretProvisioningRefused):
+    """The old secret is still inside its grace period (INTERCOM_IDENTITY_SECRET_RETIRE_AFTER_HOURS)."""
