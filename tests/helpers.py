@@ -61,7 +61,7 @@ def openssl_hmac(secret: str, message: str) -> str:
     return completed.stdout.decode().split()[-1]
 
 
-# One deployment serving two workspaces (issue 29): production by default, development for the
+# One deployment serving two workspaces: production by default, development for the
 # requests that send ``X-Intercom-Environment: development`` (a debug build of the app).
 TWO_WORKSPACES = {
     "INTERCOM_IDENTITY_ENVIRONMENT": "production",
