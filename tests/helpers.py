@@ -7,8 +7,14 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.cache.backends.base import BaseCache
@@ -317,3 +323,38 @@ class FaultyCache(BaseCache):
 RECORD = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (DEBUG|INFO|WARNING|ERROR|CRITICAL) (\S+) \[(\d+)\] (.*)$", re.MULTILINE
 )
+
+
+# --- references and the documentation's code --------------------------------------------------------
+
+
+def openssl_hmac(secret: str, message: str) -> str:
+    """``printf %s MESSAGE | openssl dgst -sha256 -hmac SECRET``: the reference the README promises."""
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is not installed (apt-get install -y openssl)", pytrace=False)
+    completed = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-hmac", secret], input=message.encode(), capture_output=True, check=False
+    )
+    assert completed.returncode == 0, "openssl dgst failed"
+    return completed.stdout.decode().split()[-1]
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+# A fenced block the documentation promises works, named by the comment just above it.
+DOC_BLOCK = re.compile(r"<!-- (?:recipe|example): (?P<name>[\w.-]+) -->\n```(?P<lang>\w*)\n(?P<body>.*?)\n```", re.S)
+
+
+def doc_blocks(page: str) -> dict[str, str]:
+    """Every named fenced block of ``docs/<page>``, exactly as printed, by name."""
+    return {m["name"]: m["body"] for m in DOC_BLOCK.finditer((DOCS / page).read_text(encoding="utf-8"))}
+
+
+def doc_module(page: str, name: str, **namespace: Any) -> ModuleType:
+    """The block ``name`` of ``docs/<page>`` run as a module (importable as ``tests.docs.<page>.<name>``)."""
+    code = doc_blocks(page)[name]
+    module_name = f"tests.docs.{Path(page).stem.replace('-', '_')}.{name}"
+    module = ModuleType(module_name)
+    module.__dict__.update(namespace)
+    sys.modules[module_name] = module
+    exec(compile(code, f"docs/{page} ({name})", "exec"), module.__dict__)  # noqa: S102 - the docs' own code
+    return module
