@@ -29,7 +29,7 @@ class IntercomTokenMixin(AbstractTokenStrategy):
     put it first in the bases of your own strategy."""
 
     def create_access_token_payload(self, request: HttpRequest) -> dict[str, Any] | None:
-        payload = super().create_access_token_payload(request)
+        payload: dict[str, Any] | None = super().create_access_token_payload(request)
         intercom = login_payload(request, request.user)
         if intercom is None:
             return payload
