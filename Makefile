@@ -88,6 +88,7 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || echo "NOTE: wrk not found: bench/web.py will fail. Install it with: apt-get install -y wrk"
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/template.py
+	$(BIN)/python bench/login.py
 	$(BIN)/python bench/adoption.py
 	$(BIN)/python bench/activity_scale.py
 	$(BIN)/python bench/web.py

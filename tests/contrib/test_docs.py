@@ -45,3 +45,29 @@ def test_the_own_view_block_adds_the_payload(user: Any, all_secrets: Any) -> Non
     response_data: dict[str, Any] = {"token": "t"}
     doc_module(PAGE, "own-view", request=request, user=user, response_data=response_data)
     assert response_data["intercom"]["user_hash"] == openssl_hmac(SECRETS[("development", "ios")], str(user.pk))
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.contrib.urls")
+def test_the_mobile_page_s_provider_request_answers_a_fresh_jwt(user: Any) -> None:
+    """docs/mobile.md's request, as printed (the placeholder token replaced by a real one)."""
+    import jwt
+    from django.test import Client
+
+    from tests.helpers import jwt_config
+
+    jwt_config("ios")
+    client = Client()
+    token = client.post(
+        "/api/token/", {"username": "jane", "password": "pw-jane-123"}, content_type="application/json"
+    ).json()["access"]
+    request_line, *header_lines = doc_blocks("mobile.md")["provider-request"].splitlines()
+    method, url = request_line.split()
+    headers = dict(line.split(": ", 1) for line in header_lines)
+    headers["Authorization"] = headers["Authorization"].replace("<the app's API token>", token)
+    assert method == "GET"
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert jwt.decode(body["intercom_user_jwt"], SECRETS[("development", "ios")], algorithms=["HS256"])
+    assert "no-store" in response["Cache-Control"]
