@@ -95,7 +95,7 @@ def main() -> None:
     from django.urls import path
     from rest_framework.response import Response
     from rest_framework.views import APIView
-    from rest_framework_simplejwt import serializers as simplejwt_serializers
+    from rest_framework_simplejwt.serializers import TokenObtainPairSerializer as SimpleJWTSerializer
     from rest_framework_simplejwt.views import TokenObtainPairView
 
     from intercom_identity.contrib.rest_framework import IntercomIdentityView
@@ -113,7 +113,7 @@ def main() -> None:
         [
             path(
                 "plain/token/",
-                TokenObtainPairView.as_view(serializer_class=simplejwt_serializers.TokenObtainPairSerializer),
+                TokenObtainPairView.as_view(serializer_class=SimpleJWTSerializer),
             ),
             path("api/token/", TokenObtainPairView.as_view()),
             path("bare/", BareView.as_view()),
@@ -137,7 +137,8 @@ def main() -> None:
     def login(url: str, **headers: str) -> Callable[[], Any]:
         def call() -> Any:
             response = client.post(url, credentials, content_type="application/json", headers={**app, **headers})
-            assert response.status_code == 200, response.content
+            if response.status_code != 200:
+                raise SystemExit(f"error: {url} answered {response.status_code}")
             return response
 
         return call
@@ -157,7 +158,8 @@ def main() -> None:
     def get(url: str) -> Callable[[], Any]:
         def call() -> Any:
             response = client.get(url, headers={**bearer, **app})
-            assert response.status_code == 200, response.content
+            if response.status_code != 200:
+                raise SystemExit(f"error: {url} answered {response.status_code}")
             return response
 
         return call
