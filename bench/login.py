@@ -6,7 +6,7 @@ Usage::
 
 In one process, with the test suite's settings (``tests.settings``: SimpleJWT, DRF, the contrib
 integrations; the leak guard's recording middleware and log handler taken out) on a SQLite
-database in memory and the local-memory cache, through Django's test ``Client`` (the whole
+database in memory and the local-memory cache, the rate limit off, through Django's test ``Client`` (the whole
 middleware stack). One user; iOS hands out user hashes and Android JWTs, both "sending".
 
 1. **SimpleJWT login**: ``POST /api/token/`` with SimpleJWT's own serializer (baseline) against
@@ -58,6 +58,7 @@ def configure_environment(hasher: str) -> None:
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.startswith("tests.")]
     settings.LOGGING = {"version": 1, "disable_existing_loggers": False}
     settings.DEBUG = False
+    settings.INTERCOM_IDENTITY_HASH_RATE_LIMIT = 0  # thousands of calls a minute from one user: no limit
     if hasher == "pbkdf2":
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 
