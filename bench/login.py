@@ -31,6 +31,7 @@ import os
 import sys
 import timeit
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,8 @@ def configure_environment(hasher: str) -> None:
     settings.LOGGING = {"version": 1, "disable_existing_loggers": False}
     settings.DEBUG = False
     settings.INTERCOM_IDENTITY_HASH_RATE_LIMIT = 0  # thousands of calls a minute from one user: no limit
+    # SimpleJWT's default 5-minute access tokens would expire during a long run.
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "ACCESS_TOKEN_LIFETIME": timedelta(hours=12)}
     if hasher == "pbkdf2":
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 
