@@ -1,4 +1,4 @@
-"""Benchmark 7: the login integrations and the JWT provider endpoint, against their baselines.
+"""Benchmark 8: the login integrations and the JWT provider endpoint, against their baselines.
 
 Usage::
 
@@ -125,7 +125,7 @@ def main() -> None:
         ]
     )
 
-    start(f"bench/login.py: login integrations and the JWT provider endpoint (benchmark 7, {args.hasher} hasher)")
+    start(f"bench/login.py: login integrations and the JWT provider endpoint (benchmark 8, {args.hasher} hasher)")
     call_command("migrate", verbosity=0)
     for platform, secret in SECRETS.items():
         config = get_platform_config(platform, "development")

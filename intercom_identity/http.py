@@ -15,7 +15,13 @@ from django.http import HttpRequest, JsonResponse
 
 from intercom_identity._internal import outages
 from intercom_identity._internal.ratelimit import retry_after
-from intercom_identity.exceptions import MissingSecret, SecretUnavailable, UnknownEnvironment, UnknownPlatform
+from intercom_identity.exceptions import (
+    MissingSecret,
+    SecretUnavailable,
+    UnknownEnvironment,
+    UnknownPlatform,
+    UnservedEnvironment,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +39,15 @@ def method_not_allowed(request: HttpRequest, allowed: tuple[str, ...]) -> JsonRe
     return response
 
 
-def rate_limited(request: HttpRequest, endpoint: str, limit: int, user: Any = None) -> JsonResponse | None:
-    """429 JSON with ``Retry-After`` when the client address, or the user, is over ``limit`` a minute."""
-    buckets = [f"{endpoint}:addr:{request.META.get('REMOTE_ADDR', '')}"]
+def rate_limited(
+    request: HttpRequest, endpoint: str, limit: int, user: Any = None, *, environment: str | None = None
+) -> JsonResponse | None:
+    """429 JSON with ``Retry-After`` when the client address, or the user, is over ``limit`` a minute
+    (counted per ``environment`` when given: one workspace's traffic does not use up another's)."""
+    scope = endpoint if environment is None else f"{endpoint}:{environment}"
+    buckets = [f"{scope}:addr:{request.META.get('REMOTE_ADDR', '')}"]
     if user is not None and getattr(user, "pk", None) is not None:
-        buckets.append(f"{endpoint}:user:{user.pk}")
+        buckets.append(f"{scope}:user:{user.pk}")
     waits = [wait for bucket in buckets if (wait := retry_after(bucket, limit)) is not None]
     if not waits:
         return None
@@ -46,10 +56,15 @@ def rate_limited(request: HttpRequest, endpoint: str, limit: int, user: Any = No
     return response
 
 
+def unserved(exc: UnservedEnvironment) -> JsonResponse:
+    """400 for a request that asks for an environment this deployment does not serve."""
+    return error_response(400, "unknown_environment", str(exc))
+
+
 def unavailable(exc: Exception) -> JsonResponse:
     """503 for a server-side configuration problem; the log gets the reason, the client a sentence."""
     error = error_for(exc)
-    if error is None or error[0] != 503:
+    if error is None or error[0] not in (400, 503):
         logger.error("Intercom identity unavailable: %s", exc)
         error = 503, "secret_unavailable", "Intercom identity is temporarily unavailable on this server."
     return error_response(*error)
@@ -65,6 +80,8 @@ def error_for(exc: Exception) -> tuple[int, str, str] | None:
     """
     if isinstance(exc, UnknownPlatform):
         return 400, "unknown_platform", str(exc)
+    if isinstance(exc, UnservedEnvironment):  # the client's mistake, not the server's
+        return 400, "unknown_environment", str(exc)
     if isinstance(exc, UnknownEnvironment):
         logger.error("Intercom identity unavailable: %s", exc)
         return 503, "environment_not_configured", "Intercom identity is not configured on this server."
@@ -96,7 +113,7 @@ def json_errors(view: Callable[P, JsonResponse]) -> Callable[P, JsonResponse]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> JsonResponse:
         try:
             response = view(*args, **kwargs)
-        except (DatabaseError, InterfaceError, ImproperlyConfigured, SuspiciousOperation) as exc:
+        except (UnservedEnvironment, DatabaseError, InterfaceError, ImproperlyConfigured, SuspiciousOperation) as exc:
             error = error_for(exc)
             assert error is not None  # noqa: S101 - every one of these has its answer
             return error_response(*error)
