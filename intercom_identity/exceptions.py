@@ -17,12 +17,29 @@ class IntercomIdentityError(Exception):
     """Base class of every error this app raises on purpose."""
 
 
+class IdentityCallableRaised(ImproperlyConfigured):
+    """A pluggable ``INTERCOM_IDENTITY_USER_ID`` / ``USER_EMAIL`` / ``AUTHENTICATE`` raised.
+
+    Already logged where it was caught (the traceback once per process, then a count): whoever
+    answers it (a 503, a messenger that does not boot) logs nothing more.
+    """
+
+
 class UnknownPlatform(IntercomIdentityError, ValueError):
     """A platform name that is not ``ios``, ``android`` or ``web``."""
 
 
 class UnknownEnvironment(IntercomIdentityError, LookupError):
     """No environment row has this slug."""
+
+
+class UnservedEnvironment(UnknownEnvironment):
+    """A request asked for an environment this deployment does not serve
+    (``INTERCOM_IDENTITY_SERVED_ENVIRONMENTS``): the client's mistake, answered with a 400."""
+
+    def __init__(self, slug: str) -> None:
+        self.slug = slug
+        super().__init__(f"This server does not serve the Intercom environment {slug!r}.")
 
 
 class PhaseRequiresSecret(IntercomIdentityError, ValueError):
@@ -71,6 +88,26 @@ class EnforcementBlocked(IntercomIdentityError):
         )
 
 
+class MinimumContradictsEvidence(IntercomIdentityError, ValueError):
+    """A declared minimum sending version would count as sending versions whose users were seen,
+    while the platform was handing the credential out, without it."""
+
+    def __init__(self, config: object, minimum: str, versions: list[str]) -> None:
+        self.versions = versions
+        super().__init__(
+            gettext(
+                "Refusing to set the minimum sending version of %(config)s to %(minimum)s: users of "
+                "%(versions)s were seen without the credential while it was being handed out, so these "
+                "versions do not send it. Choose a higher minimum, or force it with a written reason."
+            )
+            % {"config": config, "minimum": minimum, "versions": ", ".join(versions)}
+        )
+
+
+class ProductionPermissionRequired(IntercomIdentityError, PermissionError):
+    """Turning an environment's production flag on or off needs the manage-production permission."""
+
+
 class ReasonRequired(IntercomIdentityError, ValueError):
     """A forced change was asked for without saying why."""
 
@@ -89,3 +126,11 @@ class RotationFailed(IntercomIdentityError):
 
 class InvalidAppId(IntercomIdentityError, ValueError):
     """Not something Intercom could have shown as an app ID (whitespace, a URL, too long)."""
+
+
+class SecretProvisioningRefused(IntercomIdentityError, ValueError):
+    """A create-, rotate- or retire-secret step is not allowed in the row's state (the message says what to do)."""
+
+
+class RetireTooEarly(SecretProvisioningRefused):
+    """The old secret is still inside its grace period (INTERCOM_IDENTITY_SECRET_RETIRE_AFTER_HOURS)."""

@@ -7,8 +7,15 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.cache.backends.base import BaseCache
@@ -19,13 +26,14 @@ from django.template import Context, Template
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from intercom_identity._internal.configcache import get_serving_config
 from intercom_identity.models import (
     AuditEvent,
     CredentialMode,
     PlatformConfig,
     RolloutPhase,
 )
-from intercom_identity.rollout.activity import record_client
+from intercom_identity.rollout.activity import record, record_client, record_page
 from intercom_identity.rollout.changes import change_mode, change_phase, store_secret
 from intercom_identity.selectors import get_platform_config
 from tests import leakguard
@@ -41,6 +49,26 @@ SECRETS = {
     ("production", "ios"): "prod-ios-aa11bb22cc33dd44ee55ff6677889900aabb",
     ("production", "android"): "prod-android-99887766554433221100ffeeddccbb",
     ("production", "web"): "prod-web-0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e",
+}
+
+
+def openssl_hmac(secret: str, message: str) -> str:
+    """``printf %s MESSAGE | openssl dgst -sha256 -hmac SECRET``: the reference the README promises."""
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is not installed (apt-get install -y openssl)", pytrace=False)
+    completed = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-hmac", secret], input=message.encode(), capture_output=True, check=False
+    )
+    assert completed.returncode == 0, "openssl dgst failed"
+    return completed.stdout.decode().split()[-1]
+
+
+# One deployment serving two workspaces: production by default, development for the
+# requests that send ``X-Intercom-Environment: development`` (a debug build of the app).
+TWO_WORKSPACES = {
+    "INTERCOM_IDENTITY_ENVIRONMENT": "production",
+    "INTERCOM_IDENTITY_SERVED_ENVIRONMENTS": ["development"],
+    "INTERCOM_IDENTITY_ENVIRONMENT_RESOLVER": "intercom_identity.resolvers.header_environment",
 }
 
 
@@ -75,7 +103,10 @@ def make_ready(env: str, platform: str, *, users: int = 1, version: str = "2.0")
     model = get_user_model()
     for n in range(users):
         client_user = model.objects.create_user(f"ready-{env}-{platform}-{version}-{n}", f"r{n}@example.com", "pw")
-        record_client(client_user, platform, version, sent_credential=True, environment=env)
+        if platform == "web":  # a page rendered by the tags, handed the credential
+            record_page(get_serving_config(platform, env), client_user, sent_credential=True)
+        else:
+            record_issued(client_user, platform, version, environment=env)
 
 
 def users(count: int, prefix: str = "u") -> list[Any]:
@@ -90,8 +121,17 @@ def ios() -> PlatformConfig:
 
 
 def seen(user: Any, version: str, *, sent: bool, at: Any = None, platform: str = "ios") -> bool:
-    """``record_client`` in the development environment."""
-    return record_client(user, platform, version, sent_credential=sent, environment="development", now=at)
+    """A login seen in the development environment: ``record_client`` (no credential), or the
+    server handing the user a credential (``sent``, as ``serve_identity`` records it)."""
+    if sent:
+        return record_issued(user, platform, version, environment="development", now=at)
+    return record_client(user, platform, version, environment="development", now=at)
+
+
+def record_issued(user: Any, platform: str, version: str, *, environment: str, now: Any = None) -> bool:
+    """Record ``user`` on ``version`` as handed a credential by the server (what ``serve_identity``
+    and the tags record, whatever the phase: tests set the evidence up directly)."""
+    return record(get_serving_config(platform, environment), user, version, sent_credential=True, now=now)
 
 
 def forced_enforcement(reason: str = "QA devices only", ratio: float | None = 6 / 7) -> AuditEvent:
@@ -156,7 +196,7 @@ SCRIPT_RE = re.compile(r"^<script(?: nonce=\"([^\"]*)\")?>window\.intercomSettin
 
 
 def render(user: Any, source: str = "{% intercom_settings %}", **context: Any) -> str:
-    request = RequestFactory().get("/")
+    request = RequestFactory().get("/", **context.pop("request_meta", {}))
     request.user = user
     for key, value in context.pop("request_attrs", {}).items():
         setattr(request, key, value)
@@ -317,3 +357,41 @@ class FaultyCache(BaseCache):
 RECORD = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (DEBUG|INFO|WARNING|ERROR|CRITICAL) (\S+) \[(\d+)\] (.*)$", re.MULTILINE
 )
+
+
+# --- documentation ---------------------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def fenced_blocks(page: str, language: str) -> list[str]:
+    """The ``language`` code blocks of ``docs/<page>``, exactly as printed there."""
+    text = (DOCS / page).read_text("utf-8")
+    return re.findall(rf"^```{re.escape(language)}\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+
+
+def manage_py(line: str) -> None:
+    """Run one ``python manage.py ARGS`` line of the documentation through ``call_command``."""
+    words = shlex.split(line)
+    assert words[:2] == ["python", "manage.py"], line
+    call_command(*words[2:], stdout=io.StringIO(), stderr=io.StringIO())
+
+
+# A fenced block the documentation promises works, named by the comment just above it.
+DOC_BLOCK = re.compile(r"<!-- (?:recipe|example): (?P<name>[\w.-]+) -->\n```(?P<lang>\w*)\n(?P<body>.*?)\n```", re.S)
+
+
+def doc_blocks(page: str) -> dict[str, str]:
+    """Every named fenced block of ``docs/<page>``, exactly as printed, by name."""
+    return {m["name"]: m["body"] for m in DOC_BLOCK.finditer((DOCS / page).read_text(encoding="utf-8"))}
+
+
+def doc_module(page: str, name: str, **namespace: Any) -> ModuleType:
+    """The block ``name`` of ``docs/<page>`` run as a module (importable as ``tests.docs.<page>.<name>``)."""
+    code = doc_blocks(page)[name]
+    module_name = f"tests.docs.{Path(page).stem.replace('-', '_')}.{name}"
+    module = ModuleType(module_name)
+    module.__dict__.update(namespace)
+    sys.modules[module_name] = module
+    exec(compile(code, f"docs/{page} ({name})", "exec"), module.__dict__)  # noqa: S102 - the docs' own code
+    return module

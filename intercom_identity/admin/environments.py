@@ -13,12 +13,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from intercom_identity.admin.base import AppModelAdmin
-from intercom_identity.admin.display import environment_badges, secret_cell
+from intercom_identity.admin.display import environment_badges, secret_cell, served_note
 from intercom_identity.admin.next_steps import production_permission_name
 from intercom_identity.admin.pages.workspace import EnvironmentApiTokenMixin, api_token_summary
 from intercom_identity.admin.transitions import PHASE_SHORT_LABELS
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
 from intercom_identity.permissions import can_manage, can_manage_production
+from intercom_identity.rollout.changes import set_is_production
 
 
 class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -58,14 +59,27 @@ class EnvironmentAdmin(EnvironmentApiTokenMixin, AppModelAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:
             fields.append("slug")  # the setting and history refer to it
-        if obj is not None and not can_manage_production(request.user):
-            fields.append("is_production")
+        if not can_manage_production(request.user):
+            fields.append("is_production")  # guarded state: not even on a new environment
         return fields
+
+    def save_model(self, request: HttpRequest, obj: Environment, form: Any, change: bool) -> None:
+        """The production flag goes through ``rollout`` (permission, lock, audit event); the rest as usual."""
+        flag = obj.is_production
+        obj.is_production = bool(form.initial.get("is_production", False)) if change else False
+        super().save_model(request, obj, form, change)
+        if flag != obj.is_production:
+            set_is_production(obj, flag, actor=request.user)
 
     @admin.display(description=_("environment"), ordering="label")
     def environment(self, obj: Environment) -> str:
+        note = served_note(obj)
         return format_html(
-            '{} {}<br><span class="intercom-quiet">{}</span>', str(obj), environment_badges(obj), obj.slug
+            '{} {}<br><span class="intercom-quiet">{}</span>{}',
+            str(obj),
+            environment_badges(obj),
+            obj.slug,
+            format_html('<br><span class="intercom-quiet intercom-records-only">{}</span>', note) if note else "",
         )
 
     @admin.display(description=_("Intercom workspace"), ordering="app_id")
@@ -99,6 +113,8 @@ class EnvironmentAdmin(EnvironmentApiTokenMixin, AppModelAdmin):
         """Say why a button is missing: a production environment read only for want of the
         permission, or no delete link while a platform is still rolled out."""
         notices = []
+        if obj is not None and served_note(obj):
+            notices.append(served_note(obj))
         if obj is not None and not can_manage(request.user, obj):
             notices.append(
                 gettext(

@@ -14,20 +14,22 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity.admin.base import AppModelAdmin
-from intercom_identity.admin.display import phase_cell, secret_cell
+from intercom_identity.admin.display import phase_cell, secret_cell, served_note
 from intercom_identity.admin.forms import PlatformConfigForm
 from intercom_identity.admin.next_steps import offered_steps
 from intercom_identity.admin.pages.check import CheckPage
 from intercom_identity.admin.pages.overview import OverviewPage
+from intercom_identity.admin.pages.secrets import IntercomSecretPage
 from intercom_identity.admin.pages.transition import TransitionPage, transition_action
 from intercom_identity.admin.transitions import TRANSITIONS
 from intercom_identity.models import AuditEvent, PlatformConfig, change_summary
 from intercom_identity.permissions import can_manage
+from intercom_identity.rollout.adoption import builds_in_use
 from intercom_identity.rollout.changes import set_min_sending_version, store_secret
 
 
 @admin.register(PlatformConfig)
-class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, AppModelAdmin):
+class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, IntercomSecretPage, AppModelAdmin):
     form = PlatformConfigForm
     write_only_fields = ("new_secret",)  # hidden from error reports (AppModelAdmin)
     change_form_template = "intercom_identity/admin/platformconfig_change_form.html"
@@ -62,11 +64,17 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, AppModelAdmin
         secret_fields = ["secret"]
         if obj is not None and not obj.managed_by_settings and self.has_change_permission(request, obj):
             secret_fields.append("new_secret")
-        return [
+        fieldsets: list[Any] = [
             (None, {"fields": ["environment", "platform"]}),
             (_("Secret"), {"fields": secret_fields}),
-            (_("Adoption"), {"fields": ["min_sending_version"]}),
         ]
+        # Web pages have no version: a minimum means something only once single-page-app builds report one.
+        if obj is None or builds_in_use(obj):
+            adoption_fields = ["min_sending_version"]
+            if self.has_change_permission(request, obj):
+                adoption_fields += ["force_min_version", "min_version_reason"]
+            fieldsets.append((_("Adoption"), {"fields": adoption_fields}))
+        return fieldsets
 
     def get_urls(self) -> list[Any]:
         """The custom pages' URLs, before the model admin's own (which would take them for object ids)."""
@@ -83,6 +91,7 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, AppModelAdmin
                 name="intercom_identity_platformconfig_overview",
             ),
             *self.workspace_urls(),
+            *self.intercom_secret_urls(),
             *super().get_urls(),
         ]
 
@@ -112,7 +121,13 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, AppModelAdmin
         if secret:
             store_secret(obj, secret, actor=request.user)
         if "min_sending_version" in form.changed_data:
-            set_min_sending_version(obj, form.cleaned_data["min_sending_version"], actor=request.user)
+            set_min_sending_version(
+                obj,
+                form.cleaned_data["min_sending_version"],
+                actor=request.user,
+                reason=form.cleaned_data.get("min_version_reason", ""),
+                force=bool(form.cleaned_data.get("force_min_version")),
+            )
 
     def construct_change_message(self, request: HttpRequest, form: forms.Form, formsets: Any, add: bool = False) -> Any:
         """History says that the secret changed, by fingerprint; never the secret."""
@@ -142,6 +157,8 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, AppModelAdmin
     ) -> HttpResponse:
         if obj is not None:
             context["rollout"] = self._rollout_rows(request, obj)
+            context["intercom_secret"] = self.intercom_secret_buttons(request, obj)
+            context["served_note"] = served_note(obj.environment)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _rollout_rows(self, request: HttpRequest, config: PlatformConfig) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import traceback
 from datetime import timedelta
 from typing import Any
 
@@ -49,8 +50,17 @@ def test_a_sync_reads_me_then_the_log_of_30_days_with_the_token_and_version(inte
     assert abs(int(logs.args["created_at_after"]) - before) <= 5
     assert (logs.args["page"], logs.args["per_page"]) == ("1", "250")
     result = json.loads(out)
-    assert set(result) == {"environment", "fetched_at", "identity_verification", "app_id", "drift", "events"}
+    assert set(result) == {
+        "environment",
+        "fetched_at",
+        "identity_verification",
+        "app_id",
+        "secrets",
+        "drift",
+        "events",
+    }
     assert result["environment"] == "production"
+    assert [secret["name"] for secret in result["secrets"]] == ["made by hand"]
     assert result["identity_verification"] is False
     assert result["app_id"] == "prodapp1"
     assert result["drift"] == []
@@ -89,7 +99,7 @@ def test_relevant_events_are_stored_once_and_printed(intercom: FakeIntercom) -> 
     # A second sync reads from the first one (less the overlap) and stores nothing twice.
     first = WorkspaceSnapshot.objects.get(environment__slug="production").fetched_at
     command_result("workspace", "production")
-    second_logs = intercom.requests()[-1]
+    second_logs = [r for r in intercom.requests() if r.path == "/admins/activity_logs"][-1]
     expected = int((first - workspace.SYNC_OVERLAP).timestamp())
     assert int(second_logs.args["created_at_after"]) == expected
     assert WorkspaceEvent.objects.filter(environment__slug="production").count() == 2
@@ -339,6 +349,72 @@ def test_a_malformed_log(intercom: FakeIntercom, httpserver: HTTPServer, page: d
     assert_failed(intercom, "GET /admins/activity_logs (page 1) is malformed", needle)
 
 
+# Shaped like an access token but made of identifier characters only: what the old rule
+# ("a plain identifier") echoed. Supplied by settings, so the leak guard watches for it.
+IDENTIFIER_TOKEN = "dG9rOmFhYmJjY2RkLTExMjItMzM0NC01NTY2Nzc4ODk5_echoed"
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 418])
+def test_an_error_code_outside_intercoms_vocabulary_is_not_repeated(
+    intercom: FakeIntercom, httpserver: HTTPServer, settings: Any, caplog: Any, status: int
+) -> None:
+    """An endpoint at the API URL that answers with the token as its error code gets nothing echoed:
+    not in the command's output, the log, the snapshot (what the admin's message and overview show)."""
+    settings.INTERCOM_IDENTITY_API_TOKENS = {**TOKENS, "production": IDENTIFIER_TOKEN}
+    httpserver.expect_request("/me").respond_with_json(error_list(IDENTIFIER_TOKEN), status=status)
+    error = assert_failed(intercom, "GET /me", str(status))
+    assert IDENTIFIER_TOKEN not in error
+    assert "echoed" not in error
+    assert all(IDENTIFIER_TOKEN not in record.getMessage() for record in caplog.records)
+    assert IDENTIFIER_TOKEN not in WorkspaceSnapshot.objects.get(environment__slug="production").error
+
+
+def test_only_documented_error_codes_are_repeated() -> None:
+    assert intercom_api._error_code(error_list("token_revoked")) == "token_revoked"
+    for code in ("some_identifier", "Unauthorized", "unauthorized ", "x" * 10, None, 42):
+        assert intercom_api._error_code({"errors": [{"code": code}]}) == ""
+
+
+def test_a_malformed_entry_is_named_by_its_position_not_intercoms_id(
+    intercom: FakeIntercom, httpserver: HTTPServer
+) -> None:
+    entry = {"id": "entry_id_from_intercom", "activity_type": "messenger_api_secret_creation", "created_at": "x"}
+    httpserver.expect_request("/me").respond_with_json(me(identity_verification=False))
+    httpserver.expect_request("/admins/activity_logs").respond_with_json(log_page([entry]))
+    error = assert_failed(intercom, "messenger_api_secret_creation entry #1 of the page", "Unix")
+    assert "entry_id_from_intercom" not in error
+
+
+def sync_failure() -> intercom_api.WorkspaceUnavailable:
+    with pytest.raises(intercom_api.WorkspaceUnavailable) as caught:
+        workspace.sync("production")
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"),
+    [
+        (429, {"X-RateLimit-Reset": str(int(time.time()) + 600)}),  # resets too far away
+        (429, {}),  # says not when
+        (403, {}),
+        (500, {}),
+    ],
+)
+def test_a_failure_from_code_chains_nothing_of_the_sdks(
+    intercom: FakeIntercom, httpserver: HTTPServer, status: int, headers: dict[str, str]
+) -> None:
+    """``workspace.sync()`` called from code: the exception has no cause or context, so no traceback
+    printer shows the SDK's ``ApiError`` with Intercom's body and headers."""
+    body = {**error_list("rate_limit_exceeded"), "secret_body_marker": "x"}
+    httpserver.expect_request("/me").respond_with_json(body, status=status, headers={**headers, "X-Marker": "hdr"})
+    failure = sync_failure()
+    assert failure.__cause__ is None
+    assert failure.__context__ is None
+    printed = "".join(traceback.format_exception(failure))
+    assert "secret_body_marker" not in printed
+    assert "X-Marker" not in printed
+
+
 def test_an_environment_without_a_token(intercom: FakeIntercom, settings: Any) -> None:
     settings.INTERCOM_IDENTITY_API_TOKENS = {}
     error = assert_failed(intercom, "production has no Intercom API token", "set-api-token production")
@@ -383,7 +459,12 @@ def test_a_region_decides_the_base_url(settings: Any, region: str, host: str) ->
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        body = me(identity_verification=False) if request.url.path == "/me" else log_page([])
+        if request.url.path == "/me":
+            body = me(identity_verification=False)
+        elif request.url.path == "/secure_mode_secrets":
+            body = {"type": "list", "data": []}
+        else:
+            body = log_page([])
         return httpx.Response(200, json=body)
 
     result = workspace.sync("production", transport=httpx.MockTransport(handler))
@@ -391,9 +472,11 @@ def test_a_region_decides_the_base_url(settings: Any, region: str, host: str) ->
     assert [(r.method, r.url.scheme, r.url.host, r.url.path) for r in seen] == [
         ("GET", "https", host, "/me"),
         ("GET", "https", host, "/admins/activity_logs"),
+        ("GET", "https", host, "/secure_mode_secrets"),
     ]
     assert all(r.headers["Authorization"] == f"Bearer {PROD}" for r in seen)
-    assert all(r.headers["Intercom-Version"] == "2.14" for r in seen)
+    # The Preview version on the secrets call only.
+    assert [r.headers["Intercom-Version"] for r in seen] == ["2.14", "2.14", "Preview"]
 
 
 def test_the_regions_are_the_sdks() -> None:
@@ -462,3 +545,40 @@ def test_the_system_check_escapes_what_the_last_sync_stored(intercom: FakeInterc
     messages = [message for message in messages if message.startswith("production:")]
     assert len(messages) == 2, messages  # app_id_mismatch, secret_changed_in_intercom
     assert any("eve\\x1b[32m@example.com" in message for message in messages)
+
+
+# --- the workspace's secrets, listed by each sync ------------------------------------------------
+
+
+def test_the_sync_reports_the_secret_codes_from_intercoms_list(intercom: FakeIntercom) -> None:
+    from tests.helpers import run
+
+    intercom.answer(identity_verification=True)
+    store = intercom.secrets()
+    store.store.clear()  # no secret made by hand in this workspace
+    run("create-secret", "production", "ios")
+    run("rotate-secret", "production", "ios")
+    ios = PlatformConfig.objects.get(environment__slug="production", platform="ios")
+    PlatformConfig.objects.filter(pk=ios.pk).update(secret_set_at=timezone.now() - timedelta(days=8), phase="enforced")
+    configure("production", "web", RolloutPhase.SENDING)  # copied by hand: Intercom lists no web secret
+    android = PlatformConfig.objects.get(environment__slug="production", platform="android")
+    PlatformConfig.objects.filter(pk=android.pk).update(intercom_secret_id="6999")  # deleted in Intercom since
+    code, out, _error = command_result("workspace", "production", "--json")
+    assert code == 1
+    found = {(finding["code"], finding["platform"]) for finding in json.loads(out)["drift"]}
+    assert found >= {
+        ("old_secret_not_retired", "ios"),
+        ("no_secret_in_intercom", "web"),
+        ("stored_secret_not_in_intercom", "android"),
+    }
+    assert store.problems == []
+
+
+def test_a_refused_secrets_list_does_not_fail_the_sync(intercom: FakeIntercom) -> None:
+    intercom.answer(identity_verification=False)
+    intercom.secrets().fail["GET"] = 403
+    code, out, _error = command_result("workspace", "production", "--json")
+    assert code == 0
+    assert json.loads(out)["secrets"] is None
+    snapshot = WorkspaceSnapshot.objects.get(environment__slug="production")
+    assert "Intercom forbids GET /secure_mode_secrets (403" in snapshot.secrets_error
