@@ -15,7 +15,7 @@ from django.db.backends.signals import connection_created
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.test.signals import setting_changed
 
-from intercom_identity._internal import cacheguard, configcache, outages
+from intercom_identity._internal import cacheguard, configcache, outages, ratelimit
 from intercom_identity.conf import forget_settings
 from intercom_identity.credentials import users
 from intercom_identity.models import Environment, PlatformConfig
@@ -41,6 +41,7 @@ def forget_process_state() -> None:
     activity.forget_recordings()
     cacheguard.forget()
     outages.forget()
+    ratelimit.forget_sightings()
 
 
 def _row_changed(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:

@@ -33,6 +33,8 @@ VALUES = {
     "SENDING_EVIDENCE_USERS": ("3", 3),
     "MAX_NEW_VERSIONS_PER_USER": ("5", 5),
     "ACTIVITY_RETENTION_DAYS": ("120", 120),
+    "TRUSTED_PROXIES": ("2", 2),  # a count; a header name stays text (below)
+    "RATE_LIMIT_FAIL_CLOSED": ("true", True),
 }
 # Read by their own code: a list of keys, secrets by pair (tests/test_conf.py) and
 # API tokens by environment (tests/workspace/test_tokens.py).
@@ -63,3 +65,8 @@ def test_unset_or_empty_variables_keep_the_apps_defaults() -> None:
     assert got[PREFIX + "JWT_EXPIRY"] == "<default>"
     assert got[PREFIX + "COOKIE_DOMAIN"] == "<default>"
     assert got[PREFIX + "ENVIRONMENT"] == "development"
+
+
+def test_trusted_proxies_may_name_a_header() -> None:
+    got = demo_settings({PREFIX + "TRUSTED_PROXIES": "X-Real-IP"})
+    assert got[PREFIX + "TRUSTED_PROXIES"] == "X-Real-IP"
