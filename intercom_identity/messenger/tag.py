@@ -6,14 +6,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 from django.urls import NoReverseMatch, reverse
+from django.templatetags.static import static
 from django.utils.crypto import salted_hmac
+from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from intercom_identity._internal.configcache import get_serving_config
@@ -67,13 +68,21 @@ def identity_marker(user: Any) -> str:
     return salted_hmac(MARKER_SALT, message, secret=conf.SECRET_KEY, algorithm="sha256").hexdigest()[:32]
 
 
-@lru_cache(maxsize=1)
-def session_script_source() -> str:
-    """The session script, read once: a function expression the config is applied to."""
-    source = SESSION_SCRIPT.read_text("utf-8").strip()
-    if "</script" in source.lower() or "<!--" in source:
-        raise ImproperlyConfigured(f"{SESSION_SCRIPT} cannot be inlined in a <script> element.")
-    return source
+SESSION_SCRIPT_PATH = "intercom_identity/messenger.js"  # the static file's name (collectstatic)
+BOOT_FUNCTION = "window.intercomIdentityBoot"  # what the static file defines, and the bootstrap calls
+
+
+def session_script_url() -> str:
+    """The session script's URL from the staticfiles storage (a hashed, cacheable name with
+    ``ManifestStaticFilesStorage``)."""
+    return static(SESSION_SCRIPT_PATH)
+
+
+def session_script_element(*, nonce: str | None = None) -> SafeString:
+    """``<script src=...>`` of the session script, with the CSP nonce when given: loaded
+    synchronously, so that the bootstrap after it (and the page's own code) finds it defined."""
+    attributes = f' nonce="{escape(nonce)}"' if nonce else ""
+    return SafeString(f'<script src="{escape(session_script_url())}"{attributes}></script>')
 
 
 def refresh_config(settings: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -113,5 +122,6 @@ def messenger_html(request: Any, extra: Mapping[str, Any], *, nonce: str | None 
         "cookieDomain": cookie_domain,
         "refresh": refresh_config(settings),
     }
-    session = script_element(f"{session_script_source()}({script_safe_json(config)});", nonce=nonce)
-    return SafeString(intercom_settings_script(settings, nonce=nonce) + session)
+    # Inline per page: the settings and a one-line bootstrap; the script itself is the static file.
+    bootstrap = script_element(f"{BOOT_FUNCTION}({script_safe_json(config)});", nonce=nonce)
+    return SafeString(intercom_settings_script(settings, nonce=nonce) + session_script_element(nonce=nonce) + bootstrap)
