@@ -11,8 +11,8 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
-from django.urls import NoReverseMatch, reverse
 from django.templatetags.static import static
+from django.urls import NoReverseMatch, reverse
 from django.utils.crypto import salted_hmac
 from django.utils.html import escape
 from django.utils.safestring import SafeString
