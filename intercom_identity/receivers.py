@@ -18,6 +18,7 @@ from django.test.signals import setting_changed
 from intercom_identity._internal import cacheguard, configcache, outages, ratelimit
 from intercom_identity.conf import forget_settings
 from intercom_identity.credentials import users
+from intercom_identity.messenger import tag
 from intercom_identity.models import Environment, PlatformConfig
 from intercom_identity.rollout import activity
 
@@ -73,3 +74,4 @@ def _setting_changed(setting: str, **kwargs: Any) -> None:
     users.forget_reports()
     cacheguard.setting_changed(setting)
     configcache.setting_changed(setting)
+    tag.setting_changed(setting)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -326,3 +327,13 @@ class FaultyCache(BaseCache):
 RECORD = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (DEBUG|INFO|WARNING|ERROR|CRITICAL) (\S+) \[(\d+)\] (.*)$", re.MULTILINE
 )
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+FENCE_RE = re.compile(r"^```(\w+)\n(.*?)^```$", re.S | re.M)
+
+
+def fenced_blocks(page: str, language: str) -> list[str]:
+    """The fenced ``language`` blocks of ``docs/<page>``, exactly as printed."""
+    text = (DOCS / page).read_text("utf-8")
+    return [body for lang, body in FENCE_RE.findall(text) if lang == language]

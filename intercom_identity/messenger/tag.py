@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -64,18 +65,36 @@ def identity_marker(user: Any) -> str:
     if selected is None:
         return ""
     identified_by, identifier = selected
-    message = f"{identified_by.value}:{identifier}"
-    return salted_hmac(MARKER_SALT, message, secret=conf.SECRET_KEY, algorithm="sha256").hexdigest()[:32]
+    return _marker(f"{identified_by.value}:{identifier}", conf.SECRET_KEY)
+
+
+@lru_cache(maxsize=512)  # a page view per signed-in user: the same marker over and over
+def _marker(message: str, secret: str) -> str:
+    return salted_hmac(MARKER_SALT, message, secret=secret, algorithm="sha256").hexdigest()[:32]
 
 
 SESSION_SCRIPT_PATH = "intercom_identity/messenger.js"  # the static file's name (collectstatic)
 BOOT_FUNCTION = "window.intercomIdentityBoot"  # what the static file defines, and the bootstrap calls
 
 
+# Settings that change the script's URL: it is looked up once, then again after one of them changes.
+STATIC_SETTINGS = frozenset({"STATIC_URL", "STORAGES", "STATICFILES_STORAGE", "FORCE_SCRIPT_NAME", "INSTALLED_APPS"})
+_script_url: dict[str, str] = {}
+
+
 def session_script_url() -> str:
     """The session script's URL from the staticfiles storage (a hashed, cacheable name with
-    ``ManifestStaticFilesStorage``)."""
-    return static(SESSION_SCRIPT_PATH)
+    ``ManifestStaticFilesStorage``), looked up once per process (a third of the tag's time)."""
+    url = _script_url.get(SESSION_SCRIPT_PATH)
+    if url is None:
+        url = _script_url[SESSION_SCRIPT_PATH] = static(SESSION_SCRIPT_PATH)
+    return url
+
+
+def setting_changed(setting: str) -> None:
+    """``override_settings(STATIC_URL=...)``: look the script's URL up again."""
+    if setting in STATIC_SETTINGS:
+        _script_url.clear()
 
 
 def session_script_element(*, nonce: str | None = None) -> SafeString:
