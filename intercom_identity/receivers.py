@@ -43,6 +43,7 @@ def forget_process_state() -> None:
     cacheguard.forget()
     outages.forget()
     ratelimit.forget_sightings()
+    tag.forget_rendered()
 
 
 def _row_changed(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:

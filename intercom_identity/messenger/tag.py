@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from intercom_identity.credentials.users import user_identity
 from intercom_identity.exceptions import IntercomIdentityError
 from intercom_identity.messenger.cookies import messenger_cookie_names
 from intercom_identity.messenger.intercom_settings import (
-    intercom_settings_script,
+    RESERVED_KEYS,
     messenger_settings,
     script_element,
     script_safe_json,
@@ -93,6 +94,7 @@ def session_script_url() -> str:
 
 def setting_changed(setting: str) -> None:
     """``override_settings(STATIC_URL=...)``: look the script's URL up again."""
+    _rendered.clear()  # SECRET_KEY (the marker), COOKIE_DOMAIN, the identity callables...
     if setting in STATIC_SETTINGS:
         _script_url.clear()
 
@@ -117,12 +119,78 @@ def refresh_config(settings: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"url": f"{url}?platform=web", "lifetime": conf.JWT_EXPIRY, "now": round(time.time(), 3)}
 
 
+@dataclass(frozen=True)
+class _Rendered:
+    """The nonce-free parts of one user's output under one configuration copy."""
+
+    config: Any  # the ServingConfig it was made under: a new copy (any change) is a miss
+    settings_source: str
+    bootstrap_source: str
+
+
+# (user_id, email, extra items) -> _Rendered, for pages that hand out a user hash (a JWT expires,
+# so it is never kept). Bounded; emptied on any change of settings.
+_rendered: dict[tuple[Any, ...], _Rendered] = {}
+MAX_RENDERED = 2048
+_KEEPABLE = (str, int, float, bool, type(None))
+
+
+def _memo_key(user: Any, extra: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """What the output depends on beyond the configuration, or None when it cannot be kept."""
+    if extra and (RESERVED_KEYS.intersection(extra) or not all(isinstance(v, _KEEPABLE) for v in extra.values())):
+        return None  # warned about or dropped on every render: take the full path
+    try:
+        user_id, email = user_identity(user)
+    except (ImproperlyConfigured, DatabaseError):  # the full path logs it and renders what it can
+        return None
+    if user_id is None and email is None:
+        return None
+    return (user_id, email, tuple(sorted(extra.items())) if extra else ())
+
+
 def messenger_html(request: Any, extra: Mapping[str, Any], *, nonce: str | None = None) -> SafeString:
-    """The tag's output for ``request.user``; empty when the environment has no app id."""
+    """The tag's output for ``request.user``; empty when the environment has no app id.
+
+    A signed-in user's page views repeat the same settings: with a user hash (which does not
+    expire) the nonce-free parts are kept per user and configuration copy, so a repeat render
+    costs the identity lookup and the string assembly (issue 26: at most 1.6x a ``{{ user.pk }}``
+    template).
+    """
     user = getattr(request, "user", None)
+    key = _memo_key(user, extra)
+    if key is not None:
+        try:
+            serving = get_serving_config(Platform.WEB)
+        except (IntercomIdentityError, ImproperlyConfigured, DatabaseError):
+            serving = None
+        kept = _rendered.get(key)
+        if kept is not None and serving is not None and kept.config is serving:
+            return _assemble(kept.settings_source, kept.bootstrap_source, nonce)
+    rendered = _render(user, extra)
+    if rendered is None:
+        return SafeString("")
+    settings_source, bootstrap_source, keepable = rendered
+    if key is not None and keepable and serving is not None:
+        if len(_rendered) >= MAX_RENDERED:
+            _rendered.clear()
+        _rendered[key] = _Rendered(serving, settings_source, bootstrap_source)
+    return _assemble(settings_source, bootstrap_source, nonce)
+
+
+def _assemble(settings_source: str, bootstrap_source: str, nonce: str | None) -> SafeString:
+    # Inline per page: the settings and a one-line bootstrap; the script itself is the static file.
+    return SafeString(
+        script_element(settings_source, nonce=nonce)
+        + session_script_element(nonce=nonce)
+        + script_element(bootstrap_source, nonce=nonce)
+    )
+
+
+def _render(user: Any, extra: Mapping[str, Any]) -> tuple[str, str, bool] | None:
+    """The settings' and the bootstrap's sources, and whether they may be kept (no JWT)."""
     settings = messenger_settings(user, extra)
     if settings is None or not settings.get("app_id"):
-        return SafeString("")
+        return None
     workspace = current_workspace()
     api_base = messenger_api_base(workspace[1] if workspace else DEFAULT_REGION)
     if api_base is not None:
@@ -141,6 +209,14 @@ def messenger_html(request: Any, extra: Mapping[str, Any], *, nonce: str | None 
         "cookieDomain": cookie_domain,
         "refresh": refresh_config(settings),
     }
-    # Inline per page: the settings and a one-line bootstrap; the script itself is the static file.
-    bootstrap = script_element(f"{BOOT_FUNCTION}({script_safe_json(config)});", nonce=nonce)
-    return SafeString(intercom_settings_script(settings, nonce=nonce) + session_script_element(nonce=nonce) + bootstrap)
+    keepable = "user_hash" in settings and "intercom_user_jwt" not in settings
+    return (
+        f"window.intercomSettings = {script_safe_json(dict(settings))};",
+        f"{BOOT_FUNCTION}({script_safe_json(config)});",
+        keepable,
+    )
+
+
+def forget_rendered() -> None:
+    """Tests, and any change of settings: render afresh."""
+    _rendered.clear()

@@ -391,3 +391,35 @@ def test_the_nonce_is_read_although_it_is_falsy_until_then() -> None:
         RequestContext(request, {"csp_nonce": lazy})
     )
     assert html.startswith(f'<script nonce="{lazy}">')
+
+
+# --- repeat renders (issue 26: the kept, nonce-free parts) -----------------------------------------
+
+
+def test_a_repeat_render_is_the_same_page_with_the_new_nonce(user: Any, app_id: str) -> None:
+    configure("development", "web", RolloutPhase.SENDING)
+    first = render(user, "{% intercom_messenger name='Jane' %}", csp_nonce="one")
+    again = render(user, "{% intercom_messenger name='Jane' %}", csp_nonce="two")
+    assert again == first.replace('nonce="one"', 'nonce="two"')
+    assert parts(render(user, "{% intercom_messenger name='Joe' %}"))[0]["name"] == "Joe"  # another extra
+
+
+def test_a_changed_email_or_secret_is_rendered_afresh(user: Any, app_id: str) -> None:
+    configure("development", "web", RolloutPhase.SENDING)
+    before, _ = parts(render(user))
+    user.email = "changed@example.com"
+    user.save()
+    assert parts(render(user))[0]["email"] == "changed@example.com"
+    configure("development", "web", secret="another-web-secret-0123456789abcdef0123")
+    after, _ = parts(render(user))
+    assert after["user_hash"] == compute_user_hash("another-web-secret-0123456789abcdef0123", user_id=str(user.pk))
+    assert after["user_hash"] != before["user_hash"]
+
+
+def test_a_jwt_is_never_kept(user: Any, app_id: str) -> None:
+    from intercom_identity.messenger import tag
+
+    jwt_config("web")
+    first, _ = parts(render(user))
+    assert "intercom_user_jwt" in first
+    assert not tag._rendered
