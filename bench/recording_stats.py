@@ -26,6 +26,7 @@ the shipped query within 1.5x of the empty day.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -133,7 +134,7 @@ def main() -> None:
             for person in people:
                 record_client(person, "ios", "2.0", sent_credential=True, environment="development")
             elapsed = time.perf_counter() - started
-        return elapsed / args.calls * 1000
+        return float(elapsed / args.calls * 1000)
 
     with connection.cursor() as cursor:
         cursor.execute(f'ANALYZE "{tables[0]}"; ANALYZE "{tables[1]}"; ANALYZE "{user_table}"')
@@ -166,6 +167,30 @@ def main() -> None:
         for figures, lookup in order if number % 2 == 0 else order[::-1]:
             figures.append(per_call_ms(lookup))
 
+    # The lookup alone, for users with no row today (what a new user's recording asks first).
+    def lookup_ms(first: bool) -> float:
+        from django.db import transaction
+
+        keys = [
+            {"environment": environment, "platform": "ios", "user_id": 10**9 + n, "day": day} for n in range(args.calls)
+        ]
+        with transaction.atomic():
+            started = time.perf_counter()
+            for key in keys:
+                rows = DailyActivity.objects.select_for_update()
+                if first:
+                    rows.filter(**key).first()
+                else:
+                    with contextlib.suppress(DailyActivity.DoesNotExist):
+                        rows.get(**key)
+            return (time.perf_counter() - started) / len(keys) * 1000
+
+    lookups: dict[bool, list[float]] = {True: [], False: []}
+    for number in range(args.rounds):
+        for first in (False, True) if number % 2 == 0 else (True, False):
+            lookups[first].append(lookup_ms(first))
+    get_ms, first_ms = statistics.median(lookups[False]), statistics.median(lookups[True])
+
     base = statistics.median(empty)
     now_ms, before_ms = statistics.median(shipped), statistics.median(old)
     ratio, before = now_ms / base, before_ms / base
@@ -186,6 +211,14 @@ def main() -> None:
                 before,
                 "reported",
             ),
+        ],
+        figure_header="time",
+    )
+    print_table(
+        f"the lock's lookup alone, {args.calls} users with no row today, median of {args.rounds} round(s)",
+        [
+            Row("get() (shipped) (baseline)", f"{get_ms:.3f} ms/lookup", 1.0),
+            Row("filter().first() (before)", f"{first_ms:.3f} ms/lookup", first_ms / get_ms, "reported"),
         ],
         figure_header="time",
     )
