@@ -17,10 +17,12 @@ from intercom_identity.exceptions import (
     SecretUnavailable,
     UnknownEnvironment,
     UnknownPlatform,
+    UnservedEnvironment,
 )
 
 if TYPE_CHECKING:
     from intercom_identity.credentials.payload import IdentityPayload, identity_payload, serve_identity
+    from intercom_identity.resolvers import resolve_environment
     from intercom_identity.rollout.activity import forget_user, record_client
 
 __all__ = [
@@ -29,10 +31,12 @@ __all__ = [
     "SecretUnavailable",
     "UnknownEnvironment",
     "UnknownPlatform",
+    "UnservedEnvironment",
     "compute_user_hash",
     "forget_user",
     "identity_payload",
     "record_client",
+    "resolve_environment",
     "serve_identity",
 ]
 
@@ -42,6 +46,7 @@ _LAZY = {
     "serve_identity": "intercom_identity.credentials.payload",
     "forget_user": "intercom_identity.rollout.activity",
     "record_client": "intercom_identity.rollout.activity",
+    "resolve_environment": "intercom_identity.resolvers",
 }
 
 

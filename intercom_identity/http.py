@@ -18,7 +18,7 @@ from intercom_identity._internal import outages, ratelimit
 from intercom_identity._internal.cacheguard import CacheUnavailable
 from intercom_identity._internal.ratelimit import retry_after
 from intercom_identity.conf import conf
-from intercom_identity.exceptions import MissingSecret, UnknownEnvironment
+from intercom_identity.exceptions import MissingSecret, UnknownEnvironment, UnservedEnvironment
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +36,19 @@ def method_not_allowed(request: HttpRequest, allowed: tuple[str, ...]) -> JsonRe
     return response
 
 
-def rate_limited(request: HttpRequest, endpoint: str, limit: int, user: Any = None) -> JsonResponse | None:
+def rate_limited(
+    request: HttpRequest, endpoint: str, limit: int, user: Any = None, *, environment: str | None = None
+) -> JsonResponse | None:
     """429 JSON with ``Retry-After`` when the request's bucket is over ``limit`` a minute.
 
     The bucket is the signed-in ``user``'s, else the client address's (``TRUSTED_PROXIES``,
-    IPv6 per /64): one cache round trip. With ``RATE_LIMIT_FAIL_CLOSED`` a cache that is down
-    is a 503 instead of no limit.
+    IPv6 per /64): one cache round trip. Counted per ``environment`` when given (one
+    workspace's traffic does not use up another's). With ``RATE_LIMIT_FAIL_CLOSED`` a cache
+    that is down is a 503 instead of no limit.
     """
+    scope = endpoint if environment is None else f"{endpoint}:{environment}"
     try:
-        wait = retry_after(ratelimit.bucket(request, endpoint, user), limit)
+        wait = retry_after(ratelimit.bucket(request, scope, user), limit)
     except CacheUnavailable:
         response = error_response(
             503, "rate_limit_unavailable", "Requests cannot be counted right now; retry in a few seconds."
@@ -58,8 +62,15 @@ def rate_limited(request: HttpRequest, endpoint: str, limit: int, user: Any = No
     return response
 
 
+def unserved(exc: UnservedEnvironment) -> JsonResponse:
+    """400 for a request that asks for an environment this deployment does not serve."""
+    return error_response(400, "unknown_environment", str(exc))
+
+
 def unavailable(exc: Exception) -> JsonResponse:
     """503 for a server-side configuration problem; the log gets the reason, the client a sentence."""
+    if isinstance(exc, UnservedEnvironment):  # the client's mistake, not the server's
+        return unserved(exc)
     logger.error("Intercom identity unavailable: %s", exc)
     if isinstance(exc, UnknownEnvironment):
         return error_response(503, "environment_not_configured", "Intercom identity is not configured on this server.")
@@ -76,6 +87,8 @@ def json_errors(view: Callable[[HttpRequest], JsonResponse]) -> Callable[[HttpRe
     def wrapper(request: HttpRequest) -> JsonResponse:
         try:
             response = view(request)
+        except UnservedEnvironment as exc:  # from resolve_environment(), wherever the view calls it
+            return unserved(exc)
         except (DatabaseError, InterfaceError) as exc:  # InterfaceError: a connection closed under it
             outages.DATABASE.failed(exc, "the JSON views answer 503 database_unavailable")  # logged bounded
             return error_response(503, "database_unavailable", "Intercom identity is temporarily unavailable.")

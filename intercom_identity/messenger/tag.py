@@ -29,6 +29,7 @@ from intercom_identity.messenger.cookies import messenger_cookie_names
 from intercom_identity.messenger.intercom_settings import (
     RESERVED_KEYS,
     messenger_settings,
+    page_environment,
     script_element,
     script_safe_json,
 )
@@ -44,13 +45,14 @@ MARKER_SALT = "intercom_identity.loader.identity_marker"
 _last_workspaces: dict[str, tuple[str, str]] = {}
 
 
-def current_workspace() -> tuple[str, str] | None:
-    """``(app_id, region)`` of the current environment, from the configuration copy (no query
-    when warm); the last ones seen when it cannot be read; None if never seen."""
+def current_workspace(environment: str | None = None) -> tuple[str, str] | None:
+    """``(app_id, region)`` of ``environment`` (default: ``INTERCOM_IDENTITY_ENVIRONMENT``), from
+    the configuration copy (no query when warm); the last ones seen when it cannot be read;
+    None if never seen."""
     try:
-        config = get_serving_config(Platform.WEB)
+        config = get_serving_config(Platform.WEB, environment)
     except (IntercomIdentityError, ImproperlyConfigured, DatabaseError):
-        return _last_workspaces.get(conf.ENVIRONMENT)
+        return _last_workspaces.get(environment or conf.ENVIRONMENT)
     workspace = _last_workspaces[config.environment] = (config.app_id, config.region)
     return workspace
 
@@ -158,15 +160,20 @@ def messenger_html(request: Any, extra: Mapping[str, Any], *, nonce: str | None 
     """
     user = getattr(request, "user", None)
     key = _memo_key(user, extra)
+    serving = None
     if key is not None:
+        environment = page_environment(request)  # resolved once per request
+        if environment is None:  # not served here: no messenger (logged once)
+            return SafeString("")
+        key = (environment, *key)
         try:
-            serving = get_serving_config(Platform.WEB)
+            serving = get_serving_config(Platform.WEB, environment)
         except (IntercomIdentityError, ImproperlyConfigured, DatabaseError):
             serving = None
         kept = _rendered.get(key)
         if kept is not None and serving is not None and kept.config is serving:
             return _assemble(kept.settings_source, kept.bootstrap_source, nonce)
-    rendered = _render(user, extra)
+    rendered = _render(request, user, extra)
     if rendered is None:
         return SafeString("")
     settings_source, bootstrap_source, keepable = rendered
@@ -186,12 +193,12 @@ def _assemble(settings_source: str, bootstrap_source: str, nonce: str | None) ->
     )
 
 
-def _render(user: Any, extra: Mapping[str, Any]) -> tuple[str, str, bool] | None:
+def _render(request: Any, user: Any, extra: Mapping[str, Any]) -> tuple[str, str, bool] | None:
     """The settings' and the bootstrap's sources, and whether they may be kept (no JWT)."""
-    settings = messenger_settings(user, extra)
+    settings = messenger_settings(user, extra, request=request)
     if settings is None or not settings.get("app_id"):
         return None
-    workspace = current_workspace()
+    workspace = current_workspace(page_environment(request))  # resolved once per request: no second call
     api_base = messenger_api_base(workspace[1] if workspace else DEFAULT_REGION)
     if api_base is not None:
         settings = {**settings, "api_base": api_base}
