@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -352,11 +353,19 @@ RECORD = re.compile(
 )
 
 
+# --- documentation ---------------------------------------------------------------------------------
+
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-FENCE_RE = re.compile(r"^```(\w+)\n(.*?)^```$", re.S | re.M)
 
 
 def fenced_blocks(page: str, language: str) -> list[str]:
-    """The fenced ``language`` blocks of ``docs/<page>``, exactly as printed."""
+    """The ``language`` code blocks of ``docs/<page>``, exactly as printed there."""
     text = (DOCS / page).read_text("utf-8")
-    return [body for lang, body in FENCE_RE.findall(text) if lang == language]
+    return re.findall(rf"^```{re.escape(language)}\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+
+
+def manage_py(line: str) -> None:
+    """Run one ``python manage.py ARGS`` line of the documentation through ``call_command``."""
+    words = shlex.split(line)
+    assert words[:2] == ["python", "manage.py"], line
+    call_command(*words[2:], stdout=io.StringIO(), stderr=io.StringIO())

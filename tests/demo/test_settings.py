@@ -41,6 +41,8 @@ VALUES = {
     "ACTIVITY_RETENTION_DAYS": ("120", 120),
     "TRUSTED_PROXIES": ("2", 2),  # a count; a header name stays text (below)
     "RATE_LIMIT_FAIL_CLOSED": ("true", True),
+    "DEADLINE": ("2027-03-01", "2027-03-01"),
+    "SECRET_RETIRE_AFTER_HOURS": ("48", 48),
 }
 # Read by their own code: a list of keys, secrets by pair (tests/test_conf.py) and
 # API tokens by environment (tests/workspace/test_tokens.py).
