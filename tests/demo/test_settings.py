@@ -37,6 +37,7 @@ VALUES = {
     "WORKSPACE_STALE_HOURS": ("6", 6),
     "SENDING_EVIDENCE_SHARE": ("0.25", 0.25),
     "SENDING_EVIDENCE_USERS": ("3", 3),
+    "WEB_SOAK": ("3600", 3600),
     "MAX_NEW_VERSIONS_PER_USER": ("5", 5),
     "ACTIVITY_RETENTION_DAYS": ("120", 120),
     "TRUSTED_PROXIES": ("2", 2),  # a count; a header name stays text (below)
