@@ -8,7 +8,7 @@ import logging
 import math
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, ParamSpec
 
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError
@@ -18,7 +18,14 @@ from intercom_identity._internal import outages, ratelimit
 from intercom_identity._internal.cacheguard import CacheUnavailable
 from intercom_identity._internal.ratelimit import retry_after
 from intercom_identity.conf import conf
-from intercom_identity.exceptions import IdentityCallableRaised, MissingSecret, UnknownEnvironment, UnservedEnvironment
+from intercom_identity.exceptions import (
+    IdentityCallableRaised,
+    MissingSecret,
+    SecretUnavailable,
+    UnknownEnvironment,
+    UnknownPlatform,
+    UnservedEnvironment,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,35 +76,61 @@ def unserved(exc: UnservedEnvironment) -> JsonResponse:
 
 def unavailable(exc: Exception) -> JsonResponse:
     """503 for a server-side configuration problem; the log gets the reason, the client a sentence."""
+    error = error_for(exc)
+    if error is None or error[0] not in (400, 503):
+        logger.error("Intercom identity unavailable: %s", exc)
+        error = 503, "secret_unavailable", "Intercom identity is temporarily unavailable on this server."
+    return error_response(*error)
+
+
+def error_for(exc: Exception) -> tuple[int, str, str] | None:
+    """``(status, code, detail)`` of the JSON views for an exception on the serving path, or None
+    for one they do not answer (a bug, left to propagate).
+
+    The one table of those answers: the plain JSON view, its DRF twin and the login integrations
+    (which put ``{"error": code, "detail": detail}`` under ``"intercom"``) all read it, so a code
+    means the same thing everywhere. Logs the reason of a server-side problem, never to the client.
+    """
+    if isinstance(exc, UnknownPlatform):
+        return 400, "unknown_platform", str(exc)
     if isinstance(exc, UnservedEnvironment):  # the client's mistake, not the server's
-        return unserved(exc)
-    logger.error("Intercom identity unavailable: %s", exc)
+        return 400, "unknown_environment", str(exc)
     if isinstance(exc, UnknownEnvironment):
-        return error_response(503, "environment_not_configured", "Intercom identity is not configured on this server.")
+        logger.error("Intercom identity unavailable: %s", exc)
+        return 503, "environment_not_configured", "Intercom identity is not configured on this server."
     if isinstance(exc, MissingSecret):
-        return error_response(503, "secret_missing", "No Intercom secret is stored for this platform yet.")
-    return error_response(503, "secret_unavailable", "Intercom identity is temporarily unavailable on this server.")
+        logger.error("Intercom identity unavailable: %s", exc)
+        return 503, "secret_missing", "No Intercom secret is stored for this platform yet."
+    if isinstance(exc, SecretUnavailable):
+        logger.error("Intercom identity unavailable: %s", exc)
+        return 503, "secret_unavailable", "Intercom identity is temporarily unavailable on this server."
+    if isinstance(exc, (DatabaseError, InterfaceError)):  # InterfaceError: a connection closed under it
+        outages.DATABASE.failed(exc, "the JSON views answer 503 database_unavailable")  # logged bounded
+        return 503, "database_unavailable", "Intercom identity is temporarily unavailable."
+    if isinstance(exc, ImproperlyConfigured):
+        if not isinstance(exc, IdentityCallableRaised):  # that one is logged, bounded, where it was raised
+            logger.error("Intercom identity unavailable: %s", exc)
+        return 503, "misconfigured", "Intercom identity is not configured correctly on this server."
+    if isinstance(exc, SuspiciousOperation):
+        return 400, "bad_request", f"The request was refused: {type(exc).__name__}."
+    return None
 
 
-def json_errors(view: Callable[[HttpRequest], JsonResponse]) -> Callable[[HttpRequest], JsonResponse]:
-    """What would otherwise be an HTML error page is a JSON answer: a database that is down or a
-    misconfiguration is a 503, a request Django finds suspicious (too many fields) a 400."""
+P = ParamSpec("P")
+
+
+def json_errors(view: Callable[P, JsonResponse]) -> Callable[P, JsonResponse]:
+    """What would otherwise be an HTML error page is a JSON answer (``error_for``): a database that
+    is down or a misconfiguration is a 503, a request Django finds suspicious (too many fields) a 400."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest) -> JsonResponse:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> JsonResponse:
         try:
-            response = view(request)
-        except UnservedEnvironment as exc:  # from resolve_environment(), wherever the view calls it
-            return unserved(exc)
-        except (DatabaseError, InterfaceError) as exc:  # InterfaceError: a connection closed under it
-            outages.DATABASE.failed(exc, "the JSON views answer 503 database_unavailable")  # logged bounded
-            return error_response(503, "database_unavailable", "Intercom identity is temporarily unavailable.")
-        except ImproperlyConfigured as exc:
-            if not isinstance(exc, IdentityCallableRaised):  # that one is logged, bounded, where it was raised
-                logger.error("Intercom identity unavailable: %s", exc)
-            return error_response(503, "misconfigured", "Intercom identity is not configured correctly on this server.")
-        except SuspiciousOperation as exc:
-            return error_response(400, "bad_request", f"The request was refused: {type(exc).__name__}.")
+            response = view(*args, **kwargs)
+        except (UnservedEnvironment, DatabaseError, InterfaceError, ImproperlyConfigured, SuspiciousOperation) as exc:
+            error = error_for(exc)
+            assert error is not None  # noqa: S101 - every one of these has its answer
+            return error_response(*error)
         outages.DATABASE.available()
         return response
 

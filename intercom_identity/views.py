@@ -25,6 +25,40 @@ ALLOWED_METHODS = ("GET", "HEAD")
 VERIFY_FIELDS = ("user_id", "email", "user_hash", "intercom_user_jwt")
 
 
+def requested_platform(request: HttpRequest) -> str | None:
+    """The platform a request names: ``?platform=`` first, else the ``X-Intercom-Platform`` header
+    (what a mobile app's HTTP client adds to every call, the SDK's JWT provider included)."""
+    return request.GET.get("platform") or request.headers.get("X-Intercom-Platform") or None
+
+
+@http.json_errors
+def identity_response(request: HttpRequest, user: Any) -> JsonResponse:
+    """The JSON view's answer for ``user`` (None: nobody signed in), whoever authenticated them.
+
+    The one core of the plain view and of ``contrib.rest_framework.IntercomIdentityView``: the
+    401, the rate limit, the platform, the payload and the error mapping (``http.error_for``).
+    The caller adds ``Cache-Control: no-store`` and answers the methods it does not allow.
+    """
+    if user is None:
+        return http.error_response(401, "not_authenticated", "Sign in to get an Intercom identity.")
+    environment = resolve_environment(request)  # UnservedEnvironment: json_errors answers 400
+    limited = http.rate_limited(request, "hash", conf.HASH_RATE_LIMIT, user, environment=environment)
+    if limited is not None:
+        return limited
+    platform = requested_platform(request)
+    if not platform:
+        return http.error_response(
+            400, "missing_platform", "Name the platform: ?platform=ios, ?platform=android or ?platform=web."
+        )
+    try:
+        payload = serve_identity(user, platform, request.headers.get("X-App-Version"), environment=environment)
+    except (UnknownPlatform, UnknownEnvironment, SecretUnavailable) as exc:
+        error = http.error_for(exc)
+        assert error is not None  # noqa: S101 - each of these has its answer
+        return http.error_response(*error)
+    return JsonResponse(payload)
+
+
 @csrf_exempt  # it only reads (GET/HEAD); without this, other methods would get the CSRF 403 page, not JSON
 @never_cache
 @http.json_errors
@@ -32,27 +66,7 @@ def user_hash(request: HttpRequest) -> JsonResponse:
     """``GET ?platform=ios|android|web``: the identity payload of the authenticated user."""
     if request.method not in ALLOWED_METHODS:
         return http.method_not_allowed(request, ALLOWED_METHODS)
-
-    user = authenticate(request)
-    if user is None:
-        return http.error_response(401, "not_authenticated", "Sign in to get an Intercom identity.")
-    environment = resolve_environment(request)  # UnservedEnvironment: json_errors answers 400
-    limited = http.rate_limited(request, "hash", conf.HASH_RATE_LIMIT, user, environment=environment)
-    if limited is not None:
-        return limited
-
-    platform = request.GET.get("platform")
-    if not platform:
-        return http.error_response(
-            400, "missing_platform", "Name the platform: ?platform=ios, ?platform=android or ?platform=web."
-        )
-    try:
-        payload = serve_identity(user, platform, request.headers.get("X-App-Version"), environment=environment)
-    except UnknownPlatform as exc:
-        return http.error_response(400, "unknown_platform", str(exc))
-    except (UnknownEnvironment, SecretUnavailable) as exc:
-        return http.unavailable(exc)
-    return JsonResponse(payload)
+    return identity_response(request, authenticate(request))
 
 
 def parse_verify_body(body: bytes) -> dict[str, Any] | JsonResponse:

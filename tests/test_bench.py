@@ -165,3 +165,11 @@ def test_connections() -> None:
     assert has(output, r"^CONN_MAX_AGE=60 \+ CONN_HEALTH_CHECKS \(the demo's default\) .* req/s"), output
     assert has(output, r"^persistent connections: [\d.]+x the throughput of a connection per request\.$"), output
     assert "error:" not in output
+
+
+def test_login() -> None:
+    output = run("login.py", "--quick")
+    assert has(output, r"^POST /api/token/, SimpleJWT's serializer \(baseline\) .* us/req +1\.000 "), output
+    assert has(output, r"^POST /api/token/ \+ intercom, JWT platform .* <= 1\.5x +(PASS|MISS)$"), output
+    assert has(output, r"^GET IntercomIdentityView \?platform=android \(fresh JWT\) .* <= 2\.0x +(PASS|MISS)$"), output
+    assert has(output, r"^login: [\d.]+x \(hash platform\), [\d.]+x \(JWT platform\)"), output

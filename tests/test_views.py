@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,15 +13,26 @@ from intercom_identity.models import ClientActivity, PlatformConfig, RolloutPhas
 from tests.helpers import SECRETS, TWO_WORKSPACES, configure, openssl_hmac
 
 URL = "/intercom/user-hash/"
+# The plain view and its DRF twin share one core and answer the same: every test runs against
+# both, but for the few about how the plain view authenticates (marked ``plain_only``).
+ENDPOINTS = {"plain": "/intercom/user-hash/", "drf": "/api/intercom/identity/"}
 VERIFY_URL = "/intercom/verify/"
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.contrib.urls")]
+plain_only = pytest.mark.parametrize("endpoint", ["plain"], indirect=True)
+
+
+@pytest.fixture(autouse=True, params=sorted(ENDPOINTS))
+def endpoint(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(sys.modules[__name__], "URL", ENDPOINTS[request.param])
+    return str(request.param)
 
 
 def get(client: Client, **params: str) -> Any:
     return client.get(URL, params)
 
 
+@plain_only
 def test_url_is_named() -> None:
     assert reverse("intercom_identity:user-hash") == URL
 
@@ -170,6 +182,7 @@ def bearer_authenticate(request: Any) -> Any:
 
 
 @override_settings(INTERCOM_IDENTITY_AUTHENTICATE="tests.test_views.bearer_authenticate")
+@plain_only  # the DRF twin authenticates with DRF's classes (tests/contrib/test_rest_framework.py)
 def test_authentication_is_pluggable(client: Client, user: Any, all_secrets: Any) -> None:
     response = client.get(URL, {"platform": "ios"}, headers={"Authorization": "Bearer jane"})
     assert response.status_code == 200
@@ -257,6 +270,12 @@ def test_a_content_length_that_is_not_a_number_is_a_400_json(client: Client, all
     response = client.generic("POST", "/intercom/verify/", b"{}", content_type="application/json", CONTENT_LENGTH="abc")
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_body"
+
+
+def test_the_platform_may_be_the_x_intercom_platform_header(user_client: Client, user: Any, all_secrets: Any) -> None:
+    response = user_client.get(URL, headers={"X-Intercom-Platform": "android"})
+    assert response.json()["user_hash"] == compute_user_hash(SECRETS[("development", "android")], user_id=str(user.pk))
+    assert user_client.get(URL, {"platform": "web"}, headers={"X-Intercom-Platform": "ios"}).json()["platform"] == "web"
 
 
 # --- several workspaces: the environment chosen per request ----------------------------------
