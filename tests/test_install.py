@@ -150,14 +150,18 @@ def test_twine_check_passes(dist: tuple[Path, str]) -> None:
     assert output.count("PASSED") == 2, output
 
 
-def test_the_wheel_holds_the_app_its_templates_migrations_types_and_licence_only(dist: tuple[Path, str]) -> None:
+def test_the_wheel_holds_the_app_its_templates_static_files_migrations_types_and_licence_only(dist: tuple[Path, str]) -> None:
     version = project_version()
     with zipfile.ZipFile(wheel_of(dist)) as wheel:
         names = set(wheel.namelist())
         metadata = wheel.read(f"intercom_identity-{version}.dist-info/METADATA").decode()
     package = ROOT / "intercom_identity"
     needed = {"intercom_identity/py.typed", f"intercom_identity-{version}.dist-info/licenses/LICENSE"}
-    needed |= {path.relative_to(ROOT).as_posix() for path in (package / "templates").rglob("*.html")}
+    # Every file under templates/ and static/ (the admin stylesheet was once left out: a 500 under
+    # ManifestStaticFilesStorage on every admin page of the app).
+    for folder in ("templates", "static"):
+        needed |= {path.relative_to(ROOT).as_posix() for path in (package / folder).rglob("*") if path.is_file()}
+    assert "intercom_identity/static/intercom_identity/admin.css" in needed
     needed |= {path.relative_to(ROOT).as_posix() for path in (package / "migrations").glob("*.py")}
     assert needed <= names, sorted(needed - names)
     assert {name.split("/")[0] for name in names} == {"intercom_identity", f"intercom_identity-{version}.dist-info"}
