@@ -99,7 +99,8 @@ def record(
     if sent_credential:
         memories[credential_key] = SENDING_MEMORY
     remembered = _remembered(memories)
-    if seen_key in remembered:
+    latest_key = f"intercom_identity:latest:{config.environment_id}:{config.platform}:{user.pk}"
+    if seen_key in remembered and _still_latest(latest_key, version):
         return False
     mark_sending = sent_credential and credential_key not in remembered
     try:
@@ -117,7 +118,21 @@ def record(
         _remember_on_commit(key, timeout=SEEN_MEMORY)
     if mark_sending:
         _remember_on_commit(credential_key, timeout=SENDING_MEMORY)
+    _remember_on_commit(latest_key, timeout=SEEN_MEMORY, value=version)
     return True
+
+
+def _still_latest(latest_key: str, version: str) -> bool:
+    """Whether the last version written for this user (by any process) is ``version``: only
+    then may an already-seen report be skipped, so A -> B -> A within the hour ends on A.
+
+    Asked of the shared cache every time (one round trip, no query): a process's own memory
+    cannot know that another process wrote B meanwhile. A cache that is down or has forgotten
+    says no, and the report is written (exact, as ever)."""
+    try:
+        return bool(cache.get(latest_key) == version)
+    except CacheUnavailable:
+        return False
 
 
 def _countable(user: Any, app_version: str | None) -> bool:
@@ -161,13 +176,16 @@ def forget_recordings() -> None:
     _known_versions.clear()
 
 
-def _remember_on_commit(key: str, *, timeout: int) -> None:
-    """Remember a write only once it is committed: a rolled-back write must be retried."""
+def _remember_on_commit(key: str, *, timeout: int, value: str | None = None) -> None:
+    """Remember a write only once it is committed: a rolled-back write must be retried.
+
+    With a ``value`` (the user's latest version) only the shared cache keeps it."""
 
     def remember() -> None:
-        _keep(key, timeout=timeout)
+        if value is None:
+            _keep(key, timeout=timeout)
         with contextlib.suppress(CacheUnavailable):  # then the next request writes again
-            cache.set(key, 1, timeout=timeout)
+            cache.set(key, 1 if value is None else value, timeout=timeout)
 
     transaction.on_commit(remember)
 
