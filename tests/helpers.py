@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -317,3 +318,15 @@ class FaultyCache(BaseCache):
 RECORD = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (DEBUG|INFO|WARNING|ERROR|CRITICAL) (\S+) \[(\d+)\] (.*)$", re.MULTILINE
 )
+
+
+# --- the documentation's examples ----------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+FENCE = re.compile(r"^```(?P<lang>\w+)\n(?P<body>.*?)^```$", re.S | re.M)
+
+
+def code_blocks(page: str, lang: str = "python") -> list[str]:
+    """The fenced ``lang`` blocks of ``docs/<page>``, exactly as printed: the tests run these."""
+    text = (DOCS / page).read_text("utf-8")
+    return [match["body"] for match in FENCE.finditer(text) if match["lang"] == lang]

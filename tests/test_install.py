@@ -150,7 +150,9 @@ def test_twine_check_passes(dist: tuple[Path, str]) -> None:
     assert output.count("PASSED") == 2, output
 
 
-def test_the_wheel_holds_the_app_its_templates_static_files_migrations_types_and_licence_only(dist: tuple[Path, str]) -> None:
+def test_the_wheel_holds_the_app_templates_static_migrations_types_and_licence_only(
+    dist: tuple[Path, str],
+) -> None:
     version = project_version()
     with zipfile.ZipFile(wheel_of(dist)) as wheel:
         names = set(wheel.namelist())
