@@ -96,7 +96,6 @@ def test_at_most_one_write_per_user_version_and_hour(
 def test_a_process_remembers_its_recordings_without_asking_the_cache(
     django_capture_on_commit_callbacks: Any, monkeypatch: Any
 ) -> None:
-    from django.core.cache import cache
 
     (person,) = users(1)
     with django_capture_on_commit_callbacks(execute=True):
