@@ -73,7 +73,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import admin
 from django.http import Http404
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.views.static import serve
 
 from intercom_identity.models import PlatformConfig
@@ -91,7 +91,10 @@ for model in admin.site._registry:
     pages.append(reverse(f"{name}_changelist"))
     first = model._default_manager.order_by("pk").first()
     if first is not None:
-        pages += [reverse(f"{name}_change", args=[first.pk]), reverse(f"{name}_history", args=[first.pk])]
+        try:
+            pages += [reverse(f"{name}_change", args=[first.pk]), reverse(f"{name}_history", args=[first.pk])]
+        except NoReverseMatch:  # the overview's index entry has one page, its changelist
+            pass
 web = PlatformConfig.objects.get(environment__slug="development", platform="web")
 pages += [
     reverse("admin:intercom_identity_platformconfig_overview"),

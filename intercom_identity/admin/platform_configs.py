@@ -21,7 +21,7 @@ from intercom_identity.admin.pages.check import CheckPage
 from intercom_identity.admin.pages.overview import OverviewPage
 from intercom_identity.admin.pages.transition import TransitionPage, transition_action
 from intercom_identity.admin.transitions import TRANSITIONS
-from intercom_identity.models import AuditEvent, PlatformConfig, change_summary
+from intercom_identity.models import AuditEvent, IdentityVerificationOverview, PlatformConfig, change_summary
 from intercom_identity.permissions import can_manage
 from intercom_identity.rollout.changes import set_min_sending_version, store_secret
 
@@ -157,3 +157,34 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, AppModelAdmin
             rows.append({"field": field, "label": label, "value": value, "steps": steps, "blocker": blocker})
         rows[0]["changed_at"] = config.phase_changed_at
         return rows
+
+
+@admin.register(IdentityVerificationOverview)
+class IdentityVerificationOverviewAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """*Identity verification* on the admin index, under the app: its one page is the overview,
+    drawn by the platform configurations' admin (whose permissions it follows)."""
+
+    def _configs_admin(self) -> PlatformConfigAdmin:
+        return self.admin_site.get_model_admin(PlatformConfig)  # type: ignore[return-value]
+
+    def get_urls(self) -> list[Any]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_changelist"
+        return [path("", self.admin_site.admin_view(self.changelist_view), name=name)]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, str] | None = None) -> HttpResponse:
+        return self._configs_admin().overview_view(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._configs_admin().has_view_permission(request)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._configs_admin().has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
