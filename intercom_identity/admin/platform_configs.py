@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.decorators import method_decorator
@@ -160,7 +161,7 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, AppModelAdmin
 
 
 @admin.register(IdentityVerificationOverview)
-class IdentityVerificationOverviewAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class IdentityVerificationOverviewAdmin(AppModelAdmin):
     """*Identity verification* on the admin index, under the app: its one page is the overview,
     drawn by the platform configurations' admin (whose permissions it follows)."""
 
@@ -172,6 +173,10 @@ class IdentityVerificationOverviewAdmin(admin.ModelAdmin):  # type: ignore[type-
         return [path("", self.admin_site.admin_view(self.changelist_view), name=name)]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, str] | None = None) -> HttpResponse:
+        # The page takes no filters; one that would reach a secret is refused as on every changelist.
+        for lookup, value in request.GET.items():
+            if not self.lookup_allowed(lookup, value, request):
+                raise DisallowedModelAdminLookup(f"Filtering by {lookup} not allowed")
         return self._configs_admin().overview_view(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
