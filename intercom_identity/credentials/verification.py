@@ -66,8 +66,13 @@ class Diagnosis:
     reason: str
     detail: str
 
+    @property
+    def fix(self) -> str:
+        """How to fix it, for people: the admin's *Fix* line, as plain text (no `code` marks)."""
+        return str(REASONS.get(self.reason, "")).replace("`", "")
+
     def as_dict(self) -> dict[str, str]:
-        return {"reason": self.reason, "detail": self.detail}
+        return {"reason": self.reason, "detail": self.detail, "fix": self.fix}
 
 
 @dataclass(frozen=True)
