@@ -174,8 +174,8 @@ class IdentityVerificationOverviewAdmin(AppModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, str] | None = None) -> HttpResponse:
         # The page takes no filters; one that would reach a secret is refused as on every changelist.
-        for lookup, value in request.GET.items():
-            if not self.lookup_allowed(lookup, value, request):
+        for lookup in request.GET:
+            if not self.lookup_allowed(lookup, request.GET.get(lookup, ""), request):
                 raise DisallowedModelAdminLookup(f"Filtering by {lookup} not allowed")
         return self._configs_admin().overview_view(request)
 
