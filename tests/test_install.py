@@ -190,8 +190,28 @@ def openssl_hmac(secret: str, message: str) -> str:
 def dist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """``python -m build``: the sdist, then the wheel built from it; the folder and build's output."""
     out = tmp_path_factory.mktemp("dist")
-    output = run("python -m build", [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)])
+    output = run(
+        "python -m build", [sys.executable, "-m", "build", "--outdir", str(out), str(clean_source(tmp_path_factory))]
+    )
     return out, output
+
+
+def clean_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The checkout's files as a fresh clone has them (tracked or new, never ignored), in a new folder.
+
+    Built in the checkout itself, a leftover ``*.egg-info/SOURCES.txt`` (from ``pip install -e .``)
+    lists every file once shipped and setuptools adds them again: it hid a stylesheet the
+    package-data rules left out of the wheel.
+    """
+    listed = run("git ls-files", ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT)
+    source = tmp_path_factory.mktemp("source")
+    for name in filter(None, listed.split("\0")):
+        name = name.strip("\n")
+        if not name or not (ROOT / name).is_file():  # deleted in the work tree, not yet committed
+            continue
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, source / name)
+    return source
 
 
 def wheel_of(dist: tuple[Path, str]) -> Path:
