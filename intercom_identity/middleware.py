@@ -14,8 +14,10 @@ from django.http import HttpRequest, HttpResponseBase
 from django.http.request import split_domain_port
 
 from intercom_identity.conf import conf
+from intercom_identity.exceptions import UnservedEnvironment
 from intercom_identity.messenger.cookies import cookie_domains, expired_cookie, messenger_cookie_names
 from intercom_identity.messenger.tag import current_workspace
+from intercom_identity.resolvers import resolve_environment
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +69,11 @@ def session_user(request: HttpRequest) -> str | None:
 
 def expire_messenger_cookies(request: HttpRequest, response: HttpResponseBase) -> None:
     """Add the ``Set-Cookie`` headers that expire the messenger's session on ``response``."""
-    workspace = current_workspace()
+    try:
+        environment = resolve_environment(request)
+    except (UnservedEnvironment, DisallowedHost):  # no messenger was booted for it: no cookies of ours
+        return
+    workspace = current_workspace(environment)
     if workspace is None:
         logger.error("Intercom messenger cookies not expired: the environment's app id cannot be read.")
         return

@@ -17,6 +17,7 @@ from intercom_identity.credentials.payload import serve_identity
 from intercom_identity.credentials.users import authenticate
 from intercom_identity.exceptions import InvalidCredentialInput, SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from intercom_identity.models import RolloutPhase
+from intercom_identity.resolvers import resolve_environment
 from intercom_identity.selectors import get_environment
 from intercom_identity.validators import MAX_CREDENTIAL_FIELD_LENGTH
 
@@ -35,7 +36,8 @@ def user_hash(request: HttpRequest) -> JsonResponse:
     user = authenticate(request)
     if user is None:
         return http.error_response(401, "not_authenticated", "Sign in to get an Intercom identity.")
-    limited = http.rate_limited(request, "hash", conf.HASH_RATE_LIMIT, user)
+    environment = resolve_environment(request)  # UnservedEnvironment: json_errors answers 400
+    limited = http.rate_limited(request, "hash", conf.HASH_RATE_LIMIT, user, environment=environment)
     if limited is not None:
         return limited
 
@@ -45,7 +47,7 @@ def user_hash(request: HttpRequest) -> JsonResponse:
             400, "missing_platform", "Name the platform: ?platform=ios, ?platform=android or ?platform=web."
         )
     try:
-        payload = serve_identity(user, platform, request.headers.get("X-App-Version"))
+        payload = serve_identity(user, platform, request.headers.get("X-App-Version"), environment=environment)
     except UnknownPlatform as exc:
         return http.error_response(400, "unknown_platform", str(exc))
     except (UnknownEnvironment, SecretUnavailable) as exc:
@@ -85,14 +87,18 @@ def parse_verify_body(body: bytes) -> dict[str, Any] | JsonResponse:
 def verify_credential(request: HttpRequest) -> JsonResponse:
     """``POST {"platform", "user_id"?, "email"?, "user_hash"?, "intercom_user_jwt"?}``: Intercom's verdict."""
     try:
-        environment = get_environment()
-    except UnknownEnvironment as exc:
+        environment = get_environment(resolve_environment(request))
+    except UnknownEnvironment as exc:  # unserved: 400; no such row: 503
         return http.unavailable(exc)
+    # The production rule is the resolved environment's: a debug build's development workspace
+    # may be checked on the production backend.
     if environment.is_production and not conf.VERIFY_IN_PRODUCTION:
         return http.error_response(404, "not_found", "The verification emulator is off in production.")
     if request.method != "POST":
         return http.method_not_allowed(request, ("POST",))
-    limited = http.rate_limited(request, "verify", conf.VERIFY_RATE_LIMIT, authenticate(request))
+    limited = http.rate_limited(
+        request, "verify", conf.VERIFY_RATE_LIMIT, authenticate(request), environment=environment.slug
+    )
     if limited is not None:
         return limited
     body = http.read_body(request)

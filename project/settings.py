@@ -128,6 +128,9 @@ INTERCOM_IDENTITY_API_TOKENS = api_tokens_from_environment()
 # Every other setting of the app may come from a variable of the same name; an unset (or
 # empty) variable keeps the app's default (README, Settings). JWT_SIGNED_FIELDS is comma-separated.
 intercom_identity_from_environment: dict[str, type] = {  # lowercase: not a setting itself
+    "SERVED_ENVIRONMENTS": list,  # comma-separated: the environments served besides the default
+    "ENVIRONMENT_RESOLVER": str,  # dotted path of (request) -> slug | None (intercom_identity.resolvers)
+    "ENVIRONMENT_HOSTS": dict,  # host=slug,host=slug: for intercom_identity.resolvers.host_environment
     "USER_ID": str,  # dotted path of (user) -> str | None
     "USER_EMAIL": str,
     "AUTHENTICATE": str,  # dotted path of (request) -> user | None
@@ -146,10 +149,14 @@ intercom_identity_from_environment: dict[str, type] = {  # lowercase: not a sett
     "SENDING_EVIDENCE_USERS": int,  # ...and at least this many distinct users, before it counts as sending
     "MAX_NEW_VERSIONS_PER_USER": int,  # versions nobody reported before, per user and day
     "ACTIVITY_RETENTION_DAYS": int,  # days of daily activity kept (prune-activity)
+    "DEADLINE": str,  # Intercom's deadline as YYYY-MM-DD ("none" turns the reminders off)
+    "SECRET_RETIRE_AFTER_HOURS": int,  # hours before retire-secret may delete the old secret unforced
 }
 for _name, _cast in intercom_identity_from_environment.items():
     if os.environ.get("INTERCOM_IDENTITY_" + _name, "").strip():
         globals()["INTERCOM_IDENTITY_" + _name] = env.get_value("INTERCOM_IDENTITY_" + _name, cast=_cast)
+if str(globals().get("INTERCOM_IDENTITY_DEADLINE", "")).strip().lower() == "none":
+    INTERCOM_IDENTITY_DEADLINE = None
 
 # Hide the app's sensitive locals and POST fields on the DEBUG error page too.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "intercom_identity.debug.AlwaysSafeExceptionReporterFilter"

@@ -7,9 +7,13 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.cache.backends.base import BaseCache
@@ -42,6 +46,26 @@ SECRETS = {
     ("production", "ios"): "prod-ios-aa11bb22cc33dd44ee55ff6677889900aabb",
     ("production", "android"): "prod-android-99887766554433221100ffeeddccbb",
     ("production", "web"): "prod-web-0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e",
+}
+
+
+def openssl_hmac(secret: str, message: str) -> str:
+    """``printf %s MESSAGE | openssl dgst -sha256 -hmac SECRET``: the reference the README promises."""
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is not installed (apt-get install -y openssl)", pytrace=False)
+    completed = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-hmac", secret], input=message.encode(), capture_output=True, check=False
+    )
+    assert completed.returncode == 0, "openssl dgst failed"
+    return completed.stdout.decode().split()[-1]
+
+
+# One deployment serving two workspaces (issue 29): production by default, development for the
+# requests that send ``X-Intercom-Environment: development`` (a debug build of the app).
+TWO_WORKSPACES = {
+    "INTERCOM_IDENTITY_ENVIRONMENT": "production",
+    "INTERCOM_IDENTITY_SERVED_ENVIRONMENTS": ["development"],
+    "INTERCOM_IDENTITY_ENVIRONMENT_RESOLVER": "intercom_identity.resolvers.header_environment",
 }
 
 
@@ -157,7 +181,7 @@ SCRIPT_RE = re.compile(r"^<script(?: nonce=\"([^\"]*)\")?>window\.intercomSettin
 
 
 def render(user: Any, source: str = "{% intercom_settings %}", **context: Any) -> str:
-    request = RequestFactory().get("/")
+    request = RequestFactory().get("/", **context.pop("request_meta", {}))
     request.user = user
     for key, value in context.pop("request_attrs", {}).items():
         setattr(request, key, value)
@@ -320,13 +344,19 @@ RECORD = re.compile(
 )
 
 
-# --- the documentation's examples ----------------------------------------------------------------------
+# --- documentation ---------------------------------------------------------------------------------
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-FENCE = re.compile(r"^```(?P<lang>\w+)\n(?P<body>.*?)^```$", re.S | re.M)
 
 
-def code_blocks(page: str, lang: str = "python") -> list[str]:
-    """The fenced ``lang`` blocks of ``docs/<page>``, exactly as printed: the tests run these."""
+def fenced_blocks(page: str, language: str) -> list[str]:
+    """The ``language`` code blocks of ``docs/<page>``, exactly as printed there."""
     text = (DOCS / page).read_text("utf-8")
-    return [match["body"] for match in FENCE.finditer(text) if match["lang"] == lang]
+    return re.findall(rf"^```{re.escape(language)}\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+
+
+def manage_py(line: str) -> None:
+    """Run one ``python manage.py ARGS`` line of the documentation through ``call_command``."""
+    words = shlex.split(line)
+    assert words[:2] == ["python", "manage.py"], line
+    call_command(*words[2:], stdout=io.StringIO(), stderr=io.StringIO())

@@ -18,7 +18,7 @@ from intercom_identity import environ
 from intercom_identity.checks import check_secret_files, check_settings_secret_choices
 from intercom_identity.environ import api_tokens_from_environment, secrets_from_environment
 from intercom_identity.models import Environment
-from tests.helpers import SECRETS, code_blocks, configure
+from tests.helpers import SECRETS, configure, fenced_blocks
 
 VAULT = "vault-secret-00112233445566778899aabbccddeeff"
 TOKEN = "dG9rOjEyMzQ1Njc4OmFiY2RlZg=="
@@ -103,7 +103,7 @@ def test_the_helpers_are_public_and_safe_to_import_from_settings() -> None:
 
 
 def test_the_documented_settings_work_as_printed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    (example,) = code_blocks("secrets-from-environment.md")
+    (example,) = fenced_blocks("secrets-from-environment.md", "python")
     secret_file = tmp_path / "intercom_ios"
     secret_file.write_text(VAULT + "\n", "utf-8")
     monkeypatch.setenv("INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET_FILE", str(secret_file))

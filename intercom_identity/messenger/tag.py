@@ -26,6 +26,7 @@ from intercom_identity.messenger.cookies import messenger_cookie_names
 from intercom_identity.messenger.intercom_settings import (
     intercom_settings_script,
     messenger_settings,
+    page_environment,
     script_element,
     script_safe_json,
 )
@@ -41,13 +42,14 @@ MARKER_SALT = "intercom_identity.loader.identity_marker"
 _last_workspaces: dict[str, tuple[str, str]] = {}
 
 
-def current_workspace() -> tuple[str, str] | None:
-    """``(app_id, region)`` of the current environment, from the configuration copy (no query
-    when warm); the last ones seen when it cannot be read; None if never seen."""
+def current_workspace(environment: str | None = None) -> tuple[str, str] | None:
+    """``(app_id, region)`` of ``environment`` (default: ``INTERCOM_IDENTITY_ENVIRONMENT``), from
+    the configuration copy (no query when warm); the last ones seen when it cannot be read;
+    None if never seen."""
     try:
-        config = get_serving_config(Platform.WEB)
+        config = get_serving_config(Platform.WEB, environment)
     except (IntercomIdentityError, ImproperlyConfigured, DatabaseError):
-        return _last_workspaces.get(conf.ENVIRONMENT)
+        return _last_workspaces.get(environment or conf.ENVIRONMENT)
     workspace = _last_workspaces[config.environment] = (config.app_id, config.region)
     return workspace
 
@@ -92,10 +94,10 @@ def refresh_config(settings: Mapping[str, Any]) -> dict[str, Any] | None:
 def messenger_html(request: Any, extra: Mapping[str, Any], *, nonce: str | None = None) -> SafeString:
     """The tag's output for ``request.user``; empty when the environment has no app id."""
     user = getattr(request, "user", None)
-    settings = messenger_settings(user, extra)
+    settings = messenger_settings(user, extra, request=request)
     if settings is None or not settings.get("app_id"):
         return SafeString("")
-    workspace = current_workspace()
+    workspace = current_workspace(page_environment(request))  # resolved once per request: no second call
     api_base = messenger_api_base(workspace[1] if workspace else DEFAULT_REGION)
     if api_base is not None:
         settings = {**settings, "api_base": api_base}

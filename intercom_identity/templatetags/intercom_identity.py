@@ -30,8 +30,8 @@ def csp_nonce(context: template.Context) -> str | None:
 @register.simple_tag(takes_context=True)
 def intercom_settings(context: template.Context, **extra: Any) -> SafeString:
     """Render ``window.intercomSettings`` for ``request.user``; keyword arguments add settings."""
-    user = getattr(context.get("request"), "user", None)
-    settings = messenger_settings(user, extra)
+    request = context.get("request")
+    settings = messenger_settings(getattr(request, "user", None), extra, request=request)
     if settings is None:
         return SafeString("")
     return intercom_settings_script(settings, nonce=csp_nonce(context))

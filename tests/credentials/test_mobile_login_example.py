@@ -14,7 +14,7 @@ from django.test import Client, RequestFactory, override_settings
 
 from intercom_identity import compute_user_hash
 from intercom_identity.models import ClientActivity, PlatformConfig, RolloutPhase
-from tests.helpers import SECRETS, code_blocks, configure, database_down
+from tests.helpers import SECRETS, configure, database_down, fenced_blocks
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 @pytest.fixture
 def mobile_login() -> Any:
     """The documented view, compiled from the page's one Python block."""
-    (source,) = code_blocks("mobile-login.md")
+    (source,) = fenced_blocks("mobile-login.md", "python")
     namespace: dict[str, Any] = {"__name__": "docs_mobile_login"}
     exec(compile(source, "docs/mobile-login.md", "exec"), namespace)  # noqa: S102 - the docs' own text
     return namespace["mobile_login"]

@@ -15,6 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 # A value of each setting that differs from its default, as an environment variable holds it.
 VALUES = {
     "ENVIRONMENT": ("production", "production"),
+    "SERVED_ENVIRONMENTS": ("development,staging", ["development", "staging"]),
+    "ENVIRONMENT_RESOLVER": (
+        "intercom_identity.resolvers.header_environment",
+        "intercom_identity.resolvers.header_environment",
+    ),
+    "ENVIRONMENT_HOSTS": ("brand-a.example.com=development", {"brand-a.example.com": "development"}),
     "USER_ID": ("tests.helpers.no_user_id", "tests.helpers.no_user_id"),
     "USER_EMAIL": ("tests.helpers.no_user_id", "tests.helpers.no_user_id"),
     "AUTHENTICATE": ("tests.helpers.no_user_id", "tests.helpers.no_user_id"),
@@ -33,6 +39,8 @@ VALUES = {
     "SENDING_EVIDENCE_USERS": ("3", 3),
     "MAX_NEW_VERSIONS_PER_USER": ("5", 5),
     "ACTIVITY_RETENTION_DAYS": ("120", 120),
+    "DEADLINE": ("2027-03-01", "2027-03-01"),
+    "SECRET_RETIRE_AFTER_HOURS": ("48", 48),
 }
 # Read by their own code: a list of keys, secrets by pair (tests/test_conf.py) and
 # API tokens by environment (tests/workspace/test_tokens.py).

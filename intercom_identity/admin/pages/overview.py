@@ -13,12 +13,13 @@ from django.utils.translation import gettext_lazy as _
 
 from intercom_identity.admin.base import warn_about_configuration
 from intercom_identity.admin.charts import trend_svg
-from intercom_identity.admin.display import environment_badges, secret_cell
+from intercom_identity.admin.display import environment_badges, secret_cell, served_note
 from intercom_identity.admin.next_steps import offered_steps
 from intercom_identity.admin.pages.workspace import WorkspaceOverviewMixin
 from intercom_identity.admin.transitions import TRANSITIONS, neighbour_phase
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
 from intercom_identity.rollout.adoption import adoption
+from intercom_identity.rollout.deadline import deadline_standing
 
 
 class OverviewPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[type-arg]
@@ -34,6 +35,7 @@ class OverviewPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[ty
                 "environment": environment,
                 "rows": [self._overview_row(request, config) for config in environment.platforms.all()],
                 "badges": environment_badges(environment),
+                "served_note": served_note(environment),
                 "workspace": self.workspace_context(request, environment),
             }
             for environment in Environment.objects.prefetch_related("platforms")
@@ -43,6 +45,7 @@ class OverviewPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[ty
             "title": _("Identity verification"),
             "opts": self.model._meta,
             "environments": environments,
+            "deadline": deadline_standing(),
         }
         return TemplateResponse(request, "intercom_identity/admin/overview.html", context)
 
