@@ -17,6 +17,14 @@ class IntercomIdentityError(Exception):
     """Base class of every error this app raises on purpose."""
 
 
+class IdentityCallableRaised(ImproperlyConfigured):
+    """A pluggable ``INTERCOM_IDENTITY_USER_ID`` / ``USER_EMAIL`` / ``AUTHENTICATE`` raised.
+
+    Already logged where it was caught (the traceback once per process, then a count): whoever
+    answers it (a 503, a messenger that does not boot) logs nothing more.
+    """
+
+
 class UnknownPlatform(IntercomIdentityError, ValueError):
     """A platform name that is not ``ios``, ``android`` or ``web``."""
 
@@ -78,6 +86,26 @@ class EnforcementBlocked(IntercomIdentityError):
             )
             % {"config": config, "numbers": adoption.describe()}
         )
+
+
+class MinimumContradictsEvidence(IntercomIdentityError, ValueError):
+    """A declared minimum sending version would count as sending versions whose users were seen,
+    while the platform was handing the credential out, without it."""
+
+    def __init__(self, config: object, minimum: str, versions: list[str]) -> None:
+        self.versions = versions
+        super().__init__(
+            gettext(
+                "Refusing to set the minimum sending version of %(config)s to %(minimum)s: users of "
+                "%(versions)s were seen without the credential while it was being handed out, so these "
+                "versions do not send it. Choose a higher minimum, or force it with a written reason."
+            )
+            % {"config": config, "minimum": minimum, "versions": ", ".join(versions)}
+        )
+
+
+class ProductionPermissionRequired(IntercomIdentityError, PermissionError):
+    """Turning an environment's production flag on or off needs the manage-production permission."""
 
 
 class ReasonRequired(IntercomIdentityError, ValueError):

@@ -15,7 +15,7 @@ from django.http import HttpRequest, JsonResponse
 
 from intercom_identity._internal import outages
 from intercom_identity._internal.ratelimit import retry_after
-from intercom_identity.exceptions import MissingSecret, UnknownEnvironment, UnservedEnvironment
+from intercom_identity.exceptions import IdentityCallableRaised, MissingSecret, UnknownEnvironment, UnservedEnvironment
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,8 @@ def json_errors(view: Callable[[HttpRequest], JsonResponse]) -> Callable[[HttpRe
             outages.DATABASE.failed(exc, "the JSON views answer 503 database_unavailable")  # logged bounded
             return error_response(503, "database_unavailable", "Intercom identity is temporarily unavailable.")
         except ImproperlyConfigured as exc:
-            logger.error("Intercom identity unavailable: %s", exc)
+            if not isinstance(exc, IdentityCallableRaised):  # that one is logged, bounded, where it was raised
+                logger.error("Intercom identity unavailable: %s", exc)
             return error_response(503, "misconfigured", "Intercom identity is not configured correctly on this server.")
         except SuspiciousOperation as exc:
             return error_response(400, "bad_request", f"The request was refused: {type(exc).__name__}.")

@@ -67,6 +67,12 @@ def test_hashing() -> None:
         assert other in output  # the context rows are kept
 
 
+def test_activity_keys() -> None:
+    output = run("activity_keys.py", "--quick")
+    assert has(output, r"^record\(\), key in clear: user id, version, hour \(baseline\) .* 1\.000 "), output
+    assert has(output, r"^record\(\), keyed digest \(BLAKE2b keyed from SECRET_KEY\) .* <= 1\.5x +(PASS|MISS)$"), output
+
+
 def test_resolver() -> None:
     output = run("resolver.py", "--quick")
     assert has(output, r"^no resolver \(baseline\) .* req/s +1\.000 "), output

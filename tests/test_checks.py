@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.checks import Error, Warning
 from django.core.management import call_command
@@ -138,6 +140,9 @@ def test_password_cannot_be_a_signed_field() -> None:
         ("INTERCOM_IDENTITY_SENDING_EVIDENCE_SHARE", "50%", "E024"),
         ("INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS", 0, "E025"),
         ("INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS", 2.0, "E025"),
+        ("INTERCOM_IDENTITY_WEB_SOAK", -1, "E026"),
+        ("INTERCOM_IDENTITY_WEB_SOAK", "1d", "E026"),
+        ("INTERCOM_IDENTITY_WEB_SOAK", 1.5, "E026"),
     ],
 )
 def test_malformed_activity_settings(setting: str, value: object, check_id: str) -> None:
@@ -152,6 +157,39 @@ def test_malformed_activity_settings(setting: str, value: object, check_id: str)
     INTERCOM_IDENTITY_ACTIVITY_RETENTION_DAYS=30,
     INTERCOM_IDENTITY_SENDING_EVIDENCE_SHARE=1,
     INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS=1,
+    INTERCOM_IDENTITY_WEB_SOAK=0,
 )
 def test_activity_settings_at_their_limits_pass() -> None:
     assert check_settings() == []
+
+
+def deploy_check_output() -> str:
+    err = io.StringIO()
+    # --tag security: another test may leave DJANGO_ALLOW_ASYNC_UNSAFE set (async.E001 under --deploy).
+    call_command("check", "--deploy", "--tag", "security", stdout=io.StringIO(), stderr=err)
+    return err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("url", "warned"),
+    [
+        ("http://intercom-proxy.internal:8080", True),
+        ("http://api.intercom.io", True),
+        ("http://10.0.0.7", True),
+        ("https://api.eu.intercom.io", False),
+        ("http://127.0.0.1:9000", False),
+        ("http://localhost:9000", False),
+        ("http://[::1]:9000", False),
+        (None, False),
+    ],
+)
+def test_check_deploy_warns_of_an_api_url_in_clear_to_another_host(url: str | None, warned: bool) -> None:
+    with override_settings(INTERCOM_IDENTITY_API_BASE_URL=url):
+        output = deploy_check_output()
+        plain = io.StringIO()
+        call_command("check", "--tag", "security", stdout=io.StringIO(), stderr=plain)
+    assert ("intercom_identity.W012" in output) is warned
+    assert "intercom_identity.W012" not in plain.getvalue()  # a deployment concern: --deploy only
+    if warned:
+        assert "token would travel in clear" in output
+        assert "https://" in output

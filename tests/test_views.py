@@ -258,7 +258,7 @@ def test_a_content_length_that_is_not_a_number_is_a_400_json(client: Client, all
     assert response.json()["error"] == "invalid_body"
 
 
-# --- several workspaces: the environment chosen per request (issue 29) ----------------------------------
+# --- several workspaces: the environment chosen per request ----------------------------------
 
 
 @pytest.fixture

@@ -16,10 +16,11 @@ from django.utils.safestring import SafeString
 from intercom_identity._internal import outages
 from intercom_identity._internal.configcache import get_serving_config
 from intercom_identity.conf import conf
-from intercom_identity.credentials.payload import payload_for_config
-from intercom_identity.exceptions import IntercomIdentityError, UnservedEnvironment
+from intercom_identity.credentials.payload import handed_out, payload_for_config
+from intercom_identity.exceptions import IdentityCallableRaised, IntercomIdentityError, UnservedEnvironment
 from intercom_identity.models import Environment, Platform
 from intercom_identity.resolvers import resolve_environment
+from intercom_identity.rollout.activity import record_page
 
 logger = logging.getLogger("intercom_identity.messenger")
 
@@ -57,10 +58,15 @@ _ENCODER = DjangoJSONEncoder(ensure_ascii=False)
 
 
 def web_settings(user: Any, *, environment: Environment | str | None = None) -> dict[str, Any]:
-    """``window.intercomSettings`` for the web messenger: app_id, and identity for a user."""
+    """``window.intercomSettings`` for the web messenger: app_id, and identity for a user.
+
+    The page is recorded as the user's web client, with whether it was handed the credential:
+    the evidence web readiness is measured on (at most one write per user and hour).
+    """
     config = get_serving_config(Platform.WEB, environment)
     result: dict[str, Any] = {"app_id": config.app_id}
     payload = payload_for_config(config, user)
+    record_page(config, user, sent_credential=handed_out(payload))
     identity: dict[str, Any] = {"user_id": payload["user_id"], "email": payload["email"]}
     if payload["intercom_user_jwt"] is not None:
         # user_id and the signed fields travel inside the token, not in the clear.
@@ -136,7 +142,8 @@ def messenger_settings(user: Any, extra: Mapping[str, Any], *, request: Any = No
         except IntercomIdentityError:
             return None
     except ImproperlyConfigured as exc:
-        logger.error("Intercom messenger not booted: %s", exc)
+        if not isinstance(exc, IdentityCallableRaised):  # that one is logged, bounded, where it was raised
+            logger.error("Intercom messenger not booted: %s", exc)
         return None
     except (DatabaseError, InterfaceError) as exc:
         # The page must still render: boot with the app id last seen by this process, if any.

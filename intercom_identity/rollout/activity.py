@@ -5,25 +5,29 @@ with them in the same transaction, the memory that spares repeated writes, and e
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import time
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
+from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from intercom_identity._internal import outages
 from intercom_identity._internal.cacheguard import CacheUnavailable, cache
 from intercom_identity._internal.configcache import ServingConfig, get_serving_config
 from intercom_identity.conf import conf
 from intercom_identity.exceptions import IntercomIdentityError
-from intercom_identity.models import AppVersion, ClientActivity, DailyActivity, VersionTally
-from intercom_identity.rollout import retention
+from intercom_identity.models import AppVersion, ClientActivity, DailyActivity, Platform, VersionTally
+from intercom_identity.rollout import retention, versions
 from intercom_identity.validators import clean_version
 
 logger = logging.getLogger("intercom_identity.activity")
@@ -38,16 +42,17 @@ def record_client(
     platform: str,
     app_version: str | None,
     *,
-    sent_credential: bool,
     environment: str | None = None,
     now: datetime | None = None,
 ) -> bool:
-    """Count ``user`` as active on ``app_version`` of ``platform``; returns whether it wrote.
+    """Count ``user`` as active on ``app_version`` of ``platform``, seen *without* the credential;
+    returns whether it wrote.
 
     Call it from every app version's login view (old versions never reach the hash
-    endpoint). A missing or malformed version, an anonymous user, an unknown platform or
-    environment or a database error while writing is logged and ignored: recording never
-    fails a login.
+    endpoint). It takes no word about a credential: only the server's own issuance
+    (``serve_identity``, the JSON view, the template tags) is evidence that one was received.
+    A missing or malformed version, an anonymous user, an unknown platform or environment or
+    a database error while writing is logged and ignored: recording never fails a login.
     """
     if not _countable(user, app_version):
         return False
@@ -61,13 +66,14 @@ def record_client(
     except IntercomIdentityError as exc:
         logger.warning("Client version not recorded: %s", exc)
         return False
-    return record(config, user, app_version, sent_credential=sent_credential, now=now)
+    return record(config, user, app_version, sent_credential=False, now=now)
 
 
 def record(
     config: ServingConfig, user: Any, app_version: str | None, *, sent_credential: bool, now: datetime | None = None
 ) -> bool:
-    """``record_client`` under a configuration already loaded (the serving path has it).
+    """``record_client`` under a configuration already loaded (the serving path has it), with
+    whether the server itself just handed ``user`` a credential (never a caller's claim).
 
     At most one write per (user, platform, version) and hour, plus one when that hour is
     the first to hand the user a credential on it, remembered in the cache; the writes are
@@ -81,6 +87,25 @@ def record(
     except ValueError as exc:
         logger.debug("Client version not recorded: %s", exc)
         return False
+    return _record_version(config, user, version, sent_credential=sent_credential, now=now)
+
+
+def record_page(config: ServingConfig, user: Any, *, sent_credential: bool, now: datetime | None = None) -> bool:
+    """Count a web page rendered by the tags for ``user`` (the web client with no build number),
+    and whether the page was handed the credential: web readiness's evidence.
+
+    The same path as ``record``, so a page view on the warm path (this user's page already
+    recorded this hour) costs no query and no cache round trip.
+    """
+    if config.platform != Platform.WEB or user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return _record_version(config, user, versions.WEB_PAGE, sent_credential=sent_credential, now=now)
+
+
+def _record_version(
+    config: ServingConfig, user: Any, version: str, *, sent_credential: bool, now: datetime | None
+) -> bool:
+    """``record``'s work once the version is known to be recordable."""
     now = (now or timezone.now()).astimezone(dt_timezone.utc)  # tallies are per UTC day
     try:
         if now.date() < retention.cutoff_day():
@@ -91,7 +116,7 @@ def record(
         return False
     if _flood_refused(config, user, version, now):
         return False
-    seen = f"intercom_identity:seen:{config.environment_id}:{config.platform}:{user.pk}:{version}:{now:%Y%m%d%H}"
+    seen = _seen_key(config.environment_id, config.platform, user.pk, version, now)
     # A request handed a credential has its own key: it is evidence a plain request is not.
     seen_key = seen + ":credential" if sent_credential else seen
     credential_key = f"intercom_identity:sends:{config.environment_id}:{config.platform}:{version}"
@@ -99,7 +124,7 @@ def record(
     if sent_credential:
         memories[credential_key] = SENDING_MEMORY
     remembered = _remembered(memories)
-    latest_key = f"intercom_identity:latest:{config.environment_id}:{config.platform}:{user.pk}"
+    latest_key = _latest_key(config.environment_id, config.platform, user.pk)
     if seen_key in remembered and _still_latest(latest_key, version):
         return False
     mark_sending = sent_credential and credential_key not in remembered
@@ -118,7 +143,7 @@ def record(
         _remember_on_commit(key, timeout=SEEN_MEMORY)
     if mark_sending:
         _remember_on_commit(credential_key, timeout=SENDING_MEMORY)
-    _remember_on_commit(latest_key, timeout=SEEN_MEMORY, value=version)
+    _remember_on_commit(latest_key, timeout=SEEN_MEMORY, value=_pseudonym(version))
     return True
 
 
@@ -130,7 +155,7 @@ def _still_latest(latest_key: str, version: str) -> bool:
     cannot know that another process wrote B meanwhile. A cache that is down or has forgotten
     says no, and the report is written (exact, as ever)."""
     try:
-        return bool(cache.get(latest_key) == version)
+        return bool(cache.get(latest_key) == _pseudonym(version))
     except CacheUnavailable:
         return False
 
@@ -307,7 +332,11 @@ def _flood_refused(config: ServingConfig, user: Any, version: str, now: datetime
 
 def _checked_key(user: Any) -> str:
     """Remembered for a second after the database said no to a new version of this user."""
-    return f"intercom_identity:new-versions-checked:{user.pk}"
+    return _checked_key_of(user.pk)
+
+
+def _checked_key_of(user_pk: Any) -> str:
+    return f"intercom_identity:new-versions-checked:{_pseudonym(str(user_pk))}"
 
 
 def _over_allowance_remembered(user: Any, now: datetime) -> bool:
@@ -317,7 +346,61 @@ def _over_allowance_remembered(user: Any, now: datetime) -> bool:
 
 
 def _allowance_key(user: Any, now: datetime) -> str:
-    return f"intercom_identity:new-versions-used:{user.pk}:{now:%Y%m%d}"
+    return _allowance_key_of(user.pk, now)
+
+
+def _allowance_key_of(user_pk: Any, now: datetime) -> str:
+    return f"intercom_identity:new-versions-used:{_pseudonym(f'{user_pk}:{now:%Y%m%d}')}"
+
+
+# The cache keys of one user's recordings hold no user id, version or hour: a keyed digest of
+# them (SECRET_KEY), so the cache says nothing about who ran what once the rows are erased.
+# ``forget_user`` also deletes the keys it can still name (its recent hours and today).
+_PSEUDONYM_SALT = "intercom_identity.activity.cache-key"
+
+
+def _pseudonym(text: str) -> str:
+    """A keyed BLAKE2b digest of ``text`` (a MAC in one call: the hot path pays about a microsecond)."""
+    return hashlib.blake2b(text.encode(), key=_pseudonym_key(settings.SECRET_KEY), digest_size=16).hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _pseudonym_key(secret_key: str) -> bytes:
+    """The digest's key, derived from ``SECRET_KEY`` once per process (and per key)."""
+    return salted_hmac(_PSEUDONYM_SALT, "activity-cache-keys", secret=secret_key, algorithm="sha256").digest()
+
+
+def _seen_key(environment_id: int, platform: str, user_pk: Any, version: str, moment: datetime) -> str:
+    """One write per (user, platform, version) and hour: "seen" at ``moment``'s hour (UTC)."""
+    return f"intercom_identity:seen:{_pseudonym(f'{environment_id}:{platform}:{user_pk}:{version}:{moment:%Y%m%d%H}')}"
+
+
+def _latest_key(environment_id: int, platform: str, user_pk: Any) -> str:
+    """The user's last written version (its digest), shared by every process: see ``_still_latest``."""
+    return f"intercom_identity:latest:{_pseudonym(f'{environment_id}:{platform}:{user_pk}')}"
+
+
+def _forget_cached(user_pk: Any, scopes: set[tuple[int, str, str]], now: datetime) -> None:
+    """Delete the keys of a user's recordings this process can name: each (environment,
+    platform, version) the rows knew, in the hours a key may still live, and today's and
+    yesterday's allowance; from this process's memory too. A cache that is down keeps them
+    until they expire (at most an hour; the allowance at midnight), holding no user id."""
+    now = now.astimezone(dt_timezone.utc)  # as record() names the hours
+    hours = (now, now - timedelta(seconds=SEEN_MEMORY))
+    keys = [
+        key
+        for environment_id, platform, version in scopes
+        for moment in hours
+        for seen in (_seen_key(environment_id, platform, user_pk, version, moment),)
+        for key in (seen, seen + ":credential")
+    ]
+    keys += [_latest_key(environment_id, platform, user_pk) for environment_id, platform, _version in scopes]
+    yesterday = now - timedelta(days=1)
+    keys += [_allowance_key_of(user_pk, now), _allowance_key_of(user_pk, yesterday), _checked_key_of(user_pk)]
+    for key in keys:
+        _process_memory.pop(key, None)
+    with contextlib.suppress(CacheUnavailable):
+        cache.delete_many(keys)
 
 
 def _seconds_left_today(now: datetime) -> int:
@@ -427,9 +510,15 @@ DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for "deadlock detected"
 
 
 def _forget(user: Any) -> int:
-    """``forget_user``'s statements, in one transaction."""
+    """``forget_user``'s statements, in one transaction; the cache's keys once it commits."""
     _lock_user(user, no_key=False)
     latest = list(ClientActivity.objects.select_for_update().filter(user=user).order_by("pk"))
+    now = timezone.now()
+    recent = DailyActivity.objects.filter(user=user, day__gte=utc_day(now) - timedelta(days=1))
+    scopes = {(row.environment_id, row.platform, row.version) for row in latest}
+    scopes |= set(recent.values_list("environment_id", "platform", "version"))
+    user_pk = user.pk  # a deleted user's instance has no pk any more once the transaction commits
+    transaction.on_commit(lambda: _forget_cached(user_pk, scopes, now))
     days = DailyActivity.objects.filter(
         user=user,
         environment_id=OuterRef("environment_id"),

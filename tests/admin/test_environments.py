@@ -152,6 +152,9 @@ def test_a_web_platform_past_off_without_an_app_id_is_warned_about_on_every_page
 # --- what this deployment serves (issue 29) ---------------------------------------------------------------
 
 
+# --- what this deployment serves ---------------------------------------------------------------
+
+
 def environment_cell(html: str, slug: str) -> str:
     """The changelist's environment cell of ``slug``."""
     cells = re.findall(r'<th class="field-environment">(.*?)</th>', html, re.S)
