@@ -17,7 +17,7 @@ $(STAMP): requirements.txt requirements-base.txt requirements-test.txt requireme
 
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py demo_setup
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python manage.py demo_setup
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 CHROMIUM ?= /usr/bin/chromium
@@ -104,6 +104,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/login.py
 	$(BIN)/python bench/adoption.py
 	$(BIN)/python bench/activity_scale.py
+	$(BIN)/python bench/recording_stats.py
 	$(BIN)/python bench/resolver.py
 	$(BIN)/python bench/web.py
 

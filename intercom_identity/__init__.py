@@ -22,6 +22,7 @@ from intercom_identity.exceptions import (
 
 if TYPE_CHECKING:
     from intercom_identity.credentials.payload import IdentityPayload, identity_payload, serve_identity
+    from intercom_identity.environ import api_tokens_from_environment, secrets_from_environment
     from intercom_identity.resolvers import resolve_environment
     from intercom_identity.rollout.activity import forget_user, record_client
 
@@ -32,11 +33,13 @@ __all__ = [
     "UnknownEnvironment",
     "UnknownPlatform",
     "UnservedEnvironment",
+    "api_tokens_from_environment",
     "compute_user_hash",
     "forget_user",
     "identity_payload",
     "record_client",
     "resolve_environment",
+    "secrets_from_environment",
     "serve_identity",
 ]
 
@@ -46,6 +49,8 @@ _LAZY = {
     "serve_identity": "intercom_identity.credentials.payload",
     "forget_user": "intercom_identity.rollout.activity",
     "record_client": "intercom_identity.rollout.activity",
+    "secrets_from_environment": "intercom_identity.environ",  # safe from settings.py
+    "api_tokens_from_environment": "intercom_identity.environ",
     "resolve_environment": "intercom_identity.resolvers",
 }
 

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
 
-from intercom_identity._internal import crypto
+from intercom_identity._internal import crypto, ratelimit
 from intercom_identity._internal.terminal import for_terminal
 from intercom_identity.conf import PREFIX, SETTINGS, Setting, Settings, conf, unknown_settings
 
@@ -71,6 +71,22 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
         "W007",
         "Set it: manage.py intercom_identity set-app-id ENV APP_ID (the app ID is in Intercom's Messenger "
         "installation settings), or in the admin's Environments page.",
+    ),
+    "forwarding_ignored": _warning(
+        "W014",
+        f"Behind a proxy or load balancer, set {PREFIX}TRUSTED_PROXIES to the number of proxies that append "
+        "to X-Forwarded-For, or to the header your load balancer sets (e.g. 'X-Real-IP'): see "
+        "docs/rate-limits.md. Never trust a header a client can set without a proxy in front.",
+    ),
+    "settings_secret_looks_wrong": _error(
+        "E027",
+        "Copy the identity verification secret of that workspace and platform from Intercom (Settings > "
+        "Security > Identity verification) into the variable or vault entry that fills INTERCOM_IDENTITY_SECRETS.",
+    ),
+    "secret_file_writable_by_others": _warning(
+        "W009",
+        "Any local account could replace the secret and have Intercom trust hashes it mints: "
+        "chmod o-w the file (0600 or 0640, owned by the user the site runs as).",
     ),
     "values_under_older_key": _warning(
         "W011",
@@ -256,6 +272,28 @@ def check_shared_cache(**kwargs: Any) -> list[CheckMessage]:
     ]
 
 
+def check_forwarding_headers(**kwargs: Any) -> list[CheckMessage]:
+    """Requests came with a forwarding header while the rate limit read ``REMOTE_ADDR``: behind
+    a proxy every anonymous client then shares the proxy's bucket. Seen by a worker (it tells
+    the others through the cache for a day), so a fresh deployment warns after its first
+    such request."""
+    try:
+        source = conf.TRUSTED_PROXIES
+    except ImproperlyConfigured:  # E031 says so
+        return []
+    header = ratelimit.ignored_forwarding_header()
+    if header is None:
+        return []
+    how = "is 0 (REMOTE_ADDR)" if source == 0 else f"is {source!r}, which those requests did not carry"
+    return [
+        MESSAGES["forwarding_ignored"](
+            f"Requests reached this site with a {header} header while {PREFIX}TRUSTED_PROXIES {how}: the "
+            "per-address rate limit counts them by the address of whatever connected last (a proxy's), so "
+            "anonymous clients behind it are limited together."
+        )
+    ]
+
+
 def check_phases_have_secrets(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """A platform handing out credentials must have a secret, stored or supplied by settings.
 
@@ -292,6 +330,54 @@ def check_phases_have_secrets(app_configs: Any = None, databases: Any = None, **
         for env in sorted(set(conf.SECRETS) - slugs)
     ]
     return messages
+
+
+def check_settings_secret_choices(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The rules ``set-secret`` and the admin apply (too short, an app ID, another pair's secret),
+    for the secrets ``INTERCOM_IDENTITY_SECRETS`` supplies. A database check: it reads app IDs."""
+    if not databases:
+        return []
+    from intercom_identity.models import PlatformConfig
+    from intercom_identity.rollout.changes import check_secret_choice
+
+    try:
+        supplied = conf.SECRETS
+        configs = {
+            (config.environment.slug, config.platform): config
+            for config in PlatformConfig.objects.select_related("environment")
+        }
+    except ImproperlyConfigured:  # E013 says so
+        return []
+    except Exception:  # tables not migrated yet
+        return []
+    messages = []
+    for env, platforms in sorted(supplied.items()):
+        for platform, secret in sorted(platforms.items()):
+            config = configs.get((env, platform))
+            if config is None:  # W003
+                continue
+            try:
+                check_secret_choice(config, secret)
+            except ValueError as exc:  # the message names the mistake and the pairs, never the value
+                messages.append(
+                    MESSAGES["settings_secret_looks_wrong"](
+                        f"{PREFIX}SECRETS[{env!r}][{platform!r}]: {for_terminal(str(exc))}"
+                    )
+                )
+    return messages
+
+
+def check_secret_files(**kwargs: Any) -> list[CheckMessage]:
+    """A ``*_FILE`` secret or API token (``intercom_identity.environ``) that others may write."""
+    from intercom_identity.environ import secret_files, writable_by_others
+
+    return [
+        MESSAGES["secret_file_writable_by_others"](
+            f"{name} names {for_terminal(str(path))}, which users other than its owner and group may write."
+        )
+        for name, path in sorted(secret_files().items())
+        if writable_by_others(path)
+    ]
 
 
 def check_workspace_drift(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -483,6 +569,7 @@ def check_unfinished_secret_creations(
 
 DATABASE_CHECKS = [
     check_phases_have_secrets,
+    check_settings_secret_choices,
     check_workspace_drift,
     check_web_app_id,
     check_deadline,
@@ -496,5 +583,7 @@ ALL_CHECKS = [
     check_settings,
     check_unknown_settings,
     check_shared_cache,
+    check_forwarding_headers,
+    check_secret_files,
     check_served_environments,
 ]

@@ -3,7 +3,7 @@
 Each ``INTERCOM_IDENTITY_*`` setting is one ``Setting`` on ``Settings``: its default, the
 function that validates it, the id of the system check that reports it malformed and the
 line the settings reference shows. The checks (``checks.py``), the unknown-setting warning
-and the README's settings table (``settings_table()``) all come from these declarations, so
+and the settings reference's table (``settings_table()``) all come from these declarations, so
 a setting cannot be added in one place and forgotten in another.
 
 Each setting is read from ``django.conf.settings`` and validated on first use, then kept
@@ -254,6 +254,30 @@ def _api_base_url(setting: str, value: Any) -> str | None:
     return str(value).rstrip("/")
 
 
+# A header name as a load balancer sets it (``X-Real-IP``, ``CF-Connecting-IP``).
+HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}\Z")
+# Headers that carry a list of hops: a count of proxies reads them, a header name cannot.
+HOP_LIST_HEADERS = frozenset({"x-forwarded-for", "forwarded"})
+
+
+def _trusted_proxies(setting: str, value: Any) -> int | str:
+    """0 (``REMOTE_ADDR``), the number of proxies appending to ``X-Forwarded-For``, or a header name."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10:
+        return value
+    if isinstance(value, str) and HEADER_NAME_RE.match(value) and value.lower() not in HOP_LIST_HEADERS:
+        return value
+    if isinstance(value, str) and value.lower() in HOP_LIST_HEADERS:
+        raise ImproperlyConfigured(
+            f"{setting} = {value!r} names a list of hops a client can prepend to: set the number of proxies "
+            "in front of Django instead (e.g. 1), and the address they append is read."
+        )
+    raise ImproperlyConfigured(
+        f"{setting} must be 0 (REMOTE_ADDR), the number of proxies in front of Django that append to "
+        f"X-Forwarded-For (1 to 10), or the name of the header your load balancer sets (e.g. 'X-Real-IP'), "
+        f"not {value!r}."
+    )
+
+
 def _deadline(setting: str, value: Any) -> date | None:
     """A calendar date (``datetime.date`` or ``"YYYY-MM-DD"``), or None (the reminders off)."""
     if value is None:
@@ -337,7 +361,7 @@ class Settings:
         check="E035",
         doc="Slugs of the environments this deployment may serve besides `ENVIRONMENT` (which is always served, "
         'and the default): e.g. `["production", "development"]` for a debug build of the app. See '
-        "[several workspaces](docs/workspaces.md).",
+        "[several workspaces](../workspaces.md).",
     )
     ENVIRONMENT_RESOLVER: Setting[Callable[[Any], str | None] | None] = Setting(
         default=None,
@@ -419,7 +443,8 @@ class Settings:
         default=120,
         validate=_whole_number(0),
         check="E012",
-        doc="JSON view requests per minute, per user and per client address (`REMOTE_ADDR`); `0` turns it off.",
+        doc="JSON view requests per minute and signed-in user, counted in Django's default cache with one round "
+        "trip a request (see [rate limits](../rate-limits.md)); `0` turns it off.",
     )
     ENFORCE_THRESHOLD = Setting(
         default=0.95,
@@ -483,9 +508,25 @@ class Settings:
         default=60,
         validate=_whole_number(0),
         check="E010",
-        doc="Emulator requests per minute per client address (`REMOTE_ADDR`) and, when signed in, per user, "
-        "counted in Django's default cache (shared between workers when that cache is, e.g. Redis). `0` turns "
-        "the limit off.",
+        doc="Emulator requests per minute per signed-in user, or per client address (`TRUSTED_PROXIES`; IPv6 "
+        "per /64) for anonymous requests, counted in Django's default cache (shared between workers when that "
+        "cache is, e.g. Redis). `0` turns the limit off.",
+    )
+    TRUSTED_PROXIES = Setting(
+        default=0,
+        validate=_trusted_proxies,
+        check="E031",
+        doc="Where the per-address rate limit reads the client's address: `0` `REMOTE_ADDR`; a number N, the N "
+        "proxies in front of Django each append to `X-Forwarded-For` (the N-th address from the right); or the "
+        'name of the header your load balancer sets (`"X-Real-IP"`). Check W014 warns of forwarding headers '
+        "this ignores.",
+    )
+    RATE_LIMIT_FAIL_CLOSED = Setting(
+        default=False,
+        validate=_boolean,
+        check="E030",
+        doc="When Django's cache is down the rate limits cannot count: `False` serves every request (open), "
+        "`True` answers 503 `rate_limit_unavailable` with `Retry-After` (closed).",
     )
     SENDING_EVIDENCE_SHARE = Setting(
         default=0.5,
@@ -604,10 +645,10 @@ def _cell(text: str) -> str:
 
 
 def settings_table(settings: tuple[Setting[Any], ...] = SETTINGS) -> str:
-    """The settings reference as a Markdown table, one row a setting (the README holds it verbatim).
+    """The settings reference as a Markdown table, one row a setting (docs/reference/settings.md holds it verbatim).
 
     Plain text with no Django set-up needed, so a documentation build can call it or include the
-    README's copy (between its ``--8<-- [start:settings-table]`` markers).
+    reference's copy (between its ``--8<-- [start:settings-table]`` markers).
     """
     rows = ["| setting | default | check | meaning |", "|---|---|---|---|"]
     rows += [

@@ -11,7 +11,7 @@ from pathlib import Path
 import django
 import environ
 
-from project.secret_env import api_tokens_from_environment, secrets_from_environment
+from intercom_identity.environ import api_tokens_from_environment, secrets_from_environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -119,11 +119,11 @@ INTERCOM_IDENTITY_ENCRYPTION_KEYS = [
 
 # Secrets from a vault or the environment override stored ones for the pairs they name:
 # INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET=... or INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET_FILE=/path.
-INTERCOM_IDENTITY_SECRETS = secrets_from_environment(os.environ)
+INTERCOM_IDENTITY_SECRETS = secrets_from_environment()
 
 # Workspace truth: Intercom access tokens from INTERCOM_IDENTITY_<ENV>_API_TOKEN[_FILE] (none: the
 # feature stays off).
-INTERCOM_IDENTITY_API_TOKENS = api_tokens_from_environment(os.environ)
+INTERCOM_IDENTITY_API_TOKENS = api_tokens_from_environment()
 
 # Every other setting of the app may come from a variable of the same name; an unset (or
 # empty) variable keeps the app's default (README, Settings). JWT_SIGNED_FIELDS is comma-separated.
@@ -138,7 +138,9 @@ intercom_identity_from_environment: dict[str, type] = {  # lowercase: not a sett
     "JWT_SIGNED_FIELDS": list,
     "VERIFY_IN_PRODUCTION": bool,
     "VERIFY_RATE_LIMIT": int,
-    "HASH_RATE_LIMIT": int,  # JSON view requests per minute, per user and per client address
+    "HASH_RATE_LIMIT": int,  # JSON view requests per minute and signed-in user
+    "TRUSTED_PROXIES": str,  # 0 (REMOTE_ADDR), the number of proxies appending X-Forwarded-For, or a header name
+    "RATE_LIMIT_FAIL_CLOSED": bool,  # refuse (503) rather than serve unlimited while the cache is down
     "ENFORCE_THRESHOLD": float,
     "CACHE_TTL": int,  # seconds a process may serve its cached configuration without re-checking
     "CACHE_COOLDOWN": float,  # seconds a worker leaves the cache alone after a cache error or time-out
@@ -156,6 +158,12 @@ intercom_identity_from_environment: dict[str, type] = {  # lowercase: not a sett
 for _name, _cast in intercom_identity_from_environment.items():
     if os.environ.get("INTERCOM_IDENTITY_" + _name, "").strip():
         globals()["INTERCOM_IDENTITY_" + _name] = env.get_value("INTERCOM_IDENTITY_" + _name, cast=_cast)
+_proxies = globals().get("INTERCOM_IDENTITY_TRUSTED_PROXIES")
+if isinstance(_proxies, str) and _proxies.isdigit():
+    INTERCOM_IDENTITY_TRUSTED_PROXIES = int(_proxies)  # a count of proxies, not a header name
+
+# The demo's own login API: attempts per minute per client address (0: no limit).
+LOGIN_RATE_LIMIT = env.int("LOGIN_RATE_LIMIT", default=20)
 if str(globals().get("INTERCOM_IDENTITY_DEADLINE", "")).strip().lower() == "none":
     INTERCOM_IDENTITY_DEADLINE = None
 

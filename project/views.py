@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
@@ -15,10 +17,15 @@ from django.views.decorators.debug import sensitive_variables
 from intercom_identity import record_client
 from intercom_identity.credentials.payload import serve_identity
 from intercom_identity.exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform, UnservedEnvironment
-from intercom_identity.http import error_response, json_errors, method_not_allowed, read_body
+from intercom_identity.http import error_response, json_errors, method_not_allowed, rate_limited, read_body
 from intercom_identity.resolvers import resolve_environment
 from intercom_identity.selectors import parse_platform
 from intercom_identity.validators import is_utf8_text
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """The demo's icon, for browsers that ask for ``/favicon.ico`` (the pages name it too)."""
+    return HttpResponsePermanentRedirect(static("project/favicon.svg"))
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -44,6 +51,11 @@ def mobile_login(request: HttpRequest) -> JsonResponse:
     """
     if request.method != "POST":
         return method_not_allowed(request, ("POST",))
+    # Password guessing: per client address (INTERCOM_IDENTITY_TRUSTED_PROXIES says which), before
+    # the password hasher spends its time.
+    limited = rate_limited(request, "login", getattr(settings, "LOGIN_RATE_LIMIT", 20))
+    if limited is not None:
+        return limited
     raw = read_body(request)
     if isinstance(raw, JsonResponse):
         return raw

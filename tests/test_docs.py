@@ -26,7 +26,8 @@ README = ROOT / "README.md"
 
 # A fenced block of one of these languages is something a reader pastes: it must be preceded by an
 # ``<!-- example: KIND -->`` marker (run as printed by the test named for that kind) or by
-# ``<!-- not-run: why -->`` (a fragment shown with its context, output, another language's SDK).
+# ``<!-- not-run: why -->`` (a fragment shown with its context, output, another language's SDK); login-stacks.md's
+# ``<!-- recipe: NAME -->`` blocks are run by tests/contrib/test_docs.py.
 PASTED = {
     "python",
     "py",
@@ -50,7 +51,7 @@ FENCE = re.compile(
     r"^(?P<indent>[ \t]*)(?P<fence>```+|~~~+)(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)(?P=fence)[ \t]*$",
     re.M | re.S,
 )
-MARKER = re.compile(r"<!--\s*(?P<kind>example|not-run|install-step)\s*:\s*(?P<what>[^>]*?)\s*-->\s*$")
+MARKER = re.compile(r"<!--\s*(?P<kind>example|not-run|install-step|recipe)\s*:\s*(?P<what>[^>]*?)\s*-->\s*$")
 
 
 def pages() -> list[Path]:

@@ -96,19 +96,38 @@ def test_at_most_one_write_per_user_version_and_hour(
 def test_a_process_remembers_its_recordings_without_asking_the_cache(
     django_capture_on_commit_callbacks: Any, monkeypatch: Any
 ) -> None:
-    from django.core.cache import cache
 
     (person,) = users(1)
     with django_capture_on_commit_callbacks(execute=True):
         assert seen(person, "3.0", sent=True)
     asked: list[Any] = []
-    real_get_many = cache.get_many
-    monkeypatch.setattr(cache, "get_many", lambda keys, *a: asked.append(keys) or real_get_many(keys, *a))
+    guard = activity.cache  # the app's guarded view of Django's cache: one call is one round trip
+    real_get_many, real_get = guard.get_many, guard.get
+    monkeypatch.setattr(guard, "get_many", lambda keys: asked.append(list(keys)) or real_get_many(keys))
+    monkeypatch.setattr(guard, "get", lambda key, *a: asked.append([key]) or real_get(key, *a))
     assert not seen(person, "3.0", sent=True)
-    assert asked == [], "steady state: no cache round trip"
+    # Steady state: one round trip, to ask whether another process recorded another version since.
+    assert [key for keys in asked for key in keys] == [activity._latest_key(ios().environment_id, "ios", person.pk)]
+    asked.clear()
     activity.forget_recordings()  # another process: it asks the cache, which remembers
     assert not seen(person, "3.0", sent=True)
-    assert len(asked) == 1
+    assert len(asked) == 2
+
+
+@pytest.mark.parametrize("processes", ["one process", "two processes"])
+def test_a_to_b_to_a_within_a_minute_ends_on_a(processes: str, django_capture_on_commit_callbacks: Any) -> None:
+    """Two devices on different versions: the throttle must not skip the report that moves the user back."""
+    (person,) = users(1)
+    now = timezone.now().replace(minute=5, second=0)
+    for offset, version in enumerate(["2.0.0", "1.4.2", "2.0.0"]):
+        if processes == "two processes" and version == "1.4.2":
+            activity.forget_recordings()  # B is recorded by another process than A's two reports
+        with django_capture_on_commit_callbacks(execute=True):
+            assert seen(person, version, sent=False, at=now + timedelta(seconds=20 * offset))
+    assert ClientActivity.objects.get(user=person).version == "2.0.0"
+    assert [(s.version, s.users) for s in adoption(ios(), now=now).versions] == [("2.0.0", 1)]
+    with django_capture_on_commit_callbacks(execute=True):  # and the throttle still spares the repeat
+        assert not seen(person, "2.0.0", sent=False, at=now + timedelta(seconds=59))
 
 
 def test_a_rolled_back_recording_is_not_remembered(django_capture_on_commit_callbacks: Any) -> None:
@@ -407,6 +426,45 @@ def test_forgetting_a_user_while_they_record_keeps_exact_tallies() -> None:
     assert adoption(ios()).active_users == 1
 
 
+def _daily_row_lookups(person: Any) -> list[str]:
+    """The SQL of the queries that lock one user's daily rows while recording them."""
+    cache.clear()
+    activity.forget_recordings()
+    with CaptureQueriesContext(connection) as queries:
+        seen(person, "2.0", sent=True)
+    table = DailyActivity._meta.db_table
+    return [
+        q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]
+    ]
+
+
+def test_the_daily_row_lock_has_no_ordering() -> None:
+    """``filter().first()`` added ``ORDER BY id LIMIT 1``: with stale statistics PostgreSQL then
+    walked every row of the day by primary key (issue 26). The lookup orders nothing."""
+    (person,) = users(1, "plan")
+    seen(person, "1.0", sent=False)  # the row exists: the next report locks it
+    lookups = _daily_row_lookups(person)
+    assert lookups, "the daily row was not looked up"
+    assert all("ORDER BY" not in sql for sql in lookups), lookups
+
+
+def test_the_daily_row_lock_uses_the_unique_index_on_postgresql() -> None:
+    """PostgreSQL's plan for the lock: the unique index, no sort, no walk of the primary key,
+    even when the planner is told scans by the primary key are free."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan shape is PostgreSQL's (run with DATABASE_URL=postgres://...)")
+    (person,) = users(1, "plan")
+    seen(person, "1.0", sent=False)
+    lookup = _daily_row_lookups(person)[0]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a test table is tiny: make the index the only choice
+        cursor.execute("EXPLAIN " + lookup)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Sort" not in plan, plan
+    assert "_pkey" not in plan, plan
+    assert "Index Scan" in plan or "Index Only Scan" in plan or "Bitmap" in plan, plan
+
+
 # --- only the server's own issuance is evidence ---------------------------------
 
 
@@ -482,11 +540,12 @@ def test_recording_leaves_no_user_id_version_or_hour_in_the_cache_keys(committed
     written = cache_keys() - before
     assert any(key.startswith("intercom_identity:seen:") for key in written)
     # The only others: the version's "already sends" memory (environment, platform, version: no user).
-    assert {key for key in written if not key.startswith(("intercom_identity:seen:", "intercom_identity:config"))} == {
+    pseudonymous = ("intercom_identity:seen:", "intercom_identity:latest:", "intercom_identity:config")
+    assert {key for key in written if not key.startswith(pseudonymous)} == {
         "intercom_identity:sends:1:ios:6.6.6",
         "intercom_identity:sends:1:ios:7.0.1",
     }
-    written = {key for key in written if key.startswith("intercom_identity:seen:")}
+    written = {key for key in written if key.startswith(("intercom_identity:seen:", "intercom_identity:latest:"))}
     hour = f"{timezone.now():%Y%m%d%H}"
     for key in written:
         parts = key.split(":")
