@@ -20,7 +20,14 @@ from intercom_identity.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from intercom_identity.credentials.payload import IdentityPayload, identity_payload, serve_identity
+    from intercom_identity.credentials.payload import (
+        IdentityPayload,
+        aidentity_payload,
+        aserve_identity,
+        identity_payload,
+        serve_identity,
+    )
+    from intercom_identity.messenger.tag import aprepare_messenger
     from intercom_identity.rollout.activity import forget_user, record_client
 
 __all__ = [
@@ -29,6 +36,9 @@ __all__ = [
     "SecretUnavailable",
     "UnknownEnvironment",
     "UnknownPlatform",
+    "aidentity_payload",
+    "aprepare_messenger",
+    "aserve_identity",
     "compute_user_hash",
     "forget_user",
     "identity_payload",
@@ -40,6 +50,9 @@ _LAZY = {
     "IdentityPayload": "intercom_identity.credentials.payload",
     "identity_payload": "intercom_identity.credentials.payload",
     "serve_identity": "intercom_identity.credentials.payload",
+    "aidentity_payload": "intercom_identity.credentials.payload",
+    "aserve_identity": "intercom_identity.credentials.payload",
+    "aprepare_messenger": "intercom_identity.messenger.tag",
     "forget_user": "intercom_identity.rollout.activity",
     "record_client": "intercom_identity.rollout.activity",
 }

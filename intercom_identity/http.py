@@ -7,8 +7,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
+from asgiref.sync import iscoroutinefunction
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest, JsonResponse
@@ -18,6 +19,9 @@ from intercom_identity._internal.ratelimit import retry_after
 from intercom_identity.exceptions import MissingSecret, UnknownEnvironment
 
 logger = logging.getLogger(__name__)
+
+# A JSON view, sync or ``async def``.
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 def error_response(status: int, code: str, detail: str) -> JsonResponse:
@@ -56,26 +60,51 @@ def unavailable(exc: Exception) -> JsonResponse:
     return error_response(503, "secret_unavailable", "Intercom identity is temporarily unavailable on this server.")
 
 
-def json_errors(view: Callable[[HttpRequest], JsonResponse]) -> Callable[[HttpRequest], JsonResponse]:
+def json_errors(view: View) -> View:
     """What would otherwise be an HTML error page is a JSON answer: a database that is down or a
-    misconfiguration is a 503, a request Django finds suspicious (too many fields) a 400."""
+    misconfiguration is a 503, a request Django finds suspicious (too many fields) a 400.
+
+    Wraps a sync view in a sync function and an ``async def`` view in a coroutine function, so
+    neither costs Django a thread hop to adapt it.
+    """
+    if iscoroutinefunction(view):
+
+        @wraps(view)
+        async def async_wrapper(request: HttpRequest) -> JsonResponse:
+            try:
+                response = await view(request)
+            except ERRORS_ANSWERED as exc:
+                return error_answer(exc)
+            outages.DATABASE.available()
+            return response  # type: ignore[no-any-return]
+
+        return async_wrapper  # type: ignore[return-value]
 
     @wraps(view)
     def wrapper(request: HttpRequest) -> JsonResponse:
         try:
             response = view(request)
-        except (DatabaseError, InterfaceError) as exc:  # InterfaceError: a connection closed under it
-            outages.DATABASE.failed(exc, "the JSON views answer 503 database_unavailable")  # logged bounded
-            return error_response(503, "database_unavailable", "Intercom identity is temporarily unavailable.")
-        except ImproperlyConfigured as exc:
-            logger.error("Intercom identity unavailable: %s", exc)
-            return error_response(503, "misconfigured", "Intercom identity is not configured correctly on this server.")
-        except SuspiciousOperation as exc:
-            return error_response(400, "bad_request", f"The request was refused: {type(exc).__name__}.")
+        except ERRORS_ANSWERED as exc:
+            return error_answer(exc)
         outages.DATABASE.available()
-        return response
+        return response  # type: ignore[no-any-return]
 
-    return wrapper
+    return wrapper  # type: ignore[return-value]
+
+
+# InterfaceError: a connection closed under the view.
+ERRORS_ANSWERED = (DatabaseError, InterfaceError, ImproperlyConfigured, SuspiciousOperation)
+
+
+def error_answer(exc: Exception) -> JsonResponse:
+    """The JSON answer to one of ``ERRORS_ANSWERED`` raised by a view."""
+    if isinstance(exc, (DatabaseError, InterfaceError)):
+        outages.DATABASE.failed(exc, "the JSON views answer 503 database_unavailable")  # logged bounded
+        return error_response(503, "database_unavailable", "Intercom identity is temporarily unavailable.")
+    if isinstance(exc, ImproperlyConfigured):
+        logger.error("Intercom identity unavailable: %s", exc)
+        return error_response(503, "misconfigured", "Intercom identity is not configured correctly on this server.")
+    return error_response(400, "bad_request", f"The request was refused: {type(exc).__name__}.")
 
 
 def read_body(request: HttpRequest) -> bytes | JsonResponse:

@@ -1,11 +1,13 @@
 """The app's two JSON endpoints (plain Django, no DRF): the signed-in user's identity, and the
-verification emulator."""
+verification emulator; each as a sync view (``urls``, WSGI) and an async one (``urls_async``, ASGI)
+sharing everything but the awaiting."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -13,8 +15,8 @@ from django.views.decorators.csrf import csrf_exempt
 from intercom_identity import http
 from intercom_identity.conf import conf
 from intercom_identity.credentials.emulator import emulator_response, verify
-from intercom_identity.credentials.payload import serve_identity
-from intercom_identity.credentials.users import authenticate
+from intercom_identity.credentials.payload import aserve_identity, serve_identity
+from intercom_identity.credentials.users import aauthenticate, authenticate
 from intercom_identity.exceptions import InvalidCredentialInput, SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from intercom_identity.models import RolloutPhase
 from intercom_identity.selectors import get_environment
@@ -31,26 +33,61 @@ def user_hash(request: HttpRequest) -> JsonResponse:
     """``GET ?platform=ios|android|web``: the identity payload of the authenticated user."""
     if request.method not in ALLOWED_METHODS:
         return http.method_not_allowed(request, ALLOWED_METHODS)
-
     user = authenticate(request)
+    platform = requested_platform(request, user)
+    if isinstance(platform, JsonResponse):
+        return platform
+    try:
+        payload = serve_identity(user, platform, request.headers.get("X-App-Version"))
+    except IDENTITY_ERRORS as exc:
+        return identity_error(exc)
+    return JsonResponse(payload)
+
+
+@csrf_exempt
+@never_cache
+@http.json_errors
+async def auser_hash(request: HttpRequest) -> JsonResponse:
+    """``user_hash`` for ASGI (``intercom_identity.urls_async``): the same statuses, bodies and
+    headers, with no thread hop of its own while the configuration copy is current."""
+    if request.method not in ALLOWED_METHODS:
+        return http.method_not_allowed(request, ALLOWED_METHODS)
+    user = await aauthenticate(request)
+    platform = requested_platform(request, user)
+    if isinstance(platform, JsonResponse):
+        return platform
+    try:
+        payload = await aserve_identity(user, platform, request.headers.get("X-App-Version"))
+    except IDENTITY_ERRORS as exc:
+        return identity_error(exc)
+    return JsonResponse(payload)
+
+
+def requested_platform(request: HttpRequest, user: Any) -> str | JsonResponse:
+    """The platform asked for, or the answer when there is none to serve: 401 for nobody signed
+    in, 429 over the rate limit, 400 without a platform. The rate limit is counted in the cache
+    (called directly from async views too: one round trip, shorter than a thread hop)."""
     if user is None:
         return http.error_response(401, "not_authenticated", "Sign in to get an Intercom identity.")
     limited = http.rate_limited(request, "hash", conf.HASH_RATE_LIMIT, user)
     if limited is not None:
         return limited
-
     platform = request.GET.get("platform")
     if not platform:
         return http.error_response(
             400, "missing_platform", "Name the platform: ?platform=ios, ?platform=android or ?platform=web."
         )
-    try:
-        payload = serve_identity(user, platform, request.headers.get("X-App-Version"))
-    except UnknownPlatform as exc:
+    return platform
+
+
+IDENTITY_ERRORS = (UnknownPlatform, UnknownEnvironment, SecretUnavailable)
+
+
+def identity_error(exc: Exception) -> JsonResponse:
+    """The answer when ``serve_identity`` raises one of ``IDENTITY_ERRORS``."""
+    if isinstance(exc, UnknownPlatform):
         return http.error_response(400, "unknown_platform", str(exc))
-    except (UnknownEnvironment, SecretUnavailable) as exc:
-        return http.unavailable(exc)
-    return JsonResponse(payload)
+    return http.unavailable(exc)
 
 
 def parse_verify_body(body: bytes) -> dict[str, Any] | JsonResponse:
@@ -84,6 +121,20 @@ def parse_verify_body(body: bytes) -> dict[str, Any] | JsonResponse:
 @http.json_errors
 def verify_credential(request: HttpRequest) -> JsonResponse:
     """``POST {"platform", "user_id"?, "email"?, "user_hash"?, "intercom_user_jwt"?}``: Intercom's verdict."""
+    return verification(request)
+
+
+@csrf_exempt
+@never_cache
+@http.json_errors
+async def averify_credential(request: HttpRequest) -> JsonResponse:
+    """``verify_credential`` for ASGI: a development tool, not a hot path, so the verification
+    (database reads, the emulator) runs in one worker thread."""
+    return await sync_to_async(verification)(request)
+
+
+def verification(request: HttpRequest) -> JsonResponse:
+    """What both verification views answer."""
     try:
         environment = get_environment()
     except UnknownEnvironment as exc:

@@ -12,6 +12,12 @@ COOKIE_PREFIXES = ("intercom-session-", "intercom-id-")
 MAX_PARENT_DOMAINS = 10  # a host has rarely more labels; bounds the headers of one response
 EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
 
+# The identity the messenger was last rendered with in this browser (``tag.identity_marker``,
+# signed): the server alone can tell that the identity changed, whatever the browser stores.
+MARKER_COOKIE = "intercom_identity_marker"
+MARKER_SALT = "intercom_identity.middleware.marker_cookie"
+MARKER_COOKIE_AGE = 270 * 24 * 3600  # as long as Intercom's visitor cookie (intercom-id) lives
+
 
 def messenger_cookie_names(app_id: str) -> tuple[str, ...]:
     """The session and visitor cookie names for ``app_id``; none for an unusable app id."""

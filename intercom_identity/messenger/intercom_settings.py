@@ -7,14 +7,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, InterfaceError
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from intercom_identity._internal import outages
-from intercom_identity._internal.configcache import get_serving_config
+from intercom_identity._internal.configcache import ServingConfig, get_serving_config
 from intercom_identity.conf import conf
 from intercom_identity.credentials.payload import payload_for_config
 from intercom_identity.exceptions import IntercomIdentityError
@@ -51,9 +51,12 @@ _SCRIPT_ESCAPE_CHARS = tuple(chr(code) for code in _SCRIPT_ESCAPES)
 _ENCODER = DjangoJSONEncoder(ensure_ascii=False)
 
 
-def web_settings(user: Any, *, environment: Environment | str | None = None) -> dict[str, Any]:
-    """``window.intercomSettings`` for the web messenger: app_id, and identity for a user."""
-    config = get_serving_config(Platform.WEB, environment)
+def web_settings(
+    user: Any, *, environment: Environment | str | None = None, config: ServingConfig | None = None
+) -> dict[str, Any]:
+    """``window.intercomSettings`` for the web messenger: app_id, and identity for a user
+    (under ``config`` when given: loaded for the request by an async view)."""
+    config = config or get_serving_config(Platform.WEB, environment)
     result: dict[str, Any] = {"app_id": config.app_id}
     payload = payload_for_config(config, user)
     identity: dict[str, Any] = {"user_id": payload["user_id"], "email": payload["email"]}
@@ -91,7 +94,9 @@ def script_element(source: str, *, nonce: str | None = None) -> SafeString:
     return SafeString(f"{opening}{source}</script>")
 
 
-def messenger_settings(user: Any, extra: Mapping[str, Any]) -> dict[str, Any] | None:
+def messenger_settings(
+    user: Any, extra: Mapping[str, Any], *, config: ServingConfig | None = None
+) -> dict[str, Any] | None:
     """Settings for the current environment, or None when the messenger cannot boot at all.
 
     A failure to produce the identity never breaks the page: it is logged and the messenger
@@ -101,15 +106,22 @@ def messenger_settings(user: Any, extra: Mapping[str, Any]) -> dict[str, Any] | 
     if ignored:
         logger.warning("intercom_settings: ignored reserved keys %s passed from a template.", ", ".join(ignored))
     try:
-        settings = web_settings(user)
+        settings = web_settings(user, config=config)
     except IntercomIdentityError as exc:
         logger.error("Intercom messenger booted without identity: %s", exc)
         try:
-            settings = web_settings(None)
+            settings = web_settings(None, config=config)
         except IntercomIdentityError:
             return None
     except ImproperlyConfigured as exc:
         logger.error("Intercom messenger not booted: %s", exc)
+        return None
+    except SynchronousOnlyOperation:
+        # request.user (or a cold configuration) read from an async view: never a broken page.
+        logger.error(
+            "Intercom messenger not booted: rendered from an async view that did not call "
+            "`await aprepare_messenger(request)` first (see docs/asgi.md)."
+        )
         return None
     except (DatabaseError, InterfaceError) as exc:
         # The page must still render: boot with the app id last seen by this process, if any.

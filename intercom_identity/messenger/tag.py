@@ -3,20 +3,23 @@ script, each with the request's CSP nonce and the workspace region's ``api_base`
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
+from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString
 
-from intercom_identity._internal.configcache import get_serving_config
+from intercom_identity._internal.configcache import ServingConfig, aget_serving_config, get_serving_config
 from intercom_identity.conf import conf
 from intercom_identity.constants import DEFAULT_REGION, messenger_api_base
 from intercom_identity.credentials.hashing import select_identifier
@@ -41,15 +44,24 @@ MARKER_SALT = "intercom_identity.loader.identity_marker"
 _last_workspaces: dict[str, tuple[str, str]] = {}
 
 
-def current_workspace() -> tuple[str, str] | None:
-    """``(app_id, region)`` of the current environment, from the configuration copy (no query
-    when warm); the last ones seen when it cannot be read; None if never seen."""
+def current_workspace(config: ServingConfig | None = None) -> tuple[str, str] | None:
+    """``(app_id, region)`` of the current environment, from ``config`` or the configuration copy
+    (no query when warm); the last ones seen when it cannot be read; None if never seen."""
     try:
-        config = get_serving_config(Platform.WEB)
+        config = config or get_serving_config(Platform.WEB)
     except (IntercomIdentityError, ImproperlyConfigured, DatabaseError):
         return _last_workspaces.get(conf.ENVIRONMENT)
     workspace = _last_workspaces[config.environment] = (config.app_id, config.region)
     return workspace
+
+
+async def acurrent_workspace() -> tuple[str, str] | None:
+    """``current_workspace`` for async code (a database read, when needed, in a worker thread)."""
+    try:
+        config = await aget_serving_config(Platform.WEB)
+    except (IntercomIdentityError, ImproperlyConfigured, DatabaseError):
+        return _last_workspaces.get(conf.ENVIRONMENT)
+    return current_workspace(config)
 
 
 def identity_marker(user: Any) -> str:
@@ -89,13 +101,67 @@ def refresh_config(settings: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"url": f"{url}?platform=web", "lifetime": conf.JWT_EXPIRY, "now": round(time.time(), 3)}
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """What a page rendered by the tags carries: the middleware acts on it (a credential makes
+    the response uncacheable; another marker than the browser's last expires the messenger's
+    cookies)."""
+
+    marker: str
+    credential: bool
+
+
+RENDERED_ATTRIBUTE = "_intercom_identity_rendered"
+CONFIG_ATTRIBUTE = "_intercom_identity_web_config"
+
+
+def mark_rendered(request: Any, user: Any, settings: Mapping[str, Any]) -> str:
+    """Mark ``request`` as carrying the messenger ``settings``; returns the identity marker."""
+    identified = any(key in settings for key in ("user_id", "email", "intercom_user_jwt"))
+    marker = identity_marker(user) if identified else ""
+    credential = settings.get("user_hash") is not None or settings.get("intercom_user_jwt") is not None
+    if request is not None:
+        earlier = getattr(request, RENDERED_ATTRIBUTE, None)
+        with contextlib.suppress(AttributeError):  # a request that takes no attributes is left alone
+            setattr(request, RENDERED_ATTRIBUTE, Rendered(marker, credential or bool(earlier and earlier.credential)))
+    return marker
+
+
+def rendered_messenger(request: HttpRequest) -> Rendered | None:
+    """What the tags rendered on this request, if anything."""
+    rendered = getattr(request, RENDERED_ATTRIBUTE, None)
+    return rendered if isinstance(rendered, Rendered) else None
+
+
+def prepared_config(request: Any) -> ServingConfig | None:
+    """The web configuration ``aprepare_messenger`` loaded for this request, if it did."""
+    config = getattr(request, CONFIG_ATTRIBUTE, None)
+    return config if isinstance(config, ServingConfig) else None
+
+
+async def aprepare_messenger(request: HttpRequest) -> None:
+    """Let an async view render ``{% intercom_messenger %}`` / ``{% intercom_settings %}``.
+
+    Template rendering is synchronous: the tags must find the user and the configuration
+    already loaded. This awaits ``request.auser()`` and puts the user on ``request.user``, and
+    loads the web configuration for this request (no query while this process's copy is current).
+    """
+    auser = getattr(request, "auser", None)
+    if auser is not None:
+        request.user = await auser()
+    with contextlib.suppress(IntercomIdentityError, ImproperlyConfigured, DatabaseError):
+        # Left to the tags, which answer each of these without breaking the page.
+        setattr(request, CONFIG_ATTRIBUTE, await aget_serving_config(Platform.WEB))
+
+
 def messenger_html(request: Any, extra: Mapping[str, Any], *, nonce: str | None = None) -> SafeString:
     """The tag's output for ``request.user``; empty when the environment has no app id."""
     user = getattr(request, "user", None)
-    settings = messenger_settings(user, extra)
+    config = prepared_config(request)
+    settings = messenger_settings(user, extra, config=config)
     if settings is None or not settings.get("app_id"):
         return SafeString("")
-    workspace = current_workspace()
+    workspace = current_workspace(config)
     api_base = messenger_api_base(workspace[1] if workspace else DEFAULT_REGION)
     if api_base is not None:
         settings = {**settings, "api_base": api_base}
@@ -104,14 +170,14 @@ def messenger_html(request: Any, extra: Mapping[str, Any], *, nonce: str | None 
     except ImproperlyConfigured as exc:  # system check E017 says so too
         logger.error("%s", exc)
         cookie_domain = None
-    identified = any(key in settings for key in ("user_id", "email", "intercom_user_jwt"))
-    config = {
+    # The identity the messenger boots with: none when the page could not produce it.
+    marker = mark_rendered(request, user, settings)
+    script_config = {
         "appId": settings["app_id"],
-        # The identity the messenger boots with: none when the page could not produce it.
-        "marker": identity_marker(user) if identified else "",
+        "marker": marker,
         "cookies": messenger_cookie_names(str(settings["app_id"])),
         "cookieDomain": cookie_domain,
         "refresh": refresh_config(settings),
     }
-    session = script_element(f"{session_script_source()}({script_safe_json(config)});", nonce=nonce)
+    session = script_element(f"{session_script_source()}({script_safe_json(script_config)});", nonce=nonce)
     return SafeString(intercom_settings_script(settings, nonce=nonce) + session)

@@ -9,7 +9,7 @@ from django import template
 from django.utils.safestring import SafeString
 
 from intercom_identity.messenger.intercom_settings import intercom_settings_script, messenger_settings
-from intercom_identity.messenger.tag import messenger_html
+from intercom_identity.messenger.tag import mark_rendered, messenger_html, prepared_config
 
 register = template.Library()
 
@@ -30,10 +30,12 @@ def csp_nonce(context: template.Context) -> str | None:
 @register.simple_tag(takes_context=True)
 def intercom_settings(context: template.Context, **extra: Any) -> SafeString:
     """Render ``window.intercomSettings`` for ``request.user``; keyword arguments add settings."""
-    user = getattr(context.get("request"), "user", None)
-    settings = messenger_settings(user, extra)
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    settings = messenger_settings(user, extra, config=prepared_config(request))
     if settings is None:
         return SafeString("")
+    mark_rendered(request, user, settings)
     return intercom_settings_script(settings, nonce=csp_nonce(context))
 
 
