@@ -135,3 +135,19 @@ def test_connections() -> None:
     assert has(output, r"^CONN_MAX_AGE=60 \+ CONN_HEALTH_CHECKS \(the demo's default\) .* req/s"), output
     assert has(output, r"^persistent connections: [\d.]+x the throughput of a connection per request\.$"), output
     assert "error:" not in output
+
+
+ASGI_DATABASE = postgres_url(own_database("bench_asgi_tiny"))
+
+
+def test_asgi() -> None:
+    require("bench/asgi.py", postgres=True, wrk=True)
+    output = run("asgi.py", "--quick", "--database", ASGI_DATABASE, timeout=180)
+    assert MACHINE.search(output), output
+    assert TABLE_HEADER.search(output), output
+    assert has(output, r"^pair 1: bare [\d,]+ req/s p99 [\d.]+ ms \| json [\d,]+ req/s"), output
+    assert has(output, r"^1\. async JSON view GET /intercom/user-hash/\?platform=ios .* >= 0\.9x +(PASS|MISS)$"), output
+    assert has(output, r"^2\. page GET / with MessengerSessionMiddleware .* >= 0\.97x +(PASS|MISS)$"), output
+    # The pool bounds the connections whatever the figures: this one must pass.
+    assert has(output, r"^3\. most PostgreSQL connections at once over [\d,]+ requests .* PASS$"), output
+    assert "error:" not in output

@@ -1,4 +1,5 @@
-"""Chaos: the demo under load while its cache and its database fail, served by gunicorn.
+"""Chaos: the demo under load while its cache and its database fail, served by gunicorn
+(sync workers, then uvicorn workers: the WSGI and the ASGI runs).
 
 One gunicorn (2 sync workers) serves the demo site on PostgreSQL and Redis that this test runs
 itself (``tests/throwaway_services.py``: its own ``initdb`` cluster and ``redis-server`` on free
@@ -93,10 +94,13 @@ class ChaosSite:
     users: list[User]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosSite]:
+@pytest.fixture(scope="module", params=["wsgi", "asgi"])
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosSite]:
     """Our own PostgreSQL cluster and redis-server, the demo migrated and set up in them, and
-    gunicorn serving it; everything stopped and removed at the end, whatever happened."""
+    gunicorn serving it; everything stopped and removed at the end, whatever happened.
+
+    Every scenario runs twice: gunicorn's sync workers (WSGI), then gunicorn managing uvicorn
+    workers (ASGI: ``project.asgi``, the async views, Django's psycopg connection pool)."""
     require("the chaos test", postgres_server=True, redis_server=True)
     bin_dir = postgres_bin()
     assert bin_dir is not None
@@ -135,7 +139,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosSite]:
             )
             for name, made_user in made["users"].items()
         ]
-        server = Server.start("chaos", env, tmp_path_factory.mktemp("chaos"), workers=WORKERS, access_log=False)
+        server = Server.start(
+            f"chaos-{request.param}",
+            env,
+            tmp_path_factory.mktemp("chaos"),
+            workers=WORKERS,
+            access_log=False,
+            interface=request.param,
+        )
         server.wait_until_up()
         yield ChaosSite(server, redis, postgres, users)
     finally:
