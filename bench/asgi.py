@@ -1,4 +1,5 @@
-"""Benchmark 7: the app under an ASGI server (gunicorn managing uvicorn workers, ``project.asgi``).
+"""Benchmark 7: the app under an ASGI server (gunicorn managing uvicorn workers, ``project.asgi``),
+next to the same measurements under WSGI (gunicorn's sync workers, ``project.wsgi``) in the same run.
 
 Usage::
 
@@ -23,7 +24,9 @@ secret in phase "sending", ``--users`` users with a session each; the rate limit
    (``DATABASE_POOL_SIZE``), so a server holds at most pool size x workers, whatever the
    number of requests (thousands here: the count is printed).
 
-Each ratio is measured against its baseline in the same run. Every response must be a 200.
+Then 1 and 2 again under WSGI (``--interface both``, the default): the sync views, the demo's sync
+bare view, persistent connections. Each ratio is measured against its baseline in the same run.
+Every response must be a 200.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from bench.web import (
     preflight,
     prepare_data,
     recreate_database,
+    start_gunicorn,
     stop,
     wait_until_serving,
     wrk,
@@ -81,7 +85,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pool-size", type=int, default=4, help="DATABASE_POOL_SIZE: the pool's maximum per worker")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/intercom_identity_bench_asgi")
     parser.add_argument("--cache-url", default="locmemcache://", help="CACHE_URL of the servers")
+    parser.add_argument(
+        "--interface",
+        choices=["both", "asgi", "wsgi"],
+        default="both",
+        help="ASGI (gunicorn + uvicorn workers), WSGI (gunicorn sync workers, for comparison), or both",
+    )
     args = parser.parse_args()
+    args.interfaces = ["asgi", "wsgi"] if args.interface == "both" else [args.interface]
     if args.quick:
         args.users, args.pairs, args.duration, args.warmup = 20, 1, 1, 1
     if min(args.pairs, args.duration, args.users, args.threads, args.pool_size) < 1 or args.connections < args.threads:
@@ -156,99 +167,125 @@ def pairs_of(
     return sorted(ratios)
 
 
-def main() -> None:
-    args = parse_args()
-    env = begin(args, "bench/asgi.py: the app under an ASGI server (gunicorn + uvicorn workers), wrk on loopback")
-    env = {**env, "DATABASE_POOL_SIZE": str(args.pool_size)}
-    print(
-        f"setup: {args.users:,} users with a session each; {args.workers} uvicorn worker(s); wrk {args.threads} "
-        f"thread(s), {args.connections} connection(s), {args.pairs} pair(s) of {args.duration} s; "
-        f"CACHE_URL={args.cache_url}; rate limit off; psycopg pool of at most {args.pool_size} per worker"
-    )
-    recreate_database(args.database)
+def measure(
+    args: argparse.Namespace, interface: str, env: dict[str, str], sessions: Path, tmp: str
+) -> tuple[list[Row], list[str]]:
+    """Benchmarks 1 to 3 under one interface ("asgi" or "wsgi"): its rows and problems."""
     results = Results()
-    envs = {
-        "with middleware": env,
-        "without middleware": {**env, "DEMO_MESSENGER_MIDDLEWARE": "False"},
-    }
-    with tempfile.TemporaryDirectory(prefix="bench-asgi-") as tmp:
-        sessions = Path(tmp) / "sessions.txt"
-        prepare_data(args.users, sessions)
-        sampler = ConnectionSampler(env["DATABASE_URL"])
-        sampler.start()
-        servers, bases, logs = {}, {}, []
-        try:
-            for name, server_env in envs.items():
-                port = free_port()
-                log_path = Path(tmp) / f"asgi-{port}.log"
-                logs.append(log_path.open("wb"))
+    envs = {"with middleware": env, "without middleware": {**env, "DEMO_MESSENGER_MIDDLEWARE": "False"}}
+    sampler = ConnectionSampler(env["DATABASE_URL"])
+    sampler.start()
+    servers, bases, logs = {}, {}, []
+    try:
+        for name, server_env in envs.items():
+            port = free_port()
+            log_path = Path(tmp) / f"{interface}-{port}.log"
+            logs.append(log_path.open("wb"))
+            if interface == "asgi":
                 servers[name] = start_asgi(args, {**server_env, "DEMO_SERVER": "asgi"}, port, logs[-1])
-                bases[name] = f"http://127.0.0.1:{port}"
-                wait_until_serving(servers[name], bases[name], log_path)
-                preflight(bases[name], sessions.read_text().split()[0])
-                if args.warmup:
-                    for endpoint in (BARE, JSON_VIEW, PAGE):
-                        wrk(args, bases[name], endpoint, args.warmup, sessions, "warm")
-            on = bases["with middleware"]
-            print("-- 1: the async JSON view against a bare async authenticated view (one server)")
-            json_ratios = pairs_of(args, [("bare", on, BARE), ("json", on, JSON_VIEW)], sessions, results)
-            print("-- 2: the page with MessengerSessionMiddleware against the same server without it")
-            page_ratios = pairs_of(
-                args,
-                [("page without", bases["without middleware"], PAGE), ("page with", on, PAGE)],
-                sessions,
-                results,
-            )
-        finally:
-            for server in servers.values():
-                stop(server)
-            for log in logs:
-                log.close()
-            sampler.stop()
+            else:
+                servers[name] = start_gunicorn(args, server_env, port, logs[-1])
+            bases[name] = f"http://127.0.0.1:{port}"
+            wait_until_serving(servers[name], bases[name], log_path)
+            preflight(bases[name], sessions.read_text().split()[0])
+            if args.warmup:
+                for endpoint in (BARE, JSON_VIEW, PAGE):
+                    wrk(args, bases[name], endpoint, args.warmup, sessions, "warm")
+        on = bases["with middleware"]
+        print(f"-- {interface} 1: the JSON view against a bare authenticated view (one server)")
+        json_ratios = pairs_of(args, [("bare", on, BARE), ("json", on, JSON_VIEW)], sessions, results)
+        print(f"-- {interface} 2: the page with MessengerSessionMiddleware against the same server without it")
+        page_ratios = pairs_of(
+            args, [("page without", bases["without middleware"], PAGE), ("page with", on, PAGE)], sessions, results
+        )
+    finally:
+        for server in servers.values():
+            stop(server)
+        for log in logs:
+            log.close()
+        sampler.stop()
     requests = sum(run.requests for runs in results.runs.values() for run in runs)
     json_ratio, page_ratio = statistics.median(json_ratios), statistics.median(page_ratios)
 
     def figure(key: str) -> str:
         return f"{results.median_rps(key):,.0f} req/s, p99 {results.median_p99(key):.1f} ms"
 
-    bound = args.pool_size * args.workers * len(servers)
-    print_table(
-        f"Under ASGI, {args.pairs} pair(s) of {args.duration} s runs: median throughput and p99 latency; "
-        f"x baseline: median of the pairs' throughput ratios",
-        [
-            Row(f"bare async authenticated view GET {BARE.path} (baseline of 1)", figure("bare"), 1.0),
+    kind = "async " if interface == "asgi" else ""
+    label = interface.upper()
+    rows = [
+        Row(f"{label}: bare {kind}authenticated view GET {BARE.path} (baseline of 1)", figure("bare"), 1.0),
+        Row(
+            f"{label} 1. {kind}JSON view GET {JSON_VIEW.path} (pairs {json_ratios[0]:.2f} to {json_ratios[-1]:.2f})",
+            figure("json"),
+            json_ratio,
+            f">= {JSON_TARGET}x",
+            json_ratio >= JSON_TARGET,
+        ),
+        Row(f"{label}: page GET / without MessengerSessionMiddleware (baseline of 2)", figure("page without"), 1.0),
+        Row(
+            f"{label} 2. page GET / with MessengerSessionMiddleware "
+            f"(pairs {page_ratios[0]:.2f} to {page_ratios[-1]:.2f})",
+            figure("page with"),
+            page_ratio,
+            f">= {PAGE_TARGET}x",
+            page_ratio >= PAGE_TARGET,
+        ),
+    ]
+    if interface == "asgi":
+        bound = args.pool_size * args.workers * len(servers)
+        rows.append(
             Row(
-                f"1. async JSON view GET {JSON_VIEW.path} (pairs {json_ratios[0]:.2f} to {json_ratios[-1]:.2f})",
-                figure("json"),
-                json_ratio,
-                f">= {JSON_TARGET}x",
-                json_ratio >= JSON_TARGET,
-            ),
-            Row("page GET / without MessengerSessionMiddleware (baseline of 2)", figure("page without"), 1.0),
-            Row(
-                f"2. page GET / with MessengerSessionMiddleware (pairs {page_ratios[0]:.2f} to {page_ratios[-1]:.2f})",
-                figure("page with"),
-                page_ratio,
-                f">= {PAGE_TARGET}x",
-                page_ratio >= PAGE_TARGET,
-            ),
-            Row(
-                f"3. most PostgreSQL connections at once over {requests:,} requests ({sampler.samples} samples)",
+                f"{label} 3. most PostgreSQL connections at once over {requests:,} requests "
+                f"({sampler.samples} samples)",
                 f"{sampler.most}",
                 None,
                 f"<= {bound} ({args.pool_size} x {args.workers} workers x {len(servers)} servers)",
                 sampler.most <= bound,
-            ),
-        ],
+            )
+        )
+    print(
+        f"{label}: the {kind}JSON view {json_ratio:.2f}x the bare view; the page with the middleware "
+        f"{page_ratio:.3f}x without; most connections at once {sampler.most} over {requests:,} requests."
+    )
+    return rows, results.problems
+
+
+def main() -> None:
+    args = parse_args()
+    env = begin(args, "bench/asgi.py: under ASGI (gunicorn + uvicorn workers) and WSGI (gunicorn), wrk on loopback")
+    env = {**env, "DATABASE_POOL_SIZE": str(args.pool_size)}
+    print(
+        f"setup: {args.users:,} users with a session each; {args.workers} worker(s) per server; wrk {args.threads} "
+        f"thread(s), {args.connections} connection(s), {args.pairs} pair(s) of {args.duration} s; "
+        f"CACHE_URL={args.cache_url}; rate limit off; ASGI: psycopg pool of at most {args.pool_size} per worker; "
+        "WSGI: persistent connections (CONN_MAX_AGE 60)"
+    )
+    recreate_database(args.database)
+    rows: list[Row] = []
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bench-asgi-") as tmp:
+        sessions = Path(tmp) / "sessions.txt"
+        prepare_data(args.users, sessions)
+        for interface in args.interfaces:
+            server_env = env if interface == "asgi" else {**env, "DATABASE_URL": persistent(env["DATABASE_URL"])}
+            interface_rows, interface_problems = measure(args, interface, server_env, sessions, tmp)
+            rows += interface_rows
+            problems += interface_problems
+    print_table(
+        f"{args.pairs} pair(s) of {args.duration} s runs: median throughput and p99 latency; "
+        "x baseline: median of the pairs' throughput ratios",
+        rows,
         figure_header="throughput, latency",
     )
-    print(
-        f"async JSON view: {json_ratio:.2f}x the bare async view; page with the middleware: {page_ratio:.3f}x without."
-    )
-    if results.problems:
-        for problem in results.problems:
+    if problems:
+        for problem in problems:
             print(f"error: {problem}")
         raise SystemExit(1)
+
+
+def persistent(url: str) -> str:
+    """The WSGI servers' database URL: the demo's default persistent connections."""
+    return url.replace("conn_max_age=0", "conn_max_age=60")
 
 
 if __name__ == "__main__":

@@ -386,3 +386,8 @@ class ThreadHops:
 
     def __exit__(self, *exc: object) -> None:
         SyncToAsync.__call__ = self.original_call  # type: ignore[method-assign]
+
+
+def fenced_blocks(markdown: str, language: str) -> list[str]:
+    """The fenced code blocks of ``language`` in a Markdown text, exactly as printed."""
+    return [match.group(1) for match in re.finditer(rf"^```{language}\n(.*?)^```$", markdown, re.M | re.S)]
