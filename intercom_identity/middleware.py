@@ -26,7 +26,7 @@ from intercom_identity.conf import conf
 from intercom_identity.messenger.cookies import (
     MARKER_COOKIE,
     MARKER_COOKIE_AGE,
-    MARKER_SALT,
+    MARKER_RE,
     cookie_domains,
     expired_cookie,
     messenger_cookie_names,
@@ -128,10 +128,9 @@ def finish(request: HttpRequest, response: HttpResponseBase, *, user_changed: bo
     switched = rendered is not None and bool(previous) and previous != rendered.marker
     if rendered is not None:
         if previous != rendered.marker:
-            response.set_signed_cookie(
+            response.set_cookie(
                 MARKER_COOKIE,
                 rendered.marker,
-                salt=MARKER_SALT,
                 max_age=MARKER_COOKIE_AGE,
                 path="/",
                 secure=request.is_secure(),
@@ -145,11 +144,14 @@ def finish(request: HttpRequest, response: HttpResponseBase, *, user_changed: bo
 
 
 def _marker_cookie(request: HttpRequest) -> str | None:
-    """The identity marker this browser was last shown the messenger with; None when unknown."""
-    if MARKER_COOKIE not in request.COOKIES:
-        return None
-    value = request.get_signed_cookie(MARKER_COOKIE, default=None, salt=MARKER_SALT)
-    return value if isinstance(value, str) else None
+    """The identity marker this browser was last shown the messenger with; None when unknown.
+
+    Not signed again: the marker already is an HMAC keyed with ``SECRET_KEY`` (``identity_marker``),
+    so no other identity's marker can be made without it, and a browser that sends a made-up one
+    only expires its own messenger cookies. Anything but a marker's shape counts as unknown.
+    """
+    value = request.COOKIES.get(MARKER_COOKIE)
+    return value if value is not None and MARKER_RE.fullmatch(value) else None
 
 
 def expire_messenger_cookies(
