@@ -81,17 +81,6 @@ def mobile_login(request: HttpRequest) -> JsonResponse:
 
 @csrf_exempt  # as the app's JSON view: other methods get the JSON 405, not the CSRF page
 @never_cache
-async def awhoami(request: HttpRequest) -> JsonResponse:
-    """``whoami`` as an async view (``project.urls_asgi``): the bare authenticated JSON view
-    ``bench/asgi.py`` compares the app's async view with (``await request.auser()``, nothing else)."""
-    if request.method not in ("GET", "HEAD"):
-        return method_not_allowed(request, ("GET", "HEAD"))
-    user = await request.auser()
-    if not user.is_authenticated:
-        return error_response(401, "not_authenticated", "Sign in first.")
-    return JsonResponse({"user_id": user.pk})
-
-
 def whoami(request: HttpRequest) -> JsonResponse:
     """``GET`` -> ``{"user_id": pk}`` for a signed-in user, a 401 JSON error otherwise.
 
@@ -104,3 +93,16 @@ def whoami(request: HttpRequest) -> JsonResponse:
     if not request.user.is_authenticated:
         return error_response(401, "not_authenticated", "Sign in first.")
     return JsonResponse({"user_id": request.user.pk})
+
+
+@csrf_exempt
+@never_cache
+async def awhoami(request: HttpRequest) -> JsonResponse:
+    """``whoami`` as an async view (``project.urls_asgi``): the bare authenticated JSON view
+    ``bench/asgi.py`` compares the app's async view with (``await request.auser()``, nothing else)."""
+    if request.method not in ("GET", "HEAD"):
+        return method_not_allowed(request, ("GET", "HEAD"))
+    user = await request.auser()
+    if not user.is_authenticated:
+        return error_response(401, "not_authenticated", "Sign in first.")
+    return JsonResponse({"user_id": user.pk})

@@ -465,7 +465,10 @@ def test_an_async_view_renders_the_tag_after_aprepare_messenger(all_secrets: Any
 
 
 @override_settings(ROOT_URLCONF="tests.urls_async")
-def test_an_async_view_without_it_still_renders_the_page(all_secrets: Any, caplog: Any) -> None:
+def test_an_async_view_without_it_still_renders_the_page(
+    all_secrets: Any, caplog: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)  # the browser tests' conftest sets it
     browser = AsyncBridge()
     browser.force_login(staff("alice"))
     response = browser.get("/async/unprepared-page/")
