@@ -17,6 +17,7 @@ from intercom_identity.exceptions import (
     SecretUnavailable,
     UnknownEnvironment,
     UnknownPlatform,
+    UnservedEnvironment,
 )
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         serve_identity,
     )
     from intercom_identity.messenger.tag import aprepare_messenger
+    from intercom_identity.resolvers import resolve_environment
     from intercom_identity.rollout.activity import forget_user, record_client
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "SecretUnavailable",
     "UnknownEnvironment",
     "UnknownPlatform",
+    "UnservedEnvironment",
     "aidentity_payload",
     "aprepare_messenger",
     "aserve_identity",
@@ -43,6 +46,7 @@ __all__ = [
     "forget_user",
     "identity_payload",
     "record_client",
+    "resolve_environment",
     "serve_identity",
 ]
 
@@ -55,6 +59,7 @@ _LAZY = {
     "aprepare_messenger": "intercom_identity.messenger.tag",
     "forget_user": "intercom_identity.rollout.activity",
     "record_client": "intercom_identity.rollout.activity",
+    "resolve_environment": "intercom_identity.resolvers",
 }
 
 

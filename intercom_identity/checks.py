@@ -71,6 +71,21 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
         "Set it: manage.py intercom_identity set-app-id ENV APP_ID (the app ID is in Intercom's Messenger "
         "installation settings), or in the admin's Environments page.",
     ),
+    "hosts_unserved": _error(
+        "E038",
+        f"Add the environment to {PREFIX}SERVED_ENVIRONMENTS, or map the host to one that is served: "
+        "requests to that host are refused with 400 unknown_environment.",
+    ),
+    "served_without_row": _warning(
+        "W017",
+        "Create it in the admin's Environments page (or fix the slug): until then requests resolved to it "
+        "get 503 environment_not_configured and no messenger.",
+    ),
+    "resolver_without_choice": _warning(
+        "W018",
+        f"List the other environments in {PREFIX}SERVED_ENVIRONMENTS (see docs/workspaces.md), or remove "
+        f"{PREFIX}ENVIRONMENT_RESOLVER.",
+    ),
     "stored_and_settings_secret": _error(
         "E015",
         "Run: manage.py intercom_identity clear-secret ENV PLATFORM. Otherwise the stored secret silently "
@@ -140,6 +155,54 @@ def check_unknown_settings(**kwargs: Any) -> list[CheckMessage]:
     return [
         MESSAGES["unknown_setting"](f"{name} is not a setting of intercom_identity.") for name in unknown_settings()
     ]
+
+
+def _served() -> tuple[str, ...] | None:
+    """The served environments, or None when a setting they come from is malformed (E003/E035 say so)."""
+    try:
+        return conf.served_environments()
+    except ImproperlyConfigured:
+        return None
+
+
+def check_served_environments(**kwargs: Any) -> list[CheckMessage]:
+    """The resolver and host map agree with what is served: a host mapped to an unserved
+    environment is always refused; a resolver with nothing to choose from does nothing."""
+    served = _served()
+    if served is None:
+        return []
+    messages = []
+    try:
+        hosts = conf.ENVIRONMENT_HOSTS
+    except ImproperlyConfigured:  # E037
+        hosts = {}
+    messages += [
+        MESSAGES["hosts_unserved"](
+            f"{PREFIX}ENVIRONMENT_HOSTS maps {host!r} to {slug!r}, which this deployment does not serve "
+            f"({PREFIX}SERVED_ENVIRONMENTS: {', '.join(served)})."
+        )
+        for host, slug in hosts.items()
+        if slug not in served
+    ]
+    try:
+        resolver = conf.ENVIRONMENT_RESOLVER
+    except ImproperlyConfigured:  # E036
+        return messages
+    if resolver is not None and len(served) == 1:
+        messages.append(
+            MESSAGES["resolver_without_choice"](
+                f"{PREFIX}ENVIRONMENT_RESOLVER is set but this deployment serves only {served[0]!r}: every "
+                "request it assigns to another environment is refused."
+            )
+        )
+    elif resolver is not None and getattr(resolver, "__name__", "") == "host_environment" and not hosts:
+        messages.append(
+            MESSAGES["resolver_without_choice"](
+                f"{PREFIX}ENVIRONMENT_RESOLVER is host_environment but {PREFIX}ENVIRONMENT_HOSTS is empty: every "
+                f"request gets the default environment, {served[0]!r}."
+            )
+        )
+    return messages
 
 
 PROCESS_LOCAL_CACHE = "django.core.cache.backends.locmem.LocMemCache"
@@ -249,33 +312,55 @@ def check_workspace_drift(app_configs: Any = None, databases: Any = None, **kwar
 
 
 def check_web_app_id(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """The current environment hands the web messenger an identity but no app ID to boot with.
+    """A served environment hands the web messenger an identity but no app ID to boot with;
+    a served environment has no row at all.
 
     The messenger would not start, quietly: ``{% intercom_messenger %}`` renders nothing and
-    ``{% intercom_settings %}`` an empty ``app_id``. A database check, like E014.
+    ``{% intercom_settings %}`` an empty ``app_id``. A database check, like E014. Every
+    environment this deployment serves is checked, not only the default.
     """
     if not databases:
         return []
-    from intercom_identity.models import Environment, Platform, RolloutPhase
+    from intercom_identity.models import Environment, Platform, PlatformConfig, RolloutPhase
 
-    try:
-        slug = conf.ENVIRONMENT
-    except ImproperlyConfigured:  # E003 says so
+    served = _served()
+    if served is None:
         return []
     try:
-        environment = Environment.objects.filter(slug=slug).first()
-        web = environment.platforms.filter(platform=Platform.WEB).first() if environment else None
+        environments = {env.slug: env for env in Environment.objects.filter(slug__in=served)}
+        webs = {
+            config.environment_id: config
+            for config in PlatformConfig.objects.filter(platform=Platform.WEB, environment__slug__in=served)
+        }
     except Exception:  # tables not migrated yet
         return []
-    if environment is None or web is None or environment.app_id or web.phase == RolloutPhase.OFF:
-        return []
-    return [
-        MESSAGES["web_without_app_id"](
-            f"The current environment, {for_terminal(str(environment))} ({PREFIX}ENVIRONMENT = {slug!r}), has no "
-            f"Intercom app ID while its web phase is '{web.phase}': the web messenger cannot start (the tags "
-            "render no app_id)."
+    messages = []
+    for slug in served:
+        environment = environments.get(slug)
+        if environment is None:
+            messages.append(
+                MESSAGES["served_without_row"](
+                    f"{_served_as(slug)} is served by this deployment but no environment {slug!r} exists."
+                )
+            )
+            continue
+        web = webs.get(environment.pk)
+        if web is None or environment.app_id or web.phase == RolloutPhase.OFF:
+            continue
+        messages.append(
+            MESSAGES["web_without_app_id"](
+                f"The served environment {for_terminal(str(environment))} ({_served_as(slug)}) has no Intercom app "
+                f"ID while its web phase is '{web.phase}': the web messenger cannot start (the tags render no app_id)."
+            )
         )
-    ]
+    return messages
+
+
+def _served_as(slug: str) -> str:
+    """How a served slug got served: the default environment, or listed beside it."""
+    if slug == conf.ENVIRONMENT:
+        return f"{PREFIX}ENVIRONMENT = {slug!r}"
+    return f"{slug!r} in {PREFIX}SERVED_ENVIRONMENTS"
 
 
 MESSENGER_MIDDLEWARE = "intercom_identity.middleware.MessengerSessionMiddleware"
@@ -335,5 +420,6 @@ ALL_CHECKS = [
     check_settings,
     check_unknown_settings,
     check_shared_cache,
+    check_served_environments,
     check_middleware,
 ]

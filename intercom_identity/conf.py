@@ -18,6 +18,7 @@ This module stays light (no HTTP client, no SDK): settings modules and tooling i
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -40,6 +41,8 @@ PREFIX = "INTERCOM_IDENTITY_"
 # A cookie Domain attribute: host name labels, with or without the leading dot.
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 COOKIE_DOMAIN_RE = re.compile(rf"^\.?{_LABEL}(?:\.{_LABEL})*\Z", re.IGNORECASE)
+# A host name as ``request.get_host()`` gives it without the port.
+HOST_RE = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*\Z", re.IGNORECASE)
 
 MAX_CACHE_COOLDOWN = 600  # seconds: more is a unit mistake (milliseconds?) that would leave the cache unused
 
@@ -64,6 +67,49 @@ def _environment(setting: str, value: Any) -> str:
             f"'production' (lowercase letters, digits, '-' and '_'), not {value!r}."
         )
     return value
+
+
+def _served_environments(setting: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ImproperlyConfigured(
+            f"{setting} must be a list of environment slugs such as ['production', 'development'], "
+            f"not {type(value).__name__}."
+        )
+    for slug in value:
+        _environment(setting, slug)
+    return tuple(dict.fromkeys(value))
+
+
+def _environment_hosts(setting: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{setting} must be a dict like {{'brand-a.example.com': 'brand-a'}}.")
+    hosts = {}
+    for host, slug in value.items():
+        if not isinstance(host, str) or not HOST_RE.match(host):
+            raise ImproperlyConfigured(
+                f"{setting}: {str(host)[:80]!r} must be a host name (no scheme, port or path), "
+                "e.g. 'brand-a.example.com'."
+            )
+        _environment(f"{setting}[{host!r}]", slug)
+        hosts[host.lower()] = slug
+    return hosts
+
+
+def _optional_resolver(setting: str, value: Any) -> Callable[[Any], str | None] | None:
+    if value is None:
+        return None
+    resolver = _callable(setting, value)
+    try:
+        signature = inspect.signature(resolver)
+    except (TypeError, ValueError):  # some builtins have none: trust them
+        return resolver
+    try:
+        signature.bind(object())
+    except TypeError:
+        raise ImproperlyConfigured(
+            f"{setting} must accept one argument, the request: (request) -> environment slug | None."
+        ) from None
+    return resolver
 
 
 def _encryption_keys(setting: str, value: Any) -> tuple[str, ...]:
@@ -268,6 +314,29 @@ class Settings:
         doc="Slug of the environment row this process serves (lowercase letters, digits, `-`, `_`). "
         "Selects the secrets, phases and app id.",
     )
+    SERVED_ENVIRONMENTS = Setting(
+        default=(),
+        validate=_served_environments,
+        check="E035",
+        doc="Slugs of the environments this deployment may serve besides `ENVIRONMENT` (which is always served, "
+        'and the default): e.g. `["production", "development"]` for a debug build of the app. See '
+        "[several workspaces](docs/workspaces.md).",
+    )
+    ENVIRONMENT_RESOLVER: Setting[Callable[[Any], str | None] | None] = Setting(
+        default=None,
+        validate=_optional_resolver,
+        check="E036",
+        doc="Callable or dotted path, `(request) -> slug | None`: the environment of a request (`None`: the "
+        "default). Ready-made: `intercom_identity.resolvers.header_environment` (`X-Intercom-Environment`), "
+        "`intercom_identity.resolvers.host_environment` (`ENVIRONMENT_HOSTS`). A slug not served is refused.",
+    )
+    ENVIRONMENT_HOSTS = Setting(
+        default={},
+        validate=_environment_hosts,
+        check="E037",
+        doc='For `host_environment`: host names (no port) to environment slugs, `{"brand-a.example.com": '
+        '"brand-a"}`; other hosts get the default environment.',
+    )
     ENCRYPTION_KEYS = Setting(
         default=(),
         validate=_encryption_keys,
@@ -425,6 +494,15 @@ class Settings:
         doc="Days of app activity kept: `prune-activity` deletes older days, and recording refuses reports older "
         f"than that. At least {MIN_RETENTION_DAYS}, the window the overview draws.",
     )
+
+    def served_environments(self) -> tuple[str, ...]:
+        """Every environment this deployment serves, the default first (kept like the settings)."""
+        served: tuple[str, ...] | None = vars(self).get("_served_environments")
+        if served is None:
+            served = vars(self)["_served_environments"] = tuple(
+                dict.fromkeys((self.ENVIRONMENT, *self.SERVED_ENVIRONMENTS))
+            )
+        return served
 
     @sensitive_variables()
     def secret_from_settings(self, environment: str, platform: str) -> str | None:

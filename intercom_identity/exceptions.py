@@ -25,6 +25,15 @@ class UnknownEnvironment(IntercomIdentityError, LookupError):
     """No environment row has this slug."""
 
 
+class UnservedEnvironment(UnknownEnvironment):
+    """A request asked for an environment this deployment does not serve
+    (``INTERCOM_IDENTITY_SERVED_ENVIRONMENTS``): the client's mistake, answered with a 400."""
+
+    def __init__(self, slug: str) -> None:
+        self.slug = slug
+        super().__init__(f"This server does not serve the Intercom environment {slug!r}.")
+
+
 class PhaseRequiresSecret(IntercomIdentityError, ValueError):
     """A phase other than ``off`` was asked for while no secret is stored."""
 

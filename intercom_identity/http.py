@@ -16,7 +16,7 @@ from django.http import HttpRequest, JsonResponse
 
 from intercom_identity._internal import outages
 from intercom_identity._internal.ratelimit import retry_after
-from intercom_identity.exceptions import MissingSecret, UnknownEnvironment
+from intercom_identity.exceptions import MissingSecret, UnknownEnvironment, UnservedEnvironment
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +37,15 @@ def method_not_allowed(request: HttpRequest, allowed: tuple[str, ...]) -> JsonRe
     return response
 
 
-def rate_limited(request: HttpRequest, endpoint: str, limit: int, user: Any = None) -> JsonResponse | None:
-    """429 JSON with ``Retry-After`` when the client address, or the user, is over ``limit`` a minute."""
-    buckets = [f"{endpoint}:addr:{request.META.get('REMOTE_ADDR', '')}"]
+def rate_limited(
+    request: HttpRequest, endpoint: str, limit: int, user: Any = None, *, environment: str | None = None
+) -> JsonResponse | None:
+    """429 JSON with ``Retry-After`` when the client address, or the user, is over ``limit`` a minute
+    (counted per ``environment`` when given: one workspace's traffic does not use up another's)."""
+    scope = endpoint if environment is None else f"{endpoint}:{environment}"
+    buckets = [f"{scope}:addr:{request.META.get('REMOTE_ADDR', '')}"]
     if user is not None and getattr(user, "pk", None) is not None:
-        buckets.append(f"{endpoint}:user:{user.pk}")
+        buckets.append(f"{scope}:user:{user.pk}")
     waits = [wait for bucket in buckets if (wait := retry_after(bucket, limit)) is not None]
     if not waits:
         return None
@@ -50,8 +54,15 @@ def rate_limited(request: HttpRequest, endpoint: str, limit: int, user: Any = No
     return response
 
 
+def unserved(exc: UnservedEnvironment) -> JsonResponse:
+    """400 for a request that asks for an environment this deployment does not serve."""
+    return error_response(400, "unknown_environment", str(exc))
+
+
 def unavailable(exc: Exception) -> JsonResponse:
     """503 for a server-side configuration problem; the log gets the reason, the client a sentence."""
+    if isinstance(exc, UnservedEnvironment):  # the client's mistake, not the server's
+        return unserved(exc)
     logger.error("Intercom identity unavailable: %s", exc)
     if isinstance(exc, UnknownEnvironment):
         return error_response(503, "environment_not_configured", "Intercom identity is not configured on this server.")
@@ -92,12 +103,15 @@ def json_errors(view: View) -> View:
     return wrapper  # type: ignore[return-value]
 
 
-# InterfaceError: a connection closed under the view.
-ERRORS_ANSWERED = (DatabaseError, InterfaceError, ImproperlyConfigured, SuspiciousOperation)
+# UnservedEnvironment: from resolve_environment(), wherever the view calls it; InterfaceError: a
+# connection closed under the view.
+ERRORS_ANSWERED = (UnservedEnvironment, DatabaseError, InterfaceError, ImproperlyConfigured, SuspiciousOperation)
 
 
 def error_answer(exc: Exception) -> JsonResponse:
     """The JSON answer to one of ``ERRORS_ANSWERED`` raised by a view."""
+    if isinstance(exc, UnservedEnvironment):
+        return unserved(exc)
     if isinstance(exc, (DatabaseError, InterfaceError)):
         outages.DATABASE.failed(exc, "the JSON views answer 503 database_unavailable")  # logged bounded
         return error_response(503, "database_unavailable", "Intercom identity is temporarily unavailable.")

@@ -23,6 +23,7 @@ from django.http.request import split_domain_port
 from django.utils.cache import patch_cache_control
 
 from intercom_identity.conf import conf
+from intercom_identity.exceptions import UnservedEnvironment
 from intercom_identity.messenger.cookies import (
     MARKER_COOKIE,
     MARKER_COOKIE_AGE,
@@ -32,6 +33,7 @@ from intercom_identity.messenger.cookies import (
     messenger_cookie_names,
 )
 from intercom_identity.messenger.tag import acurrent_workspace, current_workspace, rendered_messenger
+from intercom_identity.resolvers import resolve_environment
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ class MessengerSessionMiddleware:
         response = self.get_response(request)
         changed = before is not None and session_user(request) != before
         if finish(request, response, user_changed=changed):
-            expire_messenger_cookies(request, response, current_workspace())
+            expire_messenger_cookies(request, response)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
@@ -81,7 +83,9 @@ class MessengerSessionMiddleware:
         response = await get_response(request)
         changed = before is not None and await asession_user(request) != before
         if finish(request, response, user_changed=changed):
-            expire_messenger_cookies(request, response, await acurrent_workspace())
+            environment = messenger_environment(request)
+            if environment is not None:
+                expire_messenger_cookies(request, response, await acurrent_workspace(environment))
         return response
 
 
@@ -154,12 +158,24 @@ def _marker_cookie(request: HttpRequest) -> str | None:
     return value if value is not None and MARKER_RE.fullmatch(value) else None
 
 
+def messenger_environment(request: HttpRequest) -> str | None:
+    """The environment whose messenger this request's pages boot; None when there is none."""
+    try:
+        return resolve_environment(request)
+    except (UnservedEnvironment, DisallowedHost):  # no messenger was booted for it: no cookies of ours
+        return None
+
+
 def expire_messenger_cookies(
     request: HttpRequest, response: HttpResponseBase, workspace: tuple[str, str] | None = None
 ) -> None:
     """Add the ``Set-Cookie`` headers that expire the messenger's session on ``response``
-    (of the current environment's workspace, unless given: async code reads it first)."""
-    workspace = workspace or current_workspace()
+    (of the request's environment's workspace, unless given: async code reads it first)."""
+    if workspace is None:
+        environment = messenger_environment(request)
+        if environment is None:
+            return
+        workspace = current_workspace(environment)
     if workspace is None:
         logger.error("Intercom messenger cookies not expired: the environment's app id cannot be read.")
         return

@@ -16,8 +16,9 @@ from django.db.models.signals import post_delete, post_save, pre_delete
 from django.test.signals import setting_changed
 
 from intercom_identity._internal import cacheguard, configcache, outages
-from intercom_identity.conf import forget_settings
+from intercom_identity.conf import PREFIX, forget_settings
 from intercom_identity.credentials import users
+from intercom_identity.messenger import intercom_settings
 from intercom_identity.models import Environment, PlatformConfig
 from intercom_identity.rollout import activity
 
@@ -43,9 +44,19 @@ def forget_process_state() -> None:
     outages.forget()
 
 
-def _row_changed(sender: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
-    """A configuration or environment changed: every process's copy goes."""
-    configcache.config_changed(using)
+def _row_changed(sender: Any, using: str = DEFAULT_DB_ALIAS, instance: Any = None, **kwargs: Any) -> None:
+    """A platform configuration changed: its environment's copies go, in every process; an
+    environment row changed (its slug, app id or region): every copy goes."""
+    configcache.config_changed(using, _changed_environment(instance))
+
+
+def _changed_environment(instance: Any) -> str | None:
+    """The slug of the only environment a saved or deleted platform configuration concerns,
+    when known without a query (None: treat it as a change of everything)."""
+    if not isinstance(instance, PlatformConfig):
+        return None
+    environment = PlatformConfig._meta.get_field("environment").get_cached_value(instance, None)
+    return environment.slug if isinstance(environment, Environment) else None
 
 
 def _user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
@@ -72,3 +83,5 @@ def _setting_changed(setting: str, **kwargs: Any) -> None:
     users.forget_reports()
     cacheguard.setting_changed(setting)
     configcache.setting_changed(setting)
+    if setting.startswith(PREFIX):
+        intercom_settings.forget_unserved_logs()

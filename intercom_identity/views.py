@@ -19,6 +19,7 @@ from intercom_identity.credentials.payload import aserve_identity, serve_identit
 from intercom_identity.credentials.users import aauthenticate, authenticate
 from intercom_identity.exceptions import InvalidCredentialInput, SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from intercom_identity.models import RolloutPhase
+from intercom_identity.resolvers import resolve_environment
 from intercom_identity.selectors import get_environment
 from intercom_identity.validators import MAX_CREDENTIAL_FIELD_LENGTH
 
@@ -34,11 +35,12 @@ def user_hash(request: HttpRequest) -> JsonResponse:
     if request.method not in ALLOWED_METHODS:
         return http.method_not_allowed(request, ALLOWED_METHODS)
     user = authenticate(request)
-    platform = requested_platform(request, user)
-    if isinstance(platform, JsonResponse):
-        return platform
+    asked = requested_platform(request, user)
+    if isinstance(asked, JsonResponse):
+        return asked
+    platform, environment = asked
     try:
-        payload = serve_identity(user, platform, request.headers.get("X-App-Version"))
+        payload = serve_identity(user, platform, request.headers.get("X-App-Version"), environment=environment)
     except IDENTITY_ERRORS as exc:
         return identity_error(exc)
     return JsonResponse(payload)
@@ -53,23 +55,26 @@ async def auser_hash(request: HttpRequest) -> JsonResponse:
     if request.method not in ALLOWED_METHODS:
         return http.method_not_allowed(request, ALLOWED_METHODS)
     user = await aauthenticate(request)
-    platform = requested_platform(request, user)
-    if isinstance(platform, JsonResponse):
-        return platform
+    asked = requested_platform(request, user)
+    if isinstance(asked, JsonResponse):
+        return asked
+    platform, environment = asked
     try:
-        payload = await aserve_identity(user, platform, request.headers.get("X-App-Version"))
+        payload = await aserve_identity(user, platform, request.headers.get("X-App-Version"), environment=environment)
     except IDENTITY_ERRORS as exc:
         return identity_error(exc)
     return JsonResponse(payload)
 
 
-def requested_platform(request: HttpRequest, user: Any) -> str | JsonResponse:
-    """The platform asked for, or the answer when there is none to serve: 401 for nobody signed
-    in, 429 over the rate limit, 400 without a platform. The rate limit is counted in the cache
-    (called directly from async views too: one round trip, shorter than a thread hop)."""
+def requested_platform(request: HttpRequest, user: Any) -> tuple[str, str] | JsonResponse:
+    """The platform asked for and the environment the request is served from, or the answer when
+    there is none to serve: 401 for nobody signed in, 429 over the rate limit, 400 without a
+    platform. The rate limit is counted in the cache (called directly from async views too: one
+    round trip, shorter than a thread hop)."""
     if user is None:
         return http.error_response(401, "not_authenticated", "Sign in to get an Intercom identity.")
-    limited = http.rate_limited(request, "hash", conf.HASH_RATE_LIMIT, user)
+    environment = resolve_environment(request)  # UnservedEnvironment: json_errors answers 400
+    limited = http.rate_limited(request, "hash", conf.HASH_RATE_LIMIT, user, environment=environment)
     if limited is not None:
         return limited
     platform = request.GET.get("platform")
@@ -77,7 +82,7 @@ def requested_platform(request: HttpRequest, user: Any) -> str | JsonResponse:
         return http.error_response(
             400, "missing_platform", "Name the platform: ?platform=ios, ?platform=android or ?platform=web."
         )
-    return platform
+    return platform, environment
 
 
 IDENTITY_ERRORS = (UnknownPlatform, UnknownEnvironment, SecretUnavailable)
@@ -136,14 +141,18 @@ async def averify_credential(request: HttpRequest) -> JsonResponse:
 def verification(request: HttpRequest) -> JsonResponse:
     """What both verification views answer."""
     try:
-        environment = get_environment()
-    except UnknownEnvironment as exc:
+        environment = get_environment(resolve_environment(request))
+    except UnknownEnvironment as exc:  # unserved: 400; no such row: 503
         return http.unavailable(exc)
+    # The production rule is the resolved environment's: a debug build's development workspace
+    # may be checked on the production backend.
     if environment.is_production and not conf.VERIFY_IN_PRODUCTION:
         return http.error_response(404, "not_found", "The verification emulator is off in production.")
     if request.method != "POST":
         return http.method_not_allowed(request, ("POST",))
-    limited = http.rate_limited(request, "verify", conf.VERIFY_RATE_LIMIT, authenticate(request))
+    limited = http.rate_limited(
+        request, "verify", conf.VERIFY_RATE_LIMIT, authenticate(request), environment=environment.slug
+    )
     if limited is not None:
         return limited
     body = http.read_body(request)

@@ -145,6 +145,9 @@ INTERCOM_IDENTITY_API_TOKENS = api_tokens_from_environment(os.environ)
 # Every other setting of the app may come from a variable of the same name; an unset (or
 # empty) variable keeps the app's default (README, Settings). JWT_SIGNED_FIELDS is comma-separated.
 intercom_identity_from_environment: dict[str, type] = {  # lowercase: not a setting itself
+    "SERVED_ENVIRONMENTS": list,  # comma-separated: the environments served besides the default
+    "ENVIRONMENT_RESOLVER": str,  # dotted path of (request) -> slug | None (intercom_identity.resolvers)
+    "ENVIRONMENT_HOSTS": dict,  # host=slug,host=slug: for intercom_identity.resolvers.host_environment
     "USER_ID": str,  # dotted path of (user) -> str | None
     "USER_EMAIL": str,
     "AUTHENTICATE": str,  # dotted path of (request) -> user | None

@@ -14,8 +14,9 @@ from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity import record_client
 from intercom_identity.credentials.payload import serve_identity
-from intercom_identity.exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform
+from intercom_identity.exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform, UnservedEnvironment
 from intercom_identity.http import error_response, json_errors, method_not_allowed, read_body
+from intercom_identity.resolvers import resolve_environment
 from intercom_identity.selectors import parse_platform
 from intercom_identity.validators import is_utf8_text
 
@@ -64,11 +65,16 @@ def mobile_login(request: HttpRequest) -> JsonResponse:
         return error_response(401, "invalid_credentials", "Wrong username or password.")
     app_version = request.headers.get("X-App-Version")
     try:
+        environment = resolve_environment(request)  # the debug build's workspace, when served
         if body.get("intercom"):
-            intercom = serve_identity(user, body["platform"], app_version)
+            intercom = serve_identity(user, body["platform"], app_version, environment=environment)
         else:  # an old app version: counted, handed nothing
             intercom = None
-            record_client(user, parse_platform(body["platform"]), app_version, sent_credential=False)
+            record_client(
+                user, parse_platform(body["platform"]), app_version, sent_credential=False, environment=environment
+            )
+    except UnservedEnvironment as exc:
+        return error_response(400, "unknown_environment", str(exc))
     except UnknownPlatform as exc:
         return error_response(400, "unknown_platform", str(exc))
     except (UnknownEnvironment, SecretUnavailable):

@@ -7,8 +7,11 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
+import subprocess
 from typing import Any
 
+import pytest
 from asgiref.sync import SyncToAsync, async_to_sync
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -42,6 +45,26 @@ SECRETS = {
     ("production", "ios"): "prod-ios-aa11bb22cc33dd44ee55ff6677889900aabb",
     ("production", "android"): "prod-android-99887766554433221100ffeeddccbb",
     ("production", "web"): "prod-web-0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e",
+}
+
+
+def openssl_hmac(secret: str, message: str) -> str:
+    """``printf %s MESSAGE | openssl dgst -sha256 -hmac SECRET``: the reference the README promises."""
+    if shutil.which("openssl") is None:
+        pytest.fail("openssl is not installed (apt-get install -y openssl)", pytrace=False)
+    completed = subprocess.run(
+        ["openssl", "dgst", "-sha256", "-hmac", secret], input=message.encode(), capture_output=True, check=False
+    )
+    assert completed.returncode == 0, "openssl dgst failed"
+    return completed.stdout.decode().split()[-1]
+
+
+# One deployment serving two workspaces (issue 29): production by default, development for the
+# requests that send ``X-Intercom-Environment: development`` (a debug build of the app).
+TWO_WORKSPACES = {
+    "INTERCOM_IDENTITY_ENVIRONMENT": "production",
+    "INTERCOM_IDENTITY_SERVED_ENVIRONMENTS": ["development"],
+    "INTERCOM_IDENTITY_ENVIRONMENT_RESOLVER": "intercom_identity.resolvers.header_environment",
 }
 
 
@@ -157,7 +180,7 @@ SCRIPT_RE = re.compile(r"^<script(?: nonce=\"([^\"]*)\")?>window\.intercomSettin
 
 
 def render(user: Any, source: str = "{% intercom_settings %}", **context: Any) -> str:
-    request = RequestFactory().get("/")
+    request = RequestFactory().get("/", **context.pop("request_meta", {}))
     request.user = user
     for key, value in context.pop("request_attrs", {}).items():
         setattr(request, key, value)

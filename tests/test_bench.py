@@ -67,6 +67,14 @@ def test_hashing() -> None:
         assert other in output  # the context rows are kept
 
 
+def test_resolver() -> None:
+    output = run("resolver.py", "--quick")
+    assert has(output, r"^no resolver \(baseline\) .* req/s +1\.000 "), output
+    for row in ("header names the default", "header names the other served one", "host_environment, mapped host"):
+        assert has(output, rf"{row} .* req/s +[\d.]+ +>= 0\.95x +(PASS|MISS)$"), output
+    assert has(output, r"^with a resolver: [\d.]+x the requests per second without one .*(PASS|MISS)"), output
+
+
 def test_template() -> None:
     output = run("template.py", "--quick")
     assert has(output, r"^Template\('\{\{ user\.pk \}\}'\) \(baseline\) .* us/render +1\.000 "), output

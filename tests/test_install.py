@@ -16,7 +16,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -27,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests import interpreters, leakguard
+from tests.helpers import openssl_hmac
 
 pytestmark = pytest.mark.install
 
@@ -104,17 +104,6 @@ def run(what: str, command: list[str], *, timeout: float = 600, **kwargs: object
     if completed.returncode != 0:
         pytest.fail(f"{what} failed (exit {completed.returncode}):\n{output}", pytrace=False)
     return output  # type: ignore[no-any-return]
-
-
-def openssl_hmac(secret: str, message: str) -> str:
-    """``printf %s MESSAGE | openssl dgst -sha256 -hmac SECRET``: the reference the README promises."""
-    if shutil.which("openssl") is None:
-        pytest.fail("openssl is not installed (apt-get install -y openssl)", pytrace=False)
-    completed = subprocess.run(
-        ["openssl", "dgst", "-sha256", "-hmac", secret], input=message.encode(), capture_output=True, check=False
-    )
-    assert completed.returncode == 0, "openssl dgst failed"
-    return completed.stdout.decode().split()[-1]
 
 
 # --- the release files ---------------------------------------------------------------

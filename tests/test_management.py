@@ -140,7 +140,9 @@ def test_status_of_an_empty_install() -> None:
         "fingerprint": None,
         "secret_set_at": None,
         "secret_source": None,
+        "served": "default",
     }
+    assert matrix["production"]["ios"]["served"] == "records_only"  # the test settings serve development only
 
 
 def test_set_secret_refuses_non_utf8_stdin() -> None:

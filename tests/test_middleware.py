@@ -495,3 +495,35 @@ def test_with_the_session_store_down_the_view_still_answers(user_client: Client)
         response = user_client.get("/intercom/user-hash/", {"platform": "web"})
     assert response.status_code == 503
     assert response.json()["error"] == "database_unavailable"
+
+
+# --- several workspaces: the cookies of the workspace the request is served from (issue 29) --------------
+
+
+def test_the_cookies_expired_are_those_of_the_hosts_workspace() -> None:
+    Environment.objects.filter(slug="production").update(app_id="brandbbb2")
+    brands = {
+        "INTERCOM_IDENTITY_SERVED_ENVIRONMENTS": ["production"],
+        "INTERCOM_IDENTITY_ENVIRONMENT_RESOLVER": "intercom_identity.resolvers.host_environment",
+        "INTERCOM_IDENTITY_ENVIRONMENT_HOSTS": {"brand-b.example.com": "production"},
+        "ALLOWED_HOSTS": [".example.com", "testserver"],
+    }
+    with override_settings(**brands):
+        brand_b = log_out(browser_of(staff("alice"), host="brand-b.example.com"))
+        default = log_out(browser_of(staff("bob")))
+    assert {name for name, _domain, _path in expiries(brand_b)} == {
+        "intercom-session-brandbbb2",
+        "intercom-id-brandbbb2",
+    }
+    assert {name for name, _domain, _path in expiries(default)} == {SESSION, VISITOR}
+
+
+def test_an_unserved_environment_expires_nothing_and_answers() -> None:
+    unserved = {
+        "INTERCOM_IDENTITY_ENVIRONMENT_RESOLVER": "intercom_identity.resolvers.header_environment",
+    }
+    with override_settings(**unserved):
+        client = browser_of(staff("alice"))
+        response = client.post("/admin/logout/", headers={"X-Intercom-Environment": "staging"})
+    assert response.status_code == 200
+    assert expiries(response) == set()

@@ -7,11 +7,11 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from intercom_identity import compute_user_hash
-from intercom_identity._internal import configcache
 from intercom_identity.models import PlatformConfig, RolloutPhase
-from tests.helpers import SECRETS, AsyncBridge, ThreadHops, configure
+from tests.helpers import SECRETS, AsyncBridge, configure
 
 URL = "/intercom/user-hash/"
+VERIFY_URL = "/intercom/verify/"
 
 pytestmark = pytest.mark.django_db
 
@@ -273,34 +273,3 @@ def test_a_content_length_that_is_not_a_number_is_a_400_json(client: Client, all
     assert response.json()["error"] == "invalid_body"
 
 
-def test_the_async_view_takes_no_thread_hop_of_its_own_on_the_warm_path(
-    user: Any, all_secrets: Any, settings: Any, django_capture_on_commit_callbacks: Any
-) -> None:
-    """Counted against a bare async authenticated view (``await request.auser()``): the same
-    hops (Django's middleware, session and user reads), none more."""
-    settings.ROOT_URLCONF = "tests.urls_async"
-    browser = AsyncBridge()
-    browser.force_login(user)
-    version = {"X-App-Version": "2.0"}
-    # The set-up's changes are in the test's transaction, which never commits: as if it had
-    # (a process keeps no copy of a configuration changed in its open transaction).
-    configcache.forget()
-    with django_capture_on_commit_callbacks(execute=True):  # the recording is remembered on commit
-        assert browser.get(URL, {"platform": "web"}, headers=version).status_code == 200  # warm
-    with ThreadHops() as bare:
-        assert browser.get("/async/bare/").status_code == 200
-    with ThreadHops() as ours:
-        response = browser.get(URL, {"platform": "web"}, headers=version)
-    assert response.status_code == 200
-    assert response.json()["user_hash"]
-    assert ours.count == bare.count
-
-
-def test_each_urlconf_routes_to_its_own_views() -> None:
-    from django.urls import resolve
-
-    from intercom_identity import views
-
-    assert resolve(URL, "project.urls").func.__name__ == views.user_hash.__name__
-    assert resolve(URL, "tests.urls_async").func.__name__ == views.auser_hash.__name__
-    assert resolve("/intercom/verify/", "tests.urls_async").func.__name__ == views.averify_credential.__name__

@@ -74,19 +74,32 @@ class ServingConfig:
 @dataclass(frozen=True)
 class _Copy:
     config: ServingConfig
-    version: str | None  # None: loaded while the cache could not be read
+    version: tuple[str | None, str | None]  # (shared, environment's); None: the cache could not be read
     expires_at: float
 
 
 _copies: dict[tuple[str, str], _Copy] = {}
-_known_version: tuple[float, str | None] = (-VERSION_CHECK_INTERVAL, None)  # (when read, the version)
+# Per version key (the shared one and one per environment): (when read, the version).
+_known_versions: dict[str, tuple[float, str | None]] = {}
 _version_lock = threading.Lock()  # a slow read must not overwrite a newer bump
 _thread = threading.local()  # .uncommitted: the database aliases where this thread changed it, uncommitted
+
+# What a copy is validated against: (the shared version, its environment's version).
+Versions = tuple[str | None, str | None]
+
+
+def environment_version_key(environment: str) -> str:
+    """The cache key of one environment's version: bumped by a change of that environment's
+    platforms only, so the other environments' copies stay warm."""
+    return f"{VERSION_KEY}:{environment}"
 
 
 def get_serving_config(platform: Platform | str, environment: Environment | str | None = None) -> ServingConfig:
     """The configuration credentials are served from: this process's copy while it is current
     (no query), else loaded like ``lookups.get_platform_config`` (and kept, when it can be).
+
+    One copy per environment and platform, each valid while both the shared version and its
+    environment's version are the ones it was loaded under.
 
     Raises ``UnknownPlatform`` or ``UnknownEnvironment``; an unreadable secret is raised by
     ``ServingConfig.secret()``, when it is needed.
@@ -95,8 +108,8 @@ def get_serving_config(platform: Platform | str, environment: Environment | str 
     slug = environment_slug(environment)
     if _uncommitted_change():
         return ServingConfig.load(_load(slug, platform))
-    version = _current_version()  # read before loading: a change committed meanwhile bumps it again
-    copy = _current_copy(slug, platform, version)
+    versions = _current_versions(slug)  # read before loading: a change committed meanwhile bumps it again
+    copy = _current_copy(slug, platform, versions)
     if copy is not None:
         return copy
     config = ServingConfig.load(_load(slug, platform))
@@ -104,14 +117,15 @@ def get_serving_config(platform: Platform | str, environment: Environment | str 
     if ttl > 0 and config._secret_problem is None:
         # Without the cache a copy lives no longer than a version read would: a change is still
         # served within VERSION_CHECK_INTERVAL, and a request does not read the database twice.
-        lifetime = ttl if version is not None else min(ttl, VERSION_CHECK_INTERVAL)
-        _copies[(slug, platform.value)] = _Copy(config, version, time.monotonic() + lifetime)
+        readable = versions[0] is not None and versions[1] is not None
+        lifetime = ttl if readable else min(ttl, VERSION_CHECK_INTERVAL)
+        _copies[(slug, platform.value)] = _Copy(config, versions, time.monotonic() + lifetime)
     return config
 
 
-def _current_copy(slug: str, platform: Platform, version: str | None) -> ServingConfig | None:
+def _current_copy(slug: str, platform: Platform, versions: Versions) -> ServingConfig | None:
     copy = _copies.get((slug, platform.value))
-    if copy is not None and copy.version == version and time.monotonic() < copy.expires_at:
+    if copy is not None and copy.version == versions and time.monotonic() < copy.expires_at:
         return copy.config
     return None
 
@@ -123,7 +137,7 @@ async def aget_serving_config(platform: Platform | str, environment: Environment
     parsed = parse_platform(platform)
     slug = environment_slug(environment)
     if not _uncommitted_change():
-        copy = _current_copy(slug, parsed, _current_version())
+        copy = _current_copy(slug, parsed, _current_versions(slug))
         if copy is not None:
             return copy
     return await sync_to_async(get_serving_config)(parsed, environment)
@@ -135,26 +149,36 @@ def _load(environment: str, platform: Platform) -> PlatformConfig:
     return get_platform_config(platform, environment, using=router.db_for_write(PlatformConfig))
 
 
-def config_changed(using: str = DEFAULT_DB_ALIAS) -> None:
+def config_changed(using: str = DEFAULT_DB_ALIAS, environment: str | None = None) -> None:
     """Tell every process the configuration changed: now in this thread, everywhere on commit.
 
-    ``save()`` and ``delete()`` of the app's models call it through signals; call it after a
-    queryset ``update()`` of ``PlatformConfig`` or ``Environment`` rows.
+    ``environment``: the slug of the only environment whose platforms changed (the copies of
+    the others stay); None: anything may have changed (an environment row, the keys). ``save()``
+    and ``delete()`` of the app's models call it through signals; call it after a queryset
+    ``update()`` of ``PlatformConfig`` or ``Environment`` rows.
     """
-    _copies.clear()
+    _drop_copies(environment)
     if transaction.get_connection(using).in_atomic_block:
         _uncommitted_aliases().add(using)
         # robust: a failing callback registered before this one must not cancel the bump.
-        transaction.on_commit(lambda: _committed(using), using=using, robust=True)
+        transaction.on_commit(lambda: _committed(using, environment), using=using, robust=True)
     else:
-        _bump()
+        _bump(environment)
+
+
+def _drop_copies(environment: str | None) -> None:
+    if environment is None:
+        _copies.clear()
+        return
+    for key in [key for key in list(_copies) if key[0] == environment]:
+        _copies.pop(key, None)
 
 
 def forget() -> None:
-    """Drop this process's copies and what it knows of the version (both reload on next use)."""
-    global _known_version
+    """Drop this process's copies and what it knows of the versions (both reload on next use)."""
     _copies.clear()
-    _known_version = (-VERSION_CHECK_INTERVAL, None)
+    with _version_lock:
+        _known_versions.clear()
     _uncommitted_aliases().clear()
 
 
@@ -165,10 +189,10 @@ def _uncommitted_aliases() -> set[str]:
     return aliases
 
 
-def _committed(using: str) -> None:
+def _committed(using: str, environment: str | None = None) -> None:
     _uncommitted_aliases().discard(using)
-    _copies.clear()
-    _bump()
+    _drop_copies(environment)
+    _bump(environment)
 
 
 def _uncommitted_change() -> bool:
@@ -182,42 +206,46 @@ def _uncommitted_change() -> bool:
     return bool(aliases)
 
 
-def _current_version() -> str | None:
-    """The shared version (created when missing), as read at most ``VERSION_CHECK_INTERVAL``
-    ago; None when the cache cannot be read."""
+def _current_versions(environment: str) -> Versions:
+    """The shared version and ``environment``'s (each created when missing), as read at most
+    ``VERSION_CHECK_INTERVAL`` ago, in one cache round trip; None for one that cannot be read."""
     now = time.monotonic()
-    read_at, version = _known_version
-    if now - read_at < VERSION_CHECK_INTERVAL:
-        return version
+    keys = (VERSION_KEY, environment_version_key(environment))
+    known = [_known_versions.get(key) for key in keys]
+    if all(entry is not None and now - entry[0] < VERSION_CHECK_INTERVAL for entry in known):
+        return (known[0][1], known[1][1])  # type: ignore[index]
     try:
-        version = cache.get(VERSION_KEY)
-        if version is None:
-            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-            version = cache.get(VERSION_KEY)
+        found = cache.get_many(keys)
+        for key in keys:
+            if found.get(key) is None:  # never bumped yet: one version every process agrees on
+                cache.add(key, uuid.uuid4().hex, timeout=None)
+                found[key] = cache.get(key)
+        values = [None if found.get(key) is None else str(found[key]) for key in keys]
     except CacheUnavailable:
         # Copies made before the outage must not come back with the old version afterwards.
         _copies.clear()
-        version = None
-    return _know(now, None if version is None else str(version))
+        values = [None, None]
+    return (_know(keys[0], now, values[0]), _know(keys[1], now, values[1]))
 
 
-def _bump() -> None:
-    """A new shared version, which this process knows at once."""
+def _bump(environment: str | None = None) -> None:
+    """A new version (shared, or ``environment``'s), which this process knows at once."""
+    key = VERSION_KEY if environment is None else environment_version_key(environment)
     version: str | None = uuid.uuid4().hex
     try:
-        cache.set(VERSION_KEY, version, timeout=None)
+        cache.set(key, version, timeout=None)
     except CacheUnavailable:  # the outage's record says what this means for other processes
         version = None
-    _know(time.monotonic(), version)
+    _know(key, time.monotonic(), version)
 
 
-def _know(read_at: float, version: str | None) -> str | None:
-    """Remember ``version`` as read at ``read_at``, unless something newer is known already."""
-    global _known_version
+def _know(key: str, read_at: float, version: str | None) -> str | None:
+    """Remember ``version`` of ``key`` as read at ``read_at``, unless something newer is known already."""
     with _version_lock:
-        if read_at >= _known_version[0]:
-            _known_version = (read_at, version)
-        return _known_version[1]
+        known = _known_versions.get(key)
+        if known is None or read_at >= known[0]:
+            _known_versions[key] = known = (read_at, version)
+        return known[1]
 
 
 def request_finished() -> None:

@@ -66,12 +66,53 @@ def phase_cell(config: PlatformConfig) -> SafeString:
     )
 
 
+SERVED_TITLE = "This deployment hands out this environment's credentials (INTERCOM_IDENTITY_SERVED_ENVIRONMENTS)."
+DEFAULT_TITLE = (
+    "Served here, and the default: requests no resolver assigns elsewhere get it (INTERCOM_IDENTITY_ENVIRONMENT)."
+)
+RECORDS_ONLY_NOTE = (
+    "Records only: this deployment does not serve this environment, so no request here gets its "
+    "credentials. A change made here takes effect only where a deployment that serves it reads this database."
+)
+
+
+def is_served(environment: Environment) -> bool:
+    """Whether this deployment serves ``environment`` (``INTERCOM_IDENTITY_SERVED_ENVIRONMENTS``)."""
+    return environment.slug in conf.served_environments()
+
+
+def served_note(environment: Environment) -> str:
+    """The one line that says what an unserved environment's rows are; empty for a served one."""
+    return "" if is_served(environment) else gettext(RECORDS_ONLY_NOTE)
+
+
 def environment_badges(environment: Environment) -> SafeString:
-    """The labels beside an environment's name, alike on every page: "this server" for the
-    environment this server runs as, "real users" for a production one."""
+    """The labels beside an environment's name, alike on every page: "served here" for each
+    environment this deployment serves ("default" added for ``INTERCOM_IDENTITY_ENVIRONMENT``),
+    "records only" for the others, "real users" for a production one."""
     badges = []
     if environment.slug == conf.ENVIRONMENT:
-        badges.append(format_html('<span class="intercom-badge">{}</span>', gettext("this server")))
+        badges.append(
+            format_html(
+                '<span class="intercom-badge" title="{}">{}</span>',
+                gettext(DEFAULT_TITLE),
+                gettext("served here · default"),
+            )
+        )
+    elif is_served(environment):
+        badges.append(
+            format_html(
+                '<span class="intercom-badge" title="{}">{}</span>', gettext(SERVED_TITLE), gettext("served here")
+            )
+        )
+    else:
+        badges.append(
+            format_html(
+                '<span class="intercom-badge intercom-badge-records" title="{}">{}</span>',
+                gettext(RECORDS_ONLY_NOTE),
+                gettext("records only"),
+            )
+        )
     if environment.is_production:
         badges.append(
             format_html(

@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from intercom_identity.admin.base import AppModelAdmin
-from intercom_identity.admin.display import environment_badges, secret_cell
+from intercom_identity.admin.display import environment_badges, secret_cell, served_note
 from intercom_identity.admin.next_steps import production_permission_name
 from intercom_identity.admin.pages.workspace import EnvironmentApiTokenMixin, api_token_summary
 from intercom_identity.admin.transitions import PHASE_SHORT_LABELS
@@ -64,8 +64,13 @@ class EnvironmentAdmin(EnvironmentApiTokenMixin, AppModelAdmin):
 
     @admin.display(description=_("environment"), ordering="label")
     def environment(self, obj: Environment) -> str:
+        note = served_note(obj)
         return format_html(
-            '{} {}<br><span class="intercom-quiet">{}</span>', str(obj), environment_badges(obj), obj.slug
+            '{} {}<br><span class="intercom-quiet">{}</span>{}',
+            str(obj),
+            environment_badges(obj),
+            obj.slug,
+            format_html('<br><span class="intercom-quiet intercom-records-only">{}</span>', note) if note else "",
         )
 
     @admin.display(description=_("Intercom workspace"), ordering="app_id")
@@ -99,6 +104,8 @@ class EnvironmentAdmin(EnvironmentApiTokenMixin, AppModelAdmin):
         """Say why a button is missing: a production environment read only for want of the
         permission, or no delete link while a platform is still rolled out."""
         notices = []
+        if obj is not None and served_note(obj):
+            notices.append(served_note(obj))
         if obj is not None and not can_manage(request.user, obj):
             notices.append(
                 gettext(

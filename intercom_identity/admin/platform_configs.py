@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity.admin.base import AppModelAdmin
-from intercom_identity.admin.display import phase_cell, secret_cell
+from intercom_identity.admin.display import phase_cell, secret_cell, served_note
 from intercom_identity.admin.forms import PlatformConfigForm
 from intercom_identity.admin.next_steps import offered_steps
 from intercom_identity.admin.pages.check import CheckPage
@@ -142,6 +142,7 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, AppModelAdmin
     ) -> HttpResponse:
         if obj is not None:
             context["rollout"] = self._rollout_rows(request, obj)
+            context["served_note"] = served_note(obj.environment)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _rollout_rows(self, request: HttpRequest, config: PlatformConfig) -> list[dict[str, Any]]:

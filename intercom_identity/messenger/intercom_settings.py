@@ -17,14 +17,19 @@ from intercom_identity._internal import outages
 from intercom_identity._internal.configcache import ServingConfig, get_serving_config
 from intercom_identity.conf import conf
 from intercom_identity.credentials.payload import payload_for_config
-from intercom_identity.exceptions import IntercomIdentityError
+from intercom_identity.exceptions import IntercomIdentityError, UnservedEnvironment
 from intercom_identity.models import Environment, Platform
+from intercom_identity.resolvers import resolve_environment
 
 logger = logging.getLogger("intercom_identity.messenger")
 
 # The app id each environment last rendered with in this process: the fallback when the
 # database is unavailable (the app id is not secret).
 _last_app_ids: dict[str, str] = {}
+
+# Unserved slugs the tags have logged in this process (logged once each, and at most this many).
+_logged_unserved: set[str] = set()
+MAX_LOGGED_UNSERVED = 100
 
 # Keys the template may not set: they carry the verified identity, or (OBJECT_KEYS) rewire the
 # object in a browser. In an object literal ``"__proto__": {...}`` sets the object's prototype, so
@@ -94,23 +99,46 @@ def script_element(source: str, *, nonce: str | None = None) -> SafeString:
     return SafeString(f"{opening}{source}</script>")
 
 
+def page_environment(request: Any) -> str | None:
+    """The environment a page is served from (``resolve_environment``), or None when the
+    resolver names one this deployment does not serve: such a page gets no messenger at all,
+    never another workspace's (logged once per process and slug)."""
+    try:
+        return resolve_environment(request)
+    except UnservedEnvironment as exc:
+        if exc.slug not in _logged_unserved and len(_logged_unserved) < MAX_LOGGED_UNSERVED:
+            _logged_unserved.add(exc.slug)
+            logger.error("Intercom messenger not booted: %s", exc)
+        return None
+
+
+def forget_unserved_logs() -> None:
+    """Log unserved environments afresh (settings changed: what is served may have)."""
+    _logged_unserved.clear()
+
+
 def messenger_settings(
-    user: Any, extra: Mapping[str, Any], *, config: ServingConfig | None = None
+    user: Any, extra: Mapping[str, Any], *, request: Any = None, config: ServingConfig | None = None
 ) -> dict[str, Any] | None:
-    """Settings for the current environment, or None when the messenger cannot boot at all.
+    """Settings for the environment of ``request`` (None: the default environment), under
+    ``config`` when given (loaded by ``aprepare_messenger``), or None when the messenger cannot
+    boot at all.
 
     A failure to produce the identity never breaks the page: it is logged and the messenger
     boots without identity (or, without an environment, not at all).
     """
+    environment = page_environment(request)
+    if environment is None:
+        return None
     ignored = sorted(RESERVED_KEYS.intersection(extra)) if extra else ()
     if ignored:
         logger.warning("intercom_settings: ignored reserved keys %s passed from a template.", ", ".join(ignored))
     try:
-        settings = web_settings(user, config=config)
+        settings = web_settings(user, environment=environment, config=config)
     except IntercomIdentityError as exc:
         logger.error("Intercom messenger booted without identity: %s", exc)
         try:
-            settings = web_settings(None, config=config)
+            settings = web_settings(None, environment=environment, config=config)
         except IntercomIdentityError:
             return None
     except ImproperlyConfigured as exc:
@@ -126,11 +154,11 @@ def messenger_settings(
     except (DatabaseError, InterfaceError) as exc:
         # The page must still render: boot with the app id last seen by this process, if any.
         outages.DATABASE.failed(exc, "the messenger boots without identity")
-        app_id = _last_app_ids.get(conf.ENVIRONMENT)
+        app_id = _last_app_ids.get(environment)
         if app_id is None:
             return None
         settings = {"app_id": app_id}
-    _last_app_ids[conf.ENVIRONMENT] = settings["app_id"]
+    _last_app_ids[environment] = settings["app_id"]
     if not extra:
         return settings
     extras = _serializable(extra)

@@ -29,6 +29,7 @@ from intercom_identity.messenger.cookies import messenger_cookie_names
 from intercom_identity.messenger.intercom_settings import (
     intercom_settings_script,
     messenger_settings,
+    page_environment,
     script_element,
     script_safe_json,
 )
@@ -44,24 +45,25 @@ MARKER_SALT = "intercom_identity.loader.identity_marker"
 _last_workspaces: dict[str, tuple[str, str]] = {}
 
 
-def current_workspace(config: ServingConfig | None = None) -> tuple[str, str] | None:
-    """``(app_id, region)`` of the current environment, from ``config`` or the configuration copy
-    (no query when warm); the last ones seen when it cannot be read; None if never seen."""
+def current_workspace(environment: str | None = None, config: ServingConfig | None = None) -> tuple[str, str] | None:
+    """``(app_id, region)`` of ``environment`` (default: ``INTERCOM_IDENTITY_ENVIRONMENT``), from
+    ``config`` or the configuration copy (no query when warm); the last ones seen when it cannot
+    be read; None if never seen."""
     try:
-        config = config or get_serving_config(Platform.WEB)
+        config = config or get_serving_config(Platform.WEB, environment)
     except (IntercomIdentityError, ImproperlyConfigured, DatabaseError):
-        return _last_workspaces.get(conf.ENVIRONMENT)
+        return _last_workspaces.get(environment or conf.ENVIRONMENT)
     workspace = _last_workspaces[config.environment] = (config.app_id, config.region)
     return workspace
 
 
-async def acurrent_workspace() -> tuple[str, str] | None:
+async def acurrent_workspace(environment: str | None = None) -> tuple[str, str] | None:
     """``current_workspace`` for async code (a database read, when needed, in a worker thread)."""
     try:
-        config = await aget_serving_config(Platform.WEB)
+        config = await aget_serving_config(Platform.WEB, environment)
     except (IntercomIdentityError, ImproperlyConfigured, DatabaseError):
-        return _last_workspaces.get(conf.ENVIRONMENT)
-    return current_workspace(config)
+        return _last_workspaces.get(environment or conf.ENVIRONMENT)
+    return current_workspace(environment, config)
 
 
 def identity_marker(user: Any) -> str:
@@ -149,19 +151,22 @@ async def aprepare_messenger(request: HttpRequest) -> None:
     auser = getattr(request, "auser", None)
     if auser is not None:
         request.user = await auser()
+    environment = page_environment(request)  # None: not served here, the tags render nothing
+    if environment is None:
+        return
     with contextlib.suppress(IntercomIdentityError, ImproperlyConfigured, DatabaseError):
         # Left to the tags, which answer each of these without breaking the page.
-        setattr(request, CONFIG_ATTRIBUTE, await aget_serving_config(Platform.WEB))
+        setattr(request, CONFIG_ATTRIBUTE, await aget_serving_config(Platform.WEB, environment))
 
 
 def messenger_html(request: Any, extra: Mapping[str, Any], *, nonce: str | None = None) -> SafeString:
     """The tag's output for ``request.user``; empty when the environment has no app id."""
     user = getattr(request, "user", None)
     config = prepared_config(request)
-    settings = messenger_settings(user, extra, config=config)
+    settings = messenger_settings(user, extra, request=request, config=config)
     if settings is None or not settings.get("app_id"):
         return SafeString("")
-    workspace = current_workspace(config)
+    workspace = current_workspace(page_environment(request), config)  # resolved once per request
     api_base = messenger_api_base(workspace[1] if workspace else DEFAULT_REGION)
     if api_base is not None:
         settings = {**settings, "api_base": api_base}

@@ -126,7 +126,7 @@ def clear_secret(config: PlatformConfig, *, actor: Any = None, reason: str = "")
             PlatformConfig.objects.filter(pk=locked.pk).update(
                 encrypted_secret="", encrypted_previous_secret="", secret_fingerprint="", secret_set_at=None
             )
-            config_changed()
+            config_changed(environment=locked.environment.slug)
             write_audit_event(
                 locked, AuditEvent.Kind.SECRET, previous, "", actor=actor, reason=reason or "stored secret cleared"
             )

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from intercom_identity.conf import conf
 from intercom_identity.models import AuditEvent, Environment
 
 
+def serving(slug: str) -> str:
+    """How this deployment serves an environment: ``"default"``, ``"served"`` or ``"records_only"``."""
+    if slug == conf.ENVIRONMENT:
+        return "default"
+    return "served" if slug in conf.served_environments() else "records_only"
+
+
 def status_matrix() -> dict[str, dict[str, dict[str, str | None]]]:
-    """``{environment: {platform: {"phase", "credential", "fingerprint", "secret_set_at", "secret_source"}}}``,
-    no secret material."""
+    """``{environment: {platform: {"phase", "credential", "fingerprint", "secret_set_at", "secret_source",
+    "served"}}}``, no secret material. ``served`` is ``serving()``: whether this deployment hands out
+    the row's credentials, or only keeps its records."""
     return {
         environment.slug: {
             config.platform: {
@@ -25,6 +34,7 @@ def status_matrix() -> dict[str, dict[str, dict[str, str | None]]]:
                 "secret_source": "settings"
                 if config.managed_by_settings
                 else ("database" if config.has_secret else None),
+                "served": serving(environment.slug),
             }
             for config in environment.platforms.all()
         }

@@ -32,7 +32,7 @@ def intercom_settings(context: template.Context, **extra: Any) -> SafeString:
     """Render ``window.intercomSettings`` for ``request.user``; keyword arguments add settings."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    settings = messenger_settings(user, extra, config=prepared_config(request))
+    settings = messenger_settings(user, extra, request=request, config=prepared_config(request))
     if settings is None:
         return SafeString("")
     mark_rendered(request, user, settings)

@@ -155,15 +155,18 @@ def test_a_change_committed_by_another_process_is_served_within_the_check_interv
 def test_the_version_is_read_at_most_once_per_interval(
     ios: PlatformConfig, user: Any, clock: list[float], monkeypatch: Any
 ) -> None:
+    identity_payload(user, "ios")  # creates the versions not bumped yet (a first read adds them)
     reads = []
     real_get = cache.get
-    monkeypatch.setattr(cache, "get", lambda key, *args: reads.append(key) or real_get(key, *args))
+    # LocMemCache's get_many() calls get() for each key: both versions are counted.
+    monkeypatch.setattr(cache, "get", lambda key, *args, **kw: reads.append(key) or real_get(key, *args, **kw))
     clock[0] += configcache.VERSION_CHECK_INTERVAL * 1.01
     for _ in range(50):
         identity_payload(user, "ios")
     clock[0] += configcache.VERSION_CHECK_INTERVAL * 1.01
     identity_payload(user, "ios")
     assert reads.count(configcache.VERSION_KEY) == 2
+    assert reads.count(configcache.environment_version_key("development")) == 2
 
 
 @pytest.mark.django_db
@@ -186,9 +189,11 @@ def test_queryset_updates_of_the_services_announce_themselves(
 ) -> None:
     config = committed(configure, "development", "android")  # phase off: its secret may be cleared
     get_serving_config("android")
-    version = cache.get(configcache.VERSION_KEY)
+    # Clearing a secret concerns one environment; re-encrypting with a new key, all of them.
+    key = configcache.environment_version_key("development") if change == "clear_secret" else configcache.VERSION_KEY
+    version = cache.get(key)
     committed(clear_secret, config) if change == "clear_secret" else committed(rotate_encryption)
-    assert cache.get(configcache.VERSION_KEY) != version
+    assert cache.get(key) != version
 
 
 @pytest.mark.django_db
@@ -290,9 +295,10 @@ def test_the_version_is_shared_through_redis(ios: PlatformConfig, user: Any, com
     with override_settings(CACHES=REDIS):
         cache.clear()
         assert identity_payload(user, "ios")["phase"] == "sending"
-        before = cache.get(configcache.VERSION_KEY)
+        key = configcache.environment_version_key("development")  # a phase change concerns its environment
+        before = cache.get(key)
         committed(change_phase, ios, RolloutPhase.OFF)
-        assert cache.get(configcache.VERSION_KEY) not in (None, before)
+        assert cache.get(key) not in (None, before)
         assert identity_payload(user, "ios")["phase"] == "off"
         cache.clear()
 
@@ -330,3 +336,57 @@ def test_a_shared_cache_or_a_single_process_is_fine(monkeypatch: Any) -> None:
     monkeypatch.delenv("WEB_CONCURRENCY")
     with override_settings(CACHES=LOCMEM, DEBUG=True):
         assert check_shared_cache() == []
+
+
+# --- one copy per environment, invalidated independently (issue 29) ------------------------------------
+
+
+@pytest.fixture
+def both(committed: Callable[..., Any]) -> tuple[PlatformConfig, PlatformConfig]:
+    development = committed(configure, "development", "ios", RolloutPhase.SENDING)
+    production = committed(configure, "production", "ios", RolloutPhase.SENDING)
+    return development, production
+
+
+@pytest.mark.django_db
+def test_a_phase_change_in_one_environment_leaves_the_others_copy_warm(
+    both: tuple[PlatformConfig, PlatformConfig], user: Any, committed: Callable[..., Any], clock: list[float]
+) -> None:
+    development, _production = both
+    warm = {env: get_serving_config("ios", env) for env in ("development", "production")}
+    committed(change_phase, development, RolloutPhase.OFF)
+    clock[0] += configcache.VERSION_CHECK_INTERVAL * 1.01  # the usual bound: every process has read the versions
+    with CaptureQueriesContext(connection) as untouched:
+        assert get_serving_config("ios", "production") is warm["production"]
+    assert untouched.captured_queries == []
+    assert get_serving_config("ios", "development").phase == "off"
+    assert identity_payload(user, "ios", environment="production")["phase"] == "sending"
+
+
+@pytest.mark.django_db
+def test_another_process_bumping_one_environment_is_seen_within_the_bound_there_only(
+    both: tuple[PlatformConfig, PlatformConfig], user: Any, clock: list[float]
+) -> None:
+    development, production = both
+    get_serving_config("ios", "development")
+    warm_production = get_serving_config("ios", "production")
+    # Another process changes development and, on commit, bumps development's version.
+    PlatformConfig.objects.filter(pk=development.pk).update(phase=RolloutPhase.OFF)
+    cache.set(configcache.environment_version_key("development"), "bumped-by-another-process")
+    assert identity_payload(user, "ios", environment="development")["phase"] == "sending", "read < interval ago"
+    clock[0] += configcache.VERSION_CHECK_INTERVAL * 1.01
+    assert identity_payload(user, "ios", environment="development")["phase"] == "off"
+    assert get_serving_config("ios", "production") is warm_production
+    assert production.phase == RolloutPhase.SENDING
+
+
+@pytest.mark.django_db
+def test_an_environment_row_change_drops_every_copy(
+    both: tuple[PlatformConfig, PlatformConfig], committed: Callable[..., Any]
+) -> None:
+    """An environment's slug or app ID may change what any copy says: every environment reloads."""
+    warm = get_serving_config("ios", "production")
+    environment = Environment.objects.get(slug="development")
+    environment.app_id = "abc12def"
+    committed(environment.save)
+    assert get_serving_config("ios", "production") is not warm

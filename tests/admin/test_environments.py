@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from django.contrib.admin.sites import site
-from django.test import Client, RequestFactory
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
 from tests.helpers import (
     DEV_PERMS,
+    OVERVIEW,
     configure,
     staff_client,
 )
@@ -101,3 +103,44 @@ def test_the_environment_admin_has_no_bulk_delete_on_every_django(admin_client: 
     request = RequestFactory().get("/admin/intercom_identity/environment/")
     request.user = response.wsgi_request.user
     assert "delete_selected" not in site.get_model_admin(Environment).get_actions(request)
+
+
+# --- what this deployment serves (issue 29) ---------------------------------------------------------------
+
+
+def environment_cell(html: str, slug: str) -> str:
+    """The changelist's environment cell of ``slug``."""
+    cells = re.findall(r'<th class="field-environment">(.*?)</th>', html, re.S)
+    return next(cell for cell in cells if f'<span class="intercom-quiet">{slug}</span>' in cell)
+
+
+def test_the_list_marks_served_environments_and_labels_the_others_records_only(admin_client: Client) -> None:
+    Environment.objects.create(slug="staging", label="Staging")
+    changelist = reverse("admin:intercom_identity_environment_changelist")
+    with override_settings(
+        INTERCOM_IDENTITY_ENVIRONMENT="production", INTERCOM_IDENTITY_SERVED_ENVIRONMENTS=["development"]
+    ):
+        html = admin_client.get(changelist).content.decode()
+    production, development, staging = (
+        environment_cell(html, slug) for slug in ("production", "development", "staging")
+    )
+    assert "served here · default" in production
+    assert "served here</span>" in development
+    assert "records only" not in production + development
+    assert "records only</span>" in staging
+    assert "no request here gets its credentials" in staging  # the one line on what that means
+
+
+def test_an_unserved_environments_pages_say_what_records_only_means(admin_client: Client) -> None:
+    production = Environment.objects.get(slug="production")
+    config = PlatformConfig.objects.get(environment=production, platform="ios")
+    for url in (
+        reverse("admin:intercom_identity_environment_change", args=[production.pk]),
+        reverse("admin:intercom_identity_platformconfig_change", args=[config.pk]),
+        OVERVIEW,
+    ):
+        page = admin_client.get(url).content.decode()
+        assert "Records only: this deployment does not serve this environment" in page, url
+    development = Environment.objects.get(slug="development")
+    page = admin_client.get(reverse("admin:intercom_identity_environment_change", args=[development.pk]))
+    assert "Records only" not in page.content.decode()

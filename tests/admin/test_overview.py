@@ -113,7 +113,8 @@ def test_overview_headings_read_alike(admin_client: Client) -> None:
     production = html.split('<h2 id="env-production">', 1)[1].split("</h2>", 1)[0]
     assert development.split("<span")[0].strip() == "Development / test"
     assert production.split("<span")[0].strip() == "Production"
-    assert '<span class="intercom-badge">this server</span>' in development
+    assert ">served here · default</span>" in development
+    assert "records only" in production  # the test settings serve development only
     assert "intercom-badge intercom-badge-live" in production
     assert "— production" not in html
     assert "(this server)" not in html

@@ -7,7 +7,11 @@ import json
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
+
+from intercom_identity import compute_user_hash
+from intercom_identity.models import RolloutPhase
+from tests.helpers import SECRETS, TWO_WORKSPACES, configure
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +52,23 @@ def test_valid_login_still_works(user: Any) -> None:
     response = Client().post(URL, raw_body(), content_type="application/json")
     assert response.status_code == 200
     assert response.json()["user"]["username"] == "jane"
+
+
+def test_a_debug_build_logs_in_to_the_test_workspace(user: Any, all_secrets: Any) -> None:
+    """The debug-build recipe (docs/workspaces.md) through the demo's login API."""
+    configure("production", "ios", RolloutPhase.SENDING)
+    body = raw_body(intercom=True)
+    with override_settings(**TWO_WORKSPACES):
+        debug = Client().post(URL, body, content_type="application/json", headers={"X-Intercom-Environment": "dev"})
+        release = Client().post(URL, body, content_type="application/json")
+        testing = Client().post(
+            URL, body, content_type="application/json", headers={"X-Intercom-Environment": "development"}
+        )
+    assert debug.status_code == 400
+    assert debug.json()["error"] == "unknown_environment"
+    assert release.json()["intercom"]["user_hash"] == compute_user_hash(
+        SECRETS[("production", "ios")], user_id=str(user.pk)
+    )
+    assert testing.json()["intercom"]["user_hash"] == compute_user_hash(
+        SECRETS[("development", "ios")], user_id=str(user.pk)
+    )

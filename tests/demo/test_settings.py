@@ -15,6 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 # A value of each setting that differs from its default, as an environment variable holds it.
 VALUES = {
     "ENVIRONMENT": ("production", "production"),
+    "SERVED_ENVIRONMENTS": ("development,staging", ["development", "staging"]),
+    "ENVIRONMENT_RESOLVER": (
+        "intercom_identity.resolvers.header_environment",
+        "intercom_identity.resolvers.header_environment",
+    ),
+    "ENVIRONMENT_HOSTS": ("brand-a.example.com=development", {"brand-a.example.com": "development"}),
     "USER_ID": ("tests.helpers.no_user_id", "tests.helpers.no_user_id"),
     "USER_EMAIL": ("tests.helpers.no_user_id", "tests.helpers.no_user_id"),
     "AUTHENTICATE": ("tests.helpers.no_user_id", "tests.helpers.no_user_id"),

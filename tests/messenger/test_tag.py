@@ -7,7 +7,7 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from copy import deepcopy
 from typing import Any
 
@@ -367,3 +367,52 @@ def test_the_nonce_is_read_although_it_is_falsy_until_then() -> None:
         RequestContext(request, {"csp_nonce": lazy})
     )
     assert html.startswith(f'<script nonce="{lazy}">')
+
+
+# --- several workspaces: the environment chosen per request (issue 29) ----------------------------------
+
+BRANDS = {
+    "INTERCOM_IDENTITY_ENVIRONMENT": "production",
+    "INTERCOM_IDENTITY_SERVED_ENVIRONMENTS": ["development"],
+    "INTERCOM_IDENTITY_ENVIRONMENT_RESOLVER": "intercom_identity.resolvers.host_environment",
+    "INTERCOM_IDENTITY_ENVIRONMENT_HOSTS": {"brand-a.example.com": "development", "brand-b.example.com": "production"},
+    "ALLOWED_HOSTS": [".example.com"],
+}
+
+
+@pytest.fixture
+def brands(db: None) -> Iterator[None]:
+    """Two brands, each its own workspace (app ID) and web secret, both sending."""
+    for slug, app in (("development", "brandaaa1"), ("production", "brandbbb2")):
+        Environment.objects.filter(slug=slug).update(app_id=app)
+        configure(slug, "web", RolloutPhase.SENDING)
+    with override_settings(**BRANDS):
+        yield
+
+
+@pytest.mark.parametrize(
+    ("host", "env", "app"),
+    [
+        ("brand-a.example.com", "development", "brandaaa1"),
+        ("brand-b.example.com:8443", "production", "brandbbb2"),
+        ("www.example.com", "production", "brandbbb2"),  # not mapped: the default
+    ],
+)
+def test_the_tag_boots_the_workspace_of_the_host(user: Any, brands: None, host: str, env: str, app: str) -> None:
+    settings, config = parts(render(user, request_meta={"HTTP_HOST": host}))
+    assert settings["app_id"] == config["appId"] == app
+    assert settings["user_hash"] == compute_user_hash(SECRETS[(env, "web")], user_id=str(user.pk))
+    assert config["cookies"]
+    assert all(app in name for name in config["cookies"])
+
+
+def test_an_unserved_environment_gets_no_messenger_logged_once(
+    user: Any, brands: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    hosts = {**BRANDS["INTERCOM_IDENTITY_ENVIRONMENT_HOSTS"], "brand-c.example.com": "staging"}  # type: ignore[dict-item]
+    with override_settings(INTERCOM_IDENTITY_ENVIRONMENT_HOSTS=hosts):
+        for source in ("{% intercom_messenger %}", "{% intercom_settings %}", "{% intercom_messenger %}"):
+            assert render(user, source, request_meta={"HTTP_HOST": "brand-c.example.com"}) == ""
+    logged = [record for record in caplog.records if "does not serve" in record.getMessage()]
+    assert len(logged) == 1
+    assert "'staging'" in logged[0].getMessage()

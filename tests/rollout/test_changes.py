@@ -352,8 +352,21 @@ def test_w005_only_for_the_web_and_the_current_environment() -> None:
     assert check_web_app_id(databases=["default"]) == []
     with override_settings(INTERCOM_IDENTITY_ENVIRONMENT="production"):
         assert ids(check_web_app_id(databases=["default"])) == ["intercom_identity.W007"]
-    with override_settings(INTERCOM_IDENTITY_ENVIRONMENT="staging"):  # no such row: the views say so
-        assert check_web_app_id(databases=["default"]) == []
+    with override_settings(INTERCOM_IDENTITY_ENVIRONMENT="staging"):  # no such row: W017 says so
+        assert ids(check_web_app_id(databases=["default"])) == ["intercom_identity.W017"]
+
+
+def test_w007_and_w017_cover_every_served_environment_not_only_the_default() -> None:
+    configure("development", "web", RolloutPhase.SENDING)
+    served = {"INTERCOM_IDENTITY_ENVIRONMENT": "production", "INTERCOM_IDENTITY_SERVED_ENVIRONMENTS": ["development"]}
+    with override_settings(**served):
+        messages = check_web_app_id(databases=["default"])
+    assert ids(messages) == ["intercom_identity.W007"]
+    assert "'development' in INTERCOM_IDENTITY_SERVED_ENVIRONMENTS" in messages[0].msg
+    with override_settings(**{**served, "INTERCOM_IDENTITY_SERVED_ENVIRONMENTS": ["development", "staging"]}):
+        messages = check_web_app_id(databases=["default"])
+    assert ids(messages) == ["intercom_identity.W007", "intercom_identity.W017"]
+    assert "'staging'" in messages[1].msg
 
 
 @override_settings(SILENCED_SYSTEM_CHECKS=["intercom_identity.W004"])  # on PostgreSQL: LocMemCache, DEBUG off

@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from intercom_identity.admin.charts import trend_svg
-from intercom_identity.admin.display import environment_badges, secret_cell
+from intercom_identity.admin.display import environment_badges, secret_cell, served_note
 from intercom_identity.admin.next_steps import offered_steps
 from intercom_identity.admin.pages.workspace import WorkspaceOverviewMixin
 from intercom_identity.admin.transitions import TRANSITIONS, neighbour_phase
@@ -32,6 +32,7 @@ class OverviewPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[ty
                 "environment": environment,
                 "rows": [self._overview_row(request, config) for config in environment.platforms.all()],
                 "badges": environment_badges(environment),
+                "served_note": served_note(environment),
                 "workspace": self.workspace_context(request, environment),
             }
             for environment in Environment.objects.prefetch_related("platforms")

@@ -57,6 +57,9 @@ def _reason(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+SERVED_LABELS = {"default": "default", "served": "served", "records_only": "records only"}
+
+
 class Command(BaseCommand):
     help = "Manage Intercom identity verification: secrets, rollout phases, hashes and status."
     stealth_options = ("stdin",)
@@ -335,16 +338,28 @@ class Command(BaseCommand):
         if as_json:
             self.stdout.write(json.dumps(matrix, indent=2))
             return
-        self._say(f"{'ENVIRONMENT':<16}{'PLATFORM':<10}{'PHASE':<10}{'CREDENTIAL':<12}{'SECRET':<10}SET AT")
+        self._say(
+            f"{'ENVIRONMENT':<16}{'SERVED':<14}{'PLATFORM':<10}{'PHASE':<10}{'CREDENTIAL':<12}{'SECRET':<10}SET AT"
+        )
+        records_only = False
         for env_slug, platforms in matrix.items():
             for platform, row in platforms.items():
                 fingerprint, set_at = row["fingerprint"] or "-", row["secret_set_at"] or "-"
                 if row["secret_set_at"]:
                     age = relative_time(datetime.fromisoformat(row["secret_set_at"])).replace("\xa0", " ")
                     set_at += f" ({age})"
+                served = SERVED_LABELS[str(row["served"])]
+                records_only = records_only or row["served"] == "records_only"
                 self._say(
-                    f"{env_slug:<16}{platform:<10}{row['phase']:<10}{row['credential']:<12}{fingerprint:<10}{set_at}"
+                    f"{env_slug:<16}{served:<14}{platform:<10}{row['phase']:<10}{row['credential']:<12}"
+                    f"{fingerprint:<10}{set_at}"
                 )
+        if records_only:
+            self._say(
+                "records only: this deployment does not serve that environment "
+                "(INTERCOM_IDENTITY_SERVED_ENVIRONMENTS); its rows take effect where a deployment serving it "
+                "reads this database."
+            )
 
     # --- workspace truth ---------------------------------------------------------------
 
