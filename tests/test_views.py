@@ -271,5 +271,3 @@ def test_a_content_length_that_is_not_a_number_is_a_400_json(client: Client, all
     response = client.generic("POST", "/intercom/verify/", b"{}", content_type="application/json", CONTENT_LENGTH="abc")
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_body"
-
-
