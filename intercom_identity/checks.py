@@ -71,6 +71,19 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
         "Set it: manage.py intercom_identity set-app-id ENV APP_ID (the app ID is in Intercom's Messenger "
         "installation settings), or in the admin's Environments page.",
     ),
+    "deadline_not_enforced": _warning(
+        "W019",
+        "Intercom's help article 10589769 (authenticating Messenger users with JWTs): after the deadline the "
+        "Messenger treats users not authenticated by JWT or identity verification as logged-out visitors. Enforce "
+        "each platform listed (the admin's overview shows the same rows), or set INTERCOM_IDENTITY_DEADLINE = None "
+        "to turn the reminders off.",
+    ),
+    "secret_creation_unfinished": _warning(
+        "W020",
+        "Run the same command again (manage.py intercom_identity create-secret or rotate-secret ENV PLATFORM): it "
+        "first deletes in Intercom any secret the unfinished attempt made, then makes the new one. See "
+        "docs/secrets.md, 'A failure half-way'.",
+    ),
     "hosts_unserved": _error(
         "E038",
         f"Add the environment to {PREFIX}SERVED_ENVIRONMENTS, or map the host to one that is served: "
@@ -412,7 +425,59 @@ def _class_path(path: Any) -> set[str]:
     return {path} | {f"{base.__module__}.{base.__qualname__}" for base in cls.__mro__}
 
 
-DATABASE_CHECKS = [check_phases_have_secrets, check_workspace_drift, check_web_app_id]
+def check_deadline(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Every served production platform not yet enforced, in the last 60 days before Intercom's deadline
+    and after it (``rollout.deadline``). A database check: it reads rows and adoption tallies."""
+    if not databases:
+        return []
+    from intercom_identity.rollout.deadline import deadline_standing
+
+    try:
+        conf.DEADLINE  # noqa: B018 - malformed: E039 says so; this check cannot judge
+        conf.ENVIRONMENT  # noqa: B018 - malformed: E003
+        conf.ENFORCE_THRESHOLD  # noqa: B018 - malformed: its own error
+        standing = deadline_standing()
+    except ImproperlyConfigured:
+        return []
+    except Exception:  # tables not migrated yet
+        return []
+    if standing is None:
+        return []
+    return [
+        MESSAGES["deadline_not_enforced"](f"{standing.summary} {for_terminal(standing.line(platform))}")
+        for platform in standing.platforms
+    ]
+
+
+def check_unfinished_secret_creations(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """A create- or rotate-secret that stopped half-way (Intercom or the database failed): Intercom may
+    hold a secret this app never stored until the command is run again. A database check."""
+    if not databases:
+        return []
+    from intercom_identity.models import PlatformConfig
+
+    try:
+        pending = list(PlatformConfig.objects.select_related("environment").exclude(pending_secret_name=""))
+    except Exception:  # tables not migrated yet
+        return []
+    return [
+        MESSAGES["secret_creation_unfinished"](
+            f"{for_terminal(str(config))}: a secret creation in Intercom did not finish "
+            f"({for_terminal(config.pending_secret_name)})."
+        )
+        for config in pending
+    ]
+
+
+DATABASE_CHECKS = [
+    check_phases_have_secrets,
+    check_workspace_drift,
+    check_web_app_id,
+    check_deadline,
+    check_unfinished_secret_creations,
+]
 
 ALL_CHECKS = [
     check_encryption_keys,

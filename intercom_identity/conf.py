@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar, overload
@@ -251,6 +252,22 @@ def _api_base_url(setting: str, value: Any) -> str | None:
         # Never a credential in a URL: it would be shown wherever the URL is.
         raise ImproperlyConfigured(f"{setting} must not hold credentials, a query or a fragment.")
     return str(value).rstrip("/")
+
+
+def _deadline(setting: str, value: Any) -> date | None:
+    """A calendar date (``datetime.date`` or ``"YYYY-MM-DD"``), or None (the reminders off)."""
+    if value is None:
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ImproperlyConfigured(
+        f"{setting} must be a date (datetime.date or 'YYYY-MM-DD', e.g. '2027-01-31') or None, not {value!r}."
+    )
 
 
 # --- the declaration ----------------------------------------------------------------------------------
@@ -493,6 +510,22 @@ class Settings:
         check="E023",
         doc="Days of app activity kept: `prune-activity` deletes older days, and recording refuses reports older "
         f"than that. At least {MIN_RETENTION_DAYS}, the window the overview draws.",
+    )
+    DEADLINE = Setting(
+        default="2027-01-31",
+        validate=_deadline,
+        check="E039",
+        doc="The day after which Intercom's Messenger recognises only users authenticated by JWT or identity "
+        "verification (Intercom's 31 January 2027). From 60 days before it, warning `W019`, the overview and "
+        "`status` list each production platform not yet enforced. `None` turns the reminders off.",
+    )
+    SECRET_RETIRE_AFTER_HOURS = Setting(
+        default=168,
+        validate=_whole_number(1),
+        check="E040",
+        doc="Hours after `rotate-secret` before `retire-secret` may delete the old secret in Intercom without "
+        "`--force` (default a week: apps still sending hashes made with it log in again meanwhile). Past it, "
+        "the workspace sync reports drift `old_secret_not_retired`.",
     )
 
     def served_environments(self) -> tuple[str, ...]:

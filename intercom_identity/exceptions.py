@@ -98,3 +98,11 @@ class RotationFailed(IntercomIdentityError):
 
 class InvalidAppId(IntercomIdentityError, ValueError):
     """Not something Intercom could have shown as an app ID (whitespace, a URL, too long)."""
+
+
+class SecretProvisioningRefused(IntercomIdentityError, ValueError):
+    """A create-, rotate- or retire-secret step is not allowed in the row's state (the message says what to do)."""
+
+
+class RetireTooEarly(SecretProvisioningRefused):
+    """The old secret is still inside its grace period (INTERCOM_IDENTITY_SECRET_RETIRE_AFTER_HOURS)."""

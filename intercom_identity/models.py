@@ -178,6 +178,18 @@ class PlatformConfig(models.Model):
     secret_fingerprint = models.CharField(_("secret fingerprint"), max_length=8, blank=True, editable=False)
     secret_set_at = models.DateTimeField(_("secret set at"), null=True, blank=True, editable=False)
     phase_changed_at = models.DateTimeField(_("phase changed at"), null=True, blank=True, editable=False)
+    # Secrets made through Intercom's API (create-secret, rotate-secret): Intercom's id of the one in use,
+    # of the one it replaced (until retire-secret deletes it), and of a creation under way (see workspace.secrets).
+    intercom_secret_id = models.CharField(_("Intercom secret id"), max_length=64, blank=True, editable=False)
+    intercom_secret_created_at = models.DateTimeField(
+        _("created in Intercom at"), null=True, blank=True, editable=False
+    )
+    previous_intercom_secret_id = models.CharField(
+        _("previous Intercom secret id"), max_length=64, blank=True, editable=False
+    )
+    pending_secret_name = models.CharField(
+        _("secret being created in Intercom"), max_length=64, blank=True, editable=False
+    )
     min_sending_version = models.CharField(
         _("minimum sending version"),
         max_length=MAX_VERSION_LENGTH,
@@ -369,6 +381,7 @@ class AuditEvent(models.Model):
         MIN_VERSION = "min_sending_version", _("Minimum sending version")
         API_TOKEN = "api_token", _("Intercom API token (fingerprint)")
         APP_ID = "app_id", _("Intercom app ID")
+        INTERCOM_SECRET = "intercom_secret", _("Secret in Intercom (id)")
 
     created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -467,6 +480,10 @@ class WorkspaceSnapshot(models.Model):
     region = models.CharField(_("region reported"), max_length=16, blank=True)
     attempted_at = models.DateTimeField(_("last attempt"), null=True, blank=True)
     error = models.CharField(_("why the last attempt failed"), max_length=500, blank=True)
+    # The workspace's messenger secrets (metadata: id, name, platforms, created_at) at the last sync
+    # that could list them (Intercom's Preview API); null: never listed.
+    intercom_secrets = models.JSONField(_("secrets in Intercom"), null=True, blank=True)
+    secrets_error = models.CharField(_("why the secrets could not be listed"), max_length=500, blank=True)
 
     def __str__(self) -> str:
         return f"Intercom workspace of {self.environment}"

@@ -166,10 +166,14 @@ intercom_identity_from_environment: dict[str, type] = {  # lowercase: not a sett
     "SENDING_EVIDENCE_USERS": int,  # ...and at least this many distinct users, before it counts as sending
     "MAX_NEW_VERSIONS_PER_USER": int,  # versions nobody reported before, per user and day
     "ACTIVITY_RETENTION_DAYS": int,  # days of daily activity kept (prune-activity)
+    "DEADLINE": str,  # Intercom's deadline as YYYY-MM-DD ("none" turns the reminders off)
+    "SECRET_RETIRE_AFTER_HOURS": int,  # hours before retire-secret may delete the old secret unforced
 }
 for _name, _cast in intercom_identity_from_environment.items():
     if os.environ.get("INTERCOM_IDENTITY_" + _name, "").strip():
         globals()["INTERCOM_IDENTITY_" + _name] = env.get_value("INTERCOM_IDENTITY_" + _name, cast=_cast)
+if str(globals().get("INTERCOM_IDENTITY_DEADLINE", "")).strip().lower() == "none":
+    INTERCOM_IDENTITY_DEADLINE = None
 
 # Hide the app's sensitive locals and POST fields on the DEBUG error page too.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "intercom_identity.debug.AlwaysSafeExceptionReporterFilter"

@@ -83,6 +83,25 @@ def clock(monkeypatch: Any) -> list[float]:
 
 
 @pytest.fixture
+def today(monkeypatch: Any, settings: Any) -> Callable[[str], None]:
+    """Pin the calendar (``timezone.now``) to noon UTC of a day, with Intercom's deadline set back on
+    (tests/settings.py turns it off so the real date decides no other test) and production served."""
+    from datetime import datetime, timezone
+
+    from django.utils import timezone as django_timezone
+
+    settings.INTERCOM_IDENTITY_DEADLINE = "2027-01-31"
+    settings.INTERCOM_IDENTITY_SERVED_ENVIRONMENTS = ["production"]  # the deadline judges served ones only
+
+    def pin(day: str) -> None:
+        moment = datetime.fromisoformat(day).replace(hour=12, tzinfo=timezone.utc)
+        monkeypatch.setattr(django_timezone, "now", lambda: moment)
+
+    pin("2026-12-07")  # the day the reminders went live: 55 days before
+    return pin
+
+
+@pytest.fixture
 def vectors() -> list[dict[str, str]]:
     return json.loads((DATA / "hmac_sha256.json").read_text("utf-8"))["vectors"]  # type: ignore[no-any-return]
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 import io
 import json
 import re
+import shlex
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -411,6 +413,19 @@ class ThreadHops:
         SyncToAsync.__call__ = self.original_call  # type: ignore[method-assign]
 
 
-def fenced_blocks(markdown: str, language: str) -> list[str]:
-    """The fenced code blocks of ``language`` in a Markdown text, exactly as printed."""
-    return [match.group(1) for match in re.finditer(rf"^```{language}\n(.*?)^```$", markdown, re.M | re.S)]
+# --- documentation ---------------------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def fenced_blocks(page: str, language: str) -> list[str]:
+    """The ``language`` code blocks of ``docs/<page>``, exactly as printed there."""
+    text = (DOCS / page).read_text("utf-8")
+    return re.findall(rf"^```{re.escape(language)}\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+
+
+def manage_py(line: str) -> None:
+    """Run one ``python manage.py ARGS`` line of the documentation through ``call_command``."""
+    words = shlex.split(line)
+    assert words[:2] == ["python", "manage.py"], line
+    call_command(*words[2:], stdout=io.StringIO(), stderr=io.StringIO())

@@ -1,10 +1,13 @@
 """A local stand-in for Intercom's REST API (pytest-httpserver), answering JSON shaped as
-Intercom documents it (``GET /me``, ``GET /admins/activity_logs``), and helpers to check
-what the official SDK sent it."""
+Intercom documents it (``GET /me``, ``GET /admins/activity_logs``, and the Preview API's
+``GET/POST /secure_mode_secrets`` and ``DELETE /secure_mode_secrets/{id}``), and helpers to
+check what the official SDK and the app sent it."""
 
 from __future__ import annotations
 
 import json
+import re
+import secrets as random
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -14,6 +17,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from intercom_identity.models import Environment
+from tests import leakguard
 
 # Shaped like Intercom's access tokens; supplied by settings, so the leak guard learns them there.
 TOKENS = {
@@ -79,11 +83,125 @@ def ago(**delta: float) -> datetime:
     return datetime.now(timezone.utc) - timedelta(**delta)
 
 
+SECRETS_PATH = "/secure_mode_secrets"
+PLATFORM_FLAGS = ("supports_android", "supports_ios", "supports_web")
+
+
+def secure_mode_secret(secret_id: str, name: str, flags: dict[str, bool], created_at: int) -> dict[str, Any]:
+    """One secret as the Preview API's ``GET /secure_mode_secrets`` lists it: metadata only."""
+    return {"type": "secure_mode_secret", "id": secret_id, "name": name, **flags, "created_at": created_at}
+
+
+def not_found(secret_id: str) -> dict[str, Any]:
+    return {
+        "type": "error.list",
+        "request_id": "b5b1f2d3",
+        "errors": [{"code": "not_found", "message": f"Secure mode secret {secret_id} not found"}],
+    }
+
+
+class FakeSecrets:
+    """The workspace's messenger secrets, behind the Preview endpoints.
+
+    Each handler checks what the app sent (method, path, bearer token, ``Intercom-Version: Preview``,
+    a JSON body with a name and the three ``supports_*`` booleans) and notes any mistake in ``problems``.
+    ``fail`` makes the next call of a method answer a status instead; ``lose_answer`` makes the next
+    POST create the secret and then answer 503 (the answer lost on the way back).
+    """
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.store: dict[str, dict[str, Any]] = {}
+        self.values: dict[str, str] = {}  # id -> the secret, as Intercom keeps it
+        self.problems: list[str] = []
+        self.fail: dict[str, int] = {}
+        self.lose_answer = False
+        self.calls: list[tuple[str, str]] = []
+        self.made = 0
+
+    def add(self, name: str = "made by hand", *platforms: str, created_at: int = 1765000000) -> str:
+        secret_id = str(len(self.store) + 9001)
+        flags = {flag: flag.removeprefix("supports_") in platforms for flag in PLATFORM_FLAGS}
+        self.store[secret_id] = secure_mode_secret(secret_id, name, flags, created_at)
+        return secret_id
+
+    def _check(self, request: Request) -> None:
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            self.problems.append(f"{request.method} {request.path}: not the environment's bearer token")
+        if request.headers.get("Intercom-Version") != "Preview":
+            self.problems.append(f"{request.method} {request.path}: Intercom-Version is not Preview")
+
+    def _failure(self, method: str) -> Response | None:
+        status = self.fail.pop(method, None)
+        if status is None:
+            return None
+        headers = {"X-RateLimit-Reset": str(int(time.time()))} if status == 429 else {}
+        body = {"type": "error.list", "errors": [{"code": "server_error" if status >= 500 else "rate_limited"}]}
+        return Response(json.dumps(body), status=status, content_type="application/json", headers=headers)
+
+    def handle(self, request: Request) -> Response:
+        self.calls.append((request.method, request.path))
+        self._check(request)
+        failure = self._failure(request.method)
+        if failure is not None:
+            return failure
+        if request.method == "GET" and request.path == SECRETS_PATH:
+            body: Any = {"type": "list", "data": list(self.store.values())}
+            return Response(json.dumps(body), content_type="application/json")
+        if request.method == "POST" and request.path == SECRETS_PATH:
+            return self._create(request)
+        if request.method == "DELETE" and request.path.startswith(SECRETS_PATH + "/"):
+            secret_id = request.path.rsplit("/", 1)[1]
+            if self.store.pop(secret_id, None) is None:
+                return Response(json.dumps(not_found(secret_id)), status=404, content_type="application/json")
+            self.values.pop(secret_id, None)
+            body = {"type": "secure_mode_secret", "id": secret_id, "deleted": True}
+            return Response(json.dumps(body), content_type="application/json")
+        self.problems.append(f"unexpected {request.method} {request.path}")
+        return Response("{}", status=400, content_type="application/json")
+
+    def _create(self, request: Request) -> Response:
+        if request.headers.get("Content-Type", "").split(";")[0] != "application/json":
+            self.problems.append("POST: the body is not JSON")
+        body = json.loads(request.get_data() or b"{}")
+        name = body.get("name")
+        flags = {flag: body.get(flag) for flag in PLATFORM_FLAGS}
+        if not isinstance(name, str) or not name or not all(isinstance(v, bool) for v in flags.values()):
+            self.problems.append(f"POST: malformed body {sorted(body)}")
+            return Response("{}", status=400, content_type="application/json")
+        self.made += 1
+        secret_id = str(7000 + self.made)  # never reused, as Intercom's ids are not
+        created = secure_mode_secret(secret_id, name, flags, int(time.time()))
+        self.store[secret_id] = created
+        self.values[secret_id] = random.token_hex(32)  # 256 bits, returned this once
+        leakguard.remember_secret(self.values[secret_id])  # even one the app never stores must never be shown
+        if self.lose_answer:
+            self.lose_answer = False
+            return Response("{}", status=503, content_type="application/json")
+        return Response(json.dumps({**created, "secret": self.values[secret_id]}), content_type="application/json")
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        return [secret for secret in self.store.values() if secret["name"] == name]
+
+
 class FakeIntercom:
     """Registers answers on the local server and reads back what was asked."""
 
     def __init__(self, server: HTTPServer) -> None:
         self.server = server
+        self._secrets: FakeSecrets | None = None
+
+    def secrets(self, token: str = TOKENS["production"]) -> FakeSecrets:
+        """The Preview secrets endpoints, answering from one store (registered once)."""
+        if self._secrets is None:
+            self._secrets = FakeSecrets(token)
+            # A workspace with identity verification set up has a secret, made in its settings.
+            self._secrets.add("made by hand", "android", "ios", "web")
+            self.server.expect_request(SECRETS_PATH).respond_with_handler(self._secrets.handle)
+            self.server.expect_request(re.compile(rf"^{SECRETS_PATH}/[^/]+$")).respond_with_handler(
+                self._secrets.handle
+            )
+        return self._secrets
 
     @property
     def url(self) -> str:
@@ -104,13 +222,15 @@ class FakeIntercom:
             return Response(json.dumps(body), content_type="application/json")
 
         self.server.expect_request("/admins/activity_logs", method="GET").respond_with_handler(activity_logs)
+        self.secrets()  # each sync lists the workspace's secrets too
 
     def requests(self) -> list[Request]:
         return [request for request, _response in self.server.log]
 
     def assert_sent_by_the_sdk(self, token: str, *paths: str) -> list[Request]:
-        """Every request was a GET of ``paths`` in order, with the bearer token and Intercom-Version 2.14."""
-        requests = self.requests()
+        """Every request was a GET of ``paths`` in order, with the bearer token and Intercom-Version 2.14
+        (the Preview API's secrets requests aside: ``FakeSecrets`` checks those)."""
+        requests = [request for request in self.requests() if not request.path.startswith(SECRETS_PATH)]
         assert [(request.method, request.path) for request in requests] == [("GET", path) for path in paths]
         for request in requests:
             assert request.headers["Authorization"] == f"Bearer {token}"

@@ -50,6 +50,14 @@ def secret_cell(config: PlatformConfig) -> SafeString:
         source = format_html(gettext("set {when}"), when=moment(config.secret_set_at))
     else:
         source = format_html("")
+    if config.intercom_secret_id and not config.managed_by_settings:
+        # Made through Intercom's API: its id there and when Intercom made it, beside the fingerprint.
+        made = format_html(
+            gettext("Intercom id {id}, created {when}"),
+            id=config.intercom_secret_id,
+            when=moment(config.intercom_secret_created_at),
+        )
+        source = format_html('{}<br><span class="intercom-intercom-secret">{}</span>', source, made)
     return format_html(
         '<code>{}</code><br><span class="intercom-quiet intercom-nowrap">{}</span>', config.fingerprint, source
     )

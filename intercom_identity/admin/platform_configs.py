@@ -19,6 +19,7 @@ from intercom_identity.admin.forms import PlatformConfigForm
 from intercom_identity.admin.next_steps import offered_steps
 from intercom_identity.admin.pages.check import CheckPage
 from intercom_identity.admin.pages.overview import OverviewPage
+from intercom_identity.admin.pages.secrets import IntercomSecretPage
 from intercom_identity.admin.pages.transition import TransitionPage, transition_action
 from intercom_identity.admin.transitions import TRANSITIONS
 from intercom_identity.models import AuditEvent, PlatformConfig, change_summary
@@ -27,7 +28,7 @@ from intercom_identity.rollout.changes import set_min_sending_version, store_sec
 
 
 @admin.register(PlatformConfig)
-class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, AppModelAdmin):
+class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, IntercomSecretPage, AppModelAdmin):
     form = PlatformConfigForm
     write_only_fields = ("new_secret",)  # hidden from error reports (AppModelAdmin)
     change_form_template = "intercom_identity/admin/platformconfig_change_form.html"
@@ -83,6 +84,7 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, AppModelAdmin
                 name="intercom_identity_platformconfig_overview",
             ),
             *self.workspace_urls(),
+            *self.intercom_secret_urls(),
             *super().get_urls(),
         ]
 
@@ -142,6 +144,7 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, AppModelAdmin
     ) -> HttpResponse:
         if obj is not None:
             context["rollout"] = self._rollout_rows(request, obj)
+            context["intercom_secret"] = self.intercom_secret_buttons(request, obj)
             context["served_note"] = served_note(obj.environment)
         return super().render_change_form(request, context, add, change, form_url, obj)
 

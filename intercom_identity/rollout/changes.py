@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -20,18 +21,27 @@ from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity._internal import crypto
 from intercom_identity._internal.configcache import config_changed
+from intercom_identity.conf import conf
 from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.exceptions import (
     ApiTokenManagedBySettings,
     EnforcementBlocked,
     PhaseRequiresSecret,
     ReasonRequired,
+    RetireTooEarly,
     SecretManagedBySettings,
+    SecretProvisioningRefused,
 )
 from intercom_identity.models import AuditEvent, CredentialMode, Environment, PlatformConfig, RolloutPhase
 from intercom_identity.rollout.adoption import Adoption, adoption
 from intercom_identity.selectors import locked_config, parse_mode, parse_phase
-from intercom_identity.validators import clean_app_id, clean_audit_reason, clean_min_version, validate_api_token
+from intercom_identity.validators import (
+    clean_app_id,
+    clean_audit_reason,
+    clean_min_version,
+    validate_api_token,
+    validate_secret,
+)
 
 
 def actor_label(actor: Any) -> str:
@@ -389,3 +399,189 @@ def set_app_id(environment: Environment, app_id: str, *, actor: Any = None, reas
             write_audit_event(locked, AuditEvent.Kind.APP_ID, previous, value, actor=actor, reason=reason)
     environment.refresh_from_db()
     return previous
+
+
+# --- secrets made through Intercom's API (the database half; workspace.secrets talks to Intercom) ----
+#
+# A creation is announced before Intercom is asked (``begin_secret_creation`` stores the name the new
+# secret gets), so a secret Intercom made but this app never stored (the answer lost, the database
+# down after Intercom answered) can always be found by that name and deleted by the next command.
+
+
+def _refuse_settings_secret(config: PlatformConfig) -> None:
+    if config.managed_by_settings:
+        raise SecretManagedBySettings(
+            f"The secret of {config} is managed by settings (INTERCOM_IDENTITY_SECRETS): change it there."
+        )
+
+
+def begin_secret_creation(config: PlatformConfig, name: str, *, rotate: bool) -> PlatformConfig:
+    """Check that ``config`` may get a new secret from Intercom and record the name it will have.
+
+    ``rotate``: the new secret replaces one made through the API (``rotate-secret``); otherwise
+    the row must not have one yet (``create-secret``). Returns the locked row's state.
+    """
+    _refuse_settings_secret(config)
+    with transaction.atomic():
+        locked = locked_config(config)
+        if locked.pending_secret_name:
+            raise SecretProvisioningRefused(
+                gettext("%(config)s has a secret creation under way in Intercom: finish it first.") % {"config": locked}
+            )
+        if locked.previous_intercom_secret_id:
+            raise SecretProvisioningRefused(
+                gettext(
+                    "%(config)s still has its previous secret (Intercom id %(id)s): retire it first "
+                    "(`manage.py intercom_identity retire-secret %(env)s %(platform)s`)."
+                )
+                % {
+                    "config": locked,
+                    "id": locked.previous_intercom_secret_id,
+                    "env": locked.environment.slug,
+                    "platform": locked.platform,
+                }
+            )
+        if rotate and not locked.has_secret:
+            raise SecretProvisioningRefused(
+                gettext("%(config)s has no secret to rotate: create one (`create-secret`).") % {"config": locked}
+            )
+        if not rotate and locked.intercom_secret_id:
+            raise SecretProvisioningRefused(
+                gettext(
+                    "%(config)s already has a secret made in Intercom (id %(id)s): rotate it instead "
+                    "(`manage.py intercom_identity rotate-secret %(env)s %(platform)s`)."
+                )
+                % {
+                    "config": locked,
+                    "id": locked.intercom_secret_id,
+                    "env": locked.environment.slug,
+                    "platform": locked.platform,
+                }
+            )
+        PlatformConfig.objects.filter(pk=locked.pk).update(pending_secret_name=name)
+    config.refresh_from_db()
+    return config
+
+
+def end_secret_creation(config: PlatformConfig, name: str, *, actor: Any = None, reason: str = "") -> None:
+    """Forget the creation announced as ``name`` (its secret is gone from Intercom, or never was)."""
+    with transaction.atomic():
+        locked = locked_config(config)
+        if locked.pending_secret_name == name:
+            PlatformConfig.objects.filter(pk=locked.pk).update(pending_secret_name="")
+    config.refresh_from_db()
+
+
+@sensitive_variables()
+def store_created_secret(
+    config: PlatformConfig,
+    name: str,
+    secret: str,
+    *,
+    intercom_id: str,
+    created_at: Any,
+    actor: Any = None,
+    reason: str = "",
+) -> str:
+    """Store the secret Intercom made for the creation announced as ``name`` as the one in use; the one
+    it replaces stays accepted as the previous secret (with its Intercom id, for ``retire-secret``).
+    Audited twice in one transaction: the fingerprints, and the Intercom ids. Returns the fingerprint."""
+    validate_secret(secret)
+    with transaction.atomic():
+        locked = locked_config(config)
+        if locked.pending_secret_name != name:
+            raise SecretProvisioningRefused(
+                gettext("%(config)s is no longer waiting for this secret: nothing was stored.") % {"config": locked}
+            )
+        previous_fingerprint, previous_id = locked.secret_fingerprint, locked.intercom_secret_id
+        locked.set_secret(secret)
+        locked.intercom_secret_id = intercom_id
+        locked.intercom_secret_created_at = created_at or timezone.now()
+        locked.previous_intercom_secret_id = previous_id
+        locked.pending_secret_name = ""
+        locked.save(
+            update_fields=[
+                "encrypted_secret",
+                "encrypted_previous_secret",
+                "secret_fingerprint",
+                "secret_set_at",
+                "intercom_secret_id",
+                "intercom_secret_created_at",
+                "previous_intercom_secret_id",
+                "pending_secret_name",
+                "updated_at",
+            ]
+        )
+        write_audit_event(
+            locked, AuditEvent.Kind.SECRET, previous_fingerprint, locked.secret_fingerprint, actor=actor, reason=reason
+        )
+        write_audit_event(locked, AuditEvent.Kind.INTERCOM_SECRET, previous_id, intercom_id, actor=actor, reason=reason)
+    config.refresh_from_db()
+    return config.secret_fingerprint
+
+
+def retire_deadline(config: PlatformConfig) -> Any:
+    """When the previous secret may be retired without ``force``: the rotation plus the grace period."""
+    if config.secret_set_at is None:
+        return None
+    return config.secret_set_at + timedelta(hours=conf.SECRET_RETIRE_AFTER_HOURS)
+
+
+def check_retirement(config: PlatformConfig, *, force: bool, reason: str, now: Any = None) -> bool:
+    """Raise unless ``config``'s previous secret may be retired now; returns whether only ``force`` allows it."""
+    _refuse_settings_secret(config)
+    if not (config.previous_intercom_secret_id or config.encrypted_previous_secret):
+        raise SecretProvisioningRefused(gettext("%(config)s has no previous secret to retire.") % {"config": config})
+    if config.pending_secret_name:
+        raise SecretProvisioningRefused(
+            gettext("%(config)s has a secret creation under way in Intercom: finish it first.") % {"config": config}
+        )
+    if force and not reason.strip():
+        raise ReasonRequired(gettext("A forced change needs a written reason."))
+    until = retire_deadline(config)
+    early = until is not None and (now or timezone.now()) < until
+    if early and not force:
+        raise RetireTooEarly(
+            gettext(
+                "The previous secret of %(config)s stays accepted until %(until)s UTC "
+                "(INTERCOM_IDENTITY_SECRET_RETIRE_AFTER_HOURS = %(hours)d): apps still sending hashes made with it "
+                "need that time. Retire it then, or now with --force --reason."
+            )
+            % {"config": config, "until": f"{until:%Y-%m-%d %H:%M}", "hours": conf.SECRET_RETIRE_AFTER_HOURS}
+        )
+    return early
+
+
+def forget_previous_secret(config: PlatformConfig, *, actor: Any = None, reason: str = "", force: bool = False) -> str:
+    """Forget the previous secret and its Intercom id (Intercom deleted it); returns that id ("" unknown)."""
+    with transaction.atomic():
+        locked = locked_config(config)
+        forced = check_retirement(locked, force=force, reason=reason)
+        previous_id = locked.previous_intercom_secret_id
+        PlatformConfig.objects.filter(pk=locked.pk).update(encrypted_previous_secret="", previous_intercom_secret_id="")
+        config_changed()
+        write_audit_event(
+            locked,
+            AuditEvent.Kind.INTERCOM_SECRET,
+            previous_id,
+            "",
+            actor=actor,
+            reason=reason or "previous secret retired",
+            forced=forced,
+        )
+    config.refresh_from_db()
+    return previous_id
+
+
+def record_orphan_deleted(config: PlatformConfig, intercom_id: str, *, actor: Any = None) -> None:
+    """Audit that a secret Intercom made for an unfinished creation (never stored here) was deleted there."""
+    with transaction.atomic():
+        locked = locked_config(config)
+        write_audit_event(
+            locked,
+            AuditEvent.Kind.INTERCOM_SECRET,
+            intercom_id,
+            "",
+            actor=actor,
+            reason="deleted in Intercom: made by an unfinished creation, never stored here",
+        )

@@ -8,18 +8,18 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity.constants import REST_API_BASES
 from intercom_identity.exceptions import IntercomIdentityError
-from intercom_identity.workspace.drift import RELEVANT_EVENT_TYPES, IntercomEvent
+from intercom_identity.workspace.drift import RELEVANT_EVENT_TYPES, IntercomEvent, IntercomSecret
 
 if TYPE_CHECKING:
     import httpx
@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger("intercom_identity.intercom_api")
 
 INTERCOM_VERSION = "2.14"
+# Intercom's secure_mode_secrets endpoints exist only in its Preview API version (an unversioned,
+# changing API): only those calls send it, every other call stays on INTERCOM_VERSION.
+PREVIEW_VERSION = "Preview"
+SECRETS_PATH = "/secure_mode_secrets"
+MAX_SECRETS = 100  # a workspace holds a handful; more is not an answer this reads
 TIMEOUT_SECONDS = 5.0  # per request: connect, read, write
 DEADLINE_SECONDS = 120.0  # the whole read, rate-limit wait and paging included (the command's)
 RATE_LIMIT_MAX_WAIT_SECONDS = 15.0  # Intercom's windows are 10 s: a longer reset means "try later"
@@ -165,6 +170,19 @@ def read_workspace(
     return WorkspaceReading(app=app, events=tuple(sorted(events.values(), key=lambda event: event.created_at)))
 
 
+class _HttpStatus(Exception):
+    """A non-2xx answer to a request made without the SDK (its ``ApiError``, for the Preview endpoints)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(response.status_code)
+        self.status_code: int | None = response.status_code
+        self.headers: dict[str, Any] = dict(response.headers)
+        try:
+            self.body: Any = json.loads(response.content) if response.content else None
+        except ValueError:
+            self.body = None
+
+
 class _Malformed(Exception):
     """An answer lacks what this app relies on; the message says which part (never its value)."""
 
@@ -206,7 +224,7 @@ class _Reader:
             self.response = None
             try:
                 request()
-            except ApiError as exc:
+            except (ApiError, _HttpStatus) as exc:
                 if exc.status_code == 429 and not waited:
                     self._wait_for_reset(what, exc.headers or {})
                     waited = True
@@ -297,6 +315,11 @@ def _status_reason(what: str, status: int | None, body: Any) -> str:
         message = gettext(
             "Intercom refused the access token (%(what)s: 401%(said)s): store a valid one "
             "(`manage.py intercom_identity set-api-token ENV`)."
+        )
+    elif status == 403 and SECRETS_PATH in what:
+        message = gettext(
+            "Intercom forbids %(what)s (403%(said)s): the secrets endpoints are part of Intercom's Preview API, "
+            "which this workspace or the token's app may not have access to yet (see docs/secrets.md)."
         )
     elif status == 403:
         message = gettext(
@@ -408,3 +431,159 @@ def _parse_log(log: dict[str, Any], activity_type: str) -> IntercomEvent:
         performed_by=performed_by[:255],
         description=_text(log.get("activity_description"), 1000),
     )
+
+
+# --- messenger secrets (Intercom's Preview API: GET/POST /secure_mode_secrets, DELETE .../{id}) -----
+
+
+@dataclass(frozen=True)
+class CreatedSecret:
+    """What ``POST /secure_mode_secrets`` answers: the new secret's metadata and, once, the secret."""
+
+    meta: IntercomSecret
+    secret: str = field(repr=False)
+
+
+class SecretsApi:
+    """The Preview endpoints, through the same bounded client as ``read_workspace``: httpx with the
+    same time-outs, no redirects, no retries, the deadline, one bounded wait on a 429, answers
+    validated field by field, failures as ``WorkspaceUnavailable`` reasons without the token.
+
+    Use as a context manager; ``transport`` is httpx's, for a test double.
+    """
+
+    @sensitive_variables()
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        deadline: float = DEADLINE_SECONDS,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        require_sdk()
+        import httpx
+
+        self._reader = _Reader(host_of(base_url), deadline)
+        self._http = httpx.Client(
+            base_url=base_url,
+            timeout=TIMEOUT_SECONDS,
+            follow_redirects=False,
+            transport=transport,
+            event_hooks={"response": [self._reader.keep]},
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Intercom-Version": PREVIEW_VERSION,
+                "Accept": "application/json",
+                "User-Agent": f"intercom-identity (python-intercom/{_sdk_version()})",
+            },
+        )
+
+    def __enter__(self) -> SecretsApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._http.close()
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Callable[[], object]:
+        def send() -> object:
+            response = self._http.request(method, path, json=body)
+            if not 200 <= response.status_code < 300:
+                raise _HttpStatus(response)
+            return response
+
+        return send
+
+    def list(self) -> list[IntercomSecret]:
+        """``GET /secure_mode_secrets``: every secret of the workspace (metadata only)."""
+        what = f"GET {SECRETS_PATH}"
+        body = self._reader.call(what, self._request("GET", SECRETS_PATH))
+        return self._reader.parse(what, _parse_secret_list, body)
+
+    def create(self, name: str, platforms: frozenset[str]) -> CreatedSecret:
+        """``POST /secure_mode_secrets``: a new 256-bit secret for ``platforms``, returned this once."""
+        what = f"POST {SECRETS_PATH}"
+        request = {"name": name, **{f"supports_{p}": p in platforms for p in ("android", "ios", "web")}}
+        body = self._reader.call(what, self._request("POST", SECRETS_PATH, request))
+        return self._reader.parse(what, _parse_created_secret, body)
+
+    def delete(self, secret_id: str) -> bool:
+        """``DELETE /secure_mode_secrets/{id}``; False when Intercom no longer has it (404: already gone)."""
+        what = f"DELETE {SECRETS_PATH}/{{id}}"
+        try:
+            self._reader.call(what, self._request("DELETE", f"{SECRETS_PATH}/{quote(secret_id, safe='')}"))
+        except WorkspaceUnavailable:
+            # Gone already only when Intercom itself says so: a 404 from a misconfigured proxy or base
+            # URL must not make the app forget a secret Intercom still has.
+            response = self._reader.response
+            if (
+                response is not None
+                and response.status_code == 404
+                and _error_code(_json_or_none(response)) == ("not_found")
+            ):
+                return False
+            raise
+        return True
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return None
+
+
+def _sdk_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("python-intercom")
+    except PackageNotFoundError:  # pragma: no cover - require_sdk() ran first
+        return "?"
+
+
+def _parse_secret(item: Any) -> IntercomSecret:
+    if not isinstance(item, dict):
+        raise _Malformed("a secret is not an object")
+    secret_id = item.get("id")
+    if isinstance(secret_id, int) and not isinstance(secret_id, bool):
+        secret_id = str(secret_id)
+    if not isinstance(secret_id, str) or not 0 < len(secret_id) <= 64:
+        raise _Malformed("a secret has no id")
+    platforms = set()
+    for platform in ("android", "ios", "web"):
+        flag = item.get(f"supports_{platform}")
+        if not isinstance(flag, bool):
+            raise _Malformed(f"supports_{platform} of secret {secret_id!r} is not true or false")
+        if flag:
+            platforms.add(platform)
+    created_at = item.get("created_at")
+    when = None
+    if isinstance(created_at, int) and not isinstance(created_at, bool):
+        try:
+            when = datetime.fromtimestamp(created_at, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise _Malformed(f"the created_at of secret {secret_id!r} is out of range") from None
+    elif created_at is not None:
+        raise _Malformed(f"the created_at of secret {secret_id!r} is not a Unix time")
+    return IntercomSecret(
+        id=secret_id, name=_text(item.get("name"), 255), platforms=frozenset(platforms), created_at=when
+    )
+
+
+def _parse_secret_list(body: Any) -> list[IntercomSecret]:
+    items = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise _Malformed("it holds no data list")
+    if len(items) > MAX_SECRETS:
+        raise _Malformed(f"it lists more than {MAX_SECRETS} secrets")
+    return [_parse_secret(item) for item in items]
+
+
+@sensitive_variables()
+def _parse_created_secret(body: Any) -> CreatedSecret:
+    meta = _parse_secret(body)
+    secret = body.get("secret")
+    if not isinstance(secret, str) or not secret:
+        raise _Malformed("it holds no secret")
+    return CreatedSecret(meta=meta, secret=secret)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from django.utils.translation import gettext, pgettext
 
@@ -20,6 +21,10 @@ INTERCOM_ENFORCES_UNRECORDED = "intercom_enforces_unrecorded"
 RECORDED_ENFORCED_NOT_IN_INTERCOM = "recorded_enforced_not_in_intercom"
 SECRET_CHANGED_IN_INTERCOM = "secret_changed_in_intercom"  # noqa: S105 - a code, not a secret
 SYNC_STALE = "sync_stale"
+# Secrets made through the API (GET /secure_mode_secrets, read by each sync).
+STORED_SECRET_NOT_IN_INTERCOM = "stored_secret_not_in_intercom"  # noqa: S105 - codes, not secrets
+NO_SECRET_IN_INTERCOM = "no_secret_in_intercom"  # noqa: S105
+OLD_SECRET_NOT_RETIRED = "old_secret_not_retired"  # noqa: S105
 
 CODES = (
     APP_ID_MISMATCH,
@@ -27,6 +32,9 @@ CODES = (
     RECORDED_ENFORCED_NOT_IN_INTERCOM,
     SECRET_CHANGED_IN_INTERCOM,
     SYNC_STALE,
+    STORED_SECRET_NOT_IN_INTERCOM,
+    NO_SECRET_IN_INTERCOM,
+    OLD_SECRET_NOT_RETIRED,
 )
 
 # Activity log types that matter here; the log holds many more (sign-ins, away mode...).
@@ -66,6 +74,24 @@ class IntercomEvent:
 
 
 @dataclass(frozen=True)
+class IntercomSecret:
+    """One messenger secret as ``GET /secure_mode_secrets`` lists it: metadata, never the secret."""
+
+    id: str
+    name: str
+    platforms: frozenset[str]  # "ios", "android", "web": the supports_* flags that are true
+    created_at: datetime | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "platforms": sorted(self.platforms),
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+        }
+
+
+@dataclass(frozen=True)
 class ObservedWorkspace:
     """What Intercom reported at the last successful sync."""
 
@@ -85,6 +111,8 @@ class RecordedPlatform:
     platform: str
     phase: str
     secret_set_at: datetime | None
+    intercom_secret_id: str = ""  # the secret in use, when it was made through the API
+    previous_intercom_secret_id: str = ""  # the one it replaced, until retire-secret
 
 
 def find_drift(
@@ -96,6 +124,8 @@ def find_drift(
     watched: bool,
     now: datetime,
     stale_after: timedelta,
+    intercom_secrets: Sequence[IntercomSecret] | None = None,
+    retire_after: timedelta = timedelta(days=7),
 ) -> list[Finding]:
     """Every disagreement between the records and the workspace, in a stable order.
 
@@ -108,7 +138,13 @@ def find_drift(
     findings: list[Finding] = []
     if observed is not None:
         findings += _state_findings(app_id, platforms, observed)
-    findings += _secret_findings(platforms, events)
+    # A platform whose secret was made through the API and that Intercom still lists is judged by the list,
+    # not by the activity log: its own create-, rotate- and retire-secret write secret events there too.
+    listed_ids = {secret.id for secret in intercom_secrets} if intercom_secrets is not None else set()
+    by_log = [p for p in platforms if not (p.intercom_secret_id and p.intercom_secret_id in listed_ids)]
+    findings += _secret_findings(by_log, events)
+    if intercom_secrets is not None:
+        findings += _listed_secret_findings(platforms, intercom_secrets, now=now, retire_after=retire_after)
     if observed is None:
         findings.append(
             Finding(
@@ -211,6 +247,85 @@ def _secret_findings(platforms: Sequence[RecordedPlatform], events: Sequence[Int
         )
         for p in platforms
         if p.secret_set_at is not None and latest.created_at > p.secret_set_at
+    ]
+
+
+def _listed_secret_findings(
+    platforms: Sequence[RecordedPlatform],
+    listed: Sequence[IntercomSecret],
+    *,
+    now: datetime,
+    retire_after: timedelta,
+) -> list[Finding]:
+    """What the workspace's list of secrets says against the records (``None``: it was not read)."""
+    ids = {secret.id for secret in listed}
+    findings = []
+    for p in platforms:
+        name = platform_label(p.platform)
+        if p.intercom_secret_id and p.intercom_secret_id not in ids:
+            findings.append(
+                Finding(
+                    STORED_SECRET_NOT_IN_INTERCOM,
+                    p.platform,
+                    gettext(
+                        "The %(platform)s secret stored here (Intercom id %(id)s) no longer exists in Intercom: "
+                        "every credential handed out is refused. Make a new one: `manage.py intercom_identity "
+                        "create-secret ENV %(slug)s` after clearing this one (`clear-secret`, phase off), or store "
+                        "the secret Intercom has (`set-secret`)."
+                    )
+                    % {"platform": name, "id": p.intercom_secret_id, "slug": p.platform},
+                )
+            )
+        in_use = p.phase != "off" or p.intercom_secret_id or p.secret_set_at is not None
+        if in_use and not any(p.platform in secret.platforms for secret in listed):
+            findings.append(
+                Finding(
+                    NO_SECRET_IN_INTERCOM,
+                    p.platform,
+                    gettext(
+                        "Intercom has no messenger secret for %(platform)s, which this app serves: Intercom cannot "
+                        "verify what it hands out. Make one (`manage.py intercom_identity create-secret ENV "
+                        "%(slug)s`), or create it in Intercom's settings and store it (`set-secret`)."
+                    )
+                    % {"platform": name, "slug": p.platform},
+                )
+            )
+        rotated = p.secret_set_at
+        if p.previous_intercom_secret_id in ids and rotated is not None and now - rotated > retire_after:
+            findings.append(
+                Finding(
+                    OLD_SECRET_NOT_RETIRED,
+                    p.platform,
+                    gettext(
+                        "The %(platform)s secret replaced on %(when)s (Intercom id %(id)s) still exists in Intercom, "
+                        "past the grace period of %(hours)d hours: anyone holding it can still be trusted. Retire it: "
+                        "`manage.py intercom_identity retire-secret ENV %(slug)s`."
+                    )
+                    % {
+                        "platform": name,
+                        "when": _utc(rotated),
+                        "id": p.previous_intercom_secret_id,
+                        "hours": int(retire_after.total_seconds() // 3600),
+                        "slug": p.platform,
+                    },
+                )
+            )
+    return findings
+
+
+def secrets_from_json(value: Any) -> list[IntercomSecret] | None:
+    """The list stored on the snapshot (``IntercomSecret.as_dict`` each) back as secrets; None: never read."""
+    if not isinstance(value, list):
+        return None
+    return [
+        IntercomSecret(
+            id=str(item.get("id", "")),
+            name=str(item.get("name", "")),
+            platforms=frozenset(item.get("platforms") or ()),
+            created_at=datetime.fromisoformat(item["created_at"]) if item.get("created_at") else None,
+        )
+        for item in value
+        if isinstance(item, dict)
     ]
 
 

@@ -20,6 +20,7 @@ from intercom_identity.models import AuditEvent, Environment, WorkspaceEvent, Wo
 from intercom_identity.selectors import get_environment
 from intercom_identity.workspace.client import (
     DEADLINE_SECONDS,
+    SecretsApi,
     WorkspaceUnavailable,
     base_url_for,
     read_workspace,
@@ -32,6 +33,7 @@ from intercom_identity.workspace.drift import (
     ObservedWorkspace,
     RecordedPlatform,
     find_drift,
+    secrets_from_json,
 )
 
 if TYPE_CHECKING:
@@ -108,6 +110,7 @@ def sync(
         )
         logger.warning("Could not sync %s with Intercom: %s", env.slug, exc.reason)
         raise
+    secrets, secrets_error = _list_secrets(env, transport)
     with transaction.atomic():
         WorkspaceSnapshot.objects.update_or_create(
             environment=env,
@@ -119,6 +122,8 @@ def sync(
                 "region": reading.app.region,
                 "attempted_at": now,
                 "error": "",
+                "secrets_error": secrets_error,
+                **({"intercom_secrets": secrets} if secrets is not None else {}),
             },
         )
         WorkspaceEvent.objects.bulk_create(
@@ -137,6 +142,19 @@ def sync(
             ignore_conflicts=True,  # already stored by an earlier (overlapping) sync
         )
     return report(env, now=now)
+
+
+@sensitive_variables()
+def _list_secrets(env: Environment, transport: httpx.BaseTransport | None) -> tuple[list[Any] | None, str]:
+    """The workspace's secrets as stored on the snapshot, and why they could not be listed ("" when they
+    could). Intercom's secrets endpoint is a Preview API: a workspace may refuse it while the rest of the
+    sync works, so its failure is kept apart (the earlier list stays) instead of failing the sync."""
+    try:
+        with SecretsApi(base_url(env), api_token(env), transport=transport) as api:
+            return [secret.as_dict() for secret in api.list()], ""
+    except WorkspaceUnavailable as exc:
+        logger.warning("Could not list the messenger secrets of %s in Intercom: %s", env.slug, exc.reason)
+        return None, exc.reason[:500]
 
 
 def _observed(snapshot: WorkspaceSnapshot | None) -> ObservedWorkspace | None:
@@ -173,6 +191,8 @@ def findings(environment: Environment | str, *, now: datetime | None = None) -> 
             platform=config.platform,
             phase=config.phase,
             secret_set_at=config.secret_set_at if config.encrypted_secret and not config.managed_by_settings else None,
+            intercom_secret_id=config.intercom_secret_id,
+            previous_intercom_secret_id=config.previous_intercom_secret_id,
         )
         for config in env.platforms.all()
     ]
@@ -184,6 +204,8 @@ def findings(environment: Environment | str, *, now: datetime | None = None) -> 
         watched=env.has_api_token,
         now=now or timezone.now(),
         stale_after=timedelta(hours=conf.WORKSPACE_STALE_HOURS),
+        intercom_secrets=secrets_from_json(snapshot.intercom_secrets) if snapshot is not None else None,
+        retire_after=timedelta(hours=conf.SECRET_RETIRE_AFTER_HOURS),
     )
 
 
@@ -198,6 +220,7 @@ def report(environment: Environment | str, *, now: datetime | None = None) -> di
         "fetched_at": observed.fetched_at.isoformat() if observed else None,
         "identity_verification": observed.identity_verification if observed else None,
         "app_id": observed.app_id if observed else None,
+        "secrets": snapshot.intercom_secrets if snapshot is not None else None,
         "drift": [finding.as_dict() for finding in findings(env, now=now)],
         "events": [
             {

@@ -146,7 +146,9 @@ def test_phase_button_asks_then_applies(superuser_client: Client, all_secrets: A
     config.refresh_from_db()
     assert config.phase == RolloutPhase.SENDING  # a GET changes nothing
 
-    response = superuser_client.post(transition_url(config), {"transition": "phase:enforced", "confirm": "yes"})
+    response = superuser_client.post(
+        transition_url(config), {"transition": "phase:enforced", "confirm": "yes", "acknowledge_web": "yes"}
+    )
     assert response.status_code == 302
     config.refresh_from_db()
     assert config.phase == RolloutPhase.ENFORCED
@@ -369,3 +371,42 @@ def test_change_form_read_only_for_production_says_which_permission() -> None:
     assert "?to=" not in html
     assert PRODUCTION_PERMISSION in html
     assert 'name="new_secret"' not in html
+
+
+def test_enforcing_the_web_cites_intercom_and_needs_the_acknowledgement(
+    superuser_client: Client, all_secrets: Any
+) -> None:
+    config = config_of("development", "web")
+    make_ready("development", "web")
+    page = superuser_client.get(transition_url(config) + "?to=phase:enforced").content.decode()
+    assert "article 10589769" in page
+    assert "cannot be turned off there" in page
+    assert 'name="acknowledge_web" value="yes" id="id_acknowledge_web" required' in page
+
+    response = superuser_client.post(
+        transition_url(config), {"transition": "phase:enforced", "confirm": "yes"}, follow=True
+    )
+    assert "tick the acknowledgement" in response.content.decode()
+    config.refresh_from_db()
+    assert config.phase == RolloutPhase.SENDING  # refused without it
+
+
+def test_enforcing_ios_asks_no_web_acknowledgement(superuser_client: Client, all_secrets: Any) -> None:
+    config = config_of("development", "ios")
+    make_ready("development", "ios")
+    page = superuser_client.get(transition_url(config) + "?to=phase:enforced").content.decode()
+    assert "acknowledge_web" not in page
+    superuser_client.post(transition_url(config), {"transition": "phase:enforced", "confirm": "yes"})
+    config.refresh_from_db()
+    assert config.phase == RolloutPhase.ENFORCED
+
+
+def test_the_web_acknowledgement_is_localized(superuser_client: Client, all_secrets: Any) -> None:
+    from django.utils import translation
+
+    from intercom_identity.admin.pages.transition import WEB_ACKNOWLEDGEMENT, WEB_ONE_WAY
+
+    # Lazy translations: each request renders them in its own language.
+    assert type(WEB_ONE_WAY).__name__ == type(WEB_ACKNOWLEDGEMENT).__name__ == "__proxy__"
+    with translation.override("en"):
+        assert "Intercom will not let web enforcement be turned off" in str(WEB_ACKNOWLEDGEMENT)

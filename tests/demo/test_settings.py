@@ -39,6 +39,8 @@ VALUES = {
     "SENDING_EVIDENCE_USERS": ("3", 3),
     "MAX_NEW_VERSIONS_PER_USER": ("5", 5),
     "ACTIVITY_RETENTION_DAYS": ("120", 120),
+    "DEADLINE": ("2027-03-01", "2027-03-01"),
+    "SECRET_RETIRE_AFTER_HOURS": ("48", 48),
 }
 # Read by their own code: a list of keys, secrets by pair (tests/test_conf.py) and
 # API tokens by environment (tests/workspace/test_tokens.py).

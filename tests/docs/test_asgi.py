@@ -24,7 +24,7 @@ from tests.helpers import SECRETS, AsyncBridge, fenced_blocks
 pytestmark = pytest.mark.django_db
 
 PAGE = Path(__file__).resolve().parent.parent.parent / "docs" / "asgi.md"
-BLOCKS = fenced_blocks(PAGE.read_text("utf-8"), "python")
+BLOCKS = fenced_blocks("asgi.md", "python")
 
 
 def block(containing: str) -> dict[str, Any]:

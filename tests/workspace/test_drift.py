@@ -10,6 +10,7 @@ from intercom_identity.workspace.drift import (
     CODES,
     Finding,
     IntercomEvent,
+    IntercomSecret,
     ObservedWorkspace,
     RecordedPlatform,
     find_drift,
@@ -71,6 +72,9 @@ def test_the_codes_are_the_fixed_names() -> None:
         "recorded_enforced_not_in_intercom",
         "secret_changed_in_intercom",
         "sync_stale",
+        "stored_secret_not_in_intercom",
+        "no_secret_in_intercom",
+        "old_secret_not_retired",
     )
 
 
@@ -143,3 +147,103 @@ def test_an_environment_nobody_connected_has_no_findings() -> None:
 def test_a_confirmation_shows_the_platforms_own_findings_and_the_workspaces() -> None:
     mine, theirs, everyone = Finding("a", "ios", ""), Finding("b", "web", ""), Finding("c", None, "")
     assert relevant_to([mine, theirs, everyone], "ios") == [mine, everyone]
+
+
+# --- the workspace's list of secrets (GET /secure_mode_secrets) ---------------------------------
+
+
+def listed(*secrets: tuple[str, frozenset[str]]) -> list[IntercomSecret]:
+    return [IntercomSecret(id=i, name="", platforms=p, created_at=None) for i, p in secrets]
+
+
+ALL = frozenset({"android", "ios", "web"})
+
+
+def secret_drift(recorded: list[RecordedPlatform], secrets: list[IntercomSecret] | None) -> list[tuple[str, str]]:
+    findings = find_drift(
+        app_id="app1",
+        platforms=recorded,
+        observed=observed(True),
+        events=[],
+        watched=True,
+        now=NOW,
+        stale_after=timedelta(hours=24),
+        intercom_secrets=secrets,
+        retire_after=timedelta(hours=168),
+    )
+    return [(f.code, str(f.platform)) for f in findings if f.code in SECRET_CODES]
+
+
+SECRET_CODES = {"stored_secret_not_in_intercom", "no_secret_in_intercom", "old_secret_not_retired"}
+
+
+def test_a_stored_secret_whose_intercom_id_is_gone() -> None:
+    recorded = [RecordedPlatform("ios", "enforced", NOW - DAY, intercom_secret_id="7001")]
+    assert secret_drift(recorded, listed(("9001", ALL))) == [("stored_secret_not_in_intercom", "ios")]
+    assert secret_drift(recorded, listed(("7001", frozenset({"ios"})))) == []
+
+
+def test_a_platform_in_use_with_no_secret_in_intercom() -> None:
+    recorded = [RecordedPlatform("web", "sending", NOW - DAY), RecordedPlatform("android", "off", None)]
+    assert secret_drift(recorded, listed(("9001", frozenset({"ios"})))) == [("no_secret_in_intercom", "web")]
+    assert secret_drift(recorded, listed(("9001", frozenset({"web"})))) == []
+
+
+def test_an_old_secret_left_past_the_grace_period() -> None:
+    rotated = RecordedPlatform(
+        "ios", "enforced", NOW - 8 * DAY, intercom_secret_id="7002", previous_intercom_secret_id="7001"
+    )
+    both = listed(("7001", frozenset({"ios"})), ("7002", frozenset({"ios"})))
+    assert secret_drift([rotated], both) == [("old_secret_not_retired", "ios")]
+    recent = RecordedPlatform(
+        "ios", "enforced", NOW - 6 * DAY, intercom_secret_id="7002", previous_intercom_secret_id="7001"
+    )
+    assert secret_drift([recent], both) == []  # inside the grace period
+    assert secret_drift([rotated], listed(("7002", frozenset({"ios"})))) == []  # retired
+
+
+def test_secrets_never_listed_are_not_judged() -> None:
+    recorded = [RecordedPlatform("ios", "enforced", NOW - DAY, intercom_secret_id="7001")]
+    assert secret_drift(recorded, None) == []
+
+
+def test_each_new_code_names_its_fix() -> None:
+    recorded = [
+        RecordedPlatform(
+            "ios", "enforced", NOW - 8 * DAY, intercom_secret_id="7002", previous_intercom_secret_id="7001"
+        ),
+        RecordedPlatform("web", "sending", None, intercom_secret_id="7003"),
+    ]
+    findings = find_drift(
+        app_id="app1",
+        platforms=recorded,
+        observed=observed(True),
+        events=[],
+        watched=True,
+        now=NOW,
+        stale_after=timedelta(hours=24),
+        intercom_secrets=listed(("7001", frozenset({"ios"})), ("7002", frozenset({"ios"}))),
+        retire_after=timedelta(hours=168),
+    )
+    details = {f.code: f.detail for f in findings}
+    assert "retire-secret ENV ios" in details["old_secret_not_retired"]
+    assert "create-secret ENV web" in details["no_secret_in_intercom"]
+    assert "clear-secret" in details["stored_secret_not_in_intercom"]
+
+
+def test_the_apps_own_secret_events_are_no_secret_changed_finding_when_intercom_lists_its_secret() -> None:
+    made = RecordedPlatform("ios", "enforced", NOW - 2 * DAY, intercom_secret_id="7002")
+    retired = [event("messenger_api_secret_deletion", NOW - DAY)]  # retire-secret deleted the old one
+    kwargs: dict[str, object] = {
+        "app_id": "app1",
+        "platforms": [made],
+        "observed": observed(True),
+        "events": retired,
+        "watched": True,
+        "now": NOW,
+        "stale_after": timedelta(hours=24),
+    }
+    listed_now = listed(("7002", frozenset({"ios"})))
+    assert [f.code for f in find_drift(**kwargs, intercom_secrets=listed_now)] == []  # type: ignore[arg-type]
+    # Without the list (never read), the activity log is all there is to go by.
+    assert [f.code for f in find_drift(**kwargs)] == ["secret_changed_in_intercom"]  # type: ignore[arg-type]

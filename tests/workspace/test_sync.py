@@ -49,8 +49,17 @@ def test_a_sync_reads_me_then_the_log_of_30_days_with_the_token_and_version(inte
     assert abs(int(logs.args["created_at_after"]) - before) <= 5
     assert (logs.args["page"], logs.args["per_page"]) == ("1", "250")
     result = json.loads(out)
-    assert set(result) == {"environment", "fetched_at", "identity_verification", "app_id", "drift", "events"}
+    assert set(result) == {
+        "environment",
+        "fetched_at",
+        "identity_verification",
+        "app_id",
+        "secrets",
+        "drift",
+        "events",
+    }
     assert result["environment"] == "production"
+    assert [secret["name"] for secret in result["secrets"]] == ["made by hand"]
     assert result["identity_verification"] is False
     assert result["app_id"] == "prodapp1"
     assert result["drift"] == []
@@ -89,7 +98,7 @@ def test_relevant_events_are_stored_once_and_printed(intercom: FakeIntercom) -> 
     # A second sync reads from the first one (less the overlap) and stores nothing twice.
     first = WorkspaceSnapshot.objects.get(environment__slug="production").fetched_at
     command_result("workspace", "production")
-    second_logs = intercom.requests()[-1]
+    second_logs = [r for r in intercom.requests() if r.path == "/admins/activity_logs"][-1]
     expected = int((first - workspace.SYNC_OVERLAP).timestamp())
     assert int(second_logs.args["created_at_after"]) == expected
     assert WorkspaceEvent.objects.filter(environment__slug="production").count() == 2
@@ -383,7 +392,12 @@ def test_a_region_decides_the_base_url(settings: Any, region: str, host: str) ->
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        body = me(identity_verification=False) if request.url.path == "/me" else log_page([])
+        if request.url.path == "/me":
+            body = me(identity_verification=False)
+        elif request.url.path == "/secure_mode_secrets":
+            body = {"type": "list", "data": []}
+        else:
+            body = log_page([])
         return httpx.Response(200, json=body)
 
     result = workspace.sync("production", transport=httpx.MockTransport(handler))
@@ -391,9 +405,11 @@ def test_a_region_decides_the_base_url(settings: Any, region: str, host: str) ->
     assert [(r.method, r.url.scheme, r.url.host, r.url.path) for r in seen] == [
         ("GET", "https", host, "/me"),
         ("GET", "https", host, "/admins/activity_logs"),
+        ("GET", "https", host, "/secure_mode_secrets"),
     ]
     assert all(r.headers["Authorization"] == f"Bearer {PROD}" for r in seen)
-    assert all(r.headers["Intercom-Version"] == "2.14" for r in seen)
+    # The Preview version on the secrets call only.
+    assert [r.headers["Intercom-Version"] for r in seen] == ["2.14", "2.14", "Preview"]
 
 
 def test_the_regions_are_the_sdks() -> None:
@@ -462,3 +478,40 @@ def test_the_system_check_escapes_what_the_last_sync_stored(intercom: FakeInterc
     messages = [message for message in messages if message.startswith("production:")]
     assert len(messages) == 2, messages  # app_id_mismatch, secret_changed_in_intercom
     assert any("eve\\x1b[32m@example.com" in message for message in messages)
+
+
+# --- the workspace's secrets, listed by each sync ------------------------------------------------
+
+
+def test_the_sync_reports_the_secret_codes_from_intercoms_list(intercom: FakeIntercom) -> None:
+    from tests.helpers import run
+
+    intercom.answer(identity_verification=True)
+    store = intercom.secrets()
+    store.store.clear()  # no secret made by hand in this workspace
+    run("create-secret", "production", "ios")
+    run("rotate-secret", "production", "ios")
+    ios = PlatformConfig.objects.get(environment__slug="production", platform="ios")
+    PlatformConfig.objects.filter(pk=ios.pk).update(secret_set_at=timezone.now() - timedelta(days=8), phase="enforced")
+    configure("production", "web", RolloutPhase.SENDING)  # copied by hand: Intercom lists no web secret
+    android = PlatformConfig.objects.get(environment__slug="production", platform="android")
+    PlatformConfig.objects.filter(pk=android.pk).update(intercom_secret_id="6999")  # deleted in Intercom since
+    code, out, _error = command_result("workspace", "production", "--json")
+    assert code == 1
+    found = {(finding["code"], finding["platform"]) for finding in json.loads(out)["drift"]}
+    assert found >= {
+        ("old_secret_not_retired", "ios"),
+        ("no_secret_in_intercom", "web"),
+        ("stored_secret_not_in_intercom", "android"),
+    }
+    assert store.problems == []
+
+
+def test_a_refused_secrets_list_does_not_fail_the_sync(intercom: FakeIntercom) -> None:
+    intercom.answer(identity_verification=False)
+    intercom.secrets().fail["GET"] = 403
+    code, out, _error = command_result("workspace", "production", "--json")
+    assert code == 0
+    assert json.loads(out)["secrets"] is None
+    snapshot = WorkspaceSnapshot.objects.get(environment__slug="production")
+    assert "Intercom forbids GET /secure_mode_secrets (403" in snapshot.secrets_error

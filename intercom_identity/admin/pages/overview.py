@@ -18,6 +18,7 @@ from intercom_identity.admin.pages.workspace import WorkspaceOverviewMixin
 from intercom_identity.admin.transitions import TRANSITIONS, neighbour_phase
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
 from intercom_identity.rollout.adoption import adoption
+from intercom_identity.rollout.deadline import deadline_standing
 
 
 class OverviewPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[type-arg]
@@ -42,6 +43,7 @@ class OverviewPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[ty
             "title": _("Identity verification"),
             "opts": self.model._meta,
             "environments": environments,
+            "deadline": deadline_standing(),
         }
         return TemplateResponse(request, "intercom_identity/admin/overview.html", context)
 

@@ -23,8 +23,27 @@ from intercom_identity.admin.next_steps import blockers, permission_blocker
 from intercom_identity.admin.pages.workspace import WorkspaceOverviewMixin
 from intercom_identity.admin.transitions import TRANSITIONS, Transition
 from intercom_identity.exceptions import EnforcementBlocked, InvalidAuditText, PhaseRequiresSecret, ReasonRequired
-from intercom_identity.models import PlatformConfig, value_label
+from intercom_identity.models import Platform, PlatformConfig, RolloutPhase, value_label
 from intercom_identity.rollout.changes import change_many, preview
+
+# Intercom's help article on authenticating Messenger users with JWTs (10589769): once Messenger
+# Security is enforced on web, Intercom does not let it be turned off there.
+WEB_ONE_WAY = _(
+    "Intercom's help article on authenticating Messenger users with JWTs (article 10589769) says that once "
+    "Messenger Security is enforced on web, it cannot be turned off there: Intercom will not let you undo it. "
+    "Moving the web row back here later only changes what this app hands out, not what Intercom requires."
+)
+WEB_ACKNOWLEDGEMENT = _("I understand that Intercom will not let web enforcement be turned off once it is on.")
+WEB_NOT_ACKNOWLEDGED = _(
+    "Enforcing the web is one-way at Intercom: tick the acknowledgement to go ahead. Nothing was changed."
+)
+
+
+def needs_web_acknowledgement(configs: Iterable[PlatformConfig], transition: Transition) -> bool:
+    """Whether the change moves a web row to ``enforced`` (Intercom's one-way step)."""
+    return transition.target is RolloutPhase.ENFORCED and any(
+        config.platform == Platform.WEB and config.phase != RolloutPhase.ENFORCED for config in configs
+    )
 
 
 def permission_blocker_reason(
@@ -85,6 +104,9 @@ class TransitionPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[
             refusal = " ".join(str(error) for error in reason_form.errors["reason"])
             messages.error(request, _("%(reason)s Nothing was changed.") % {"reason": refusal})
             return
+        if needs_web_acknowledgement(configs, transition) and request.POST.get("acknowledge_web") != "yes":
+            messages.error(request, WEB_NOT_ACKNOWLEDGED)
+            return
         reason = reason_form.cleaned_data["reason"]
         force = request.POST.get("force") == "yes"
         try:
@@ -134,6 +156,8 @@ class TransitionPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[
             "includes_production": any(c.environment.is_production for c in configs),
             "readiness": plan.readiness,
             "below_threshold": bool(plan.below_threshold),
+            "web_one_way": WEB_ONE_WAY if needs_web_acknowledgement(configs, transition) else None,
+            "web_acknowledgement": WEB_ACKNOWLEDGEMENT,
             "workspace_findings": self.workspace_findings_for(configs),
             "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,

@@ -25,16 +25,19 @@ from intercom_identity.rollout.changes import (
     change_phase,
     clear_api_token,
     clear_secret,
+    retire_deadline,
     set_app_id,
     set_min_sending_version,
     store_api_token,
     store_secret,
 )
+from intercom_identity.rollout.deadline import deadline_standing
 from intercom_identity.rollout.retention import prune_activity
 from intercom_identity.rollout.status import audit_history, status_matrix
 from intercom_identity.rollout.tallies import recount
 from intercom_identity.selectors import get_environment, get_platform_config, parse_phase
 from intercom_identity.validators import clean_audit_reason, is_utf8_text
+from intercom_identity.workspace import secrets
 from intercom_identity.workspace import sync as workspace
 
 
@@ -78,6 +81,30 @@ class Command(BaseCommand):
         )
         self._env_platform(clear)
         clear.add_argument("--reason", default="", type=_reason, help="Why; recorded in the audit trail.")
+
+        # Secrets made through Intercom's API (its Preview endpoints), with the environment's API token.
+        create = sub.add_parser(
+            "create-secret",
+            help="Ask Intercom for a new secret for the platform and store it (never printed); prints its fingerprint.",
+        )
+        self._env_platform(create)
+        create.add_argument("--reason", default="", type=_reason, help="Why; recorded in the audit trail.")
+        rotate = sub.add_parser(
+            "rotate-secret",
+            help="Ask Intercom for a new secret and serve it at once; the old one stays accepted until retire-secret.",
+        )
+        self._env_platform(rotate)
+        rotate.add_argument("--reason", default="", type=_reason, help="Why; recorded in the audit trail.")
+        retire = sub.add_parser(
+            "retire-secret",
+            help="Delete the previous secret in Intercom and forget it here (after the grace period, "
+            "INTERCOM_IDENTITY_SECRET_RETIRE_AFTER_HOURS).",
+        )
+        self._env_platform(retire)
+        retire.add_argument(
+            "--force", action="store_true", help="Retire it before the grace period ends (needs --reason)."
+        )
+        retire.add_argument("--reason", default="", type=_reason, help="Why; recorded in the audit trail.")
 
         phase = sub.add_parser("phase", help="Move an environment's platform to a rollout phase.")
         self._env_platform(phase)
@@ -230,6 +257,51 @@ class Command(BaseCommand):
                 return secret[: -len(newline)]
         return secret
 
+    def handle_create_secret(self, *, environment: str, platform: str, reason: str, **options: Any) -> None:
+        config = get_platform_config(platform, environment)
+        replaced = config.has_secret and not config.intercom_secret_id  # a secret copied by hand
+        fingerprint = secrets.create_secret(config, reason=reason)
+        self._say(fingerprint)
+        config.refresh_from_db()
+        self.stderr.write(
+            for_terminal(f"{config}: secret {config.intercom_secret_id} made in Intercom and stored (not printed).")
+        )
+        if replaced:
+            self.stderr.write(
+                for_terminal(
+                    "The secret stored before (copied by hand) stays accepted as the previous secret; delete it in "
+                    f"Intercom's settings, then: manage.py intercom_identity retire-secret {environment} {platform}"
+                )
+            )
+        if config.phase == RolloutPhase.OFF:
+            self.stderr.write(for_terminal(f"Next: manage.py intercom_identity phase {environment} {platform} sending"))
+
+    def handle_rotate_secret(self, *, environment: str, platform: str, reason: str, **options: Any) -> None:
+        config = get_platform_config(platform, environment)
+        fingerprint = secrets.rotate_secret(config, reason=reason)
+        self._say(fingerprint)
+        config.refresh_from_db()
+        until = retire_deadline(config)
+        self.stderr.write(
+            for_terminal(
+                f"{config}: now serving secret {config.intercom_secret_id}; the previous one "
+                f"({config.previous_intercom_secret_id or 'set by hand'}) stays accepted. Retire it from "
+                f"{until:%Y-%m-%d %H:%M} UTC: manage.py intercom_identity retire-secret {environment} {platform}"
+            )
+        )
+
+    def handle_retire_secret(
+        self, *, environment: str, platform: str, force: bool, reason: str, **options: Any
+    ) -> None:
+        config = get_platform_config(platform, environment)
+        intercom_id, existed = secrets.retire_secret(config, force=force, reason=reason)
+        if not intercom_id:
+            self._say(f"{config}: previous secret forgotten (it was set by hand: delete it in Intercom's settings).")
+        elif existed:
+            self._say(f"{config}: previous secret {intercom_id} deleted in Intercom and forgotten.")
+        else:
+            self._say(f"{config}: previous secret {intercom_id} was already gone from Intercom; forgotten.")
+
     def handle_phase(
         self, *, environment: str, platform: str, phase: str, force: bool, reason: str, **options: Any
     ) -> None:
@@ -335,6 +407,7 @@ class Command(BaseCommand):
 
     def handle_status(self, *, as_json: bool = False, **options: Any) -> None:
         matrix = status_matrix()
+        standing = deadline_standing()
         if as_json:
             self.stdout.write(json.dumps(matrix, indent=2))
             return
@@ -360,6 +433,13 @@ class Command(BaseCommand):
                 "(INTERCOM_IDENTITY_SERVED_ENVIRONMENTS); its rows take effect where a deployment serving it "
                 "reads this database."
             )
+        if standing is not None:
+            self._say("")
+            self._say(standing.summary)
+            for platform_standing in standing.platforms:
+                self._say(f"  {standing.line(platform_standing)}")
+            if not standing.platforms:
+                self._say("  Every platform of the served production environments is enforced.")
 
     # --- workspace truth ---------------------------------------------------------------
 
