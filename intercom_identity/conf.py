@@ -489,14 +489,21 @@ class Settings:
         validate=_fraction(zero_allowed=False),
         check="E024",
         doc="Share (above 0, up to 1) of a version's active users who must have been seen receiving the "
-        "credential on it before the version counts as sending (see [how readiness is "
-        "measured](#how-readiness-is-measured)).",
+        "credential on it before the version counts as sending; never less than `ENFORCE_THRESHOLD`, "
+        "whichever is higher applies (see `docs/rollout.md`).",
     )
     SENDING_EVIDENCE_USERS = Setting(
         default=5,
         validate=_whole_number(1),
         check="E025",
         doc="And at least this many distinct users (1 or more).",
+    )
+    WEB_SOAK = Setting(
+        default=86400,
+        validate=_whole_number(0),
+        check="E026",
+        doc="Seconds web must have been handing out the credential (`sending`) before it counts as ready "
+        "to enforce: pages opened before then are still open without it. `0` turns the wait off.",
     )
     MAX_NEW_VERSIONS_PER_USER = Setting(
         default=3,

@@ -80,6 +80,26 @@ class EnforcementBlocked(IntercomIdentityError):
         )
 
 
+class MinimumContradictsEvidence(IntercomIdentityError, ValueError):
+    """A declared minimum sending version would count as sending versions whose users were seen,
+    while the platform was handing the credential out, without it."""
+
+    def __init__(self, config: object, minimum: str, versions: list[str]) -> None:
+        self.versions = versions
+        super().__init__(
+            gettext(
+                "Refusing to set the minimum sending version of %(config)s to %(minimum)s: users of "
+                "%(versions)s were seen without the credential while it was being handed out, so these "
+                "versions do not send it. Choose a higher minimum, or force it with a written reason."
+            )
+            % {"config": config, "minimum": minimum, "versions": ", ".join(versions)}
+        )
+
+
+class ProductionPermissionRequired(IntercomIdentityError, PermissionError):
+    """Turning an environment's production flag on or off needs the manage-production permission."""
+
+
 class ReasonRequired(IntercomIdentityError, ValueError):
     """A forced change was asked for without saying why."""
 

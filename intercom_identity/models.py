@@ -190,6 +190,9 @@ class PlatformConfig(models.Model):
     pending_secret_name = models.CharField(
         _("secret being created in Intercom"), max_length=64, blank=True, editable=False
     )
+    # Since when the credential has been handed out without a break (phase sending or enforced):
+    # what the web's soak and the declared minimum's check measure from. None while ``off``.
+    sending_since = models.DateTimeField(_("sending since"), null=True, blank=True, editable=False)
     min_sending_version = models.CharField(
         _("minimum sending version"),
         max_length=MAX_VERSION_LENGTH,
@@ -382,6 +385,7 @@ class AuditEvent(models.Model):
         API_TOKEN = "api_token", _("Intercom API token (fingerprint)")
         APP_ID = "app_id", _("Intercom app ID")
         INTERCOM_SECRET = "intercom_secret", _("Secret in Intercom (id)")
+        IS_PRODUCTION = "is_production", _("Production flag")
 
     created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -462,7 +466,13 @@ def value_label(kind: str, value: str) -> str:
         return str(RolloutPhase(value).label)
     if kind == AuditEvent.Kind.CREDENTIAL_MODE and value in CredentialMode.values:
         return str(CredentialMode(value).label)
+    if kind == AuditEvent.Kind.IS_PRODUCTION and value in PRODUCTION_FLAG_LABELS:
+        return str(PRODUCTION_FLAG_LABELS[value])
     return value
+
+
+# How an ``is_production`` change is recorded (``from_value``/``to_value``) and read.
+PRODUCTION_FLAG_LABELS = {"on": _("production"), "off": _("not production")}
 
 
 class WorkspaceSnapshot(models.Model):

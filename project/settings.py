@@ -164,6 +164,7 @@ intercom_identity_from_environment: dict[str, type] = {  # lowercase: not a sett
     "WORKSPACE_STALE_HOURS": int,  # hours after which the last sync with Intercom counts as stale
     "SENDING_EVIDENCE_SHARE": float,  # share of a version's users seen receiving the credential
     "SENDING_EVIDENCE_USERS": int,  # ...and at least this many distinct users, before it counts as sending
+    "WEB_SOAK": int,  # seconds web must hand the credential out before it counts as ready to enforce
     "MAX_NEW_VERSIONS_PER_USER": int,  # versions nobody reported before, per user and day
     "ACTIVITY_RETENTION_DAYS": int,  # days of daily activity kept (prune-activity)
     "DEADLINE": str,  # Intercom's deadline as YYYY-MM-DD ("none" turns the reminders off)

@@ -70,9 +70,7 @@ def mobile_login(request: HttpRequest) -> JsonResponse:
             intercom = serve_identity(user, body["platform"], app_version, environment=environment)
         else:  # an old app version: counted, handed nothing
             intercom = None
-            record_client(
-                user, parse_platform(body["platform"]), app_version, sent_credential=False, environment=environment
-            )
+            record_client(user, parse_platform(body["platform"]), app_version, environment=environment)
     except UnservedEnvironment as exc:
         return error_response(400, "unknown_environment", str(exc))
     except UnknownPlatform as exc:

@@ -25,13 +25,14 @@ from django.template import Context, Template
 from django.test import AsyncClient, Client, RequestFactory
 from django.urls import reverse
 
+from intercom_identity._internal.configcache import get_serving_config
 from intercom_identity.models import (
     AuditEvent,
     CredentialMode,
     PlatformConfig,
     RolloutPhase,
 )
-from intercom_identity.rollout.activity import record_client
+from intercom_identity.rollout.activity import record, record_client, record_page
 from intercom_identity.rollout.changes import change_mode, change_phase, store_secret
 from intercom_identity.selectors import get_platform_config
 from tests import leakguard
@@ -101,7 +102,10 @@ def make_ready(env: str, platform: str, *, users: int = 1, version: str = "2.0")
     model = get_user_model()
     for n in range(users):
         client_user = model.objects.create_user(f"ready-{env}-{platform}-{version}-{n}", f"r{n}@example.com", "pw")
-        record_client(client_user, platform, version, sent_credential=True, environment=env)
+        if platform == "web":  # a page rendered by the tags, handed the credential
+            record_page(get_serving_config(platform, env), client_user, sent_credential=True)
+        else:
+            record_issued(client_user, platform, version, environment=env)
 
 
 def users(count: int, prefix: str = "u") -> list[Any]:
@@ -116,8 +120,17 @@ def ios() -> PlatformConfig:
 
 
 def seen(user: Any, version: str, *, sent: bool, at: Any = None, platform: str = "ios") -> bool:
-    """``record_client`` in the development environment."""
-    return record_client(user, platform, version, sent_credential=sent, environment="development", now=at)
+    """A login seen in the development environment: ``record_client`` (no credential), or the
+    server handing the user a credential (``sent``, as ``serve_identity`` records it)."""
+    if sent:
+        return record_issued(user, platform, version, environment="development", now=at)
+    return record_client(user, platform, version, environment="development", now=at)
+
+
+def record_issued(user: Any, platform: str, version: str, *, environment: str, now: Any = None) -> bool:
+    """Record ``user`` on ``version`` as handed a credential by the server (what ``serve_identity``
+    and the tags record, whatever the phase: tests set the evidence up directly)."""
+    return record(get_serving_config(platform, environment), user, version, sent_credential=True, now=now)
 
 
 def forced_enforcement(reason: str = "QA devices only", ratio: float | None = 6 / 7) -> AuditEvent:

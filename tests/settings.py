@@ -61,6 +61,9 @@ INTERCOM_IDENTITY_ENCRYPTION_KEYS = ["yq4Zp6L7m0f8lJ1gqS1-tX0vTn3pQ0v3mWJQ2Dk1s8
 # enough evidence here (the share still applies); the tests of the evidence rule itself run
 # with the default of 5 (tests/rollout/test_adoption.py).
 INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS = 1
+# Web scenarios enforce right after moving to sending; the soak's own tests set the default
+# (a day) back (tests/rollout/test_adoption.py, tests/admin/).
+INTERCOM_IDENTITY_WEB_SOAK = 0
 # The calendar must not decide what a test sees (the reminders start 60 days before Intercom's deadline):
 # the deadline's own tests set it back and pin the day (tests/rollout/test_deadline.py).
 INTERCOM_IDENTITY_DEADLINE = None

@@ -138,6 +138,9 @@ def test_password_cannot_be_a_signed_field() -> None:
         ("INTERCOM_IDENTITY_SENDING_EVIDENCE_SHARE", "50%", "E024"),
         ("INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS", 0, "E025"),
         ("INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS", 2.0, "E025"),
+        ("INTERCOM_IDENTITY_WEB_SOAK", -1, "E026"),
+        ("INTERCOM_IDENTITY_WEB_SOAK", "1d", "E026"),
+        ("INTERCOM_IDENTITY_WEB_SOAK", 1.5, "E026"),
     ],
 )
 def test_malformed_activity_settings(setting: str, value: object, check_id: str) -> None:
@@ -152,6 +155,7 @@ def test_malformed_activity_settings(setting: str, value: object, check_id: str)
     INTERCOM_IDENTITY_ACTIVITY_RETENTION_DAYS=30,
     INTERCOM_IDENTITY_SENDING_EVIDENCE_SHARE=1,
     INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS=1,
+    INTERCOM_IDENTITY_WEB_SOAK=0,
 )
 def test_activity_settings_at_their_limits_pass() -> None:
     assert check_settings() == []

@@ -188,15 +188,30 @@ def test_adoption_command() -> None:
     data = json.loads(run("adoption", "development", "ios", "--json"))
     assert (data["active_users"], data["ready_users"], data["ratio"], data["threshold"]) == (4, 1, 0.25, 0.95)
     assert data["versions"] == [
-        {"version": "2.0", "users": 1, "credential_users": 1, "sends_credential": True, "counted_by": "evidence"},
-        {"version": "1.0", "users": 3, "credential_users": 0, "sends_credential": False, "counted_by": None},
+        {
+            "version": "2.0",
+            "users": 1,
+            "credential_users": 1,
+            "ready_users": 1,
+            "sends_credential": True,
+            "counted_by": "evidence",
+        },
+        {
+            "version": "1.0",
+            "users": 3,
+            "credential_users": 0,
+            "ready_users": 0,
+            "sends_credential": False,
+            "counted_by": None,
+        },
     ]
-    assert data["evidence"] == {"share": 0.5, "min_users": 1, "min_sending_version": ""}
+    assert data["evidence"] == {"share": 0.95, "min_users": 1, "min_sending_version": "", "per_user": False}
+    assert data["soak"] is None  # mobile: no soak
     text = run("adoption", "development", "ios", "--days", "7")
     assert "25.0% (1 of 4" in text
     assert "below threshold" in text
     assert "2.0                          1  sends credential (1 of 1 seen receiving it)" in text
-    needs = "no credential (0 of 3 seen receiving it; needs 50.0% of them and at least 1)"
+    needs = "no credential (0 of 3 seen receiving it; needs 95.0% of them and at least 1)"
     assert f"1.0                          3  {needs}" in text
     with pytest.raises(CommandError):
         run("adoption", "development", "ios", "--days", "0")

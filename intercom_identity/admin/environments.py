@@ -19,6 +19,7 @@ from intercom_identity.admin.pages.workspace import EnvironmentApiTokenMixin, ap
 from intercom_identity.admin.transitions import PHASE_SHORT_LABELS
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
 from intercom_identity.permissions import can_manage, can_manage_production
+from intercom_identity.rollout.changes import set_is_production
 
 
 class PlatformConfigInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -58,9 +59,17 @@ class EnvironmentAdmin(EnvironmentApiTokenMixin, AppModelAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         if obj is not None:
             fields.append("slug")  # the setting and history refer to it
-        if obj is not None and not can_manage_production(request.user):
-            fields.append("is_production")
+        if not can_manage_production(request.user):
+            fields.append("is_production")  # guarded state: not even on a new environment
         return fields
+
+    def save_model(self, request: HttpRequest, obj: Environment, form: Any, change: bool) -> None:
+        """The production flag goes through ``rollout`` (permission, lock, audit event); the rest as usual."""
+        flag = obj.is_production
+        obj.is_production = bool(form.initial.get("is_production", False)) if change else False
+        super().save_model(request, obj, form, change)
+        if flag != obj.is_production:
+            set_is_production(obj, flag, actor=request.user)
 
     @admin.display(description=_("environment"), ordering="label")
     def environment(self, obj: Environment) -> str:

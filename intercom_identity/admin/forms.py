@@ -12,7 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity.conf import conf
+from intercom_identity.exceptions import MinimumContradictsEvidence
 from intercom_identity.models import Environment, Platform, PlatformConfig
+from intercom_identity.rollout.changes import contradicted_versions, shortened
 from intercom_identity.validators import (
     MAX_CREDENTIAL_FIELD_LENGTH,
     clean_audit_reason,
@@ -119,6 +121,18 @@ class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
         ),
     )
 
+    force_min_version = forms.BooleanField(
+        label=_("Set the minimum anyway"),
+        required=False,
+        help_text=_(
+            "Only when users of versions it covers were seen without the credential: the change is "
+            "recorded as forced, with the reason below."
+        ),
+    )
+    min_version_reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text=_("Why; audited.")
+    )
+
     class Meta:
         model = PlatformConfig
         fields = ["min_sending_version"]
@@ -137,6 +151,38 @@ class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
             return clean_min_version(version) if version.strip() else ""
         except ValueError as exc:
             raise ValidationError(str(exc), code="invalid_version") from None
+
+    def clean_min_version_reason(self) -> str:
+        try:
+            return clean_audit_reason(str(self.cleaned_data.get("min_version_reason") or "").strip())
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="invalid_reason") from None
+
+    def clean(self) -> dict[str, Any]:
+        """A minimum that contradicts what was seen is refused, naming the versions, unless forced with a reason."""
+        cleaned: dict[str, Any] = super().clean() or {}
+        if "min_sending_version" not in self.changed_data or "min_sending_version" not in cleaned:
+            return cleaned
+        contradicted = contradicted_versions(self.instance, cleaned["min_sending_version"])
+        if contradicted and not cleaned.get("force_min_version"):
+            self.add_error(
+                "min_sending_version",
+                ValidationError(
+                    str(
+                        MinimumContradictsEvidence(
+                            self.instance, cleaned["min_sending_version"], shortened(contradicted)
+                        )
+                    )
+                    + " "
+                    + str(_("Tick “Set the minimum anyway” and write a reason to set it all the same.")),
+                    code="contradicts_evidence",
+                ),
+            )
+        elif cleaned.get("force_min_version") and not cleaned.get("min_version_reason"):
+            self.add_error(
+                "min_version_reason", ValidationError(_("A forced change needs a written reason."), code="required")
+            )
+        return cleaned
 
     @method_decorator(sensitive_variables())
     def clean_new_secret(self) -> str:

@@ -24,6 +24,7 @@ from intercom_identity.admin.pages.transition import TransitionPage, transition_
 from intercom_identity.admin.transitions import TRANSITIONS
 from intercom_identity.models import AuditEvent, PlatformConfig, change_summary
 from intercom_identity.permissions import can_manage
+from intercom_identity.rollout.adoption import builds_in_use
 from intercom_identity.rollout.changes import set_min_sending_version, store_secret
 
 
@@ -63,11 +64,17 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, IntercomSecre
         secret_fields = ["secret"]
         if obj is not None and not obj.managed_by_settings and self.has_change_permission(request, obj):
             secret_fields.append("new_secret")
-        return [
+        fieldsets: list[Any] = [
             (None, {"fields": ["environment", "platform"]}),
             (_("Secret"), {"fields": secret_fields}),
-            (_("Adoption"), {"fields": ["min_sending_version"]}),
         ]
+        # Web pages have no version: a minimum means something only once single-page-app builds report one.
+        if obj is None or builds_in_use(obj):
+            adoption_fields = ["min_sending_version"]
+            if self.has_change_permission(request, obj):
+                adoption_fields += ["force_min_version", "min_version_reason"]
+            fieldsets.append((_("Adoption"), {"fields": adoption_fields}))
+        return fieldsets
 
     def get_urls(self) -> list[Any]:
         """The custom pages' URLs, before the model admin's own (which would take them for object ids)."""
@@ -114,7 +121,13 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, IntercomSecre
         if secret:
             store_secret(obj, secret, actor=request.user)
         if "min_sending_version" in form.changed_data:
-            set_min_sending_version(obj, form.cleaned_data["min_sending_version"], actor=request.user)
+            set_min_sending_version(
+                obj,
+                form.cleaned_data["min_sending_version"],
+                actor=request.user,
+                reason=form.cleaned_data.get("min_version_reason", ""),
+                force=bool(form.cleaned_data.get("force_min_version")),
+            )
 
     def construct_change_message(self, request: HttpRequest, form: forms.Form, formsets: Any, add: bool = False) -> Any:
         """History says that the secret changed, by fingerprint; never the secret."""

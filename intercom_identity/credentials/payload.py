@@ -79,8 +79,12 @@ class Issued:
 
     @property
     def handed_out(self) -> bool:
-        """Whether a credential (hash or JWT) was handed out: what makes an app version "sending"."""
-        return self.payload["user_hash"] is not None or self.payload["intercom_user_jwt"] is not None
+        return handed_out(self.payload)
+
+
+def handed_out(payload: IdentityPayload) -> bool:
+    """Whether a credential (hash or JWT) was handed out: the only evidence that a client sends it."""
+    return payload["user_hash"] is not None or payload["intercom_user_jwt"] is not None
 
 
 def issue(user: Any, platform: Platform | str, *, environment: Environment | str | None = None) -> Issued:

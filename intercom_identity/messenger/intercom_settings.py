@@ -16,10 +16,11 @@ from django.utils.safestring import SafeString
 from intercom_identity._internal import outages
 from intercom_identity._internal.configcache import ServingConfig, get_serving_config
 from intercom_identity.conf import conf
-from intercom_identity.credentials.payload import payload_for_config
+from intercom_identity.credentials.payload import handed_out, payload_for_config
 from intercom_identity.exceptions import IntercomIdentityError, UnservedEnvironment
 from intercom_identity.models import Environment, Platform
 from intercom_identity.resolvers import resolve_environment
+from intercom_identity.rollout.activity import record_page
 
 logger = logging.getLogger("intercom_identity.messenger")
 
@@ -59,11 +60,19 @@ _ENCODER = DjangoJSONEncoder(ensure_ascii=False)
 def web_settings(
     user: Any, *, environment: Environment | str | None = None, config: ServingConfig | None = None
 ) -> dict[str, Any]:
-    """``window.intercomSettings`` for the web messenger: app_id, and identity for a user
-    (under ``config`` when given: loaded for the request by an async view)."""
+    """``window.intercomSettings`` for the web messenger: app_id, and identity for a user.
+
+    The page is recorded as the user's web client, with whether it was handed the credential:
+    the evidence web readiness is measured on (at most one write per user and hour). Under
+    ``config`` (loaded for the request by ``aprepare_messenger``, which recorded the page itself,
+    awaiting any write) nothing is recorded here.
+    """
+    prepared = config is not None
     config = config or get_serving_config(Platform.WEB, environment)
     result: dict[str, Any] = {"app_id": config.app_id}
     payload = payload_for_config(config, user)
+    if not prepared:
+        record_page(config, user, sent_credential=handed_out(payload))
     identity: dict[str, Any] = {"user_id": payload["user_id"], "email": payload["email"]}
     if payload["intercom_user_jwt"] is not None:
         # user_id and the signed fields travel inside the token, not in the clear.

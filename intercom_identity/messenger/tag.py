@@ -23,6 +23,7 @@ from intercom_identity._internal.configcache import ServingConfig, aget_serving_
 from intercom_identity.conf import conf
 from intercom_identity.constants import DEFAULT_REGION, messenger_api_base
 from intercom_identity.credentials.hashing import select_identifier
+from intercom_identity.credentials.payload import handed_out, payload_for_config
 from intercom_identity.credentials.users import user_identity
 from intercom_identity.exceptions import IntercomIdentityError
 from intercom_identity.messenger.cookies import messenger_cookie_names
@@ -34,6 +35,7 @@ from intercom_identity.messenger.intercom_settings import (
     script_safe_json,
 )
 from intercom_identity.models import Platform
+from intercom_identity.rollout.activity import arecord_page
 
 logger = logging.getLogger("intercom_identity.loader")
 
@@ -156,7 +158,11 @@ async def aprepare_messenger(request: HttpRequest) -> None:
         return
     with contextlib.suppress(IntercomIdentityError, ImproperlyConfigured, DatabaseError):
         # Left to the tags, which answer each of these without breaking the page.
-        setattr(request, CONFIG_ATTRIBUTE, await aget_serving_config(Platform.WEB, environment))
+        config = await aget_serving_config(Platform.WEB, environment)
+        # The page is recorded here, where a write can be awaited (the tags record no prepared page).
+        user = getattr(request, "user", None)
+        await arecord_page(config, user, sent_credential=handed_out(payload_for_config(config, user)))
+        setattr(request, CONFIG_ATTRIBUTE, config)
 
 
 def messenger_html(request: Any, extra: Mapping[str, Any], *, nonce: str | None = None) -> SafeString:

@@ -24,8 +24,8 @@ from intercom_identity._internal.cacheguard import CacheUnavailable, cache
 from intercom_identity._internal.configcache import ServingConfig, get_serving_config
 from intercom_identity.conf import conf
 from intercom_identity.exceptions import IntercomIdentityError
-from intercom_identity.models import AppVersion, ClientActivity, DailyActivity, VersionTally
-from intercom_identity.rollout import retention
+from intercom_identity.models import AppVersion, ClientActivity, DailyActivity, Platform, VersionTally
+from intercom_identity.rollout import retention, versions
 from intercom_identity.validators import clean_version
 
 logger = logging.getLogger("intercom_identity.activity")
@@ -40,16 +40,17 @@ def record_client(
     platform: str,
     app_version: str | None,
     *,
-    sent_credential: bool,
     environment: str | None = None,
     now: datetime | None = None,
 ) -> bool:
-    """Count ``user`` as active on ``app_version`` of ``platform``; returns whether it wrote.
+    """Count ``user`` as active on ``app_version`` of ``platform``, seen *without* the credential;
+    returns whether it wrote.
 
     Call it from every app version's login view (old versions never reach the hash
-    endpoint). A missing or malformed version, an anonymous user, an unknown platform or
-    environment or a database error while writing is logged and ignored: recording never
-    fails a login.
+    endpoint). It takes no word about a credential: only the server's own issuance
+    (``serve_identity``, the JSON view, the template tags) is evidence that one was received.
+    A missing or malformed version, an anonymous user, an unknown platform or environment or
+    a database error while writing is logged and ignored: recording never fails a login.
     """
     if not _countable(user, app_version):
         return False
@@ -63,13 +64,14 @@ def record_client(
     except IntercomIdentityError as exc:
         logger.warning("Client version not recorded: %s", exc)
         return False
-    return record(config, user, app_version, sent_credential=sent_credential, now=now)
+    return record(config, user, app_version, sent_credential=False, now=now)
 
 
 def record(
     config: ServingConfig, user: Any, app_version: str | None, *, sent_credential: bool, now: datetime | None = None
 ) -> bool:
-    """``record_client`` under a configuration already loaded (the serving path has it).
+    """``record_client`` under a configuration already loaded (the serving path has it), with
+    whether the server itself just handed ``user`` a credential (never a caller's claim).
 
     At most one write per (user, platform, version) and hour, plus one when that hour is
     the first to hand the user a credential on it, remembered in the cache; the writes are
@@ -87,6 +89,29 @@ async def arecord(
     (no thread hop on the warm path); only a write goes to a worker thread (``sync_to_async``)."""
     pending = _pending(config, user, app_version, sent_credential=sent_credential, now=now)
     return False if pending is None else await sync_to_async(_write)(pending)
+
+
+def record_page(config: ServingConfig, user: Any, *, sent_credential: bool, now: datetime | None = None) -> bool:
+    """Count a web page rendered by the tags for ``user`` (the web client with no build number),
+    and whether the page was handed the credential: web readiness's evidence.
+
+    The same path as ``record``, so a page view on the warm path (this user's page already
+    recorded this hour) costs no query and no cache round trip.
+    """
+    pending = _page_pending(config, user, sent_credential=sent_credential, now=now)
+    return False if pending is None else _write(pending)
+
+
+async def arecord_page(config: ServingConfig, user: Any, *, sent_credential: bool, now: datetime | None = None) -> bool:
+    """``record_page`` for async code (``aprepare_messenger``): a write in a worker thread only."""
+    pending = _page_pending(config, user, sent_credential=sent_credential, now=now)
+    return False if pending is None else await sync_to_async(_write)(pending)
+
+
+def _page_pending(config: ServingConfig, user: Any, *, sent_credential: bool, now: datetime | None) -> _Pending | None:
+    if config.platform != Platform.WEB or user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return _version_pending(config, user, versions.WEB_PAGE, sent_credential=sent_credential, now=now)
 
 
 @dataclass(frozen=True)
@@ -115,6 +140,13 @@ def _pending(
     except ValueError as exc:
         logger.debug("Client version not recorded: %s", exc)
         return None
+    return _version_pending(config, user, version, sent_credential=sent_credential, now=now)
+
+
+def _version_pending(
+    config: ServingConfig, user: Any, version: str, *, sent_credential: bool, now: datetime | None
+) -> _Pending | None:
+    """``_pending`` once the version is known to be recordable."""
     now = (now or timezone.now()).astimezone(dt_timezone.utc)  # tallies are per UTC day
     try:
         if now.date() < retention.cutoff_day():

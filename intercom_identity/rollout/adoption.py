@@ -1,5 +1,14 @@
 """Adoption: how many active users run an app version that sends the credential. Pure functions
-over counts, fed by ``adoption()`` from the tallies ``activity`` keeps; days are UTC days."""
+over counts, fed by ``adoption()`` from the tallies ``activity`` keeps; days are UTC days.
+
+The rule (``docs/rollout.md``): only the server's own issuance is evidence. A mobile version
+counts as sending when it is at or above the declared minimum, or when at least the *higher* of
+``SENDING_EVIDENCE_SHARE`` and ``ENFORCE_THRESHOLD`` of its active users (and at least
+``SENDING_EVIDENCE_USERS``) were seen receiving the credential on it: accounts that claim an old
+version can then flip it only by outnumbering its real users by the threshold's odds (19 to 1 at
+95%), and below that they count for nothing. Web counts user by user (each active user whose
+latest web client, a page rendered by the tags or a single-page-app build, received the
+credential), and only after web has been ``sending`` for ``WEB_SOAK`` seconds."""
 
 from __future__ import annotations
 
@@ -15,7 +24,7 @@ from django.utils.translation import gettext
 
 from intercom_identity._internal.formatting import percent
 from intercom_identity.conf import conf
-from intercom_identity.models import AppVersion, PlatformConfig, VersionTally
+from intercom_identity.models import AppVersion, ClientActivity, Platform, PlatformConfig, RolloutPhase, VersionTally
 from intercom_identity.rollout import versions
 
 MINIMUM_VERSION, EVIDENCE = "minimum_version", "evidence"  # why a version counts as sending
@@ -28,6 +37,7 @@ class EvidenceRule:
     share: float
     min_users: int
     min_sending_version: str = ""
+    per_user: bool = False  # web: each user counts on their own evidence, no version-wide verdict
 
     def counted_by(self, version: str, users: int, credential_users: int) -> str | None:
         """Why ``version`` counts as sending (``MINIMUM_VERSION`` or ``EVIDENCE``), or None.
@@ -37,6 +47,8 @@ class EvidenceRule:
         """
         if versions.at_least(version, self.min_sending_version):
             return MINIMUM_VERSION
+        if self.per_user:
+            return None
         # Integer comparison: 19 of 20 users meets a share of 0.95 whatever the float rounding.
         needed = max(self.min_users, math.ceil(round(self.share * users, 9)))
         return EVIDENCE if users and credential_users >= needed else None
@@ -46,7 +58,12 @@ class EvidenceRule:
         return percent(self.share)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"share": self.share, "min_users": self.min_users, "min_sending_version": self.min_sending_version}
+        return {
+            "share": self.share,
+            "min_users": self.min_users,
+            "min_sending_version": self.min_sending_version,
+            "per_user": self.per_user,
+        }
 
 
 @dataclass(frozen=True)
@@ -59,15 +76,79 @@ class VersionShare:
     sends_credential: bool
     credential_users: int = 0
     counted_by: str | None = None
+    per_user: bool = False
+
+    @property
+    def label(self) -> str:
+        return client_label(self.version)
+
+    @property
+    def ready_users(self) -> int:
+        """All its users when the version counts as sending; on web, else, those seen receiving it."""
+        if self.sends_credential:
+            return self.users
+        return self.credential_users if self.per_user else 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,
             "users": self.users,
             "credential_users": self.credential_users,
+            "ready_users": self.ready_users,
             "sends_credential": self.sends_credential,
             "counted_by": self.counted_by,
         }
+
+
+@dataclass(frozen=True)
+class Soak:
+    """How long web has handed the credential out, against ``INTERCOM_IDENTITY_WEB_SOAK``: pages
+    opened before it started are still open without it."""
+
+    seconds: int
+    sending_since: datetime | None
+    now: datetime
+
+    @property
+    def remaining(self) -> int | None:
+        """Seconds still to wait (0 once done); None while web is not sending at all."""
+        if self.sending_since is None:
+            return None
+        return max(0, math.ceil(self.seconds - (self.now - self.sending_since).total_seconds()))
+
+    @property
+    def done(self) -> bool:
+        return self.remaining == 0
+
+    def describe(self) -> str:
+        if self.sending_since is None:
+            return gettext("web is not handing out the credential yet (it must for %(soak)s first)") % {
+                "soak": duration(self.seconds)
+            }
+        if self.done:
+            return gettext("web has handed out the credential for more than %(soak)s") % {
+                "soak": duration(self.seconds)
+            }
+        return gettext("web must hand out the credential for %(soak)s first: %(left)s to go") % {
+            "soak": duration(self.seconds),
+            "left": duration(self.remaining or 0),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seconds": self.seconds,
+            "sending_since": None if self.sending_since is None else self.sending_since.isoformat(),
+            "remaining": self.remaining,
+            "done": self.done,
+        }
+
+
+def duration(seconds: int) -> str:
+    """``"24 h"``, ``"1 h 30 min"``, ``"45 s"``: a soak as people read it."""
+    hours, rest = divmod(max(0, seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else "", f"{secs} s" if secs else ""]
+    return " ".join(part for part in parts if part) or "0 s"
 
 
 @dataclass(frozen=True)
@@ -100,6 +181,7 @@ class Adoption:
     versions: tuple[VersionShare, ...]
     daily: tuple[DayPoint, ...] = field(default=())
     rule: EvidenceRule | None = None
+    soak: Soak | None = None  # web only
 
     @property
     def active_users(self) -> int:
@@ -107,7 +189,7 @@ class Adoption:
 
     @property
     def ready_users(self) -> int:
-        return sum(share.users for share in self.versions if share.sends_credential)
+        return sum(share.ready_users for share in self.versions)
 
     @property
     def ratio(self) -> float | None:
@@ -116,7 +198,18 @@ class Adoption:
 
     @property
     def meets_threshold(self) -> bool:
-        return self.ratio is not None and self.ratio >= self.threshold
+        """The share reaches the threshold, and (web) the soak is over."""
+        if self.ratio is None or self.ratio < self.threshold:
+            return False
+        return self.soak is None or (self.soak.done and not self.pages_missing)
+
+    @property
+    def pages_missing(self) -> bool:
+        """Web without a single page rendered by the tags and no declared minimum build: nothing
+        but requests that name their own build, which any account can forge, says web is ready."""
+        if self.soak is None or (self.rule is not None and self.rule.min_sending_version):
+            return False
+        return not any(share.version == versions.WEB_PAGE for share in self.versions)
 
     @property
     def ratio_display(self) -> str:
@@ -129,6 +222,17 @@ class Adoption:
 
     def describe(self) -> str:
         """One sentence with the numbers, for guard messages."""
+        if self.soak is None:
+            return self._describe_share()
+        described = f"{self._describe_share()}; {self.soak.describe()}"
+        if self.pages_missing and self.ratio is not None:
+            described += "; " + gettext(
+                "no page rendered by the tags was recorded (a single-page app that does not render them: "
+                "declare its minimum sending build)"
+            )
+        return described
+
+    def _describe_share(self) -> str:
         if self.ratio is None:
             return gettext("no active users were recorded in the last %(days)s days (threshold %(threshold)s)") % {
                 "days": self.days,
@@ -155,6 +259,7 @@ class Adoption:
             "ratio": self.ratio,
             "threshold": self.threshold,
             "evidence": None if self.rule is None else self.rule.as_dict(),
+            "soak": None if self.soak is None else {**self.soak.as_dict(), "pages_missing": self.pages_missing},
             "versions": [share.as_dict() for share in self.versions],
             "daily": [point.as_dict() for point in self.daily],
         }
@@ -163,6 +268,8 @@ class Adoption:
 def evidence_text(share: VersionShare, rule: EvidenceRule | None) -> str:
     """One version's verdict and its evidence, for people: the command and the overview."""
     seen = gettext("%(seen)d of %(users)d seen receiving it") % {"seen": share.credential_users, "users": share.users}
+    if share.per_user and share.counted_by is None:
+        return gettext("%(seen)s; each counts as ready on their own evidence") % {"seen": seen}
     if share.counted_by == MINIMUM_VERSION:
         return gettext("sends credential (minimum sending version %(minimum)s; %(seen)s)") % {
             "minimum": rule.min_sending_version if rule else "",
@@ -179,6 +286,11 @@ def evidence_text(share: VersionShare, rule: EvidenceRule | None) -> str:
     return gettext("no credential (%(seen)s)") % {"seen": seen}
 
 
+def client_label(version: str) -> str:
+    """A version as people read it: the tags' web pages have no build number."""
+    return gettext("pages (tags)") if version == versions.WEB_PAGE else version
+
+
 def ratio(ready: int, active: int) -> float | None:
     return None if active == 0 else ready / active
 
@@ -188,7 +300,9 @@ def version_shares(counts: Iterable[tuple[str, int, int]], rule: EvidenceRule) -
     shares = []
     for version, users, credential_users in counts:
         counted_by = rule.counted_by(version, users, credential_users)
-        shares.append(VersionShare(version, users, counted_by is not None, credential_users, counted_by))
+        shares.append(
+            VersionShare(version, users, counted_by is not None, credential_users, counted_by, per_user=rule.per_user)
+        )
     return tuple(sorted(shares, key=lambda share: versions.version_key(share.version), reverse=True))
 
 
@@ -217,9 +331,10 @@ def adoption(
     not sending. The guard and the audit only need the ratio (``with_daily=False``), which
     reads only tallies.
     """
-    today = (now or timezone.now()).date()
+    now = now or timezone.now()
+    today = now.date()
     first_day = today - timedelta(days=days - 1)
-    rule = EvidenceRule(conf.SENDING_EVIDENCE_SHARE, conf.SENDING_EVIDENCE_USERS, config.min_sending_version)
+    rule = evidence_rule(config)
     tallies = VersionTally.objects.filter(
         environment_id=config.environment_id, platform=config.platform, day__gte=first_day
     )
@@ -233,7 +348,12 @@ def adoption(
     shares = version_shares(counts, rule)
     daily: tuple[Any, ...] = ()
     if with_daily:
-        by_evidence = {share.version for share in shares if share.counted_by == EVIDENCE}
+        # Web: a client counts from the day its version was first handed the credential.
+        by_evidence = {
+            share.version
+            for share in shares
+            if share.counted_by == EVIDENCE or (rule.per_user and share.credential_users and not share.counted_by)
+        }
         credential_since = dict(
             AppVersion.objects.filter(
                 environment_id=config.environment_id, platform=config.platform, version__in=by_evidence
@@ -256,4 +376,53 @@ def adoption(
         versions=shares,
         daily=daily,
         rule=rule,
+        soak=Soak(conf.WEB_SOAK, sending_since(config), now) if config.platform == Platform.WEB else None,
+    )
+
+
+def evidence_rule(config: PlatformConfig) -> EvidenceRule:
+    """The rule ``config`` is judged by: a version-wide verdict needs at least the enforcement
+    threshold's share of its users as evidence, so colluding accounts cannot carry real users."""
+    share = max(conf.SENDING_EVIDENCE_SHARE, conf.ENFORCE_THRESHOLD)
+    return EvidenceRule(
+        share, conf.SENDING_EVIDENCE_USERS, config.min_sending_version, per_user=config.platform == Platform.WEB
+    )
+
+
+def sending_since(config: PlatformConfig) -> datetime | None:
+    """Since when ``config`` has handed the credential out without a break; None while ``off``."""
+    if config.phase == RolloutPhase.OFF:
+        return None
+    return config.sending_since or config.phase_changed_at
+
+
+def seen_without_credential(config: PlatformConfig) -> list[str]:
+    """Versions with users seen, since the platform started handing the credential out, without
+    it (each user's latest activity): versions that do not send it, whatever is declared."""
+    since = sending_since(config)
+    if since is None:
+        return []
+    seen = (
+        ClientActivity.objects.filter(
+            environment_id=config.environment_id,
+            platform=config.platform,
+            sent_credential=False,
+            last_seen_at__gte=since,
+        )
+        .values_list("version", flat=True)
+        .order_by()
+        .distinct()
+    )
+    return sorted(set(seen), key=versions.version_key)
+
+
+def builds_in_use(config: PlatformConfig) -> bool:
+    """Whether a minimum sending version means anything for ``config``: always on mobile; on web only
+    once single-page-app builds (``X-App-Version``) were recorded, or one is already declared."""
+    if config.platform != Platform.WEB or config.min_sending_version:
+        return True
+    return (
+        AppVersion.objects.filter(environment_id=config.environment_id, platform=config.platform)
+        .exclude(version=versions.WEB_PAGE)
+        .exists()
     )

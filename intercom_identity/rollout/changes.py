@@ -26,14 +26,18 @@ from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.exceptions import (
     ApiTokenManagedBySettings,
     EnforcementBlocked,
+    MinimumContradictsEvidence,
     PhaseRequiresSecret,
+    ProductionPermissionRequired,
     ReasonRequired,
     RetireTooEarly,
     SecretManagedBySettings,
     SecretProvisioningRefused,
 )
 from intercom_identity.models import AuditEvent, CredentialMode, Environment, PlatformConfig, RolloutPhase
-from intercom_identity.rollout.adoption import Adoption, adoption
+from intercom_identity.permissions import can_manage_production
+from intercom_identity.rollout import versions
+from intercom_identity.rollout.adoption import EVIDENCE, Adoption, adoption, seen_without_credential
 from intercom_identity.selectors import locked_config, parse_mode, parse_phase
 from intercom_identity.validators import (
     clean_app_id,
@@ -335,10 +339,80 @@ def change_mode(
     return CredentialMode(previous)
 
 
-def set_min_sending_version(config: PlatformConfig, version: str, *, actor: Any = None, reason: str = "") -> str:
-    """Mark app versions from ``version`` on as credential-sending ("" clears it); returns the previous one."""
+def set_min_sending_version(
+    config: PlatformConfig, version: str, *, actor: Any = None, reason: str = "", force: bool = False
+) -> str:
+    """Mark app versions from ``version`` on as credential-sending ("" clears it); returns the previous one.
+
+    A minimum that would count as sending a version whose users were seen, while the platform
+    was handing the credential out, without it (and that the evidence does not show to send) is
+    refused (``MinimumContradictsEvidence``, naming the versions), unless ``force`` with a
+    ``reason`` (``ReasonRequired``): it is then audited as forced. Every change is audited.
+    """
     version = clean_min_version(version) if version else ""
-    return _change_field(config, "min_sending_version", version, actor=actor, reason=reason)
+    if force and not reason.strip():
+        raise ReasonRequired(gettext("A forced change needs a written reason."))
+
+    def check(locked: PlatformConfig) -> tuple[bool, Adoption | None]:
+        contradicted = contradicted_versions(locked, version)
+        if contradicted and not force:
+            raise MinimumContradictsEvidence(locked, version, shortened(contradicted))
+        return bool(contradicted), None
+
+    return _change_field(config, "min_sending_version", version, check, actor=actor, reason=reason)
+
+
+def contradicted_versions(config: PlatformConfig, minimum: str) -> list[str]:
+    """The versions ``minimum`` would count as sending against what was seen: users on them were
+    handed no credential while the platform was handing it out, and their evidence falls short."""
+    if not minimum:
+        return []
+    seen = [version for version in seen_without_credential(config) if versions.at_least(version, minimum)]
+    if not seen:
+        return []
+    shown = {share.version for share in adoption(config, with_daily=False).versions if share.counted_by == EVIDENCE}
+    return [version for version in seen if version not in shown]
+
+
+def shortened(names: list[str], limit: int = 10) -> list[str]:
+    """At most ``limit`` names, then how many more: an error message stays one readable line."""
+    if len(names) <= limit:
+        return names
+    return [*names[:limit], gettext("and %(count)d more") % {"count": len(names) - limit}]
+
+
+PRODUCTION_FLAG = {True: "on", False: "off"}  # as AuditEvent records it (models.PRODUCTION_FLAG_LABELS)
+
+
+def set_is_production(environment: Environment, is_production: bool, *, actor: Any = None, reason: str = "") -> bool:
+    """Turn the environment's production flag on or off; returns the previous value.
+
+    The flag decides who may change the environment (``manage_production``), so it is guarded
+    state: a signed-in ``actor`` needs that permission to turn it either way
+    (``ProductionPermissionRequired``; code and the command line act as the operator), and each
+    change is one ``AuditEvent`` in the same transaction.
+    """
+    if getattr(actor, "is_authenticated", False) and not can_manage_production(actor):
+        raise ProductionPermissionRequired(
+            gettext("Turning the production flag of %(environment)s on or off needs the manage-production permission.")
+            % {"environment": environment}
+        )
+    with transaction.atomic():
+        locked = Environment.objects.select_for_update().get(pk=environment.pk)
+        previous = locked.is_production
+        if previous != is_production:
+            locked.is_production = is_production
+            locked.save(update_fields=["is_production", "updated_at"])
+            write_audit_event(
+                locked,
+                AuditEvent.Kind.IS_PRODUCTION,
+                PRODUCTION_FLAG[previous],
+                PRODUCTION_FLAG[is_production],
+                actor=actor,
+                reason=reason,
+            )
+    environment.refresh_from_db()
+    return previous
 
 
 def _change_field(
@@ -366,6 +440,8 @@ def _change_field(
             if stamp:
                 setattr(locked, stamp, timezone.now())
                 fields.append(stamp)
+            if field == "phase":
+                fields.append(_stamp_sending_since(locked, previous, value))
             locked.save(update_fields=fields)
             write_audit_event(
                 locked,
@@ -379,6 +455,16 @@ def _change_field(
             )
     config.refresh_from_db()
     return previous
+
+
+def _stamp_sending_since(locked: PlatformConfig, previous: str, phase: str) -> str:
+    """Keep ``sending_since`` (the web soak and the minimum's check measure from it): set when the
+    credential starts being handed out, kept from ``sending`` to ``enforced`` and back, cleared at ``off``."""
+    if phase == RolloutPhase.OFF:
+        locked.sending_since = None
+    elif previous == RolloutPhase.OFF or locked.sending_since is None:
+        locked.sending_since = timezone.now()
+    return "sending_since"
 
 
 def set_app_id(environment: Environment, app_id: str, *, actor: Any = None, reason: str = "") -> str:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 
+# The version web pages rendered by the template tags are recorded under: not a release number
+# (so no minimum ever covers it, and no request can claim it through ``X-App-Version``).
+WEB_PAGE = "page"
+
 _PART = re.compile(r"[0-9]+|[A-Za-z]+")
 _WORD, _END, _NUMBER = 0, 1, 2
 
@@ -27,4 +31,4 @@ def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
 
 def at_least(version: str, minimum: str) -> bool:
     """Whether ``version`` is ``minimum`` or later; False when no minimum is set."""
-    return bool(minimum) and version_key(version) >= version_key(minimum)
+    return bool(minimum) and version != WEB_PAGE and version_key(version) >= version_key(minimum)

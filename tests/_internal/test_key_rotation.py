@@ -12,9 +12,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from intercom_identity import compute_user_hash, record_client
+from intercom_identity import compute_user_hash
 from intercom_identity.models import PlatformConfig
-from tests.helpers import SECRETS, configure
+from tests.helpers import SECRETS, configure, seen
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def active(count: int) -> list[Any]:
     model = get_user_model()
     people = [model.objects.create_user(f"m{n}", f"m{n}@example.com", "pw") for n in range(count)]
     for n, person in enumerate(people):
-        record_client(person, "ios", "2.0" if n % 2 else "1.0", sent_credential=bool(n % 2), environment="development")
+        seen(person, "2.0" if n % 2 else "1.0", sent=bool(n % 2))
     return people
 
 

@@ -227,7 +227,7 @@ def test_recording_errors_go_through_the_database_outage(ready: None, user: Any,
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(writes_fail):
-        results = [record_client(user, "ios", f"3.{n}", sent_credential=True) for n in range(20)]
+        results = [record_client(user, "ios", f"3.{n}") for n in range(20)]
     assert results == [False] * 20
     (outage,) = app_records(records)
     assert "client versions are not recorded" in outage.getMessage()

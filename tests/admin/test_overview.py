@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -74,7 +75,7 @@ def test_overview_shows_the_evidence_of_each_version(admin_client: Client) -> No
     assert len(rows) == 2
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
     assert cells == [["2.0", "1", "1 / 1", "yes (evidence)"], ["1.0", "3", "0 / 3", "no"]]
-    assert "A version counts as sending once 50.0% of its users, and at least 1, were seen receiving" in html
+    assert "A version counts as sending once 95.0% of its users, and at least 1, were seen receiving" in html
 
 
 def test_overview_offers_no_move_that_needs_a_missing_secret(admin_client: Client) -> None:
@@ -127,3 +128,36 @@ def test_phase_buttons_use_labels_and_one_arrow_style(admin_client: Client) -> N
     assert re.search(r'title="Move to Enforced">Enforced →</a>', row)
     assert "&larr;" not in row
     assert "&rarr;" not in row
+
+
+def test_overview_shows_the_webs_evidence_and_soak(admin_client: Client, settings: Any) -> None:
+    """Web in its own terms: the pages the tags rendered, each user on their own evidence, and the soak."""
+    from tests.helpers import make_ready
+
+    settings.INTERCOM_IDENTITY_WEB_SOAK = 86400
+    configure("development", "web", RolloutPhase.SENDING)
+    make_ready("development", "web", users=2)  # two users' pages, handed the credential
+    html = admin_client.get(OVERVIEW).content.decode()
+    row = overview_row(html, "development", "web")
+    assert "web must hand out the credential for 24 h first" in row
+    assert "intercom-ready" not in row  # 100%, but still soaking
+    versions = html.split('data-versions-of="web"', 1)[1].split("</details>", 1)[0]
+    cells = [
+        re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)
+        for r in re.findall(r'<tr class="version">(.*?)</tr>', versions, re.S)
+    ]
+    assert cells == [["pages (tags)", "2", "2 / 2", "2 ready (each user on their own evidence)"]]
+    assert "Web: a user counts as ready once their latest web client" in html
+
+
+def test_the_web_has_no_minimum_field_until_single_page_app_builds_report(admin_client: Client) -> None:
+    from intercom_identity import serve_identity
+    from tests.helpers import users
+
+    web = configure("development", "web", RolloutPhase.SENDING)
+    assert "min_sending_version" not in admin_client.get(change_url(web)).context["adminform"].form.fields
+    (person,) = users(1, "spa")
+    serve_identity(person, "web", "2024.11.3")  # a single-page-app build fetched its credential
+    assert "min_sending_version" in admin_client.get(change_url(web)).context["adminform"].form.fields
+    ios = config_of("development", "ios")
+    assert "min_sending_version" in admin_client.get(change_url(ios)).context["adminform"].form.fields

@@ -336,7 +336,7 @@ def test_guard_through_the_admin(admin_client: Client, admin_user: Any) -> None:
 
 
 def test_admin_secret_and_min_version_changes_are_audited_with_the_actor(admin_client: Client, admin_user: Any) -> None:
-    config = configure("development", "web")
+    config = configure("development", "ios")
     url = reverse("admin:intercom_identity_platformconfig_change", args=[config.pk])
     admin_client.post(url, {"new_secret": "admin-set-secret-0011223344556677889900", "min_sending_version": "4.0"})
     events = AuditEvent.objects.filter(actor=admin_user)
@@ -346,7 +346,7 @@ def test_admin_secret_and_min_version_changes_are_audited_with_the_actor(admin_c
 
 
 def test_admin_refuses_a_malformed_min_version(admin_client: Client) -> None:
-    config = configure("development", "web")
+    config = configure("development", "ios")
     url = reverse("admin:intercom_identity_platformconfig_change", args=[config.pk])
     response = admin_client.post(url, {"min_sending_version": "x" * 64 + "y"})
     assert response.status_code == 200

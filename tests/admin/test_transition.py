@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -61,3 +62,17 @@ def test_below_threshold_the_button_needs_the_force_and_the_reason(admin_client:
     html = admin_client.get(transition_url(config) + "?to=phase:enforced").content.decode()
     assert re.search(r'<textarea name="reason" id="id_reason" rows="2" required>', html)
     assert re.search(r'<input type="checkbox" name="force" value="yes" id="id_force" required>', html)
+
+
+def test_the_confirmation_says_how_long_web_still_soaks(admin_client: Client, settings: Any) -> None:
+    """100% of the web's pages, but web started sending just now: the page says why it is refused."""
+    from tests.helpers import make_ready, transition_url
+
+    settings.INTERCOM_IDENTITY_WEB_SOAK = 86400
+    web = configure("development", "web", RolloutPhase.SENDING)
+    make_ready("development", "web", users=2)
+    page = admin_client.get(transition_url(web), {"to": "phase:enforced"}).content.decode()
+    readiness = page.split('id="readiness"', 1)[1].split("</table>", 1)[0]
+    assert "100.0%" in readiness
+    assert "below-threshold" in readiness
+    assert "web must hand out the credential for 24 h first" in readiness

@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
-from intercom_identity import record_client
+from intercom_identity._internal.configcache import get_serving_config
+from intercom_identity.rollout.activity import record, record_client
 
 # Written where git does not look (build/ is ignored), so that a test run leaves the checkout clean;
 # `make screenshots` runs the browser tests and copies them to docs/screenshots/ for the README.
@@ -44,14 +45,11 @@ def adoption_history(platform: str, *, users: int, sending: int, days: int = 12)
         person = model.objects.create_user(f"{platform}-user-{n}", f"{platform}{n}@example.com", "pw")
         for day in range(days, -1, -1):
             upgraded = n < sending and (days - day) >= n
-            record_client(
-                person,
-                platform,
-                "2.0.0" if upgraded else "1.4.2",
-                sent_credential=upgraded,
-                environment="development",
-                now=now - timedelta(days=day),
-            )
+            moment = now - timedelta(days=day)
+            if upgraded:  # as serve_identity records a credential it hands out
+                record(get_serving_config(platform, "development"), person, "2.0.0", sent_credential=True, now=moment)
+            else:
+                record_client(person, platform, "1.4.2", environment="development", now=moment)
 
 
 def log_in_browser(page: Any, live_server: Any, user: Any) -> None:

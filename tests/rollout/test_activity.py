@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -26,7 +27,7 @@ from intercom_identity.rollout import activity
 from intercom_identity.rollout.activity import forget_user
 from intercom_identity.rollout.adoption import adoption
 from intercom_identity.rollout.tallies import recount
-from tests.helpers import configure, ios, seen, users
+from tests.helpers import configure, ios, run, seen, users
 
 pytestmark = pytest.mark.django_db
 
@@ -42,13 +43,12 @@ def test_tallies_match_a_recount_after_any_sequence() -> None:
         person = rng.choice(people)
         at = start + timedelta(hours=rng.randrange(0, 20 * 24))
         cache.clear()  # every report writes: the hardest case for exactness
-        record_client(
+        seen(
             person,
-            rng.choice(["ios", "android"]),
             rng.choice(["1.0", "1.1", "2.0"]),
-            sent_credential=rng.random() < 0.5,
-            environment="development",
-            now=at,
+            sent=rng.random() < 0.5,
+            at=at,
+            platform=rng.choice(["ios", "android"]),
         )
         if step == 150:
             people.pop().delete()  # its activity rows cascade
@@ -132,7 +132,7 @@ def test_deleting_an_environment_with_activity() -> None:
 
     staging = Environment.objects.create(slug="staging", label="Staging")
     (person,) = users(1)
-    record_client(person, "ios", "1.0", sent_credential=False, environment="staging")
+    record_client(person, "ios", "1.0", environment="staging")
     staging.delete()
     assert not VersionTally.objects.filter(environment_id=staging.pk).exists()
 
@@ -151,7 +151,7 @@ def test_counts_stay_exact_when_the_cache_forgets() -> None:
 @pytest.mark.parametrize("version", [None, "", "   ", "x" * 65, "1.0\n2", "\x00"])
 def test_bad_versions_are_ignored(version: str | None) -> None:
     (person,) = users(1)
-    assert not record_client(person, "ios", version, sent_credential=True)
+    assert not record_client(person, "ios", version)
     assert ClientActivity.objects.count() == 0
 
 
@@ -159,8 +159,8 @@ def test_anonymous_and_unknown_platform_are_ignored() -> None:
     from django.contrib.auth.models import AnonymousUser
 
     (person,) = users(1)
-    assert not record_client(AnonymousUser(), "ios", "1.0", sent_credential=False)
-    assert not record_client(person, "tv", "1.0", sent_credential=False)
+    assert not record_client(AnonymousUser(), "ios", "1.0")
+    assert not record_client(person, "tv", "1.0")
 
 
 def test_json_view_records_the_app_version(user_client: Client, user: Any) -> None:
@@ -383,7 +383,7 @@ def test_forgetting_a_user_while_they_record_keeps_exact_tallies() -> None:
                 n += 1
                 activity.forget_recordings()
                 cache.clear()
-                record_client(person, platform, f"1.{n % 4}", sent_credential=n % 2 == 0, environment="development")
+                seen(person, f"1.{n % 4}", sent=n % 2 == 0, platform=platform)
         except BaseException as exc:
             failures.append(exc)
         finally:
@@ -405,3 +405,59 @@ def test_forgetting_a_user_while_they_record_keeps_exact_tallies() -> None:
     person.delete()
     assert_exact_tallies()
     assert adoption(ios()).active_users == 1
+
+
+# --- Issue 23: only the server's own issuance is evidence ---------------------------------
+
+
+def test_record_client_takes_no_claim_about_a_credential() -> None:
+    (person,) = users(1)
+    with pytest.raises(TypeError, match="sent_credential"):
+        record_client(person, "ios", "2.0", sent_credential=True, environment="development")  # type: ignore[call-arg]
+    assert record_client(person, "ios", "2.0", environment="development")
+    activity = ClientActivity.objects.get(user=person)
+    assert (activity.version, activity.sent_credential) == ("2.0", False)
+
+
+def test_logins_cannot_declare_readiness(settings: Any) -> None:
+    """Six logins while iOS is ``off``, then ``sending``: nobody was handed anything, so nothing is
+    ready and enforcing is refused (the README's old example let a login view say otherwise)."""
+    settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS = 5
+    configure("development", "ios", RolloutPhase.OFF)
+    for person in users(6):
+        record_client(person, "ios", "3.0", environment="development")
+    configure("development", "ios", RolloutPhase.SENDING)
+    numbers = adoption(ios())
+    assert (numbers.active_users, numbers.ready_users) == (6, 0)
+    with pytest.raises(CommandError, match="Refusing to enforce"):
+        run("phase", "development", "ios", "enforced")
+
+
+def test_serve_identity_records_what_it_handed_out() -> None:
+    from intercom_identity import serve_identity
+
+    configure("development", "ios", RolloutPhase.OFF)
+    off_user, sending_user = users(2)
+    assert serve_identity(off_user, "ios", "3.0")["user_hash"] is None
+    configure("development", "ios", RolloutPhase.SENDING)
+    assert serve_identity(sending_user, "ios", "3.0")["user_hash"]
+    recorded = dict(ClientActivity.objects.values_list("user__username", "sent_credential"))
+    assert recorded == {off_user.username: False, sending_user.username: True}
+
+
+def test_a_tag_render_records_the_page_with_what_it_handed_out(sending_app_id: str) -> None:
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    (person,) = users(1)
+    request = RequestFactory().get("/")
+    request.user = person
+    Template("{% load intercom_identity %}{% intercom_settings %}").render(Context({"request": request}))
+    activity = ClientActivity.objects.get(user=person)
+    assert (activity.platform, activity.version, activity.sent_credential) == ("web", "page", True)
+
+
+def test_no_request_can_claim_to_be_a_page() -> None:
+    (person,) = users(1)
+    assert not record_client(person, "web", "page", environment="development")
+    assert not ClientActivity.objects.exists()

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from intercom_identity import record_client
 from intercom_identity.models import (
+    Environment,
     PlatformConfig,
     RolloutPhase,
 )
@@ -22,7 +23,7 @@ from intercom_identity.rollout.adoption import EvidenceRule, adoption
 from intercom_identity.rollout.changes import (
     set_min_sending_version,
 )
-from tests.helpers import configure, ios, run, seen, users
+from tests.helpers import configure, ios, record_issued, run, seen, users
 
 pytestmark = pytest.mark.django_db
 
@@ -41,12 +42,26 @@ def test_ratio_and_breakdown() -> None:
     seen(people[0], "1.0", sent=False)
     seen(people[1], "1.0", sent=False)
     seen(people[2], "2.0", sent=True)
-    seen(people[3], "2.0", sent=False)  # a user of a sending version who did not ask this time
+    seen(people[3], "2.0", sent=True)
     numbers = adoption(ios())
     assert (numbers.active_users, numbers.ready_users, numbers.ratio) == (4, 2, 0.5)
     assert [share.as_dict() for share in numbers.versions] == [
-        {"version": "2.0", "users": 2, "credential_users": 1, "sends_credential": True, "counted_by": "evidence"},
-        {"version": "1.0", "users": 2, "credential_users": 0, "sends_credential": False, "counted_by": None},
+        {
+            "version": "2.0",
+            "users": 2,
+            "credential_users": 2,
+            "ready_users": 2,
+            "sends_credential": True,
+            "counted_by": "evidence",
+        },
+        {
+            "version": "1.0",
+            "users": 2,
+            "credential_users": 0,
+            "ready_users": 0,
+            "sends_credential": False,
+            "counted_by": None,
+        },
     ]
 
 
@@ -61,7 +76,8 @@ def test_user_switching_versions_counts_once_under_the_latest() -> None:
     assert numbers.ratio == 1.0
 
 
-def test_version_that_starts_sending_later() -> None:
+def test_version_that_starts_sending_later(settings: Any) -> None:
+    settings.INTERCOM_IDENTITY_ENFORCE_THRESHOLD = 0.5  # so 1 of 2 users is evidence enough
     people = users(2)
     now = timezone.now()
     seen(people[0], "2.0", sent=False, at=now - timedelta(days=3))
@@ -104,7 +120,7 @@ def test_minimum_sending_version_counts_versions_not_yet_observed() -> None:
 def test_platforms_and_environments_are_counted_apart() -> None:
     (person,) = users(1)
     seen(person, "2.0", sent=True, platform="android")
-    record_client(person, "ios", "2.0", sent_credential=True, environment="production")
+    record_issued(person, "ios", "2.0", environment="production")
     assert adoption(ios()).active_users == 0
     android = PlatformConfig.objects.get(environment__slug="development", platform="android")
     assert adoption(android).active_users == 1
@@ -126,7 +142,7 @@ def test_guard_numbers_never_round_up_to_the_threshold() -> None:
 @pytest.fixture
 def default_evidence(settings: Any) -> None:
     """The shipped evidence rule (the suite's settings lower the minimum of users to 1)."""
-    del settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS
+    settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS = 5  # assigned, not deleted: deleting sends no setting_changed
 
 
 def log_in_from_app(client: Client, username: str, version: str) -> None:
@@ -143,7 +159,7 @@ def test_one_forged_request_does_not_open_the_guard(client: Client, settings: An
     account that asks for one with ``X-App-Version: 1.4.2``. It is handed one; 1.4.2 must not
     become a sending version, and the guard must stay shut."""
     if minimum_users is None:
-        del settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS
+        settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS = 5
     configure("development", "ios", RolloutPhase.SENDING)
     for person in users(19, "old"):
         log_in_from_app(client, person.username, "1.4.2")
@@ -155,7 +171,14 @@ def test_one_forged_request_does_not_open_the_guard(client: Client, settings: An
     data = json.loads(run("adoption", "development", "ios", "--json"))
     assert (data["active_users"], data["ready_users"], data["ratio"]) == (20, 0, 0.0)
     assert data["versions"] == [
-        {"version": "1.4.2", "users": 20, "credential_users": 1, "sends_credential": False, "counted_by": None}
+        {
+            "version": "1.4.2",
+            "users": 20,
+            "credential_users": 1,
+            "ready_users": 0,
+            "sends_credential": False,
+            "counted_by": None,
+        }
     ]
     assert "0% (0 of 20 users" in run("adoption", "development", "ios")
     with pytest.raises(CommandError, match=r"adoption is 0\.0%"):
@@ -163,15 +186,18 @@ def test_one_forged_request_does_not_open_the_guard(client: Client, settings: An
 
 
 def test_a_version_sends_on_the_evidence_of_several_users(default_evidence: None) -> None:
-    people = users(10)
+    people = users(20)
     for person in people[:4]:
         seen(person, "2.0", sent=True)
+    assert adoption(ios()).ready_users == 0  # 4 of 4 users: below the minimum of 5
     for person in people[4:]:
         seen(person, "2.0", sent=False)  # e.g. logged in before asking for the credential
-    assert adoption(ios()).ready_users == 0  # 4 users: below the minimum of 5
-    seen(people[4], "2.0", sent=True)
+    for person in people[4:18]:
+        seen(person, "2.0", sent=True)
+    assert adoption(ios()).ready_users == 0  # 18 of 20: below the threshold's 95%
+    seen(people[18], "2.0", sent=True)
     numbers = adoption(ios())
-    assert (numbers.ready_users, numbers.versions[0].credential_users) == (10, 5)  # 5 of 10: the share
+    assert (numbers.ready_users, numbers.versions[0].credential_users) == (20, 19)  # 19 of 20: the share
     assert numbers.versions[0].counted_by == "evidence"
 
 
@@ -236,16 +262,208 @@ def test_one_account_moves_readiness_by_at_most_its_own_weight(default_evidence:
 
 
 def test_the_marginal_case_needs_the_evidence_of_others(default_evidence: None) -> None:
-    """What the rule cannot prevent, and what it takes: with 4 other users already seen
-    receiving the credential on a version of 10, one more tips it over 50% and 5 users, and
-    the whole version counts."""
-    people = users(10)
-    for person in people[:4]:
+    """What the rule cannot prevent, and what it takes: with 18 other users already seen
+    receiving the credential on a version of 20, one more reaches the threshold's 95%, and
+    the whole version counts (one user more than its own evidence showed)."""
+    people = users(19)
+    for person in people[:18]:
         seen(person, "2.0", sent=True)
-    for person in people[4:9]:
-        seen(person, "2.0", sent=False)
+    seen(people[18], "2.0", sent=False)
     (attacker,) = users(1, "attacker")
     seen(attacker, "2.0", sent=False)
     assert adoption(ios()).ready_users == 0
     seen(attacker, "2.0", sent=True)
-    assert adoption(ios()).ready_users == 10
+    assert adoption(ios()).ready_users == 20
+
+
+# --- Issue 23: colluding accounts, and the web ------------------------------------------
+
+
+def hash_from(client: Client, version: str, platform: str = "ios") -> dict[str, Any]:
+    """One request of a signed-in client to the JSON view, claiming ``version``."""
+    response = client.get("/intercom/user-hash/", {"platform": platform}, headers={"X-App-Version": version})
+    assert response.status_code == 200, response.content
+    return dict(response.json())
+
+
+def colluders(count: int, prefix: str = "colluder") -> list[Client]:
+    """``count`` accounts, each with its own signed-in client."""
+    clients = []
+    for person in users(count, prefix):
+        client = Client()
+        client.force_login(person)
+        clients.append(client)
+    return clients
+
+
+@pytest.mark.parametrize(
+    ("real", "accounts", "requests_each"),
+    [(3, 5, 1), (3, 6, 3), (20, 20, 1), (20, 40, 1), (20, 40, 3), (100, 100, 1), (100, 200, 1)],
+)
+def test_colluding_accounts_count_for_themselves_at_most(
+    client: Client, settings: Any, real: int, accounts: int, requests_each: int
+) -> None:
+    """R real users on 1.4.2, an app too old to ask for the credential, log in through the login
+    view; once iOS is ``sending``, M accounts (up to 2 R) claim 1.4.2 at the JSON view and are handed
+    a credential. Readiness stays at most their own share and below the threshold, 1.4.2 does not
+    become sending, and the guard stays shut. (Before the fix: 0% -> 100%, enforced unforced.)"""
+    settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS = 5  # the shipped rule
+    settings.INTERCOM_IDENTITY_HASH_RATE_LIMIT = 0  # colluders would come from as many addresses
+    configure("development", "ios", RolloutPhase.SENDING)
+    for person in users(real, "real"):
+        log_in_from_app(client, person.username, "1.4.2")
+    before = json.loads(run("adoption", "development", "ios", "--json"))
+    assert (before["active_users"], before["ratio"]) == (real, 0.0)
+    for forger in colluders(accounts):
+        for _ in range(requests_each):
+            assert hash_from(forger, "1.4.2")["user_hash"]  # each is handed a credential
+    after = json.loads(run("adoption", "development", "ios", "--json"))
+    own_share = accounts / (real + accounts)
+    assert after["active_users"] == real + accounts
+    assert after["ratio"] <= own_share < after["threshold"]
+    (old,) = after["versions"]
+    assert (old["version"], old["credential_users"], old["sends_credential"]) == ("1.4.2", accounts, False)
+    with pytest.raises(CommandError, match="Refusing to enforce"):
+        run("phase", "development", "ios", "enforced")
+    assert ios().phase == RolloutPhase.SENDING
+
+
+def test_colluders_on_a_version_of_their_own_count_for_themselves(settings: Any) -> None:
+    """Accounts that invent a version count as ready users, and only themselves: M / (R + M)."""
+    settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS = 5
+    configure("development", "ios", RolloutPhase.SENDING)
+    for person in users(20, "real"):
+        seen(person, "1.4.2", sent=False)
+    for forger in colluders(10):
+        hash_from(forger, "9.9.9")
+    numbers = adoption(ios())
+    assert (numbers.ready_users, numbers.active_users) == (10, 30)
+    assert not numbers.meets_threshold
+
+
+# The web: pages rendered by the tags are the web client's evidence, single-page-app builds
+# report theirs at the JSON view, and web is ready only after the soak.
+
+
+def render_page(person: Any) -> str:
+    """A page of the site rendered for ``person`` with ``{% intercom_messenger %}``."""
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = person
+    return Template("{% load intercom_identity %}{% intercom_messenger %}").render(Context({"request": request}))
+
+
+def web() -> PlatformConfig:
+    return PlatformConfig.objects.select_related("environment").get(environment__slug="development", platform="web")
+
+
+def test_web_is_ready_once_its_users_pages_received_the_credential(sending_app_id: str) -> None:
+    people = users(6, "visitor")
+    for person in people[:5]:
+        assert "user_hash" in render_page(person)
+    numbers = adoption(web())
+    assert (numbers.ready_users, numbers.active_users, numbers.meets_threshold) == (5, 5, True)
+    (pages,) = numbers.versions
+    assert (pages.version, pages.label, pages.credential_users) == ("page", "pages (tags)", 5)
+    assert "sending -> enforced" in run("phase", "development", "web", "enforced")
+
+
+def test_web_waits_for_the_soak(sending_app_id: str, settings: Any) -> None:
+    """At the default soak (a day), pages opened before the credential was sent may still be open:
+    100% of the recorded pages is not enough until web has been sending for a day."""
+    settings.INTERCOM_IDENTITY_WEB_SOAK = 86400
+    for person in users(5, "visitor"):
+        render_page(person)
+    numbers = adoption(web())
+    assert numbers.ratio == 1.0
+    assert not numbers.meets_threshold
+    assert numbers.soak is not None
+    assert 86000 < (numbers.soak.remaining or 0) <= 86400
+    assert "waiting for the web soak" in run("adoption", "development", "web")
+    with pytest.raises(CommandError, match=r"web must hand out the credential for 24 h first"):
+        run("phase", "development", "web", "enforced")
+    tomorrow = timezone.now() + timedelta(days=1, minutes=1)
+    assert adoption(web(), now=tomorrow).meets_threshold
+    PlatformConfig.objects.filter(pk=web().pk).update(sending_since=timezone.now() - timedelta(days=1, minutes=1))
+    assert "sending -> enforced" in run("phase", "development", "web", "enforced")
+
+
+def test_the_soak_starts_when_web_starts_sending_and_survives_enforcement(sending_app_id: str) -> None:
+    started = web().sending_since
+    assert started is not None
+    run("phase", "development", "web", "enforced", "--force", "--reason", "test")
+    run("phase", "development", "web", "sending")
+    assert web().sending_since == started  # never stopped handing it out
+    run("phase", "development", "web", "off")
+    assert web().sending_since is None
+    run("phase", "development", "web", "sending")
+    assert web().sending_since is not None
+    assert web().sending_since != started
+
+
+def test_pages_rendered_before_sending_and_forged_builds_do_not_make_web_ready() -> None:
+    """Users whose pages were rendered while web was ``off`` (no credential) are not ready; five
+    accounts claiming a build at the JSON view count only for themselves."""
+    Environment.objects.filter(slug="development").update(app_id="abc123")
+    configure("development", "web", RolloutPhase.OFF)
+    for person in users(20, "visitor"):
+        assert "user_hash" not in render_page(person)
+    configure("development", "web", RolloutPhase.SENDING)
+    for forger in colluders(5):
+        hash_from(forger, "1.0.0", platform="web")
+    numbers = adoption(web())
+    assert (numbers.ready_users, numbers.active_users) == (5, 25)
+    assert not numbers.meets_threshold
+
+
+def test_a_site_that_never_renders_the_tag_stays_below(sending_app_id: str) -> None:
+    for person in users(3, "visitor"):
+        record_client(person, "web", "2.0.0", environment="development")  # a login view that counts them
+    numbers = adoption(web())
+    assert (numbers.ready_users, numbers.active_users, numbers.meets_threshold) == (0, 3, False)
+    with pytest.raises(CommandError, match="Refusing to enforce"):
+        run("phase", "development", "web", "enforced")
+
+
+def test_forged_builds_alone_never_make_web_ready(sending_app_id: str) -> None:
+    """No page rendered by the tags, five accounts naming a build at the JSON view: they are 100% of
+    the recorded web users, but nothing the server rendered says the site's own web client sends the
+    credential, so web stays below until pages are recorded or a minimum build is declared."""
+    for forger in colluders(5):
+        hash_from(forger, "1.0.0", platform="web")
+    numbers = adoption(web())
+    assert (numbers.ratio, numbers.pages_missing, numbers.meets_threshold) == (1.0, True, False)
+    with pytest.raises(CommandError, match="no page rendered by the tags was recorded"):
+        run("phase", "development", "web", "enforced")
+    run("min-version", "development", "web", "1.0.0")  # the operator vouches for the build (audited)
+    assert adoption(web()).meets_threshold
+
+
+def test_single_page_app_builds_report_at_the_json_view(sending_app_id: str) -> None:
+    (spa,) = colluders(1, "spa")
+    hash_from(spa, "2024.11.3", platform="web")
+    (share,) = adoption(web()).versions
+    assert (share.version, share.credential_users, share.ready_users) == ("2024.11.3", 1, 1)
+
+
+def test_a_tag_render_costs_no_more_than_a_json_view_call(sending_app_id: str, committed: Any) -> None:
+    """The first render of the hour writes what a JSON view call writes; later renders nothing."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    page_user, api_user = users(2, "cost")
+    api = Client()
+    api.force_login(api_user)
+    with CaptureQueriesContext(connection) as page_queries:
+        committed(render_page, page_user)
+    with CaptureQueriesContext(connection) as api_queries:
+        committed(hash_from, api, "2.0.0", "web")
+    writes = [q for q in page_queries.captured_queries if not q["sql"].startswith("SELECT")]
+    api_writes = [q for q in api_queries.captured_queries if not q["sql"].startswith("SELECT")]
+    assert 0 < len(writes) <= len(api_writes) + 1  # + the page's AppVersion, created once
+    # Later renders that hour write nothing (and, warm, query nothing: tests/messenger/test_tag.py).
+    with CaptureQueriesContext(connection) as again:
+        render_page(page_user)
+    assert not [q for q in again.captured_queries if not q["sql"].startswith("SELECT")]

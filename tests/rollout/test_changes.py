@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import call_command
 from django.core.management.base import CommandError, SystemCheckError
@@ -376,3 +377,159 @@ def test_w005_through_manage_py_check() -> None:
         call_command("check", "--database", "default", "--fail-level", "WARNING", stdout=io.StringIO())
     call_command("intercom_identity", "set-app-id", "development", "abc12def", stdout=io.StringIO())
     call_command("check", "--database", "default", "--fail-level", "WARNING", stdout=io.StringIO())
+
+
+# --- Issue 23: a declared minimum cannot contradict what was seen -------------------------
+
+
+def old_app_logs_in(count: int, version: str = "1.4.2") -> None:
+    """``count`` users of an app that never asks for the credential log in (no credential)."""
+    for person in users(count, "old"):
+        seen(person, version, sent=False)
+
+
+def test_a_minimum_covering_versions_seen_without_the_credential_is_refused() -> None:
+    """``min-version ... 0`` would count every version as sending: refused, naming 1.4.2, while the
+    1.4.2 users were seen without the credential after iOS moved to ``sending``; the guard stays shut."""
+    configure("development", "ios", RolloutPhase.SENDING)
+    old_app_logs_in(3)
+    with pytest.raises(CommandError, match=r"Refusing to set the minimum sending version .* to 0: users of 1\.4\.2 "):
+        run("min-version", "development", "ios", "0")
+    assert ios().min_sending_version == ""
+    assert not AuditEvent.objects.filter(kind="min_sending_version").exists()
+    with pytest.raises(CommandError, match="Refusing to enforce"):
+        run("phase", "development", "ios", "enforced")
+
+
+def test_a_contradicting_minimum_goes_through_only_forced_with_a_reason() -> None:
+    configure("development", "ios", RolloutPhase.SENDING)
+    old_app_logs_in(3)
+    with pytest.raises(CommandError, match="needs a written reason"):
+        run("min-version", "development", "ios", "0", "--force")
+    run("min-version", "development", "ios", "0", "--force", "--reason", "1.4.2 is QA only")
+    event = AuditEvent.objects.get(kind="min_sending_version")
+    assert (event.from_value, event.to_value, event.forced, event.reason) == ("", "0", True, "1.4.2 is QA only")
+    assert event.actor_label.startswith("command line")
+    line = run("history", "--platform", "ios").splitlines()[0]  # newest first
+    assert "development/ios min_sending_version - -> 0" in line
+    assert "FORCED (1.4.2 is QA only)" in line
+
+
+def test_a_minimum_above_the_versions_seen_without_it_is_accepted_and_audited() -> None:
+    configure("development", "ios", RolloutPhase.SENDING)
+    old_app_logs_in(3)
+    for person in users(2, "new"):
+        seen(person, "2.0.0", sent=True)
+    run("min-version", "development", "ios", "2.0.0")
+    event = AuditEvent.objects.get(kind="min_sending_version")
+    assert (event.to_value, event.forced) == ("2.0.0", False)
+    run("min-version", "development", "ios", "")  # clearing is a change too
+    assert AuditEvent.objects.filter(kind="min_sending_version").count() == 2
+
+
+def test_activity_from_before_sending_does_not_contradict_a_minimum() -> None:
+    """Users seen while the platform was ``off`` could not have been handed anything: declaring a
+    minimum right after moving to ``sending`` is no contradiction."""
+    configure("development", "ios", RolloutPhase.OFF)
+    old_app_logs_in(3, "5.2.0")
+    configure("development", "ios", RolloutPhase.SENDING)
+    set_min_sending_version(ios(), "5.2.0")
+    assert ios().min_sending_version == "5.2.0"
+
+
+def test_a_version_shown_to_send_by_evidence_is_no_contradiction() -> None:
+    configure("development", "ios", RolloutPhase.SENDING)
+    people = users(20, "sender")
+    for person in people:
+        seen(person, "2.0.0", sent=True)
+    seen(users(1, "late")[0], "2.0.0", sent=False)  # 20 of 21 seen receiving it: 95%
+    set_min_sending_version(ios(), "2.0.0")
+    assert ios().min_sending_version == "2.0.0"
+
+
+def test_the_admin_names_the_contradicted_versions_and_takes_a_forced_minimum(
+    admin_client: Client, admin_user: Any
+) -> None:
+    configure("development", "ios", RolloutPhase.SENDING)
+    old_app_logs_in(2)
+    url = reverse("admin:intercom_identity_platformconfig_change", args=[ios().pk])
+    response = admin_client.post(url, {"min_sending_version": "1.0"})
+    assert response.status_code == 200
+    assert "users of 1.4.2 were seen without the credential" in response.content.decode()
+    response = admin_client.post(url, {"min_sending_version": "1.0", "force_min_version": "on"})
+    assert "A forced change needs a written reason." in response.content.decode()
+    admin_client.post(url, {"min_sending_version": "1.0", "force_min_version": "on", "min_version_reason": "QA"})
+    event = AuditEvent.objects.get(kind="min_sending_version")
+    assert (event.actor, event.forced, event.reason, event.to_value) == (admin_user, True, "QA", "1.0")
+
+
+# --- Issue 23: the production flag is guarded state ------------------------------------
+
+
+def test_turning_the_production_flag_is_audited_and_in_history() -> None:
+    assert "production flag off -> on" in run("production", "development", "on", "--reason", "go live")
+    event = AuditEvent.objects.get(kind="is_production")
+    assert (event.environment, event.platform, event.from_value, event.to_value) == ("development", "", "off", "on")
+    assert event.reason == "go live"
+    assert "Production flag: not production → production" in str(event)
+    assert "development is_production off -> on" in run("history")
+    run("production", "development", "off")
+    assert AuditEvent.objects.filter(kind="is_production").count() == 2
+    run("production", "development", "off")  # no change, no event
+    assert AuditEvent.objects.filter(kind="is_production").count() == 2
+
+
+def test_the_production_flag_needs_the_manage_production_permission(admin_user: Any) -> None:
+    from intercom_identity.exceptions import ProductionPermissionRequired
+    from intercom_identity.rollout.changes import set_is_production
+
+    development = Environment.objects.get(slug="development")
+    staff = get_user_model().objects.create_user("staff", "staff@example.com", "pw", is_staff=True)
+    with pytest.raises(ProductionPermissionRequired):
+        set_is_production(development, True, actor=staff)
+    production = Environment.objects.get(slug="production")
+    with pytest.raises(ProductionPermissionRequired):  # turning it off is as guarded
+        set_is_production(production, False, actor=staff)
+    assert not AuditEvent.objects.filter(kind="is_production").exists()
+    set_is_production(development, True, actor=admin_user)
+    event = AuditEvent.objects.get(kind="is_production")
+    assert (event.actor, event.actor_label) == (admin_user, "admin")
+
+
+def test_the_admin_routes_the_production_flag_through_the_audit(admin_client: Client, admin_user: Any) -> None:
+    development = Environment.objects.get(slug="development")
+    url = reverse("admin:intercom_identity_environment_change", args=[development.pk])
+    form = admin_client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name in form.fields}
+    data.update({"is_production": "on", **inline_management_form(admin_client.get(url))})
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    development.refresh_from_db()
+    assert development.is_production
+    event = AuditEvent.objects.get(kind="is_production")
+    assert (event.actor, event.to_value) == (admin_user, "on")
+    trail = admin_client.get("/admin/intercom_identity/auditevent/").content.decode()
+    assert "Production flag" in trail
+
+
+def inline_management_form(response: Any) -> dict[str, str]:
+    """The management form of the change page's inline, as the browser would post it back."""
+    data = {}
+    for formset in response.context["inline_admin_formsets"]:
+        management = formset.formset.management_form
+        data.update({f"{management.prefix}-{name}": str(value) for name, value in management.initial.items()})
+        for number, inline_form in enumerate(formset.formset.forms):
+            data[f"{formset.formset.prefix}-{number}-id"] = str(inline_form.instance.pk)
+            data[f"{formset.formset.prefix}-{number}-environment"] = str(inline_form.instance.environment_id)
+    return data
+
+
+def test_staff_without_the_permission_cannot_flip_the_flag_in_the_admin() -> None:
+    from tests.helpers import DEV_PERMS, staff_client
+
+    client = staff_client("devstaff", *DEV_PERMS, "add_environment")
+    add = client.get(reverse("admin:intercom_identity_environment_add"))
+    assert "is_production" not in add.context["adminform"].form.fields
+    development = Environment.objects.get(slug="development")
+    change = client.get(reverse("admin:intercom_identity_environment_change", args=[development.pk]))
+    assert "is_production" not in change.context["adminform"].form.fields

@@ -9,10 +9,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from intercom_identity import record_client
 from intercom_identity.models import PlatformConfig, VersionTally
 from intercom_identity.rollout.adoption import adoption
 from intercom_identity.rollout.tallies import recount
+from tests.helpers import seen
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def active(count: int) -> list[Any]:
     model = get_user_model()
     people = [model.objects.create_user(f"m{n}", f"m{n}@example.com", "pw") for n in range(count)]
     for n, person in enumerate(people):
-        record_client(person, "ios", "2.0" if n % 2 else "1.0", sent_credential=bool(n % 2), environment="development")
+        seen(person, "2.0" if n % 2 else "1.0", sent=bool(n % 2))
     return people
 
 

@@ -19,7 +19,7 @@ from intercom_identity.credentials.emulator import verify
 from intercom_identity.credentials.hashing import compute_user_hash
 from intercom_identity.exceptions import IntercomIdentityError
 from intercom_identity.models import CredentialMode, Platform, RolloutPhase
-from intercom_identity.rollout.adoption import adoption, evidence_text
+from intercom_identity.rollout.adoption import adoption, builds_in_use, client_label, evidence_text
 from intercom_identity.rollout.changes import (
     change_mode,
     change_phase,
@@ -27,6 +27,7 @@ from intercom_identity.rollout.changes import (
     clear_secret,
     retire_deadline,
     set_app_id,
+    set_is_production,
     set_min_sending_version,
     store_api_token,
     store_secret,
@@ -143,7 +144,19 @@ class Command(BaseCommand):
         )
         self._env_platform(min_version)
         min_version.add_argument("version")
+        min_version.add_argument(
+            "--force",
+            action="store_true",
+            help="Set it even though users of versions it covers were seen without the credential (needs --reason).",
+        )
         min_version.add_argument("--reason", default="", type=_reason, help="Why; recorded in the audit trail.")
+
+        production = sub.add_parser(
+            "production", help="Turn an environment's production flag on or off (audited; guards who may change it)."
+        )
+        production.add_argument("environment", help="Environment slug, e.g. production.")
+        production.add_argument("flag", choices=("on", "off"))
+        production.add_argument("--reason", default="", type=_reason, help="Why; recorded in the audit trail.")
 
         app_id = sub.add_parser(
             "set-app-id", help="Set the Intercom app ID an environment's web messenger boots with ('' clears it)."
@@ -344,18 +357,40 @@ class Command(BaseCommand):
         if as_json:
             self.stdout.write(json.dumps(numbers.as_dict(), indent=2))
             return
+        if numbers.meets_threshold:
+            verdict = " - ready to enforce"
+        elif numbers.soak is not None and numbers.ratio is not None and numbers.ratio >= numbers.threshold:
+            verdict = " - waiting for the web soak"
+        else:
+            verdict = " - below threshold"
         self._say(
             f"{environment} {platform}: {numbers.ratio_display} ({numbers.ready_users} of {numbers.active_users} "
-            f"users active in the last {days} days); threshold {numbers.threshold_display}"
-            + (" - ready to enforce" if numbers.meets_threshold else " - below threshold")
+            f"users active in the last {days} days); threshold {numbers.threshold_display}{verdict}"
         )
+        if numbers.soak is not None:
+            self._say(f"  {numbers.soak.describe()}")
         for share in numbers.versions:
-            self._say(f"  {share.version:<20}{share.users:>10}  {evidence_text(share, numbers.rule)}")
+            self._say(f"  {client_label(share.version):<20}{share.users:>10}  {evidence_text(share, numbers.rule)}")
 
-    def handle_min_version(self, *, environment: str, platform: str, version: str, reason: str, **options: Any) -> None:
+    def handle_min_version(
+        self, *, environment: str, platform: str, version: str, reason: str, force: bool, **options: Any
+    ) -> None:
         config = get_platform_config(platform, environment)
-        previous = set_min_sending_version(config, version, reason=reason)
+        previous = set_min_sending_version(config, version, reason=reason, force=force)
         self._say(f"{config}: minimum sending version {previous or 'none'} -> {config.min_sending_version or 'none'}.")
+        if version and not builds_in_use(config):
+            self.stderr.write(
+                for_terminal(
+                    f"{config}: no single-page-app build has reported an X-App-Version: web pages rendered by the "
+                    "tags have no version, so this minimum covers none of them."
+                )
+            )
+
+    def handle_production(self, *, environment: str, flag: str, reason: str, **options: Any) -> None:
+        env = get_environment(environment)
+        previous = set_is_production(env, flag == "on", reason=reason)
+        before, after = ("on" if previous else "off"), ("on" if env.is_production else "off")
+        self._say(f"{env}: production flag {before} -> {after}.")
 
     def handle_set_app_id(self, *, environment: str, app_id: str, reason: str, **options: Any) -> None:
         env = get_environment(environment)

@@ -11,8 +11,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from intercom_identity._internal.configcache import get_serving_config
 from intercom_identity.models import ClientActivity, Environment, Platform, RolloutPhase
-from intercom_identity.rollout.activity import record_client
+from intercom_identity.rollout.activity import record, record_client
 from intercom_identity.rollout.changes import change_phase, store_secret
 from intercom_identity.selectors import get_platform_config
 
@@ -58,11 +59,9 @@ class Command(BaseCommand):
                     # User n upgrades on day n * 1.8 of the rollout: by today 17 of 20 have (85%).
                     upgraded = (30 - day) > n * 1.8
                     version = "2.0.0" if upgraded else "1.4.2"
-                    record_client(
-                        user,
-                        platform,
-                        version,
-                        sent_credential=upgraded,
-                        environment=development.slug,
-                        now=now - timedelta(days=day, hours=n % 12),
-                    )
+                    moment = now - timedelta(days=day, hours=n % 12)
+                    if upgraded:  # the JSON view handed 2.0.0 a credential (as serve_identity records it)
+                        config = get_serving_config(platform, development.slug)
+                        record(config, user, version, sent_credential=True, now=moment)
+                    else:  # 1.4.2 only logs in
+                        record_client(user, platform, version, environment=development.slug, now=moment)
