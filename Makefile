@@ -77,7 +77,7 @@ fuzz: $(STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m pytest -m chaos tests/test_chaos.py -q -s
 
-# Benchmarks 1-6 of the README's Performance section, and 7 (bench/asgi.py: under ASGI, quoted in docs/asgi.md). adoption.py, activity_scale.py and web.py
+# Benchmarks 1-8 of the README's Performance section, and 9 (bench/asgi.py: under ASGI, quoted in docs/asgi.md). adoption.py, activity_scale.py and web.py
 # need the local PostgreSQL (activity_scale.py and web.py Redis too, web.py wrk); each prints PASS/MISS per target and fails only on errors.
 # Every benchmark script once at a tiny size (tests/test_bench.py, `-m bench`): they run and print their
 # tables; nothing is timed. Needs PostgreSQL, Redis and wrk (skipped without them, failed in CI).
@@ -88,6 +88,7 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || echo "NOTE: wrk not found: bench/web.py will fail. Install it with: apt-get install -y wrk"
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/template.py
+	$(BIN)/python bench/login.py
 	$(BIN)/python bench/adoption.py
 	$(BIN)/python bench/activity_scale.py
 	$(BIN)/python bench/resolver.py

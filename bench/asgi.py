@@ -1,4 +1,4 @@
-"""Benchmark 7: the app under an ASGI server (gunicorn managing uvicorn workers, ``project.asgi``),
+"""Benchmark 9: the app under an ASGI server (gunicorn managing uvicorn workers, ``project.asgi``),
 next to the same measurements under WSGI (gunicorn's sync workers, ``project.wsgi``) in the same run.
 
 Usage::

@@ -12,11 +12,15 @@ class IntercomIdentityConfig(AppConfig):
 
     def ready(self) -> None:
         from intercom_identity import receivers
-        from intercom_identity.checks import ALL_CHECKS, DATABASE_CHECKS
+        from intercom_identity._internal import logsafety
+        from intercom_identity.checks import ALL_CHECKS, DATABASE_CHECKS, DEPLOY_CHECKS
 
         receivers.connect()
+        logsafety.install()
 
         for check in ALL_CHECKS:
             checks.register(check, checks.Tags.security)
+        for check in DEPLOY_CHECKS:
+            checks.register(check, checks.Tags.security, deploy=True)
         for check in DATABASE_CHECKS:
             checks.register(check, checks.Tags.database)

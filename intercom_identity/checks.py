@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from ipaddress import ip_address
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
@@ -70,6 +72,16 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
         "W007",
         "Set it: manage.py intercom_identity set-app-id ENV APP_ID (the app ID is in Intercom's Messenger "
         "installation settings), or in the admin's Environments page.",
+    ),
+    "values_under_older_key": _warning(
+        "W011",
+        "Run: manage.py intercom_identity rotate-keys (once every process has the current key list), "
+        "and keep every key until this check is quiet.",
+    ),
+    "api_base_url_in_clear": _warning(
+        "W012",
+        "Use an https:// URL (Intercom's regions and any proxy in front of them speak TLS). Plain http is "
+        "accepted without a warning only for a loopback host (a local test server).",
     ),
     "deadline_not_enforced": _warning(
         "W019",
@@ -449,6 +461,65 @@ def check_deadline(app_configs: Any = None, databases: Any = None, **kwargs: Any
     ]
 
 
+def check_values_under_first_key(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Stored secrets and API tokens encrypted with a key other than the first: removing that
+    key from ``INTERCOM_IDENTITY_ENCRYPTION_KEYS`` would make them unreadable (a 503 for a
+    secret in use). A database check: it reads every encrypted value's signature."""
+    if not databases:
+        return []
+    from intercom_identity._internal.key_rotation import key_coverage
+
+    try:
+        crypto.fernet()  # malformed or missing keys: E001 / the keys' own error says so
+        older = key_coverage().older_key
+    except ImproperlyConfigured:
+        return []
+    except Exception:  # tables not migrated yet
+        return []
+    if not older:
+        return []
+    return [
+        MESSAGES["values_under_older_key"](
+            f"{len(older)} stored encrypted value(s) are not encrypted with the first key of "
+            f"{PREFIX}ENCRYPTION_KEYS ({for_terminal(', '.join(older[:5]))}{', ...' if len(older) > 5 else ''}): "
+            "removing an older key would make them unreadable."
+        )
+    ]
+
+
+def check_api_base_url_tls(**kwargs: Any) -> list[CheckMessage]:
+    """``check --deploy``: an ``http://`` API URL to a host other than this machine sends every
+    environment's API token (``Authorization: Bearer``) and Intercom's answers in clear."""
+    try:
+        url = conf.API_BASE_URL
+    except ImproperlyConfigured:  # E019 says so
+        return []
+    if not url:
+        return []
+    parts = urlsplit(url)
+    if parts.scheme != "http" or _is_loopback(parts.hostname or ""):
+        return []
+    return [
+        MESSAGES["api_base_url_in_clear"](
+            f"{PREFIX}API_BASE_URL is a plain http:// URL to {for_terminal(parts.hostname or '')}: the Intercom API "
+            "token would travel in clear to it on every sync."
+        )
+    ]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always this machine
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# Registered with ``deploy=True``: run by ``manage.py check --deploy``.
+DEPLOY_CHECKS = [check_api_base_url_tls]
+
+
 def check_unfinished_secret_creations(
     app_configs: Any = None, databases: Any = None, **kwargs: Any
 ) -> list[CheckMessage]:
@@ -477,6 +548,7 @@ DATABASE_CHECKS = [
     check_web_app_id,
     check_deadline,
     check_unfinished_secret_creations,
+    check_values_under_first_key,
 ]
 
 ALL_CHECKS = [

@@ -17,6 +17,14 @@ class IntercomIdentityError(Exception):
     """Base class of every error this app raises on purpose."""
 
 
+class IdentityCallableRaised(ImproperlyConfigured):
+    """A pluggable ``INTERCOM_IDENTITY_USER_ID`` / ``USER_EMAIL`` / ``AUTHENTICATE`` raised.
+
+    Already logged where it was caught (the traceback once per process, then a count): whoever
+    answers it (a 503, a messenger that does not boot) logs nothing more.
+    """
+
+
 class UnknownPlatform(IntercomIdentityError, ValueError):
     """A platform name that is not ``ios``, ``android`` or ``web``."""
 

@@ -5,9 +5,9 @@ views (the demo's login API) answer the same way."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, overload
 
 from asgiref.sync import iscoroutinefunction
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig, SuspiciousOperation
@@ -16,12 +16,16 @@ from django.http import HttpRequest, JsonResponse
 
 from intercom_identity._internal import outages
 from intercom_identity._internal.ratelimit import retry_after
-from intercom_identity.exceptions import MissingSecret, UnknownEnvironment, UnservedEnvironment
+from intercom_identity.exceptions import (
+    IdentityCallableRaised,
+    MissingSecret,
+    SecretUnavailable,
+    UnknownEnvironment,
+    UnknownPlatform,
+    UnservedEnvironment,
+)
 
 logger = logging.getLogger(__name__)
-
-# A JSON view, sync or ``async def``.
-View = TypeVar("View", bound=Callable[..., Any])
 
 
 def error_response(status: int, code: str, detail: str) -> JsonResponse:
@@ -61,19 +65,66 @@ def unserved(exc: UnservedEnvironment) -> JsonResponse:
 
 def unavailable(exc: Exception) -> JsonResponse:
     """503 for a server-side configuration problem; the log gets the reason, the client a sentence."""
+    error = error_for(exc)
+    if error is None or error[0] not in (400, 503):
+        logger.error("Intercom identity unavailable: %s", exc)
+        error = 503, "secret_unavailable", "Intercom identity is temporarily unavailable on this server."
+    return error_response(*error)
+
+
+def error_for(exc: Exception) -> tuple[int, str, str] | None:
+    """``(status, code, detail)`` of the JSON views for an exception on the serving path, or None
+    for one they do not answer (a bug, left to propagate).
+
+    The one table of those answers: the plain JSON view, its DRF twin and the login integrations
+    (which put ``{"error": code, "detail": detail}`` under ``"intercom"``) all read it, so a code
+    means the same thing everywhere. Logs the reason of a server-side problem, never to the client.
+    """
+    if isinstance(exc, UnknownPlatform):
+        return 400, "unknown_platform", str(exc)
     if isinstance(exc, UnservedEnvironment):  # the client's mistake, not the server's
-        return unserved(exc)
-    logger.error("Intercom identity unavailable: %s", exc)
+        return 400, "unknown_environment", str(exc)
     if isinstance(exc, UnknownEnvironment):
-        return error_response(503, "environment_not_configured", "Intercom identity is not configured on this server.")
+        logger.error("Intercom identity unavailable: %s", exc)
+        return 503, "environment_not_configured", "Intercom identity is not configured on this server."
     if isinstance(exc, MissingSecret):
-        return error_response(503, "secret_missing", "No Intercom secret is stored for this platform yet.")
-    return error_response(503, "secret_unavailable", "Intercom identity is temporarily unavailable on this server.")
+        logger.error("Intercom identity unavailable: %s", exc)
+        return 503, "secret_missing", "No Intercom secret is stored for this platform yet."
+    if isinstance(exc, SecretUnavailable):
+        logger.error("Intercom identity unavailable: %s", exc)
+        return 503, "secret_unavailable", "Intercom identity is temporarily unavailable on this server."
+    if isinstance(exc, (DatabaseError, InterfaceError)):  # InterfaceError: a connection closed under it
+        outages.DATABASE.failed(exc, "the JSON views answer 503 database_unavailable")  # logged bounded
+        return 503, "database_unavailable", "Intercom identity is temporarily unavailable."
+    if isinstance(exc, ImproperlyConfigured):
+        if not isinstance(exc, IdentityCallableRaised):  # that one is logged, bounded, where it was raised
+            logger.error("Intercom identity unavailable: %s", exc)
+        return 503, "misconfigured", "Intercom identity is not configured correctly on this server."
+    if isinstance(exc, SuspiciousOperation):
+        return 400, "bad_request", f"The request was refused: {type(exc).__name__}."
+    return None
 
 
-def json_errors(view: View) -> View:
-    """What would otherwise be an HTML error page is a JSON answer: a database that is down or a
-    misconfiguration is a 503, a request Django finds suspicious (too many fields) a 400.
+P = ParamSpec("P")
+
+# What the wrapped views answer instead of raising (``error_for`` has each answer). UnservedEnvironment:
+# from resolve_environment(), wherever the view calls it; InterfaceError: a connection closed under it.
+ANSWERED = (UnservedEnvironment, DatabaseError, InterfaceError, ImproperlyConfigured, SuspiciousOperation)
+
+
+@overload
+def json_errors(
+    view: Callable[P, Coroutine[Any, Any, JsonResponse]],
+) -> Callable[P, Coroutine[Any, Any, JsonResponse]]: ...
+
+
+@overload
+def json_errors(view: Callable[P, JsonResponse]) -> Callable[P, JsonResponse]: ...
+
+
+def json_errors(view: Callable[P, Any]) -> Callable[P, Any]:
+    """What would otherwise be an HTML error page is a JSON answer (``error_for``): a database that
+    is down or a misconfiguration is a 503, a request Django finds suspicious (too many fields) a 400.
 
     Wraps a sync view in a sync function and an ``async def`` view in a coroutine function, so
     neither costs Django a thread hop to adapt it.
@@ -81,44 +132,33 @@ def json_errors(view: View) -> View:
     if iscoroutinefunction(view):
 
         @wraps(view)
-        async def async_wrapper(request: HttpRequest) -> JsonResponse:
+        async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> JsonResponse:
             try:
-                response = await view(request)
-            except ERRORS_ANSWERED as exc:
-                return error_answer(exc)
+                response: JsonResponse = await view(*args, **kwargs)
+            except ANSWERED as exc:
+                return _answer(exc)
             outages.DATABASE.available()
-            return response  # type: ignore[no-any-return]
+            return response
 
-        return async_wrapper  # type: ignore[return-value]
+        return async_wrapper
 
     @wraps(view)
-    def wrapper(request: HttpRequest) -> JsonResponse:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> JsonResponse:
         try:
-            response = view(request)
-        except ERRORS_ANSWERED as exc:
-            return error_answer(exc)
+            response: JsonResponse = view(*args, **kwargs)
+        except ANSWERED as exc:
+            return _answer(exc)
         outages.DATABASE.available()
-        return response  # type: ignore[no-any-return]
+        return response
 
-    return wrapper  # type: ignore[return-value]
-
-
-# UnservedEnvironment: from resolve_environment(), wherever the view calls it; InterfaceError: a
-# connection closed under the view.
-ERRORS_ANSWERED = (UnservedEnvironment, DatabaseError, InterfaceError, ImproperlyConfigured, SuspiciousOperation)
+    return wrapper
 
 
-def error_answer(exc: Exception) -> JsonResponse:
-    """The JSON answer to one of ``ERRORS_ANSWERED`` raised by a view."""
-    if isinstance(exc, UnservedEnvironment):
-        return unserved(exc)
-    if isinstance(exc, (DatabaseError, InterfaceError)):
-        outages.DATABASE.failed(exc, "the JSON views answer 503 database_unavailable")  # logged bounded
-        return error_response(503, "database_unavailable", "Intercom identity is temporarily unavailable.")
-    if isinstance(exc, ImproperlyConfigured):
-        logger.error("Intercom identity unavailable: %s", exc)
-        return error_response(503, "misconfigured", "Intercom identity is not configured correctly on this server.")
-    return error_response(400, "bad_request", f"The request was refused: {type(exc).__name__}.")
+def _answer(exc: Exception) -> JsonResponse:
+    """The JSON answer to one of ``ANSWERED`` raised by a view."""
+    error = error_for(exc)
+    assert error is not None  # noqa: S101 - every one of these has its answer
+    return error_response(*error)
 
 
 def read_body(request: HttpRequest) -> bytes | JsonResponse:

@@ -27,6 +27,77 @@ ALLOWED_METHODS = ("GET", "HEAD")
 VERIFY_FIELDS = ("user_id", "email", "user_hash", "intercom_user_jwt")
 
 
+def requested_platform(request: HttpRequest) -> str | None:
+    """The platform a request names: ``?platform=`` first, else the ``X-Intercom-Platform`` header
+    (what a mobile app's HTTP client adds to every call, the SDK's JWT provider included)."""
+    return request.GET.get("platform") or request.headers.get("X-Intercom-Platform") or None
+
+
+@http.json_errors
+def identity_response(request: HttpRequest, user: Any) -> JsonResponse:
+    """The JSON view's answer for ``user`` (None: nobody signed in), whoever authenticated them.
+
+    The one core of the plain view and of ``contrib.rest_framework.IntercomIdentityView``: the
+    401, the rate limit, the platform, the payload and the error mapping (``http.error_for``).
+    The caller adds ``Cache-Control: no-store`` and answers the methods it does not allow.
+    ``aidentity_response`` is the same for async views, sharing every step but the awaiting.
+    """
+    asked = identity_request(request, user)
+    if isinstance(asked, JsonResponse):
+        return asked
+    platform, environment = asked
+    try:
+        payload = serve_identity(user, platform, request.headers.get("X-App-Version"), environment=environment)
+    except SERVE_ERRORS as exc:
+        return serve_error(exc)
+    return JsonResponse(payload)
+
+
+@http.json_errors
+async def aidentity_response(request: HttpRequest, user: Any) -> JsonResponse:
+    """``identity_response`` for async views (``auser_hash``): the same statuses, bodies and headers,
+    with no thread hop of its own while the configuration copy is current (``aserve_identity``)."""
+    asked = identity_request(request, user)
+    if isinstance(asked, JsonResponse):
+        return asked
+    platform, environment = asked
+    try:
+        payload = await aserve_identity(user, platform, request.headers.get("X-App-Version"), environment=environment)
+    except SERVE_ERRORS as exc:
+        return serve_error(exc)
+    return JsonResponse(payload)
+
+
+def identity_request(request: HttpRequest, user: Any) -> tuple[str, str] | JsonResponse:
+    """The platform asked for (``requested_platform``) and the environment the request is served
+    from, or the answer when there is none to serve: 401 for nobody signed in, 429 over the rate
+    limit, 400 without a platform. The rate limit is counted in the cache (called directly from
+    async views too: one round trip, shorter than a thread hop)."""
+    if user is None:
+        return http.error_response(401, "not_authenticated", "Sign in to get an Intercom identity.")
+    environment = resolve_environment(request)  # UnservedEnvironment: json_errors answers 400
+    limited = http.rate_limited(request, "hash", conf.HASH_RATE_LIMIT, user, environment=environment)
+    if limited is not None:
+        return limited
+    platform = requested_platform(request)
+    if not platform:
+        return http.error_response(
+            400, "missing_platform", "Name the platform: ?platform=ios, ?platform=android or ?platform=web."
+        )
+    return platform, environment
+
+
+# What serving the payload may raise that the JSON views answer (``http.error_for``'s table).
+SERVE_ERRORS = (UnknownPlatform, UnknownEnvironment, SecretUnavailable)
+
+
+def serve_error(exc: Exception) -> JsonResponse:
+    """The answer when ``serve_identity`` or ``aserve_identity`` raises one of ``SERVE_ERRORS``."""
+    error = http.error_for(exc)
+    assert error is not None  # noqa: S101 - each of these has its answer
+    return http.error_response(*error)
+
+
 @csrf_exempt  # it only reads (GET/HEAD); without this, other methods would get the CSRF 403 page, not JSON
 @never_cache
 @http.json_errors
@@ -34,16 +105,7 @@ def user_hash(request: HttpRequest) -> JsonResponse:
     """``GET ?platform=ios|android|web``: the identity payload of the authenticated user."""
     if request.method not in ALLOWED_METHODS:
         return http.method_not_allowed(request, ALLOWED_METHODS)
-    user = authenticate(request)
-    asked = requested_platform(request, user)
-    if isinstance(asked, JsonResponse):
-        return asked
-    platform, environment = asked
-    try:
-        payload = serve_identity(user, platform, request.headers.get("X-App-Version"), environment=environment)
-    except IDENTITY_ERRORS as exc:
-        return identity_error(exc)
-    return JsonResponse(payload)
+    return identity_response(request, authenticate(request))
 
 
 @csrf_exempt
@@ -54,45 +116,7 @@ async def auser_hash(request: HttpRequest) -> JsonResponse:
     headers, with no thread hop of its own while the configuration copy is current."""
     if request.method not in ALLOWED_METHODS:
         return http.method_not_allowed(request, ALLOWED_METHODS)
-    user = await aauthenticate(request)
-    asked = requested_platform(request, user)
-    if isinstance(asked, JsonResponse):
-        return asked
-    platform, environment = asked
-    try:
-        payload = await aserve_identity(user, platform, request.headers.get("X-App-Version"), environment=environment)
-    except IDENTITY_ERRORS as exc:
-        return identity_error(exc)
-    return JsonResponse(payload)
-
-
-def requested_platform(request: HttpRequest, user: Any) -> tuple[str, str] | JsonResponse:
-    """The platform asked for and the environment the request is served from, or the answer when
-    there is none to serve: 401 for nobody signed in, 429 over the rate limit, 400 without a
-    platform. The rate limit is counted in the cache (called directly from async views too: one
-    round trip, shorter than a thread hop)."""
-    if user is None:
-        return http.error_response(401, "not_authenticated", "Sign in to get an Intercom identity.")
-    environment = resolve_environment(request)  # UnservedEnvironment: json_errors answers 400
-    limited = http.rate_limited(request, "hash", conf.HASH_RATE_LIMIT, user, environment=environment)
-    if limited is not None:
-        return limited
-    platform = request.GET.get("platform")
-    if not platform:
-        return http.error_response(
-            400, "missing_platform", "Name the platform: ?platform=ios, ?platform=android or ?platform=web."
-        )
-    return platform, environment
-
-
-IDENTITY_ERRORS = (UnknownPlatform, UnknownEnvironment, SecretUnavailable)
-
-
-def identity_error(exc: Exception) -> JsonResponse:
-    """The answer when ``serve_identity`` raises one of ``IDENTITY_ERRORS``."""
-    if isinstance(exc, UnknownPlatform):
-        return http.error_response(400, "unknown_platform", str(exc))
-    return http.unavailable(exc)
+    return await aidentity_response(request, await aauthenticate(request))
 
 
 def parse_verify_body(body: bytes) -> dict[str, Any] | JsonResponse:

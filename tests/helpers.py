@@ -10,7 +10,9 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -62,7 +64,7 @@ def openssl_hmac(secret: str, message: str) -> str:
     return completed.stdout.decode().split()[-1]
 
 
-# One deployment serving two workspaces (issue 29): production by default, development for the
+# One deployment serving two workspaces: production by default, development for the
 # requests that send ``X-Intercom-Environment: development`` (a debug build of the app).
 TWO_WORKSPACES = {
     "INTERCOM_IDENTITY_ENVIRONMENT": "production",
@@ -442,3 +444,23 @@ def manage_py(line: str) -> None:
     words = shlex.split(line)
     assert words[:2] == ["python", "manage.py"], line
     call_command(*words[2:], stdout=io.StringIO(), stderr=io.StringIO())
+
+
+# A fenced block the documentation promises works, named by the comment just above it.
+DOC_BLOCK = re.compile(r"<!-- (?:recipe|example): (?P<name>[\w.-]+) -->\n```(?P<lang>\w*)\n(?P<body>.*?)\n```", re.S)
+
+
+def doc_blocks(page: str) -> dict[str, str]:
+    """Every named fenced block of ``docs/<page>``, exactly as printed, by name."""
+    return {m["name"]: m["body"] for m in DOC_BLOCK.finditer((DOCS / page).read_text(encoding="utf-8"))}
+
+
+def doc_module(page: str, name: str, **namespace: Any) -> ModuleType:
+    """The block ``name`` of ``docs/<page>`` run as a module (importable as ``tests.docs.<page>.<name>``)."""
+    code = doc_blocks(page)[name]
+    module_name = f"tests.docs.{Path(page).stem.replace('-', '_')}.{name}"
+    module = ModuleType(module_name)
+    module.__dict__.update(namespace)
+    sys.modules[module_name] = module
+    exec(compile(code, f"docs/{page} ({name})", "exec"), module.__dict__)  # noqa: S102 - the docs' own code
+    return module

@@ -20,6 +20,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "intercom_identity",
     "project",
+    # The login libraries of intercom_identity/contrib/ (tests/contrib/): their real releases.
+    "rest_framework",
+    "rest_framework.authtoken",
+    "knox",
+    "djoser",
+    "dj_rest_auth",
+    "allauth",
+    "allauth.account",
+    "allauth.headless",
 ]
 MIDDLEWARE = [
     "tests.leakguard.RecordResponsesMiddleware",
@@ -29,6 +38,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "intercom_identity.middleware.MessengerSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 if django.VERSION >= (6, 0):
     # Django's own CSP, as users turn it on: it sends no header until a test sets SECURE_CSP
@@ -67,6 +77,32 @@ INTERCOM_IDENTITY_WEB_SOAK = 0
 # The calendar must not decide what a test sees (the reminders start 60 days before Intercom's deadline):
 # the deadline's own tests set it back and pin the day (tests/rollout/test_deadline.py).
 INTERCOM_IDENTITY_DEADLINE = None
+
+# The login libraries (tests/contrib/), configured as their documentation says.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+}
+SIMPLE_JWT = {
+    "TOKEN_OBTAIN_SERIALIZER": "intercom_identity.contrib.simplejwt.TokenObtainPairSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "intercom_identity.contrib.simplejwt.TokenRefreshSerializer",
+    "SIGNING_KEY": "tests-only-simplejwt-signing-key-32-bytes-long",
+}
+REST_AUTH = {
+    "TOKEN_SERIALIZER": "intercom_identity.contrib.dj_rest_auth.TokenSerializer",
+    "JWT_SERIALIZER": "intercom_identity.contrib.dj_rest_auth.JWTSerializer",
+}
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_EMAIL_VERIFICATION = "none"
+HEADLESS_TOKEN_STRATEGY = "intercom_identity.contrib.allauth.IntercomTokenStrategy"
+HEADLESS_ONLY = True
+HEADLESS_FRONTEND_URLS: dict[str, str] = {}
 
 DEFAULT_EXCEPTION_REPORTER_FILTER = "intercom_identity.debug.AlwaysSafeExceptionReporterFilter"
 

@@ -67,6 +67,12 @@ def test_hashing() -> None:
         assert other in output  # the context rows are kept
 
 
+def test_activity_keys() -> None:
+    output = run("activity_keys.py", "--quick")
+    assert has(output, r"^record\(\), key in clear: user id, version, hour \(baseline\) .* 1\.000 "), output
+    assert has(output, r"^record\(\), keyed digest \(BLAKE2b keyed from SECRET_KEY\) .* <= 1\.5x +(PASS|MISS)$"), output
+
+
 def test_resolver() -> None:
     output = run("resolver.py", "--quick")
     assert has(output, r"^no resolver \(baseline\) .* req/s +1\.000 "), output
@@ -143,6 +149,14 @@ def test_connections() -> None:
     assert has(output, r"^CONN_MAX_AGE=60 \+ CONN_HEALTH_CHECKS \(the demo's default\) .* req/s"), output
     assert has(output, r"^persistent connections: [\d.]+x the throughput of a connection per request\.$"), output
     assert "error:" not in output
+
+
+def test_login() -> None:
+    output = run("login.py", "--quick")
+    assert has(output, r"^POST /api/token/, SimpleJWT's serializer \(baseline\) .* us/req +1\.000 "), output
+    assert has(output, r"^POST /api/token/ \+ intercom, JWT platform .* <= 1\.5x +(PASS|MISS)$"), output
+    assert has(output, r"^GET IntercomIdentityView \?platform=android \(fresh JWT\) .* <= 2\.0x +(PASS|MISS)$"), output
+    assert has(output, r"^login: [\d.]+x \(hash platform\), [\d.]+x \(JWT platform\)"), output
 
 
 ASGI_DATABASE = postgres_url(own_database("bench_asgi_tiny"))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.core.checks import Error, Warning
 from django.core.management import call_command
@@ -159,3 +161,35 @@ def test_malformed_activity_settings(setting: str, value: object, check_id: str)
 )
 def test_activity_settings_at_their_limits_pass() -> None:
     assert check_settings() == []
+
+
+def deploy_check_output() -> str:
+    err = io.StringIO()
+    # --tag security: another test may leave DJANGO_ALLOW_ASYNC_UNSAFE set (async.E001 under --deploy).
+    call_command("check", "--deploy", "--tag", "security", stdout=io.StringIO(), stderr=err)
+    return err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("url", "warned"),
+    [
+        ("http://intercom-proxy.internal:8080", True),
+        ("http://api.intercom.io", True),
+        ("http://10.0.0.7", True),
+        ("https://api.eu.intercom.io", False),
+        ("http://127.0.0.1:9000", False),
+        ("http://localhost:9000", False),
+        ("http://[::1]:9000", False),
+        (None, False),
+    ],
+)
+def test_check_deploy_warns_of_an_api_url_in_clear_to_another_host(url: str | None, warned: bool) -> None:
+    with override_settings(INTERCOM_IDENTITY_API_BASE_URL=url):
+        output = deploy_check_output()
+        plain = io.StringIO()
+        call_command("check", "--tag", "security", stdout=io.StringIO(), stderr=plain)
+    assert ("intercom_identity.W012" in output) is warned
+    assert "intercom_identity.W012" not in plain.getvalue()  # a deployment concern: --deploy only
+    if warned:
+        assert "token would travel in clear" in output
+        assert "https://" in output

@@ -43,7 +43,16 @@ DOCUMENTED_ERRORS = {
     "bad_request",
 }
 # The app's endpoints answer at both spellings of their URL (with and without the slash).
-ENDPOINTS = ["/intercom/user-hash/", "/intercom/verify/", "/api/login/", "/intercom/user-hash", "/intercom/verify"]
+# /api/intercom/identity/: the JSON view's DRF twin (intercom_identity.contrib.rest_framework), served
+# by tests/contrib/urls.py (the demo's URLs plus the login libraries').
+ENDPOINTS = [
+    "/intercom/user-hash/",
+    "/intercom/verify/",
+    "/api/login/",
+    "/intercom/user-hash",
+    "/intercom/verify",
+    "/api/intercom/identity/",
+]
 counts: dict[str, int] = {}
 
 # Every text field may hold lone surrogates: JSON carries them as "\ud800" escapes, and they are
@@ -130,6 +139,7 @@ def check(response: Any, endpoint: str) -> None:
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.urls("tests.contrib.urls")
 @override_settings(INTERCOM_IDENTITY_HASH_RATE_LIMIT=0, INTERCOM_IDENTITY_VERIFY_RATE_LIMIT=0)
 def test_endpoint_never_fails(fuzz_client: Client, endpoint: str) -> None:
     counts[endpoint] = 0

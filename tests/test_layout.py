@@ -123,3 +123,34 @@ def test_the_public_api_names_what_a_login_view_needs() -> None:
     assert {"compute_user_hash", "serve_identity", "identity_payload", "record_client", "forget_user"} <= set(
         intercom_identity.__all__
     )
+
+
+# Each login library, and the one module of the package that imports it: its own integration (the
+# SimpleJWT and dj-rest-auth ones reach DRF through contrib/rest_framework.py). djoser and knox are
+# documented recipes, imported by none.
+LOGIN_LIBRARIES = {
+    "rest_framework": {"contrib/rest_framework.py"},
+    "rest_framework_simplejwt": {"contrib/simplejwt.py"},
+    "dj_rest_auth": {"contrib/dj_rest_auth.py"},
+    "allauth": {"contrib/allauth.py"},
+    "djoser": set(),
+    "knox": set(),
+}
+
+
+def top_level_imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_each_login_library_is_imported_only_by_its_own_integration() -> None:
+    importers: dict[str, set[str]] = {library: set() for library in LOGIN_LIBRARIES}
+    for path in PACKAGE.rglob("*.py"):
+        for library in top_level_imports(path) & set(LOGIN_LIBRARIES):
+            importers[library].add(path.relative_to(PACKAGE).as_posix())
+    assert importers == LOGIN_LIBRARIES

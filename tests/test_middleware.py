@@ -497,7 +497,7 @@ def test_with_the_session_store_down_the_view_still_answers(user_client: Client)
     assert response.json()["error"] == "database_unavailable"
 
 
-# --- several workspaces: the cookies of the workspace the request is served from (issue 29) --------------
+# --- several workspaces: the cookies of the workspace the request is served from --------------
 
 
 def test_the_cookies_expired_are_those_of_the_hosts_workspace() -> None:

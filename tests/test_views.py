@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -7,22 +9,33 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from intercom_identity import compute_user_hash
-from intercom_identity.models import PlatformConfig, RolloutPhase
-from tests.helpers import SECRETS, AsyncBridge, configure
+from intercom_identity.models import ClientActivity, PlatformConfig, RolloutPhase
+from tests.helpers import SECRETS, TWO_WORKSPACES, AsyncBridge, configure, openssl_hmac
 
 URL = "/intercom/user-hash/"
+# The plain view and its DRF twin share one core and answer the same: every test runs against
+# both, but for the few about how the plain view authenticates (marked ``plain_only``).
+ENDPOINTS = {"plain": "/intercom/user-hash/", "drf": "/api/intercom/identity/"}
 VERIFY_URL = "/intercom/verify/"
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.contrib.urls")]
+plain_only = pytest.mark.parametrize("endpoint", ["plain"], indirect=True)
+
+
+@pytest.fixture(autouse=True, params=sorted(ENDPOINTS))
+def endpoint(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(sys.modules[__name__], "URL", ENDPOINTS[request.param])
+    return str(request.param)
 
 
 @pytest.fixture(params=["Client", "AsyncClient"])
 def client(request: pytest.FixtureRequest, settings: Any) -> Any:
     """Each test runs through ``Client`` (the sync views, ``intercom_identity.urls``) and through
-    ``AsyncClient`` (the async views, ``intercom_identity.urls_async``): the same answers."""
+    ``AsyncClient`` (the async views, ``intercom_identity.urls_async``; the DRF twin under the ASGI
+    handler): the same answers."""
     if request.param == "Client":
         return Client()
-    settings.ROOT_URLCONF = "tests.urls_async"
+    settings.ROOT_URLCONF = "tests.contrib.urls_async"
     return AsyncBridge()
 
 
@@ -36,6 +49,7 @@ def get(client: Client, **params: str) -> Any:
     return client.get(URL, params)
 
 
+@plain_only
 def test_url_is_named() -> None:
     assert reverse("intercom_identity:user-hash") == URL
 
@@ -185,6 +199,7 @@ def bearer_authenticate(request: Any) -> Any:
 
 
 @override_settings(INTERCOM_IDENTITY_AUTHENTICATE="tests.test_views.bearer_authenticate")
+@plain_only  # the DRF twin authenticates with DRF's classes (tests/contrib/test_rest_framework.py)
 def test_authentication_is_pluggable(client: Client, user: Any, all_secrets: Any) -> None:
     response = client.get(URL, {"platform": "ios"}, headers={"Authorization": "Bearer jane"})
     assert response.status_code == 200
@@ -271,3 +286,92 @@ def test_a_content_length_that_is_not_a_number_is_a_400_json(client: Client, all
     response = client.generic("POST", "/intercom/verify/", b"{}", content_type="application/json", CONTENT_LENGTH="abc")
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_body"
+
+
+def test_the_platform_may_be_the_x_intercom_platform_header(user_client: Client, user: Any, all_secrets: Any) -> None:
+    response = user_client.get(URL, headers={"X-Intercom-Platform": "android"})
+    assert response.json()["user_hash"] == compute_user_hash(SECRETS[("development", "android")], user_id=str(user.pk))
+    assert user_client.get(URL, {"platform": "web"}, headers={"X-Intercom-Platform": "ios"}).json()["platform"] == "web"
+
+
+# --- several workspaces: the environment chosen per request ----------------------------------
+
+
+@pytest.fixture
+def two_workspaces(all_secrets: Any) -> Iterator[None]:
+    """Production is the default, development is served to the requests that ask for it; both send."""
+    configure("production", "ios", RolloutPhase.SENDING)
+    with override_settings(**TWO_WORKSPACES):
+        yield
+
+
+def test_the_header_chooses_the_workspace_whose_secret_signs(
+    user_client: Client, user: Any, two_workspaces: Any
+) -> None:
+    debug_build = user_client.get(URL, {"platform": "ios"}, headers={"X-Intercom-Environment": "development"})
+    release = user_client.get(URL, {"platform": "ios"})
+    assert debug_build.status_code == release.status_code == 200
+    assert debug_build.json()["environment"] == "development"
+    assert debug_build.json()["user_hash"] == openssl_hmac(SECRETS[("development", "ios")], str(user.pk))
+    assert release.json()["environment"] == "production"
+    assert release.json()["user_hash"] == openssl_hmac(SECRETS[("production", "ios")], str(user.pk))
+
+
+@pytest.mark.parametrize("asked", ["staging", "PRODUCTION", "../production", "x" * 300])
+def test_an_unserved_environment_gets_400_and_no_credential(
+    user_client: Client, user: Any, two_workspaces: Any, asked: str
+) -> None:
+    response = user_client.get(URL, {"platform": "ios"}, headers={"X-Intercom-Environment": asked})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "unknown_environment"
+    assert set(body) == {"error", "detail"}
+    for secret in SECRETS.values():
+        assert compute_user_hash(secret, user_id=str(user.pk)) not in response.content.decode()
+
+
+def test_the_default_environment_is_refused_by_a_deployment_that_does_not_serve_it(
+    user_client: Client, all_secrets: Any
+) -> None:
+    """Only the default serves without a resolver; a resolver may not reach an unlisted environment."""
+    resolver = "intercom_identity.resolvers.header_environment"
+    with override_settings(INTERCOM_IDENTITY_ENVIRONMENT_RESOLVER=resolver):
+        asked = user_client.get(URL, {"platform": "ios"}, headers={"X-Intercom-Environment": "production"})
+        default = user_client.get(URL, {"platform": "ios"})
+    assert asked.status_code == 400
+    assert default.json()["environment"] == "development"
+
+
+def test_recording_lands_in_the_resolved_environment(user_client: Client, user: Any, two_workspaces: Any) -> None:
+    user_client.get(
+        URL, {"platform": "ios"}, headers={"X-Intercom-Environment": "development", "X-App-Version": "3.1.0"}
+    )
+    user_client.get(URL, {"platform": "ios"}, headers={"X-App-Version": "3.0.0"})
+    seen = dict(ClientActivity.objects.filter(user=user).values_list("environment__slug", "version"))
+    assert seen == {"development": "3.1.0", "production": "3.0.0"}
+
+
+def test_rate_limits_are_counted_per_environment(user_client: Client, two_workspaces: Any) -> None:
+    debug_build = {"X-Intercom-Environment": "development"}
+    with override_settings(INTERCOM_IDENTITY_HASH_RATE_LIMIT=1):
+        assert user_client.get(URL, {"platform": "ios"}, headers=debug_build).status_code == 200
+        assert user_client.get(URL, {"platform": "ios"}, headers=debug_build).status_code == 429
+        assert user_client.get(URL, {"platform": "ios"}).status_code == 200  # production's own allowance
+
+
+def test_the_emulator_applies_the_production_rule_of_the_resolved_environment(
+    client: Client, user: Any, two_workspaces: Any
+) -> None:
+    body = {"platform": "ios", "user_id": str(user.pk)}
+    body["user_hash"] = compute_user_hash(SECRETS[("development", "ios")], user_id=str(user.pk))
+    production = client.post(VERIFY_URL, body, content_type="application/json")
+    development = client.post(
+        VERIFY_URL, body, content_type="application/json", headers={"X-Intercom-Environment": "development"}
+    )
+    unserved = client.post(
+        VERIFY_URL, body, content_type="application/json", headers={"X-Intercom-Environment": "staging"}
+    )
+    assert production.status_code == 404  # the default here is production, where the emulator is off
+    assert development.status_code == 200, development.content
+    assert unserved.status_code == 400
+    assert unserved.json()["error"] == "unknown_environment"

@@ -90,6 +90,9 @@ class GuardedCache:
     def add(self, key: str, value: Any, timeout: float | None = DEFAULT_TIMEOUT) -> bool:
         return bool(_call("add", lambda: _django_cache.add(key, value, timeout=timeout)))
 
+    def delete_many(self, keys: Iterable[str]) -> None:
+        _call("delete_many", lambda: _django_cache.delete_many(keys))
+
     def incr(self, key: str) -> int:
         """Raises ``ValueError`` when the key is missing (an answer, not a failure)."""
         return int(_call("incr", lambda: _django_cache.incr(key), answers=(ValueError,)))

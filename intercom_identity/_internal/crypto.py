@@ -97,6 +97,29 @@ def decrypt(token: str) -> str:
         return fernet().decrypt(token.encode("ascii")).decode("utf-8")
 
 
+@lru_cache(maxsize=8)
+@sensitive_variables()
+def _first_fernet(keys: tuple[str, ...]) -> Fernet:
+    return _multi_fernet(keys)._fernets[0]  # validated there: an invalid key is reported as such
+
+
+def key_of(token: str) -> str:
+    """Which key a stored token is encrypted with: ``"first"``, ``"older"`` (another configured
+    key: unreadable once that key is removed) or ``"none"`` (no configured key).
+
+    Only the tokens' signatures are checked (``extract_timestamp``): nothing is decrypted.
+    """
+    keys = effective_keys()
+    encoded = token.encode("ascii", errors="replace")
+    for fernet_, answer in ((_first_fernet(keys), "first"), (_multi_fernet(keys), "older")):
+        try:
+            fernet_.extract_timestamp(encoded)
+        except InvalidToken:
+            continue
+        return answer
+    return "none"
+
+
 @sensitive_variables()
 def rotate(token: str) -> str:
     """Re-encrypt a stored token with the first key (MultiFernet.rotate), or raise ``SecretDecryptionError``."""

@@ -1,5 +1,6 @@
 """Re-encrypting every stored secret and API token with the first configured key, all or
-nothing (``intercom_identity rotate-keys``)."""
+nothing (``intercom_identity rotate-keys``), and verifying that every stored value is under
+that key (what the command says after rotating, and system check W011 says at any time)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,48 @@ logger = logging.getLogger("intercom_identity.maintenance")
 ENCRYPTED_FIELDS = ("encrypted_secret", "encrypted_previous_secret")
 
 
+class KeyCoverage(NamedTuple):
+    """The stored encrypted values not under the first key, each named (``development/ios: secret``).
+
+    ``older_key``: under another configured key, so unreadable once it is removed (a worker
+    still running with the old key list may have stored one after a rotation): rotate again.
+    ``unreadable``: under no configured key (left as they were by a rotation, as not in use).
+    """
+
+    older_key: tuple[str, ...]
+    unreadable: tuple[str, ...]
+
+
 class Rotation(NamedTuple):
-    """How many rows ``rotate_encryption`` re-encrypted."""
+    """How many rows ``rotate_encryption`` re-encrypted, and what the verification after it found."""
 
     configs: int
     api_tokens: int
+    verified: KeyCoverage = KeyCoverage((), ())
+
+
+def key_coverage() -> KeyCoverage:
+    """Every stored secret, previous secret and API token checked against the first key, as
+    committed now (a value another process stored since a rotation included)."""
+    older: list[str] = []
+    unreadable: list[str] = []
+    values: list[tuple[str, str]] = [
+        (f"{config}: {field.removeprefix('encrypted_').replace('_', ' ')}", token)
+        for config in PlatformConfig.objects.select_related("environment").order_by("pk")
+        for field in ENCRYPTED_FIELDS
+        if (token := getattr(config, field))
+    ]
+    values += [
+        (f"{environment}: API token", environment.encrypted_api_token)
+        for environment in Environment.objects.exclude(encrypted_api_token="").order_by("pk")
+    ]
+    for label, token in values:
+        key = crypto.key_of(token)
+        if key == "older":
+            older.append(label)
+        elif key == "none":
+            unreadable.append(label)
+    return KeyCoverage(older_key=tuple(older), unreadable=tuple(unreadable))
 
 
 def rotate_encryption() -> Rotation:
@@ -37,6 +75,7 @@ def rotate_encryption() -> Rotation:
     blocking the rotation for good. Returns the number of rows rotated; the secrets, and so
     every hash, stay the same. An invalid key is reported as such (``EncryptionKeyInvalid``).
     An unreadable API token not managed by settings blocks the rotation like a secret does.
+    Once committed, every stored value is checked against the first key (``Rotation.verified``).
     """
     crypto.fernet()  # an invalid or missing key is its own error, not "these rows cannot be decrypted"
     with transaction.atomic():
@@ -84,4 +123,13 @@ def rotate_encryption() -> Rotation:
         len(rotated),
         len(tokens),
     )
-    return Rotation(configs=len(rotated), api_tokens=len(tokens))
+    # Read again once committed: a process still running with the old key list may have stored
+    # a value under an old key meanwhile, which removing that key would strand.
+    verified = key_coverage()
+    if verified.older_key:
+        logger.warning(
+            "After the rotation, %d stored value(s) are still under an older key (stored meanwhile by a process "
+            "with the old key list?): run rotate-keys again before removing any key.",
+            len(verified.older_key),
+        )
+    return Rotation(configs=len(rotated), api_tokens=len(tokens), verified=verified)

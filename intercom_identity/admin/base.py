@@ -7,13 +7,29 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import ValidationError
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import BadRequest, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from intercom_identity._internal.sensitive import reaches_sensitive_field
+
+
+class AppChangeList(ChangeList):
+    """Django's changelist, with a date no ``datetime`` can hold being a bad request.
+
+    Django turns a ``ValueError`` of ``date_hierarchy``'s year, month and day into its "?e=1"
+    redirect, but ``?created_at__year=99999999999999999999`` (or a huge day) raises
+    ``OverflowError``, and the last year (9999) a ``ValueError`` outside its ``try``: both were 500s.
+    """
+
+    def get_filters(self, request: HttpRequest) -> Any:
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError):
+            raise BadRequest("A date filter is out of range.") from None
 
 
 class AppModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -23,12 +39,15 @@ class AppModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     No filter may reach a field holding secret material, directly or through a relation
     (counting the rows a ``__regex`` filter leaves recovers a ciphertext); which fields those
     are is ``sensitive``'s rule, not a list here. A filter value or a selected row id that the
-    database cannot take (a NUL byte on PostgreSQL, an id that is no number) is a 400 or a
-    message, not a 500. The POSTed values of ``write_only_fields`` (a new secret, a new API
-    token) are hidden from error reports.
+    database cannot take (a NUL byte on PostgreSQL, an id that is no number) or a date no
+    ``datetime`` holds is a 400 or a message, not a 500. The POSTed values of
+    ``write_only_fields`` (a new secret, a new API token) are hidden from error reports.
     """
 
     write_only_fields: tuple[str, ...] = ()
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return AppChangeList
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         if reaches_sensitive_field(self.model, lookup) or "\x00" in str(value):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -16,6 +18,7 @@ from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest
 
 from intercom_identity.conf import conf
+from intercom_identity.exceptions import IdentityCallableRaised
 from intercom_identity.validators import is_utf8_text
 
 logger = logging.getLogger("intercom_identity.identity")
@@ -40,17 +43,50 @@ def default_authenticate(request: HttpRequest) -> Any:
     return None
 
 
+# How often each (setting, exception type) was raised since its traceback was logged, and when
+# the last count was: one traceback per process, then a count at most every REPORT_INTERVAL.
+REPORT_INTERVAL = 60.0
+_raised: dict[tuple[str, str], list[float]] = {}
+_raised_lock = threading.Lock()
+
+
 def call_setting(setting: str, function: Callable[[Any], Any], argument: Any) -> Any:
     """``function(argument)`` for a pluggable ``INTERCOM_IDENTITY_<setting>``; an exception it
-    raises is a misconfiguration (``ImproperlyConfigured``, logged with its traceback), which the
-    JSON views answer with a 503 and the template tag by not booting: never a broken page."""
+    raises is a misconfiguration (``ImproperlyConfigured``), which the JSON views answer with a
+    503 and the template tag by not booting: never a broken page. Its traceback is logged once
+    per process and exception type; later ones are counted, the count logged at most a minute."""
     try:
         return function(argument)
     except (DatabaseError, InterfaceError, ImproperlyConfigured):
         raise  # the database being down has its own answer; a misconfiguration already is one
     except Exception as exc:
-        logger.exception("INTERCOM_IDENTITY_%s raised %s.", setting, type(exc).__name__)
-        raise ImproperlyConfigured(f"INTERCOM_IDENTITY_{setting} raised {type(exc).__name__}.") from exc
+        _report_raised(setting, exc)
+        raise IdentityCallableRaised(f"INTERCOM_IDENTITY_{setting} raised {type(exc).__name__}.") from None
+
+
+def _report_raised(setting: str, exc: Exception) -> None:
+    """The first time: ERROR with the traceback. Then: counted, one line at most every minute."""
+    problem = type(exc).__name__
+    now = time.monotonic()
+    with _raised_lock:
+        seen = _raised.get((setting, problem))
+        if seen is None:
+            _raised[(setting, problem)] = [0, now]
+        else:
+            seen[0] += 1
+            if now - seen[1] < REPORT_INTERVAL:
+                return
+            count, seen[0], seen[1] = int(seen[0]), 0, now
+    if seen is None:
+        logger.error(
+            "INTERCOM_IDENTITY_%s raised %s: those users get no Intercom identity until it is fixed. "
+            "Logged with its traceback once per process; later ones are counted.",
+            setting,
+            problem,
+            exc_info=exc,
+        )
+    else:
+        logger.error("INTERCOM_IDENTITY_%s raised %s %s more times.", setting, problem, f"{count:,}")
 
 
 def authenticate(request: HttpRequest) -> Any:
@@ -137,6 +173,8 @@ def user_identity(user: Any) -> tuple[str | None, str | None]:
 def forget_reports() -> None:
     """A change of settings may fix (or change) the callables: report afresh."""
     _reported.clear()
+    with _raised_lock:
+        _raised.clear()
 
 
 def signed_claims(user: Any, email: str | None) -> dict[str, Any]:
@@ -144,19 +182,40 @@ def signed_claims(user: Any, email: str | None) -> dict[str, Any]:
 
     ``email`` is the value of ``INTERCOM_IDENTITY_USER_EMAIL``; any other name is read from
     the user (called when it is a method). ``user_id`` is always signed and not repeated here.
+
+    A field that cannot be read (a property or method that raises, a date out of range) or is
+    no JSON value is left out, with one logged error per process and field: the page renders.
     """
     claims: dict[str, Any] = {}
     for name in conf.JWT_SIGNED_FIELDS:
         if name == "user_id":
             continue
-        value = email if name == "email" else getattr(user, name, None)
-        value = value() if inspect.ismethod(value) else value
-        if isinstance(value, datetime):
-            value = int(value.timestamp())  # JWT dates are seconds since 1970
-        elif isinstance(value, date):
-            value = value.isoformat()
+        try:
+            value = email if name == "email" else getattr(user, name, None)
+            value = value() if inspect.ismethod(value) else value
+            if isinstance(value, datetime):
+                value = int(value.timestamp())  # JWT dates are seconds since 1970
+            elif isinstance(value, date):
+                value = value.isoformat()
+        except (DatabaseError, InterfaceError):
+            raise  # the database being down has its own answer
+        except Exception as exc:
+            _claim_left_out(name, f"reading it raised {type(exc).__name__}", exc)
+            continue
         if value is not None and not isinstance(value, (str, int, float, bool)):
-            logger.error("JWT claim %s left out: a %s is not a JSON value.", name, type(value).__name__)
+            _claim_left_out(name, f"a {type(value).__name__} is not a JSON value", None)
             continue
         claims[name] = value
     return claims
+
+
+def _claim_left_out(name: str, why: str, exc: Exception | None) -> None:
+    if (f"JWT_SIGNED_FIELDS:{name}", why) in _reported:
+        return
+    _reported.add((f"JWT_SIGNED_FIELDS:{name}", why))
+    logger.error(
+        "JWT claim %s left out of the tokens: %s (INTERCOM_IDENTITY_JWT_SIGNED_FIELDS; logged once per process).",
+        name,
+        why,
+        exc_info=exc,
+    )

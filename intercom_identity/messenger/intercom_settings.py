@@ -17,7 +17,7 @@ from intercom_identity._internal import outages
 from intercom_identity._internal.configcache import ServingConfig, get_serving_config
 from intercom_identity.conf import conf
 from intercom_identity.credentials.payload import handed_out, payload_for_config
-from intercom_identity.exceptions import IntercomIdentityError, UnservedEnvironment
+from intercom_identity.exceptions import IdentityCallableRaised, IntercomIdentityError, UnservedEnvironment
 from intercom_identity.models import Environment, Platform
 from intercom_identity.resolvers import resolve_environment
 from intercom_identity.rollout.activity import record_page
@@ -151,7 +151,8 @@ def messenger_settings(
         except IntercomIdentityError:
             return None
     except ImproperlyConfigured as exc:
-        logger.error("Intercom messenger not booted: %s", exc)
+        if not isinstance(exc, IdentityCallableRaised):  # that one is logged, bounded, where it was raised
+            logger.error("Intercom messenger not booted: %s", exc)
         return None
     except SynchronousOnlyOperation:
         # request.user (or a cold configuration) read from an async view: never a broken page.

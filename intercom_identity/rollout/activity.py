@@ -5,19 +5,23 @@ with them in the same transaction, the memory that spares repeated writes, and e
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
+from functools import lru_cache
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from intercom_identity._internal import outages
 from intercom_identity._internal.cacheguard import CacheUnavailable, cache
@@ -157,7 +161,7 @@ def _version_pending(
         return None
     if _flood_refused(config, user, version, now):
         return None
-    seen = f"intercom_identity:seen:{config.environment_id}:{config.platform}:{user.pk}:{version}:{now:%Y%m%d%H}"
+    seen = _seen_key(config.environment_id, config.platform, user.pk, version, now)
     # A request handed a credential has its own key: it is evidence a plain request is not.
     seen_key = seen + ":credential" if sent_credential else seen
     credential_key = f"intercom_identity:sends:{config.environment_id}:{config.platform}:{version}"
@@ -367,7 +371,11 @@ def _flood_refused(config: ServingConfig, user: Any, version: str, now: datetime
 
 def _checked_key(user: Any) -> str:
     """Remembered for a second after the database said no to a new version of this user."""
-    return f"intercom_identity:new-versions-checked:{user.pk}"
+    return _checked_key_of(user.pk)
+
+
+def _checked_key_of(user_pk: Any) -> str:
+    return f"intercom_identity:new-versions-checked:{_pseudonym(str(user_pk))}"
 
 
 def _over_allowance_remembered(user: Any, now: datetime) -> bool:
@@ -377,7 +385,55 @@ def _over_allowance_remembered(user: Any, now: datetime) -> bool:
 
 
 def _allowance_key(user: Any, now: datetime) -> str:
-    return f"intercom_identity:new-versions-used:{user.pk}:{now:%Y%m%d}"
+    return _allowance_key_of(user.pk, now)
+
+
+def _allowance_key_of(user_pk: Any, now: datetime) -> str:
+    return f"intercom_identity:new-versions-used:{_pseudonym(f'{user_pk}:{now:%Y%m%d}')}"
+
+
+# The cache keys of one user's recordings hold no user id, version or hour: a keyed digest of
+# them (SECRET_KEY), so the cache says nothing about who ran what once the rows are erased.
+# ``forget_user`` also deletes the keys it can still name (its recent hours and today).
+_PSEUDONYM_SALT = "intercom_identity.activity.cache-key"
+
+
+def _pseudonym(text: str) -> str:
+    """A keyed BLAKE2b digest of ``text`` (a MAC in one call: the hot path pays about a microsecond)."""
+    return hashlib.blake2b(text.encode(), key=_pseudonym_key(settings.SECRET_KEY), digest_size=16).hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _pseudonym_key(secret_key: str) -> bytes:
+    """The digest's key, derived from ``SECRET_KEY`` once per process (and per key)."""
+    return salted_hmac(_PSEUDONYM_SALT, "activity-cache-keys", secret=secret_key, algorithm="sha256").digest()
+
+
+def _seen_key(environment_id: int, platform: str, user_pk: Any, version: str, moment: datetime) -> str:
+    """One write per (user, platform, version) and hour: "seen" at ``moment``'s hour (UTC)."""
+    return f"intercom_identity:seen:{_pseudonym(f'{environment_id}:{platform}:{user_pk}:{version}:{moment:%Y%m%d%H}')}"
+
+
+def _forget_cached(user_pk: Any, scopes: set[tuple[int, str, str]], now: datetime) -> None:
+    """Delete the keys of a user's recordings this process can name: each (environment,
+    platform, version) the rows knew, in the hours a key may still live, and today's and
+    yesterday's allowance; from this process's memory too. A cache that is down keeps them
+    until they expire (at most an hour; the allowance at midnight), holding no user id."""
+    now = now.astimezone(dt_timezone.utc)  # as record() names the hours
+    hours = (now, now - timedelta(seconds=SEEN_MEMORY))
+    keys = [
+        key
+        for environment_id, platform, version in scopes
+        for moment in hours
+        for seen in (_seen_key(environment_id, platform, user_pk, version, moment),)
+        for key in (seen, seen + ":credential")
+    ]
+    yesterday = now - timedelta(days=1)
+    keys += [_allowance_key_of(user_pk, now), _allowance_key_of(user_pk, yesterday), _checked_key_of(user_pk)]
+    for key in keys:
+        _process_memory.pop(key, None)
+    with contextlib.suppress(CacheUnavailable):
+        cache.delete_many(keys)
 
 
 def _seconds_left_today(now: datetime) -> int:
@@ -487,9 +543,15 @@ DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for "deadlock detected"
 
 
 def _forget(user: Any) -> int:
-    """``forget_user``'s statements, in one transaction."""
+    """``forget_user``'s statements, in one transaction; the cache's keys once it commits."""
     _lock_user(user, no_key=False)
     latest = list(ClientActivity.objects.select_for_update().filter(user=user).order_by("pk"))
+    now = timezone.now()
+    recent = DailyActivity.objects.filter(user=user, day__gte=utc_day(now) - timedelta(days=1))
+    scopes = {(row.environment_id, row.platform, row.version) for row in latest}
+    scopes |= set(recent.values_list("environment_id", "platform", "version"))
+    user_pk = user.pk  # a deleted user's instance has no pk any more once the transaction commits
+    transaction.on_commit(lambda: _forget_cached(user_pk, scopes, now))
     days = DailyActivity.objects.filter(
         user=user,
         environment_id=OuterRef("environment_id"),

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 
 from django.db import connection
-from django.db.models import Exists, Min, OuterRef, Q
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from intercom_identity.conf import conf
@@ -40,13 +40,15 @@ class Pruned:
     tallies: int
     versions: int
     dry_run: bool
+    reporters: int = 0
 
     def describe(self) -> str:
         verb = "would remove" if self.dry_run else "removed"
         return (
             f"Activity before {self.before.isoformat()} (retention {conf.ACTIVITY_RETENTION_DAYS} days): {verb} "
             f"{self.daily_rows:,} daily activity row(s), {self.latest_rows:,} latest activity row(s) of users "
-            f"not seen since, {self.tallies:,} tally row(s) and {self.versions:,} app version(s) nobody reported since."
+            f"not seen since, {self.tallies:,} tally row(s), {self.versions:,} app version(s) nobody reported since, "
+            f"and the first reporter of {self.reporters:,} app version(s) still reported."
         )
 
 
@@ -55,8 +57,10 @@ def prune_activity(*, dry_run: bool = False, today: date | None = None, batch_si
     time, concurrently with traffic and with another prune (each batch re-checks its rows).
 
     Rows go first, then the tallies of the same days (which no window inside the retention
-    reads), then the versions no remaining tally mentions. Run outside a transaction, so
-    each batch commits on its own.
+    reads), then the versions no remaining tally mentions. A version kept (still reported)
+    forgets who first reported it once that day is past the retention: "user X ran 6.6.6 on
+    that day" is activity like any other (the reporter only counts towards that day's
+    allowance of new versions). Run outside a transaction, so each batch commits on its own.
     """
     before = cutoff_day(today)
     moment = datetime.combine(before, datetime.min.time(), dt_timezone.utc)
@@ -79,6 +83,7 @@ def prune_activity(*, dry_run: bool = False, today: date | None = None, batch_si
             tallies=VersionTally.objects.filter(day__lt=before).count(),
             versions=old_versions.count(),
             dry_run=True,
+            reporters=_reported_before(moment).exclude(pk__in=old_versions.values("pk")).count(),
         )
     shared = min(batch_size, SHARED_BATCH_SIZE)
     return Pruned(
@@ -88,7 +93,23 @@ def prune_activity(*, dry_run: bool = False, today: date | None = None, batch_si
         tallies=_prune_in_key_order(VersionTally, Q(day__lt=before), shared),
         versions=_prune_in_key_order(AppVersion, Q(pk__in=old_versions.values("pk")), shared),
         dry_run=False,
+        reporters=_forget_reporters(moment, shared),
     )
+
+
+def _reported_before(moment: datetime) -> QuerySet[AppVersion]:
+    return AppVersion.objects.filter(first_seen_at__lt=moment, first_reported_by__isnull=False)
+
+
+def _forget_reporters(moment: datetime, batch_size: int) -> int:
+    """Clear ``first_reported_by`` of the versions first seen before the retention, a batch at a time."""
+    forgotten = 0
+    while True:
+        ids = list(_reported_before(moment).order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return forgotten
+        forgotten += _reported_before(moment).filter(pk__in=ids).update(first_reported_by=None)
+        _pause()
 
 
 def _prune_daily(before: date, batch_size: int) -> int:

@@ -208,9 +208,6 @@ class _Reader:
         self.response = response
 
     def call(self, what: str, request: Callable[[], object]) -> Any:
-        import httpx
-        from intercom.core.api_error import ApiError
-
         waited = False
         while True:
             if time.monotonic() > self.deadline:
@@ -222,31 +219,53 @@ class _Reader:
                     % {"seconds": f"{self.seconds:g}", "what": what, "deadline": f"{DEADLINE_SECONDS:g}"}
                 )
             self.response = None
-            try:
-                request()
-            except (ApiError, _HttpStatus) as exc:
-                if exc.status_code == 429 and not waited:
-                    self._wait_for_reset(what, exc.headers or {})
-                    waited = True
-                    continue
-                raise WorkspaceUnavailable(_status_reason(what, exc.status_code, exc.body)) from None
-            except httpx.TimeoutException:
-                raise WorkspaceUnavailable(
-                    gettext("Intercom (%(host)s) did not answer %(what)s within %(seconds)s s.")
-                    % {"host": self.host, "what": what, "seconds": f"{TIMEOUT_SECONDS:g}"}
-                ) from None
-            except httpx.HTTPError as exc:
-                raise WorkspaceUnavailable(
-                    gettext("Could not reach Intercom at %(host)s (%(what)s: %(error)s).")
-                    % {"host": self.host, "what": what, "error": type(exc).__name__}
-                ) from None
-            except Exception as exc:  # anything else the SDK raises: a reason, never a traceback holding the token
-                logger.warning("Reading Intercom failed unexpectedly (%s): %s", what, type(exc).__name__)
-                raise WorkspaceUnavailable(
-                    gettext("Reading Intercom failed unexpectedly (%(what)s: %(error)s).")
-                    % {"what": what, "error": type(exc).__name__}
-                ) from None
+            failure, reset_headers = self._attempt(what, request)
+            if reset_headers is not None and not waited:
+                # Waited for outside the ``except`` block that caught the SDK's error: a reason
+                # raised there would carry that error (Intercom's body and headers) as its context.
+                self._wait_for_reset(what, reset_headers)
+                waited = True
+                continue
+            if failure is not None:
+                raise failure
             return self._body(what)
+
+    def _attempt(
+        self, what: str, request: Callable[[], object]
+    ) -> tuple[WorkspaceUnavailable | None, dict[str, Any] | None]:
+        """Make one request: (the failure, the headers of a 429 to wait on), both None on success.
+
+        The failure is built here and raised by the caller, never inside an ``except`` block: a
+        ``WorkspaceUnavailable`` must not chain the SDK's exception (``__context__``), whose body
+        and headers any traceback printer (a log, a task runner, an error tracker) would show.
+        """
+        import httpx
+        from intercom.core.api_error import ApiError
+
+        try:
+            request()
+        except (ApiError, _HttpStatus) as exc:
+            if exc.status_code == 429:
+                headers = {str(key): str(value) for key, value in (exc.headers or {}).items()}
+                return WorkspaceUnavailable(_status_reason(what, 429, exc.body)), headers
+            return WorkspaceUnavailable(_status_reason(what, exc.status_code, exc.body)), None
+        except httpx.TimeoutException:
+            return WorkspaceUnavailable(
+                gettext("Intercom (%(host)s) did not answer %(what)s within %(seconds)s s.")
+                % {"host": self.host, "what": what, "seconds": f"{TIMEOUT_SECONDS:g}"}
+            ), None
+        except httpx.HTTPError as exc:
+            return WorkspaceUnavailable(
+                gettext("Could not reach Intercom at %(host)s (%(what)s: %(error)s).")
+                % {"host": self.host, "what": what, "error": type(exc).__name__}
+            ), None
+        except Exception as exc:  # anything else the SDK raises: a reason, never a traceback holding the token
+            logger.warning("Reading Intercom failed unexpectedly (%s): %s", what, type(exc).__name__)
+            return WorkspaceUnavailable(
+                gettext("Reading Intercom failed unexpectedly (%(what)s: %(error)s).")
+                % {"what": what, "error": type(exc).__name__}
+            ), None
+        return None, None
 
     def _body(self, what: str) -> Any:
         response = self.response
@@ -342,15 +361,48 @@ def _status_reason(what: str, status: int | None, body: Any) -> str:
     return message % names
 
 
+# The error codes Intercom documents (developers.intercom.com, "Error codes"): the only text
+# of an error answer a reason repeats. Anything else (a token an endpoint echoes as its "code",
+# an id, a sentence) is left out, whatever it looks like.
+KNOWN_ERROR_CODES = frozenset(
+    {
+        "action_forbidden",
+        "admin_not_found",
+        "api_plan_restricted",
+        "bad_request",
+        "client_error",
+        "conflict",
+        "forbidden",
+        "intercom_version_invalid",
+        "invalid_document",
+        "missing_parameter",
+        "not_found",
+        "not_restorable",
+        "parameter_invalid",
+        "parameter_mismatch",
+        "parameter_not_found",
+        "rate_limit_exceeded",
+        "server_error",
+        "service_unavailable",
+        "team_not_found",
+        "token_blocked",
+        "token_expired",
+        "token_not_found",
+        "token_revoked",
+        "token_unauthorized",
+        "unauthorized",
+        "unsupported",
+    }
+)
+
+
 def _error_code(body: Any) -> str:
-    """The ``errors[0].code`` of an Intercom error list, when it is a plain identifier; else ""."""
+    """The ``errors[0].code`` of an Intercom error list when it is one of ``KNOWN_ERROR_CODES``; else ""."""
     try:
         code = body["errors"][0]["code"]
     except (KeyError, IndexError, TypeError):
         return ""
-    if isinstance(code, str) and 0 < len(code) <= 64 and code.replace("_", "").isalnum() and code.isascii():
-        return code
-    return ""
+    return code if isinstance(code, str) and code in KNOWN_ERROR_CODES else ""
 
 
 def _text(value: Any, limit: int) -> str:
@@ -385,12 +437,12 @@ def _parse_log_page(body: Any, page_number: int) -> tuple[list[IntercomEvent], d
     if not isinstance(logs, list):
         raise _Malformed("activity_logs is not a list")
     events = []
-    for log in logs:
+    for position, log in enumerate(logs, start=1):
         if not isinstance(log, dict):
             raise _Malformed("an entry of activity_logs is not an object")
         activity_type = log.get("activity_type")
         if isinstance(activity_type, str) and activity_type in RELEVANT_EVENT_TYPES:
-            events.append(_parse_log(log, activity_type))
+            events.append(_parse_log(log, activity_type, position))
     pages = body.get("pages")
     if pages is None:
         return events, None
@@ -405,16 +457,19 @@ def _parse_log_page(body: Any, page_number: int) -> tuple[list[IntercomEvent], d
     return events, query
 
 
-def _parse_log(log: dict[str, Any], activity_type: str) -> IntercomEvent:
+def _parse_log(log: dict[str, Any], activity_type: str, position: int) -> IntercomEvent:
+    """One relevant entry. A problem names the entry by its type (one of ``RELEVANT_EVENT_TYPES``)
+    and its position on the page, never by what Intercom wrote in it (its id included)."""
     entry_id, created_at = log.get("id"), log.get("created_at")
+    where = f"{activity_type} entry #{position} of the page"
     if not isinstance(entry_id, str) or not 0 < len(entry_id) <= 64:
-        raise _Malformed(f"a {activity_type} entry has no id")
+        raise _Malformed(f"the {where} has no id")
     if isinstance(created_at, bool) or not isinstance(created_at, int):
-        raise _Malformed(f"the created_at of {activity_type} entry {entry_id!r} is not a Unix time")
+        raise _Malformed(f"the created_at of the {where} is not a Unix time")
     try:
         when = datetime.fromtimestamp(created_at, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):
-        raise _Malformed(f"the created_at of {activity_type} entry {entry_id!r} is out of range") from None
+        raise _Malformed(f"the created_at of the {where} is out of range") from None
     performer = log.get("performed_by")
     performer = performer if isinstance(performer, dict) else {}
     email, admin_id = performer.get("email"), performer.get("id")

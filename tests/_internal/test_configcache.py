@@ -338,7 +338,7 @@ def test_a_shared_cache_or_a_single_process_is_fine(monkeypatch: Any) -> None:
         assert check_shared_cache() == []
 
 
-# --- one copy per environment, invalidated independently (issue 29) ------------------------------------
+# --- one copy per environment, invalidated independently ------------------------------------
 
 
 @pytest.fixture

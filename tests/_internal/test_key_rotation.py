@@ -103,3 +103,65 @@ def test_an_unreadable_previous_secret_does_not_block_rotation() -> None:
 def test_an_invalid_key_is_reported_as_such() -> None:
     with pytest.raises(CommandError, match="key #1 is not a valid Fernet key"):
         run("rotate-keys")
+
+
+# --- verification: every stored value under the first key (after rotate-keys, and check W011) ---
+
+
+def check_output() -> str:
+    """``manage.py check --database default``: what an operator runs before removing a key."""
+    err = io.StringIO()
+    call_command("check", "--database", "default", stdout=io.StringIO(), stderr=err)
+    return err.getvalue()
+
+
+def test_rotate_keys_says_it_verified_every_value() -> None:
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[OLD]):
+        configure("development", "ios")
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[NEW, OLD]):
+        assert "W011" in check_output()
+        out = run("rotate-keys")
+        assert "Verified: every stored secret and API token in use decrypts with the first key" in out
+        assert "W011" not in check_output()
+
+
+def test_a_secret_stored_under_the_old_key_after_a_rotation_is_reported_before_the_key_goes() -> None:
+    """A worker still running with the old key list stores a secret after the rotation: `check`
+    names how many values and the command, where nothing was said before."""
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[OLD]):
+        configure("development", "ios")
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[NEW, OLD]):
+        run("rotate-keys")
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[OLD]):  # the worker with the old key list
+        configure("production", "web")
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[NEW, OLD]):
+        output = check_output()
+    assert "intercom_identity.W011" in output
+    assert "1 stored encrypted value(s) are not encrypted with the first key" in output
+    assert "(Production / Web: secret)" in output
+    assert "manage.py intercom_identity rotate-keys" in output
+    # The old key removed anyway: the secret is unreadable, as W011 foretold.
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[NEW]), pytest.raises(CommandError):
+        run("hash", "production", "web", "--user-id", "42")
+
+
+def test_rotate_keys_fails_its_verification_when_a_value_was_stored_under_an_old_key_meanwhile(
+    monkeypatch: Any,
+) -> None:
+    from intercom_identity._internal import key_rotation
+
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[OLD]):
+        configure("development", "ios")
+    real = key_rotation.key_coverage
+
+    def stored_meanwhile() -> key_rotation.KeyCoverage:
+        with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[OLD]):
+            configure("production", "web")
+        return real()
+
+    monkeypatch.setattr(key_rotation, "key_coverage", stored_meanwhile)
+    with override_settings(INTERCOM_IDENTITY_ENCRYPTION_KEYS=[NEW, OLD]), pytest.raises(CommandError) as failed:
+        run("rotate-keys")
+    message = str(failed.value)
+    assert "Verification failed: 1 stored value(s) are not encrypted with the first key" in message
+    assert "Run rotate-keys again" in message

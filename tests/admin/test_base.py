@@ -7,7 +7,10 @@ app's own rule, so a new ``encrypted_*`` field (an API token...) is covered the 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.apps import apps
@@ -20,7 +23,7 @@ from django.urls import reverse
 from intercom_identity._internal.sensitive import is_sensitive_field
 from intercom_identity.admin import AppModelAdmin
 from intercom_identity.models import PlatformConfig, RolloutPhase
-from tests.helpers import configure, staff_client
+from tests.helpers import AUDIT, configure, staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -180,3 +183,58 @@ def test_an_action_on_ids_that_are_no_ids_changes_nothing(root: Client, selected
     )
     assert response.status_code == 200
     assert PlatformConfig.objects.get(environment__slug="development", platform="ios").phase == RolloutPhase.SENDING
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "created_at__year=99999999999999999999",
+        "created_at__year=2026&created_at__month=1&created_at__day=99999999999999999999",
+        "created_at__year=2026&created_at__month=99999999999999999999",
+        "created_at__year=9999",  # the year after it is out of range
+        "created_at__year=9999&created_at__month=12&created_at__day=31",
+    ],
+)
+def test_a_date_no_datetime_holds_is_a_400(viewer: Client, query: str) -> None:
+    viewer.raise_request_exception = False
+    response = viewer.get(f"{AUDIT}?{query}")
+    assert response.status_code == 400
+
+
+def test_an_ordinary_date_filter_still_works(viewer: Client) -> None:
+    assert viewer.get(f"{AUDIT}?created_at__year=2026&created_at__month=2&created_at__day=28").status_code == 200
+
+
+FORGED = "forged\r\n2026-01-01 00:00:00 CRITICAL Everything is fine\x1b[2J\x1b]0;title\x07"
+
+
+def formatted(record: logging.LogRecord) -> str:
+    return logging.Formatter("%(levelname)s %(name)s %(message)s").format(record)
+
+
+def test_a_crafted_lookup_name_logs_no_control_character(viewer: Client, caplog: Any) -> None:
+    """A staff member following a link whose refused lookup name holds CR/LF and ANSI escapes:
+    the 400 is logged (Django's "Filtering by ... not allowed", at ERROR) as one escaped line."""
+    viewer.raise_request_exception = False
+    caplog.set_level(logging.INFO)
+    changelist = reverse("admin:intercom_identity_platformconfig_changelist")
+    url = f"{changelist}?{quote('environment__label__' + FORGED)}=1"
+    assert viewer.get(url).status_code == 400
+    records = [record for record in caplog.records if record.name.startswith("django.")]
+    assert records, "the refusal is logged"
+    for record in records:
+        text = formatted(record)
+        message = text.partition("\n")[0]
+        assert "\r" not in text
+        assert "\x1b" not in text
+        assert "\x07" not in text
+        assert "\\r\\n2026-01-01" in message
+        assert not any(line.startswith("2026-01-01") for line in text.splitlines())
+
+
+def test_another_apps_admin_records_are_left_as_they_are(admin_client: Client, caplog: Any) -> None:
+    admin_client.raise_request_exception = False
+    name = quote("groups__name__x\r\ny")
+    response = admin_client.get(f"/admin/auth/user/?{name}=1")
+    assert response.status_code == 400
+    assert any("\r\n" in record.getMessage() for record in caplog.records)

@@ -105,7 +105,7 @@ def test_the_environment_admin_has_no_bulk_delete_on_every_django(admin_client: 
     assert "delete_selected" not in site.get_model_admin(Environment).get_actions(request)
 
 
-# --- what this deployment serves (issue 29) ---------------------------------------------------------------
+# --- what this deployment serves ---------------------------------------------------------------
 
 
 def environment_cell(html: str, slug: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import time
 from typing import Any
 
@@ -158,3 +159,33 @@ def test_signed_fields_are_made_json(user: Any) -> None:
     _h, claims = jwt_independent.decode(payload["intercom_user_jwt"], SECRETS[("development", "ios")])
     assert claims["date_joined"] == int(user.date_joined.timestamp())
     assert "groups" not in claims  # a related manager is no JSON value: left out and logged
+
+
+class PlanUnavailable(Exception):
+    pass
+
+
+def raising_method(self: Any) -> str:
+    raise PlanUnavailable("the billing service is down")
+
+
+@pytest.mark.parametrize("kind", ["method", "property"])
+@override_settings(INTERCOM_IDENTITY_JWT_SIGNED_FIELDS=["email", "plan"])
+def test_a_signed_field_that_raises_is_left_out_and_logged_once(
+    user: Any, caplog: Any, monkeypatch: Any, kind: str
+) -> None:
+    """A method (or property) named in the signed fields that raises used to break the JWT page."""
+    monkeypatch.setattr(
+        type(user), "plan", raising_method if kind == "method" else property(raising_method), raising=False
+    )
+    jwt_config("web")
+    Environment.objects.filter(slug="development").update(app_id="abc123")
+    with caplog.at_level(logging.ERROR):
+        for _ in range(3):
+            settings = settings_of(render(user))
+            _h, claims = jwt_independent.decode(settings["intercom_user_jwt"], SECRETS[("development", "web")])
+            assert "plan" not in claims
+            assert claims["email"] == user.email
+    errors = [record for record in caplog.records if "plan" in record.getMessage()]
+    assert len(errors) == 1
+    assert "reading it raised PlanUnavailable" in errors[0].getMessage()

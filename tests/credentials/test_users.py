@@ -11,6 +11,7 @@ import pytest
 from django.test import Client, override_settings
 
 from intercom_identity import compute_user_hash
+from intercom_identity.credentials import users
 from intercom_identity.models import Environment, RolloutPhase
 from tests.helpers import SECRETS, configure, render, settings_of
 
@@ -98,3 +99,23 @@ def test_an_authenticate_callable_that_raises_is_a_json_503(web: None, caplog: A
     assert response.status_code == 503
     assert response.json()["error"] == "misconfigured"
     assert errors_about(caplog, "INTERCOM_IDENTITY_AUTHENTICATE")
+
+
+def test_a_raising_callable_logs_its_traceback_once_then_counts(
+    web: None, user: Any, caplog: Any, monkeypatch: Any
+) -> None:
+    """It used to log a full traceback on every request."""
+    with override_settings(INTERCOM_IDENTITY_USER_ID=broken), caplog.at_level(logging.ERROR):
+        for _ in range(5):
+            assert "user_hash" not in render(user)
+        first = errors_about(caplog, "INTERCOM_IDENTITY_USER_ID")
+        assert len(first) == 1
+        assert first[0].exc_info is not None
+        assert "once per process" in first[0].getMessage()
+        monkeypatch.setattr(users, "REPORT_INTERVAL", 0.0)
+        render(user)
+        counted = errors_about(caplog, "INTERCOM_IDENTITY_USER_ID")[1:]
+    assert [record.getMessage() for record in counted] == [
+        "INTERCOM_IDENTITY_USER_ID raised AttributeError 5 more times."
+    ]
+    assert counted[0].exc_info is None

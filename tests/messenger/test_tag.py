@@ -369,7 +369,7 @@ def test_the_nonce_is_read_although_it_is_falsy_until_then() -> None:
     assert html.startswith(f'<script nonce="{lazy}">')
 
 
-# --- several workspaces: the environment chosen per request (issue 29) ----------------------------------
+# --- several workspaces: the environment chosen per request ----------------------------------
 
 BRANDS = {
     "INTERCOM_IDENTITY_ENVIRONMENT": "production",

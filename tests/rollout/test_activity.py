@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.cache import cache
 from django.core.management.base import CommandError
 from django.db import connection, transaction
@@ -16,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from intercom_identity import record_client
+from intercom_identity._internal.configcache import get_serving_config
 from intercom_identity.models import (
     AppVersion,
     ClientActivity,
@@ -407,7 +409,7 @@ def test_forgetting_a_user_while_they_record_keeps_exact_tallies() -> None:
     assert adoption(ios()).active_users == 1
 
 
-# --- Issue 23: only the server's own issuance is evidence ---------------------------------
+# --- only the server's own issuance is evidence ---------------------------------
 
 
 def test_record_client_takes_no_claim_about_a_credential() -> None:
@@ -461,3 +463,60 @@ def test_no_request_can_claim_to_be_a_page() -> None:
     (person,) = users(1)
     assert not record_client(person, "web", "page", environment="development")
     assert not ClientActivity.objects.exists()
+
+
+# --- erasure reaches the cache: its keys hold no user id, and forget_user deletes the user's ---
+
+
+def cache_keys() -> set[str]:
+    """The keys in the (local-memory) test cache, without Django's prefix and version."""
+    store = getattr(cache, "_cache", None)
+    if store is None:
+        pytest.skip("needs the local-memory cache to list keys")
+    return {key.split(":", 2)[2] for key in store}
+
+
+def test_recording_leaves_no_user_id_version_or_hour_in_the_cache_keys(committed: Any) -> None:
+    (person,) = users(1)
+    before = cache_keys()
+    for version, sent in (("6.6.6", False), ("6.6.6", True), ("7.0.1", True)):
+        committed(seen, person, version, sent=sent)
+    written = cache_keys() - before
+    assert any(key.startswith("intercom_identity:seen:") for key in written)
+    # The only others: the version's "already sends" memory (environment, platform, version: no user).
+    assert {key for key in written if not key.startswith(("intercom_identity:seen:", "intercom_identity:config"))} == {
+        "intercom_identity:sends:1:ios:6.6.6",
+        "intercom_identity:sends:1:ios:7.0.1",
+    }
+    written = {key for key in written if key.startswith("intercom_identity:seen:")}
+    hour = f"{timezone.now():%Y%m%d%H}"
+    for key in written:
+        parts = key.split(":")
+        assert str(person.pk) not in parts, key
+        assert "6.6.6" not in key
+        assert hour not in key
+
+
+def aseen(user: Any, version: str, *, sent: bool) -> bool:
+    """``seen`` through the async path (``arecord``, what ``aserve_identity`` records with)."""
+    config = get_serving_config("ios", "development")
+    return async_to_sync(activity.arecord)(config, user, version, sent_credential=sent)
+
+
+@pytest.mark.parametrize("erase", ["forget_user", "delete"])
+@pytest.mark.parametrize("recorded", [seen, aseen], ids=["record", "arecord"])
+def test_forget_user_deletes_the_users_keys_from_the_cache(
+    committed: Any, settings: Any, erase: str, recorded: Any
+) -> None:
+    settings.INTERCOM_IDENTITY_MAX_NEW_VERSIONS_PER_USER = 1
+    (person,) = users(1)
+    committed(recorded, person, "6.6.6", sent=True)
+    committed(recorded, person, "7.0.1", sent=False)  # beyond the allowance: "used up today" is remembered
+    theirs = {key for key in cache_keys() if key.startswith(("intercom_identity:seen:", "intercom_identity:new-"))}
+    assert any(key.startswith("intercom_identity:new-versions-used:") for key in theirs)
+    assert any(key.startswith("intercom_identity:seen:") for key in theirs)
+    committed(forget_user if erase == "forget_user" else type(person).delete, person)
+    assert theirs.isdisjoint(cache_keys())
+    if erase == "forget_user":
+        activity.forget_recordings()  # another process: only the cache remembers
+        assert committed(seen, person, "6.6.6", sent=True) is True  # written again: nothing remembered them

@@ -276,7 +276,7 @@ def test_the_marginal_case_needs_the_evidence_of_others(default_evidence: None) 
     assert adoption(ios()).ready_users == 20
 
 
-# --- Issue 23: colluding accounts, and the web ------------------------------------------
+# --- colluding accounts, and the web ------------------------------------------
 
 
 def hash_from(client: Client, version: str, platform: str = "ios") -> dict[str, Any]:

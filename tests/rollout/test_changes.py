@@ -379,7 +379,7 @@ def test_w005_through_manage_py_check() -> None:
     call_command("check", "--database", "default", "--fail-level", "WARNING", stdout=io.StringIO())
 
 
-# --- Issue 23: a declared minimum cannot contradict what was seen -------------------------
+# --- a declared minimum cannot contradict what was seen -------------------------
 
 
 def old_app_logs_in(count: int, version: str = "1.4.2") -> None:
@@ -463,7 +463,7 @@ def test_the_admin_names_the_contradicted_versions_and_takes_a_forced_minimum(
     assert (event.actor, event.forced, event.reason, event.to_value) == (admin_user, True, "QA", "1.0")
 
 
-# --- Issue 23: the production flag is guarded state ------------------------------------
+# --- the production flag is guarded state ------------------------------------
 
 
 def test_turning_the_production_flag_is_audited_and_in_history() -> None:

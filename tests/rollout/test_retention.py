@@ -161,3 +161,29 @@ def test_a_prune_alongside_recording_keeps_exact_tallies(settings: Any) -> None:
     kept = tallies()
     recount()
     assert tallies() == kept
+
+
+def test_a_prune_forgets_who_first_reported_a_version_kept(committed: Any) -> None:
+    """A version still reported is kept, but "user X introduced 6.6.6 that day" goes with the retention."""
+    first, later = users(2)
+    now = timezone.now()
+    committed(seen, first, "6.6.6", sent=False, at=now)
+    committed(seen, later, "6.6.6", sent=False, at=now + timedelta(days=100))
+    version = AppVersion.objects.get(version="6.6.6")
+    assert version.first_reported_by == first
+    today = (now + timedelta(days=100)).date()
+    dry = prune_activity(today=today, dry_run=True)
+    assert dry.reporters == 1
+    assert "and the first reporter of 1 app version(s) still reported" in dry.describe()
+    pruned = prune_activity(today=today)
+    assert pruned.reporters == 1
+    version.refresh_from_db()
+    assert version.first_reported_by is None  # kept, without its reporter
+    assert prune_activity(today=today).reporters == 0
+
+
+def test_a_recent_reporter_is_kept(committed: Any) -> None:
+    (person,) = users(1)
+    committed(seen, person, "6.6.6", sent=False)
+    assert prune_activity().reporters == 0
+    assert AppVersion.objects.get(version="6.6.6").first_reported_by == person

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+import traceback
 from datetime import timedelta
 from typing import Any
 
@@ -346,6 +347,72 @@ def test_a_malformed_log(intercom: FakeIntercom, httpserver: HTTPServer, page: d
     httpserver.expect_request("/me").respond_with_json(me(identity_verification=False))
     httpserver.expect_request("/admins/activity_logs").respond_with_json(page)
     assert_failed(intercom, "GET /admins/activity_logs (page 1) is malformed", needle)
+
+
+# Shaped like an access token but made of identifier characters only: what the old rule
+# ("a plain identifier") echoed. Supplied by settings, so the leak guard watches for it.
+IDENTIFIER_TOKEN = "dG9rOmFhYmJjY2RkLTExMjItMzM0NC01NTY2Nzc4ODk5_echoed"
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 418])
+def test_an_error_code_outside_intercoms_vocabulary_is_not_repeated(
+    intercom: FakeIntercom, httpserver: HTTPServer, settings: Any, caplog: Any, status: int
+) -> None:
+    """An endpoint at the API URL that answers with the token as its error code gets nothing echoed:
+    not in the command's output, the log, the snapshot (what the admin's message and overview show)."""
+    settings.INTERCOM_IDENTITY_API_TOKENS = {**TOKENS, "production": IDENTIFIER_TOKEN}
+    httpserver.expect_request("/me").respond_with_json(error_list(IDENTIFIER_TOKEN), status=status)
+    error = assert_failed(intercom, "GET /me", str(status))
+    assert IDENTIFIER_TOKEN not in error
+    assert "echoed" not in error
+    assert all(IDENTIFIER_TOKEN not in record.getMessage() for record in caplog.records)
+    assert IDENTIFIER_TOKEN not in WorkspaceSnapshot.objects.get(environment__slug="production").error
+
+
+def test_only_documented_error_codes_are_repeated() -> None:
+    assert intercom_api._error_code(error_list("token_revoked")) == "token_revoked"
+    for code in ("some_identifier", "Unauthorized", "unauthorized ", "x" * 10, None, 42):
+        assert intercom_api._error_code({"errors": [{"code": code}]}) == ""
+
+
+def test_a_malformed_entry_is_named_by_its_position_not_intercoms_id(
+    intercom: FakeIntercom, httpserver: HTTPServer
+) -> None:
+    entry = {"id": "entry_id_from_intercom", "activity_type": "messenger_api_secret_creation", "created_at": "x"}
+    httpserver.expect_request("/me").respond_with_json(me(identity_verification=False))
+    httpserver.expect_request("/admins/activity_logs").respond_with_json(log_page([entry]))
+    error = assert_failed(intercom, "messenger_api_secret_creation entry #1 of the page", "Unix")
+    assert "entry_id_from_intercom" not in error
+
+
+def sync_failure() -> intercom_api.WorkspaceUnavailable:
+    with pytest.raises(intercom_api.WorkspaceUnavailable) as caught:
+        workspace.sync("production")
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"),
+    [
+        (429, {"X-RateLimit-Reset": str(int(time.time()) + 600)}),  # resets too far away
+        (429, {}),  # says not when
+        (403, {}),
+        (500, {}),
+    ],
+)
+def test_a_failure_from_code_chains_nothing_of_the_sdks(
+    intercom: FakeIntercom, httpserver: HTTPServer, status: int, headers: dict[str, str]
+) -> None:
+    """``workspace.sync()`` called from code: the exception has no cause or context, so no traceback
+    printer shows the SDK's ``ApiError`` with Intercom's body and headers."""
+    body = {**error_list("rate_limit_exceeded"), "secret_body_marker": "x"}
+    httpserver.expect_request("/me").respond_with_json(body, status=status, headers={**headers, "X-Marker": "hdr"})
+    failure = sync_failure()
+    assert failure.__cause__ is None
+    assert failure.__context__ is None
+    printed = "".join(traceback.format_exception(failure))
+    assert "secret_body_marker" not in printed
+    assert "X-Marker" not in printed
 
 
 def test_an_environment_without_a_token(intercom: FakeIntercom, settings: Any) -> None:

@@ -430,6 +430,22 @@ class Command(BaseCommand):
             f"Rotated {rotated.configs} platform configuration(s) and {rotated.api_tokens} API token(s) "
             "to the first encryption key."
         )
+        older, unreadable = rotated.verified
+        if unreadable:
+            self._say(f"Left as they were, under no configured key (not in use): {', '.join(unreadable)}.")
+        if older:
+            raise CommandError(
+                f"Verification failed: {len(older)} stored value(s) are not encrypted with the first key "
+                f"({for_terminal(', '.join(older))}): they were stored meanwhile under an older key (a process "
+                "still running with the old key list?). Run rotate-keys again, once every process has the new "
+                "key list, before removing any key."
+            )
+        self._say(
+            "Verified: every stored secret and API token in use decrypts with the first key; the older keys "
+            "can be removed from INTERCOM_IDENTITY_ENCRYPTION_KEYS."
+            if not unreadable
+            else "Verified: every other stored value decrypts with the first key."
+        )
 
     @sensitive_variables()
     def handle_hash(
