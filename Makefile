@@ -91,6 +91,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/login.py
 	$(BIN)/python bench/adoption.py
 	$(BIN)/python bench/activity_scale.py
+	$(BIN)/python bench/recording_stats.py
 	$(BIN)/python bench/resolver.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/asgi.py

@@ -18,7 +18,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from intercom_identity._internal import crypto
+from intercom_identity._internal import crypto, ratelimit
 from intercom_identity._internal.terminal import for_terminal
 from intercom_identity.conf import PREFIX, SETTINGS, Setting, Settings, conf, unknown_settings
 
@@ -72,6 +72,12 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
         "W007",
         "Set it: manage.py intercom_identity set-app-id ENV APP_ID (the app ID is in Intercom's Messenger "
         "installation settings), or in the admin's Environments page.",
+    ),
+    "forwarding_ignored": _warning(
+        "W014",
+        f"Behind a proxy or load balancer, set {PREFIX}TRUSTED_PROXIES to the number of proxies that append "
+        "to X-Forwarded-For, or to the header your load balancer sets (e.g. 'X-Real-IP'): see "
+        "docs/rate-limits.md. Never trust a header a client can set without a proxy in front.",
     ),
     "values_under_older_key": _warning(
         "W011",
@@ -264,6 +270,28 @@ def check_shared_cache(**kwargs: Any) -> list[CheckMessage]:
             f"({'; '.join(signs)}). Each process then keeps its own configuration version: a phase change or "
             f"new secret made through one process is served by the others only when their copy expires, "
             f"after up to {PREFIX}CACHE_TTL ({ttl}), and rate limits are counted per process."
+        )
+    ]
+
+
+def check_forwarding_headers(**kwargs: Any) -> list[CheckMessage]:
+    """Requests came with a forwarding header while the rate limit read ``REMOTE_ADDR``: behind
+    a proxy every anonymous client then shares the proxy's bucket. Seen by a worker (it tells
+    the others through the cache for a day), so a fresh deployment warns after its first
+    such request."""
+    try:
+        source = conf.TRUSTED_PROXIES
+    except ImproperlyConfigured:  # E031 says so
+        return []
+    header = ratelimit.ignored_forwarding_header()
+    if header is None:
+        return []
+    how = "is 0 (REMOTE_ADDR)" if source == 0 else f"is {source!r}, which those requests did not carry"
+    return [
+        MESSAGES["forwarding_ignored"](
+            f"Requests reached this site with a {header} header while {PREFIX}TRUSTED_PROXIES {how}: the "
+            "per-address rate limit counts them by the address of whatever connected last (a proxy's), so "
+            "anonymous clients behind it are limited together."
         )
     ]
 
@@ -557,6 +585,7 @@ ALL_CHECKS = [
     check_settings,
     check_unknown_settings,
     check_shared_cache,
+    check_forwarding_headers,
     check_served_environments,
     check_middleware,
 ]

@@ -254,6 +254,30 @@ def _api_base_url(setting: str, value: Any) -> str | None:
     return str(value).rstrip("/")
 
 
+# A header name as a load balancer sets it (``X-Real-IP``, ``CF-Connecting-IP``).
+HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}\Z")
+# Headers that carry a list of hops: a count of proxies reads them, a header name cannot.
+HOP_LIST_HEADERS = frozenset({"x-forwarded-for", "forwarded"})
+
+
+def _trusted_proxies(setting: str, value: Any) -> int | str:
+    """0 (``REMOTE_ADDR``), the number of proxies appending to ``X-Forwarded-For``, or a header name."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 10:
+        return value
+    if isinstance(value, str) and HEADER_NAME_RE.match(value) and value.lower() not in HOP_LIST_HEADERS:
+        return value
+    if isinstance(value, str) and value.lower() in HOP_LIST_HEADERS:
+        raise ImproperlyConfigured(
+            f"{setting} = {value!r} names a list of hops a client can prepend to: set the number of proxies "
+            "in front of Django instead (e.g. 1), and the address they append is read."
+        )
+    raise ImproperlyConfigured(
+        f"{setting} must be 0 (REMOTE_ADDR), the number of proxies in front of Django that append to "
+        f"X-Forwarded-For (1 to 10), or the name of the header your load balancer sets (e.g. 'X-Real-IP'), "
+        f"not {value!r}."
+    )
+
+
 def _deadline(setting: str, value: Any) -> date | None:
     """A calendar date (``datetime.date`` or ``"YYYY-MM-DD"``), or None (the reminders off)."""
     if value is None:
@@ -418,7 +442,8 @@ class Settings:
         default=120,
         validate=_whole_number(0),
         check="E012",
-        doc="JSON view requests per minute, per user and per client address (`REMOTE_ADDR`); `0` turns it off.",
+        doc="JSON view requests per minute and signed-in user, counted in Django's default cache with one round "
+        "trip a request (see [rate limits](docs/rate-limits.md)); `0` turns it off.",
     )
     ENFORCE_THRESHOLD = Setting(
         default=0.95,
@@ -480,9 +505,25 @@ class Settings:
         default=60,
         validate=_whole_number(0),
         check="E010",
-        doc="Emulator requests per minute per client address (`REMOTE_ADDR`) and, when signed in, per user, "
-        "counted in Django's default cache (shared between workers when that cache is, e.g. Redis). `0` turns "
-        "the limit off.",
+        doc="Emulator requests per minute per signed-in user, or per client address (`TRUSTED_PROXIES`; IPv6 "
+        "per /64) for anonymous requests, counted in Django's default cache (shared between workers when that "
+        "cache is, e.g. Redis). `0` turns the limit off.",
+    )
+    TRUSTED_PROXIES = Setting(
+        default=0,
+        validate=_trusted_proxies,
+        check="E031",
+        doc="Where the per-address rate limit reads the client's address: `0` `REMOTE_ADDR`; a number N, the N "
+        "proxies in front of Django each append to `X-Forwarded-For` (the N-th address from the right); or the "
+        'name of the header your load balancer sets (`"X-Real-IP"`). Check W014 warns of forwarding headers '
+        "this ignores.",
+    )
+    RATE_LIMIT_FAIL_CLOSED = Setting(
+        default=False,
+        validate=_boolean,
+        check="E030",
+        doc="When Django's cache is down the rate limits cannot count: `False` serves every request (open), "
+        "`True` answers 503 `rate_limit_unavailable` with `Retry-After` (closed).",
     )
     SENDING_EVIDENCE_SHARE = Setting(
         default=0.5,

@@ -5,6 +5,7 @@ views (the demo's login API) answer the same way."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Coroutine
 from functools import wraps
 from typing import Any, ParamSpec, overload
@@ -14,8 +15,10 @@ from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig, Susp
 from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest, JsonResponse
 
-from intercom_identity._internal import outages
+from intercom_identity._internal import outages, ratelimit
+from intercom_identity._internal.cacheguard import CacheUnavailable
 from intercom_identity._internal.ratelimit import retry_after
+from intercom_identity.conf import conf
 from intercom_identity.exceptions import (
     IdentityCallableRaised,
     MissingSecret,
@@ -44,17 +47,26 @@ def method_not_allowed(request: HttpRequest, allowed: tuple[str, ...]) -> JsonRe
 def rate_limited(
     request: HttpRequest, endpoint: str, limit: int, user: Any = None, *, environment: str | None = None
 ) -> JsonResponse | None:
-    """429 JSON with ``Retry-After`` when the client address, or the user, is over ``limit`` a minute
-    (counted per ``environment`` when given: one workspace's traffic does not use up another's)."""
+    """429 JSON with ``Retry-After`` when the request's bucket is over ``limit`` a minute.
+
+    The bucket is the signed-in ``user``'s, else the client address's (``TRUSTED_PROXIES``,
+    IPv6 per /64): one cache round trip. Counted per ``environment`` when given (one
+    workspace's traffic does not use up another's). With ``RATE_LIMIT_FAIL_CLOSED`` a cache
+    that is down is a 503 instead of no limit.
+    """
     scope = endpoint if environment is None else f"{endpoint}:{environment}"
-    buckets = [f"{scope}:addr:{request.META.get('REMOTE_ADDR', '')}"]
-    if user is not None and getattr(user, "pk", None) is not None:
-        buckets.append(f"{scope}:user:{user.pk}")
-    waits = [wait for bucket in buckets if (wait := retry_after(bucket, limit)) is not None]
-    if not waits:
+    try:
+        wait = retry_after(ratelimit.bucket(request, scope, user), limit)
+    except CacheUnavailable:
+        response = error_response(
+            503, "rate_limit_unavailable", "Requests cannot be counted right now; retry in a few seconds."
+        )
+        response["Retry-After"] = str(max(1, math.ceil(conf.CACHE_COOLDOWN)))
+        return response
+    if wait is None:
         return None
-    response = error_response(429, "rate_limited", f"Too many requests; retry in {max(waits)} seconds.")
-    response["Retry-After"] = str(max(waits))
+    response = error_response(429, "rate_limited", f"Too many requests; retry in {wait} seconds.")
+    response["Retry-After"] = str(wait)
     return response
 
 

@@ -15,10 +15,10 @@ from django.db.backends.signals import connection_created
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.test.signals import setting_changed
 
-from intercom_identity._internal import cacheguard, configcache, outages
+from intercom_identity._internal import cacheguard, configcache, outages, ratelimit
 from intercom_identity.conf import PREFIX, forget_settings
 from intercom_identity.credentials import users
-from intercom_identity.messenger import intercom_settings
+from intercom_identity.messenger import intercom_settings, tag
 from intercom_identity.models import Environment, PlatformConfig
 from intercom_identity.rollout import activity
 
@@ -42,6 +42,8 @@ def forget_process_state() -> None:
     activity.forget_recordings()
     cacheguard.forget()
     outages.forget()
+    ratelimit.forget_sightings()
+    tag.forget_rendered()
 
 
 def _row_changed(sender: Any, using: str = DEFAULT_DB_ALIAS, instance: Any = None, **kwargs: Any) -> None:
@@ -83,5 +85,6 @@ def _setting_changed(setting: str, **kwargs: Any) -> None:
     users.forget_reports()
     cacheguard.setting_changed(setting)
     configcache.setting_changed(setting)
+    tag.setting_changed(setting)
     if setting.startswith(PREFIX):
         intercom_settings.forget_unserved_logs()

@@ -155,7 +155,9 @@ intercom_identity_from_environment: dict[str, type] = {  # lowercase: not a sett
     "JWT_SIGNED_FIELDS": list,
     "VERIFY_IN_PRODUCTION": bool,
     "VERIFY_RATE_LIMIT": int,
-    "HASH_RATE_LIMIT": int,  # JSON view requests per minute, per user and per client address
+    "HASH_RATE_LIMIT": int,  # JSON view requests per minute and signed-in user
+    "TRUSTED_PROXIES": str,  # 0 (REMOTE_ADDR), the number of proxies appending X-Forwarded-For, or a header name
+    "RATE_LIMIT_FAIL_CLOSED": bool,  # refuse (503) rather than serve unlimited while the cache is down
     "ENFORCE_THRESHOLD": float,
     "CACHE_TTL": int,  # seconds a process may serve its cached configuration without re-checking
     "CACHE_COOLDOWN": float,  # seconds a worker leaves the cache alone after a cache error or time-out
@@ -173,6 +175,12 @@ intercom_identity_from_environment: dict[str, type] = {  # lowercase: not a sett
 for _name, _cast in intercom_identity_from_environment.items():
     if os.environ.get("INTERCOM_IDENTITY_" + _name, "").strip():
         globals()["INTERCOM_IDENTITY_" + _name] = env.get_value("INTERCOM_IDENTITY_" + _name, cast=_cast)
+_proxies = globals().get("INTERCOM_IDENTITY_TRUSTED_PROXIES")
+if isinstance(_proxies, str) and _proxies.isdigit():
+    INTERCOM_IDENTITY_TRUSTED_PROXIES = int(_proxies)  # a count of proxies, not a header name
+
+# The demo's own login API: attempts per minute per client address (0: no limit).
+LOGIN_RATE_LIMIT = env.int("LOGIN_RATE_LIMIT", default=20)
 if str(globals().get("INTERCOM_IDENTITY_DEADLINE", "")).strip().lower() == "none":
     INTERCOM_IDENTITY_DEADLINE = None
 

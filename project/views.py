@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -15,7 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 from intercom_identity import record_client
 from intercom_identity.credentials.payload import serve_identity
 from intercom_identity.exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform, UnservedEnvironment
-from intercom_identity.http import error_response, json_errors, method_not_allowed, read_body
+from intercom_identity.http import error_response, json_errors, method_not_allowed, rate_limited, read_body
 from intercom_identity.resolvers import resolve_environment
 from intercom_identity.selectors import parse_platform
 from intercom_identity.validators import is_utf8_text
@@ -44,6 +45,11 @@ def mobile_login(request: HttpRequest) -> JsonResponse:
     """
     if request.method != "POST":
         return method_not_allowed(request, ("POST",))
+    # Password guessing: per client address (INTERCOM_IDENTITY_TRUSTED_PROXIES says which), before
+    # the password hasher spends its time.
+    limited = rate_limited(request, "login", getattr(settings, "LOGIN_RATE_LIMIT", 20))
+    if limited is not None:
+        return limited
     raw = read_body(request)
     if isinstance(raw, JsonResponse):
         return raw

@@ -214,16 +214,25 @@ def settings_of(html: str) -> dict[str, Any]:
 
 ELEMENT_RE = re.compile(r'<script(?: nonce="([^"]*)")?>(.*?)</script>', re.S)
 
+# The session script, loaded from the static files with the page's nonce.
+SOURCE_RE = re.compile(r'<script src="([^"]*)"(?: nonce="([^"]*)")?></script>')
+
 SETTINGS_RE = re.compile(r"^window\.intercomSettings = (.*);$", re.S)
 
-CONFIG_RE = re.compile(r"\}\)\((\{.*\})\);$", re.S)
+CONFIG_RE = re.compile(r"^window\.intercomIdentityBoot\((\{.*\})\);$", re.S)
 
 
 def elements(html: str) -> list[tuple[str | None, str]]:
-    """(nonce, body) of each <script> element; nothing else may be rendered."""
-    found = [(match.group(1), match.group(2)) for match in ELEMENT_RE.finditer(html)]
-    assert ELEMENT_RE.sub("", html).strip() == "", html
+    """(nonce, body) of each inline <script> element; nothing but these and the session
+    script's ``<script src>`` (``sources``) may be rendered."""
+    found = [(match.group(1), match.group(2)) for match in ELEMENT_RE.finditer(SOURCE_RE.sub("", html))]
+    assert ELEMENT_RE.sub("", SOURCE_RE.sub("", html)).strip() == "", html
     return found
+
+
+def sources(html: str) -> list[tuple[str | None, str]]:
+    """(nonce, src) of each ``<script src>`` element."""
+    return [(match.group(2), match.group(1)) for match in SOURCE_RE.finditer(html)]
 
 
 def parts(html: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -106,13 +106,18 @@ def test_adoption() -> None:
 def test_web() -> None:
     require("bench/web.py", postgres=True, redis=True, wrk=True)
     output = run("web.py", "--quick", "--database", WEB_DATABASE, "--redis-db", WEB_REDIS_DB, timeout=120)
-    assert has(output, r"^pair 1: bare [\d,]+ req/s p99 [\d.]+ ms \| off [\d,]+ req/s"), output  # benchmark 2
+    assert has(output, r"^pair 1: bare [\d,]+ req/s p99 [\d.]+ ms \| limited [\d,]+ req/s .* \| off [\d,]+ req/s"), (
+        output
+    )  # benchmark 2
     assert has(output, r"^round 1: off [\d,]+ req/s .* \| steady .* \| worst "), output  # benchmark 5
     assert has(output, r"^bare authenticated JsonResponse GET /api/whoami/ \(baseline\) .* req/s, p99 [\d.]+ ms"), (
         output
     )
     assert has(output, r"^JSON view GET /intercom/user-hash/\?platform=ios, .* >= 0\.9x throughput +(PASS|MISS)$")
     assert has(output, r"^JSON view: [\d.]+x the bare view's throughput \(target >= 0\.9x: (PASS|MISS)\); p99 "), output
+    assert has(
+        output, r"^rate limit: .* on at [\d.]+x its throughput with the limit off \(target >= 0\.9x: (PASS|MISS)\)"
+    )
     assert has(
         output, r"^recording on: [\d.]+x .* steady state, [\d.]+x in the worst case \(one user, .*(PASS|MISS)\)\.$"
     ), output
@@ -134,6 +139,17 @@ def test_activity_scale() -> None:
     assert has(output, r"^tallies after the prune equal a recount +yes .* PASS$"), output
     assert has(output, r"^a user with [\d,]+ daily rows .* queries .* no query per row +PASS$"), output
     assert has(output, r"^prune: [\d.]+ s for [\d,]+ daily rows \(target < 300 s: (PASS|MISS)\); longest "), output
+
+
+RECORDING_STATS_DATABASE = postgres_url(own_database("bench_recording_stats_tiny"))
+
+
+def test_recording_stats() -> None:
+    require("bench/recording_stats.py", postgres=True)
+    output = run("recording_stats.py", "--quick", "--database", RECORDING_STATS_DATABASE, timeout=180)
+    assert has(output, r"^empty day \(baseline\) +[\d.]+ ms/call +1\.000 "), output
+    assert has(output, r"^[\d,]+ rows today, stale statistics: get\(\) \(shipped\) .* <= 1\.5x +(PASS|MISS)$"), output
+    assert has(output, r"^recording with [\d,]+ rows today under stale statistics: [\d.]+x an empty day"), output
 
 
 CONNECTIONS_DATABASE = postgres_url(own_database("bench_connections_tiny"))

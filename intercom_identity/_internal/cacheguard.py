@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache import cache as _django_cache
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache  # redis-py itself is imported only when used
 
 from intercom_identity._internal.outages import CACHE as OUTAGE
 from intercom_identity.conf import PREFIX, conf
@@ -96,6 +99,42 @@ class GuardedCache:
     def incr(self, key: str) -> int:
         """Raises ``ValueError`` when the key is missing (an answer, not a failure)."""
         return int(_call("incr", lambda: _django_cache.incr(key), answers=(ValueError,)))
+
+    def count(self, key: str, timeout: int) -> int:
+        """Add one to the counter ``key`` (created expiring in ``timeout`` seconds): its new value.
+
+        One round trip: on Django's Redis backend a pipeline ``SET key 0 EX timeout NX`` +
+        ``INCR key`` on a client kept per backend; elsewhere one ``incr`` once the counter
+        exists (``add`` too for the window's first request).
+        """
+        return _call("count", lambda: _count(key, timeout))
+
+
+def _count(key: str, timeout: int) -> int:
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_and_validate_key(key)
+        pipeline = _redis_client(backend).pipeline(transaction=False)
+        pipeline.set(full_key, 0, ex=timeout, nx=True)
+        pipeline.incr(full_key)
+        return int(pipeline.execute()[1])
+    try:
+        return int(backend.incr(key))
+    except ValueError:  # the window's first request
+        if backend.add(key, 1, timeout=timeout):
+            return 1
+        return int(backend.incr(key))  # another request created it meanwhile
+
+
+# One redis-py client per backend object: Django's ``get_client()`` builds one per call.
+_redis_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _redis_client(backend: RedisCache) -> Any:
+    client = _redis_clients.get(backend)
+    if client is None:
+        client = _redis_clients[backend] = backend._cache.get_client(write=True)  # type: ignore[attr-defined]
+    return client
 
 
 cache = GuardedCache()

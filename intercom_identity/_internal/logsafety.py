@@ -17,6 +17,7 @@ from intercom_identity._internal.terminal import for_terminal
 APP_LOGGERS = (
     "intercom_identity",
     "intercom_identity.activity",
+    "intercom_identity.contrib",
     "intercom_identity.emulator",
     "intercom_identity.http",
     "intercom_identity.identity",

@@ -474,9 +474,13 @@ def _locked_or_created(model: Any, key: dict[str, Any], values: dict[str, Any]) 
     Two requests of one user racing to create the row: the loser's insert fails inside a
     savepoint and it takes the winner's row, locked, as the existing one.
     """
-    existing = model.objects.select_for_update().filter(**key).first()
-    if existing is not None:
-        return existing
+    # ``get()``, not ``filter().first()``: ``first()`` adds ``ORDER BY id LIMIT 1``, and while
+    # PostgreSQL's statistics miss today's rows the planner then walks the primary key through
+    # all of them instead of using the unique index (issue 26). The constraint allows one row.
+    try:
+        return model.objects.select_for_update().get(**key)
+    except model.DoesNotExist:
+        pass
     try:
         with transaction.atomic():
             model.objects.create(**key, **values)

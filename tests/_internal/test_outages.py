@@ -154,7 +154,7 @@ def test_a_cache_outage_is_one_record_then_one_on_recovery_counting_requests(
         (outage,) = app_records(records)
         assert outage.name == "intercom_identity.outages"
         assert outage.exc_info is not None
-        assert "the cache is unavailable (ConnectionError): cache.incr failed" in outage.getMessage()
+        assert "the cache is unavailable (ConnectionError): cache.count failed" in outage.getMessage()
 
         FaultyCache.broken = False
         clock[0] += 5  # the cool-down

@@ -57,7 +57,8 @@ def demo_home_page(tmp_path: Path) -> dict[str, Any]:
 def test_the_demo_site_sends_djangos_policy_on_django_6_and_none_on_5_2(tmp_path: Path) -> None:
     page = demo_home_page(tmp_path)
     scripts = SCRIPT_TAGS.findall(page["html"])
-    assert len(scripts) == 3  # the messenger's settings and script, and the page's own
+    # The messenger's settings, its session script (a static file) and bootstrap, and the page's own.
+    assert len(scripts) == 4
     if django.VERSION < (6, 0):
         assert page["policy"] is None
         return
@@ -66,4 +67,5 @@ def test_the_demo_site_sends_djangos_policy_on_django_6_and_none_on_5_2(tmp_path
     assert "object-src 'none'" in policy
     nonce = NONCE_IN_POLICY.search(policy)
     assert nonce, policy
-    assert scripts == [f'<script nonce="{nonce[1]}">'] * 3
+    assert [re.sub(r' src="[^"]*"', "", script) for script in scripts] == [f'<script nonce="{nonce[1]}">'] * 4
+    assert scripts[1] == f'<script src="/static/intercom_identity/messenger.js" nonce="{nonce[1]}">'

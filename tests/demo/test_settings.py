@@ -40,6 +40,8 @@ VALUES = {
     "WEB_SOAK": ("3600", 3600),
     "MAX_NEW_VERSIONS_PER_USER": ("5", 5),
     "ACTIVITY_RETENTION_DAYS": ("120", 120),
+    "TRUSTED_PROXIES": ("2", 2),  # a count; a header name stays text (below)
+    "RATE_LIMIT_FAIL_CLOSED": ("true", True),
     "DEADLINE": ("2027-03-01", "2027-03-01"),
     "SECRET_RETIRE_AFTER_HOURS": ("48", 48),
 }
@@ -72,3 +74,8 @@ def test_unset_or_empty_variables_keep_the_apps_defaults() -> None:
     assert got[PREFIX + "JWT_EXPIRY"] == "<default>"
     assert got[PREFIX + "COOKIE_DOMAIN"] == "<default>"
     assert got[PREFIX + "ENVIRONMENT"] == "development"
+
+
+def test_trusted_proxies_may_name_a_header() -> None:
+    got = demo_settings({PREFIX + "TRUSTED_PROXIES": "X-Real-IP"})
+    assert got[PREFIX + "TRUSTED_PROXIES"] == "X-Real-IP"

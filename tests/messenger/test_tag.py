@@ -36,6 +36,7 @@ from tests.helpers import (
     jwt_config,
     nested,
     parts,
+    sources,
 )
 from tests.helpers import render as render_template
 
@@ -92,10 +93,32 @@ def test_renders_the_settings_then_the_session_script(user: Any, app_id: str) ->
     assert config["cookies"] == ["intercom-session-abc123", "intercom-id-abc123"]
     assert config["cookieDomain"] is None
     assert config["refresh"] is None  # a user hash does not expire
-    # Intercom's loader is in the script: the widget for this app id, loaded after the page.
-    session_body = elements(html)[1][1]
-    assert '"https://widget.intercom.io/widget/" + encodeURIComponent(config.appId)' in session_body
-    assert 'addEventListener("load", load, false)' in session_body
+    # Intercom's loader is in the session script: the widget for this app id, loaded after the page.
+    assert sources(html) == [(None, "/static/intercom_identity/messenger.js")]
+    script = SESSION_SCRIPT.read_text("utf-8")
+    assert '"https://widget.intercom.io/widget/" + encodeURIComponent(config.appId)' in script
+    assert 'addEventListener("load", load, false)' in script
+    # In order: the settings, the script (defining the boot function), the bootstrap calling it.
+    assert html.index("intercomSettings") < html.index("messenger.js") < html.index("intercomIdentityBoot(")
+
+
+def test_what_stays_inline_is_at_most_2_kb_for_a_signed_in_user(user: Any, app_id: str) -> None:
+    """Issue 24/26: the session script is a static file (cacheable); per page only the settings
+    and the bootstrap are inline."""
+    configure("development", "web", RolloutPhase.SENDING)
+    html = render(user, "{% intercom_messenger %}", csp_nonce="n" * 22)
+    inline = "".join(body for _nonce, body in elements(html))
+    assert len(html.encode()) <= 2048, len(html.encode())
+    assert len(inline.encode()) <= 1024
+    assert "function" not in inline  # no script logic inline
+
+
+def test_the_session_script_is_the_staticfiles_url(user: Any, app_id: str) -> None:
+    """A hashed name from the manifest storage reaches the page (long-cacheable)."""
+    configure("development", "web", RolloutPhase.SENDING)
+    with override_settings(STATIC_URL="https://cdn.example.com/s/"):
+        html = render(user, "{% intercom_messenger %}", csp_nonce="abc")
+    assert sources(html) == [("abc", "https://cdn.example.com/s/intercom_identity/messenger.js")]
 
 
 def test_settings_are_those_of_intercom_settings(user: Any, app_id: str) -> None:
@@ -118,22 +141,23 @@ def test_no_script_for_an_unknown_environment(user: Any) -> None:
 
 
 def test_every_element_carries_the_nonce_of_the_context(user: Any, app_id: str) -> None:
-    found = elements(render(user, csp_nonce="ctx-nonce"))
-    assert [nonce for nonce, _body in found] == ["ctx-nonce", "ctx-nonce"]
+    html = render(user, csp_nonce="ctx-nonce")
+    assert [nonce for nonce, _body in elements(html) + sources(html)] == ["ctx-nonce"] * 3
 
 
 def test_every_element_carries_the_nonce_of_the_request_escaped(user: Any, app_id: str) -> None:
-    found = elements(render(user, request_attrs={"csp_nonce": 'n0nce"><x'}))
-    assert [nonce for nonce, _body in found] == ["n0nce&quot;&gt;&lt;x"] * 2
+    html = render(user, request_attrs={"csp_nonce": 'n0nce"><x'})
+    assert [nonce for nonce, _body in elements(html) + sources(html)] == ["n0nce&quot;&gt;&lt;x"] * 3
 
 
 def test_no_nonce_attribute_without_a_nonce(user: Any, app_id: str) -> None:
     assert "nonce=" not in render(user)
 
 
-def test_the_session_script_is_the_static_file_inlined(user: Any, app_id: str) -> None:
+def test_the_session_script_defines_the_boot_function_the_bootstrap_calls(user: Any, app_id: str) -> None:
     body = elements(render(user))[1][1]
-    assert body.startswith(SESSION_SCRIPT.read_text("utf-8").strip())
+    assert body.startswith("window.intercomIdentityBoot(")
+    assert "window.intercomIdentityBoot = function (config) {" in SESSION_SCRIPT.read_text("utf-8")
 
 
 XSS = "</script><script>alert(1)</script><!--"
@@ -144,7 +168,7 @@ def test_nothing_breaks_out_of_the_elements(user: Any, app_id: str) -> None:
     user.email = XSS + "@example.com"
     user.save()
     html = render(user, "{% intercom_messenger name=name %}", name=XSS)
-    assert html.count("</script>") == 2
+    assert html.count("</script>") == 3  # the settings, the session script, the bootstrap
     assert "<!--" not in html
     settings, _config = parts(html)
     assert settings["name"] == XSS
@@ -367,6 +391,70 @@ def test_the_nonce_is_read_although_it_is_falsy_until_then() -> None:
         RequestContext(request, {"csp_nonce": lazy})
     )
     assert html.startswith(f'<script nonce="{lazy}">')
+
+
+# --- repeat renders (issue 26: the kept, nonce-free parts) -----------------------------------------
+
+
+def test_a_repeat_render_is_the_same_page_with_the_new_nonce(user: Any, app_id: str) -> None:
+    configure("development", "web", RolloutPhase.SENDING)
+    first = render(user, "{% intercom_messenger name='Jane' %}", csp_nonce="one")
+    again = render(user, "{% intercom_messenger name='Jane' %}", csp_nonce="two")
+    assert again == first.replace('nonce="one"', 'nonce="two"')
+    assert parts(render(user, "{% intercom_messenger name='Joe' %}"))[0]["name"] == "Joe"  # another extra
+
+
+def test_a_changed_email_or_secret_is_rendered_afresh(user: Any, app_id: str) -> None:
+    configure("development", "web", RolloutPhase.SENDING)
+    before, _ = parts(render(user))
+    user.email = "changed@example.com"
+    user.save()
+    assert parts(render(user))[0]["email"] == "changed@example.com"
+    configure("development", "web", secret="another-web-secret-0123456789abcdef0123")
+    after, _ = parts(render(user))
+    assert after["user_hash"] == compute_user_hash("another-web-secret-0123456789abcdef0123", user_id=str(user.pk))
+    assert after["user_hash"] != before["user_hash"]
+
+
+def test_a_jwt_is_never_kept(user: Any, app_id: str) -> None:
+    from intercom_identity.messenger import tag
+
+    jwt_config("web")
+    first, _ = parts(render(user))
+    assert "intercom_user_jwt" in first
+    assert not tag._rendered
+
+
+def test_a_kept_render_still_tells_the_middleware_what_the_page_carries(
+    user: Any, app_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The marker and the credential the middleware acts on (private, no-store; the marker
+    cookie) are put on the request by a kept render too, under ``aprepare_messenger``'s
+    configuration as under the tag's own."""
+    from intercom_identity.messenger import tag
+
+    configure("development", "web", RolloutPhase.SENDING)
+    # One copy of the configuration throughout (inside the test's transaction each read makes one).
+    config = configcache.get_serving_config("web", "development")
+    monkeypatch.setattr(tag, "get_serving_config", lambda *args, **kwargs: config)
+
+    def page(prepared: bool) -> Any:
+        request = RequestFactory().get("/")
+        request.user = user
+        if prepared:
+            setattr(request, tag.CONFIG_ATTRIBUTE, config)
+        html = tag.messenger_html(request, {})
+        assert parts(str(html))[0]["user_hash"]
+        return tag.rendered_messenger(request)
+
+    first = page(prepared=False)
+    assert tag._rendered
+    monkeypatch.setattr(tag, "_render", None)  # from here on, only what was kept
+    for prepared in (False, True):
+        assert page(prepared) == first == tag.Rendered(identity_marker(user), credential=True)
+
+
+# --- several workspaces: the environment chosen per request (issue 29) ----------------------------------
 
 
 # --- several workspaces: the environment chosen per request ----------------------------------

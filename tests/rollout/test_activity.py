@@ -409,6 +409,45 @@ def test_forgetting_a_user_while_they_record_keeps_exact_tallies() -> None:
     assert adoption(ios()).active_users == 1
 
 
+def _daily_row_lookups(person: Any) -> list[str]:
+    """The SQL of the queries that lock one user's daily rows while recording them."""
+    cache.clear()
+    activity.forget_recordings()
+    with CaptureQueriesContext(connection) as queries:
+        seen(person, "2.0", sent=True)
+    table = DailyActivity._meta.db_table
+    return [
+        q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]
+    ]
+
+
+def test_the_daily_row_lock_has_no_ordering() -> None:
+    """``filter().first()`` added ``ORDER BY id LIMIT 1``: with stale statistics PostgreSQL then
+    walked every row of the day by primary key (issue 26). The lookup orders nothing."""
+    (person,) = users(1, "plan")
+    seen(person, "1.0", sent=False)  # the row exists: the next report locks it
+    lookups = _daily_row_lookups(person)
+    assert lookups, "the daily row was not looked up"
+    assert all("ORDER BY" not in sql for sql in lookups), lookups
+
+
+def test_the_daily_row_lock_uses_the_unique_index_on_postgresql() -> None:
+    """PostgreSQL's plan for the lock: the unique index, no sort, no walk of the primary key,
+    even when the planner is told scans by the primary key are free."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan shape is PostgreSQL's (run with DATABASE_URL=postgres://...)")
+    (person,) = users(1, "plan")
+    seen(person, "1.0", sent=False)
+    lookup = _daily_row_lookups(person)[0]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a test table is tiny: make the index the only choice
+        cursor.execute("EXPLAIN " + lookup)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Sort" not in plan, plan
+    assert "_pkey" not in plan, plan
+    assert "Index Scan" in plan or "Index Only Scan" in plan or "Bitmap" in plan, plan
+
+
 # --- only the server's own issuance is evidence ---------------------------------
 
 

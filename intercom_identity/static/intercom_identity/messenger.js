@@ -1,7 +1,8 @@
 /* intercom-identity: boots Intercom's web messenger from window.intercomSettings, shuts the
    previous user's session down first, and keeps a Messenger Security JWT fresh.
-   Rendered inline by {% intercom_messenger %}, which calls this function with its config. */
-(function (config) {
+   A static file (cacheable) that {% intercom_messenger %} loads with the page's CSP nonce; the
+   tag's inline bootstrap then calls window.intercomIdentityBoot with the page's config. */
+window.intercomIdentityBoot = function (config) {
   "use strict";
   var w = window, d = document;
   var settings = w.intercomSettings || {};
@@ -131,4 +132,4 @@
       if (d.visibilityState === "visible" && remaining() < refresh.lifetime / 4) fetchToken();
     });
   }
-})
+};
