@@ -17,7 +17,7 @@ $(STAMP): requirements.txt requirements-base.txt requirements-test.txt requireme
 
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py demo_setup
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python manage.py demo_setup
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 CHROMIUM ?= /usr/bin/chromium

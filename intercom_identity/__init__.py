@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         identity_payload,
         serve_identity,
     )
+    from intercom_identity.environ import api_tokens_from_environment, secrets_from_environment
     from intercom_identity.messenger.tag import aprepare_messenger
     from intercom_identity.resolvers import resolve_environment
     from intercom_identity.rollout.activity import forget_user, record_client
@@ -40,6 +41,7 @@ __all__ = [
     "UnknownPlatform",
     "UnservedEnvironment",
     "aidentity_payload",
+    "api_tokens_from_environment",
     "aprepare_messenger",
     "aserve_identity",
     "compute_user_hash",
@@ -47,6 +49,7 @@ __all__ = [
     "identity_payload",
     "record_client",
     "resolve_environment",
+    "secrets_from_environment",
     "serve_identity",
 ]
 
@@ -59,6 +62,8 @@ _LAZY = {
     "aprepare_messenger": "intercom_identity.messenger.tag",
     "forget_user": "intercom_identity.rollout.activity",
     "record_client": "intercom_identity.rollout.activity",
+    "secrets_from_environment": "intercom_identity.environ",  # safe from settings.py
+    "api_tokens_from_environment": "intercom_identity.environ",
     "resolve_environment": "intercom_identity.resolvers",
 }
 

@@ -79,6 +79,16 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
         "to X-Forwarded-For, or to the header your load balancer sets (e.g. 'X-Real-IP'): see "
         "docs/rate-limits.md. Never trust a header a client can set without a proxy in front.",
     ),
+    "settings_secret_looks_wrong": _error(
+        "E027",
+        "Copy the identity verification secret of that workspace and platform from Intercom (Settings > "
+        "Security > Identity verification) into the variable or vault entry that fills INTERCOM_IDENTITY_SECRETS.",
+    ),
+    "secret_file_writable_by_others": _warning(
+        "W009",
+        "Any local account could replace the secret and have Intercom trust hashes it mints: "
+        "chmod o-w the file (0600 or 0640, owned by the user the site runs as).",
+    ),
     "values_under_older_key": _warning(
         "W011",
         "Run: manage.py intercom_identity rotate-keys (once every process has the current key list), "
@@ -334,6 +344,54 @@ def check_phases_have_secrets(app_configs: Any = None, databases: Any = None, **
     return messages
 
 
+def check_settings_secret_choices(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The rules ``set-secret`` and the admin apply (too short, an app ID, another pair's secret),
+    for the secrets ``INTERCOM_IDENTITY_SECRETS`` supplies. A database check: it reads app IDs."""
+    if not databases:
+        return []
+    from intercom_identity.models import PlatformConfig
+    from intercom_identity.rollout.changes import check_secret_choice
+
+    try:
+        supplied = conf.SECRETS
+        configs = {
+            (config.environment.slug, config.platform): config
+            for config in PlatformConfig.objects.select_related("environment")
+        }
+    except ImproperlyConfigured:  # E013 says so
+        return []
+    except Exception:  # tables not migrated yet
+        return []
+    messages = []
+    for env, platforms in sorted(supplied.items()):
+        for platform, secret in sorted(platforms.items()):
+            config = configs.get((env, platform))
+            if config is None:  # W003
+                continue
+            try:
+                check_secret_choice(config, secret)
+            except ValueError as exc:  # the message names the mistake and the pairs, never the value
+                messages.append(
+                    MESSAGES["settings_secret_looks_wrong"](
+                        f"{PREFIX}SECRETS[{env!r}][{platform!r}]: {for_terminal(str(exc))}"
+                    )
+                )
+    return messages
+
+
+def check_secret_files(**kwargs: Any) -> list[CheckMessage]:
+    """A ``*_FILE`` secret or API token (``intercom_identity.environ``) that others may write."""
+    from intercom_identity.environ import secret_files, writable_by_others
+
+    return [
+        MESSAGES["secret_file_writable_by_others"](
+            f"{name} names {for_terminal(str(path))}, which users other than its owner and group may write."
+        )
+        for name, path in sorted(secret_files().items())
+        if writable_by_others(path)
+    ]
+
+
 def check_workspace_drift(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Drift between the records and the Intercom workspace, judged from the stored snapshot.
 
@@ -572,6 +630,7 @@ def check_unfinished_secret_creations(
 
 DATABASE_CHECKS = [
     check_phases_have_secrets,
+    check_settings_secret_choices,
     check_workspace_drift,
     check_web_app_id,
     check_deadline,
@@ -586,6 +645,7 @@ ALL_CHECKS = [
     check_unknown_settings,
     check_shared_cache,
     check_forwarding_headers,
+    check_secret_files,
     check_served_environments,
     check_middleware,
 ]

@@ -128,6 +128,17 @@ class InvalidAppId(IntercomIdentityError, ValueError):
     """Not something Intercom could have shown as an app ID (whitespace, a URL, too long)."""
 
 
+class SecretLooksWrong(IntercomIdentityError, ValueError):
+    """A well-formed secret that is an obvious mistake: too short, an app ID, or another pair's secret.
+
+    ``mistake`` says which: ``"too_short"``, ``"app_id"`` or ``"other_pair"``.
+    """
+
+    def __init__(self, message: str, *, mistake: str) -> None:
+        super().__init__(message)
+        self.mistake = mistake
+
+
 class SecretProvisioningRefused(IntercomIdentityError, ValueError):
     """A create-, rotate- or retire-secret step is not allowed in the row's state (the message says what to do)."""
 

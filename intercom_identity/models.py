@@ -260,6 +260,21 @@ class PlatformConfig(models.Model):
         return crypto.decrypt(self.encrypted_previous_secret) if self.encrypted_previous_secret else None
 
 
+class IdentityVerificationOverview(PlatformConfig):
+    """The admin index's entry for the *Identity verification* overview (no table of its own).
+
+    Django's admin index lists models only; the overview, the page the rollout revolves around,
+    belongs there under the app, so this proxy carries it. It has no permissions of its own:
+    its admin defers to the platform configurations' view permission.
+    """
+
+    class Meta:
+        proxy = True
+        default_permissions = ()
+        verbose_name = _("identity verification overview")
+        verbose_name_plural = _("identity verification")
+
+
 class AppVersion(models.Model):
     """An app version seen on one platform in one environment, and since when it sends the credential."""
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
-from intercom_identity.exceptions import InvalidAppId, InvalidAuditText
+from intercom_identity.exceptions import InvalidAppId, InvalidAuditText, SecretLooksWrong
 
 MAX_VERSION_LENGTH = 64
 MAX_APP_ID_LENGTH = 64
@@ -21,6 +22,9 @@ MAX_AUDIT_VALUE_LENGTH = max(MAX_VERSION_LENGTH, MAX_APP_ID_LENGTH)
 # A credential field the JSON views and the admin's check page accept (a JWT with its claims fits).
 MAX_CREDENTIAL_FIELD_LENGTH = 16_384
 MAX_TOKEN_LENGTH = 1024
+# Intercom's identity verification secrets are 40 characters; anything this short is a truncated
+# paste or a placeholder ("x", "changeme"), and a short key is a guessable one.
+MIN_SECRET_LENGTH = 16
 
 ENVIRONMENT_SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*\Z")
 
@@ -101,6 +105,46 @@ def validate_secret(secret: str) -> None:
                 "The secret contains control or invisible formatting characters "
                 "(such as a newline, a tab, a byte-order mark or a zero-width space)."
             )
+        )
+
+
+@sensitive_variables()
+def validate_secret_choice(secret: str, *, app_ids: Iterable[str] = (), same_as: str | None = None) -> None:
+    """Refuse a well-formed secret that is an obvious mistake; ``SecretLooksWrong`` names which.
+
+    ``app_ids`` are the Intercom app IDs known here (public: in every page's source, so a hash
+    keyed by one can be minted by anyone); ``same_as`` labels another environment/platform pair
+    that already has this very secret (the caller compares fingerprints). The message never
+    repeats the value.
+    """
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise SecretLooksWrong(
+            gettext(
+                "The secret has %(length)d characters; Intercom's identity verification secrets have 40 "
+                "(at least %(min)d are required). This looks like a truncated paste or a placeholder: copy the "
+                "whole secret from Intercom (Settings > Security > Identity verification)."
+            )
+            % {"length": len(secret), "min": MIN_SECRET_LENGTH},
+            mistake="too_short",
+        )
+    if any(secret == app_id for app_id in app_ids if app_id):
+        raise SecretLooksWrong(
+            gettext(
+                "The secret is an Intercom app ID. The app ID is public (every page's source shows it), so anyone "
+                "could mint user hashes with it: copy the identity verification secret instead "
+                "(Settings > Security > Identity verification)."
+            ),
+            mistake="app_id",
+        )
+    if same_as:
+        raise SecretLooksWrong(
+            gettext(
+                "The secret is the one already stored for %(pair)s. Each Intercom workspace (development, "
+                "production) and each platform has its own secret: this looks like %(pair)s's secret pasted "
+                "into the wrong place."
+            )
+            % {"pair": same_as},
+            mistake="other_pair",
         )
 
 

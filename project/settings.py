@@ -11,7 +11,7 @@ from pathlib import Path
 import django
 import environ
 
-from project.secret_env import api_tokens_from_environment, secrets_from_environment
+from intercom_identity.environ import api_tokens_from_environment, secrets_from_environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -136,11 +136,11 @@ INTERCOM_IDENTITY_ENCRYPTION_KEYS = [
 
 # Secrets from a vault or the environment override stored ones for the pairs they name:
 # INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET=... or INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET_FILE=/path.
-INTERCOM_IDENTITY_SECRETS = secrets_from_environment(os.environ)
+INTERCOM_IDENTITY_SECRETS = secrets_from_environment()
 
 # Workspace truth: Intercom access tokens from INTERCOM_IDENTITY_<ENV>_API_TOKEN[_FILE] (none: the
 # feature stays off).
-INTERCOM_IDENTITY_API_TOKENS = api_tokens_from_environment(os.environ)
+INTERCOM_IDENTITY_API_TOKENS = api_tokens_from_environment()
 
 # Every other setting of the app may come from a variable of the same name; an unset (or
 # empty) variable keeps the app's default (README, Settings). JWT_SIGNED_FIELDS is comma-separated.

@@ -10,4 +10,6 @@ urlpatterns = [
     path("mobile/", views.mobile_app, name="mobile-app"),
     path("intercom/", include("intercom_identity.urls")),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's): no 404 in every log.
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

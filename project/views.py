@@ -7,8 +7,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
@@ -20,6 +21,11 @@ from intercom_identity.http import error_response, json_errors, method_not_allow
 from intercom_identity.resolvers import resolve_environment
 from intercom_identity.selectors import parse_platform
 from intercom_identity.validators import is_utf8_text
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """The demo's icon, for browsers that ask for ``/favicon.ico`` (the pages name it too)."""
+    return HttpResponsePermanentRedirect(static("project/favicon.svg"))
 
 
 def home(request: HttpRequest) -> HttpResponse:

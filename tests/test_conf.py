@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +18,6 @@ from intercom_identity.models import PlatformConfig, RolloutPhase
 from intercom_identity.rollout.changes import change_phase
 from intercom_identity.rollout.status import status_matrix
 from intercom_identity.selectors import get_platform_config
-from project.secret_env import secrets_from_environment
 from tests import leakguard
 from tests.helpers import SECRETS, configure
 
@@ -105,22 +103,6 @@ def test_a_phase_that_lost_its_secret_is_e014() -> None:
     assert check_phases_have_secrets() == []  # only with --database
 
 
-def test_demo_reads_secrets_from_the_environment(tmp_path: Path) -> None:
-    secret_file = tmp_path / "android"
-    secret_file.write_text(VAULT + "-file\n", "utf-8")
-    variables = {
-        "INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET": VAULT,
-        "INTERCOM_IDENTITY_PRODUCTION_ANDROID_SECRET_FILE": str(secret_file),
-        "INTERCOM_IDENTITY_STAGING_EU_WEB_SECRET": VAULT + "-eu",
-        "INTERCOM_IDENTITY_ENVIRONMENT": "production",
-        "UNRELATED": "x",
-    }
-    assert secrets_from_environment(variables) == {
-        "production": {"ios": VAULT, "android": VAULT + "-file"},
-        "staging_eu": {"web": VAULT + "-eu"},
-    }
-
-
 def test_a_malformed_settings_secret_is_a_503_json_and_no_messenger(user_client: Client, user: Any) -> None:
     from tests.helpers import render
 
@@ -142,18 +124,6 @@ def test_a_malformed_settings_secret_is_a_503_json_and_no_messenger(user_client:
 @override_settings(INTERCOM_IDENTITY_SECRETS={"prod": {"ios": VAULT}})
 def test_a_settings_entry_for_no_environment_is_w003() -> None:
     assert [m.id for m in check_phases_have_secrets(databases=["default"])] == ["intercom_identity.W003"]
-
-
-def test_demo_takes_environment_values_as_they_are(tmp_path: Path) -> None:
-    crlf = tmp_path / "web"
-    crlf.write_bytes(b"$dollar-secret-0011223344556677889900\r\n")
-    variables = {
-        "INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET": "$starts-with-a-dollar-0011223344",
-        "INTERCOM_IDENTITY_PRODUCTION_WEB_SECRET_FILE": str(crlf),
-    }
-    assert secrets_from_environment(variables) == {
-        "production": {"ios": "$starts-with-a-dollar-0011223344", "web": "$dollar-secret-0011223344556677889900"}
-    }
 
 
 def test_a_stored_secret_beside_a_settings_one_is_e015_until_cleared() -> None:

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -64,8 +65,74 @@ client = Client()
 client.force_login(user)
 response = client.get("/intercom/user-hash/", {"platform": "web"})
 result = {"user_id": str(user.pk), "html": html, "status": response.status_code, "body": response.json()}
+
+# A superuser signs in through the login form and loads every admin page of the app, then every
+# static file those pages reference, served from STATIC_ROOT as a static file server would.
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import admin
+from django.http import Http404
+from django.urls import NoReverseMatch, reverse
+from django.views.static import serve
+
+from intercom_identity.models import PlatformConfig
+
+get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-boss-1")
+boss = Client(raise_request_exception=False)  # a 500 is a status to report, as a browser would see it
+signed_in = boss.post("/admin/login/", {"username": "boss", "password": "pw-boss-1", "next": "/admin/"})
+result["login"] = signed_in.status_code
+pages = ["/admin/", reverse("admin:app_list", args=["intercom_identity"])]
+for model in admin.site._registry:
+    opts = model._meta
+    if opts.app_label != "intercom_identity":
+        continue
+    name = f"admin:{opts.app_label}_{opts.model_name}"
+    pages.append(reverse(f"{name}_changelist"))
+    first = model._default_manager.order_by("pk").first()
+    if first is not None:
+        try:
+            pages += [reverse(f"{name}_change", args=[first.pk]), reverse(f"{name}_history", args=[first.pk])]
+        except NoReverseMatch:  # the overview's index entry has one page, its changelist
+            pass
+web = PlatformConfig.objects.get(environment__slug="development", platform="web")
+pages += [
+    reverse("admin:intercom_identity_platformconfig_overview"),
+    reverse("admin:intercom_identity_platformconfig_check"),
+    reverse("admin:intercom_identity_platformconfig_transition", args=[web.pk]) + "?to=phase:enforced",
+    reverse("admin:intercom_identity_platformconfig_transition", args=[web.pk]) + "?to=phase:off",
+]
+result["admin"], static = {}, set()
+for page in pages:
+    response = boss.get(page)
+    result["admin"][page] = response.status_code
+    if response.status_code == 200:
+        static |= set(re.findall(r'(?:href|src)="(/static/[^"?#]+)', response.content.decode()))
+result["static"] = {}
+for url in sorted(static):
+    try:
+        served = serve(RequestFactory().get(url), url.removeprefix("/static/"), document_root=settings.STATIC_ROOT)
+        result["static"][url] = served.status_code
+    except Http404:
+        result["static"][url] = 404
 with open(sys.argv[2], "w", encoding="utf-8") as out:
     json.dump(result, out)
+"""
+
+
+# Appended to the new project's settings before the README's steps: a production-like deployment.
+PRODUCTION_LIKE = """
+# make test-install: deployed as production is.
+import os
+
+DEBUG = os.environ.get("SITE_DEBUG") == "1"
+ALLOWED_HOSTS = ["localhost", "testserver"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+}
 """
 
 
@@ -113,8 +180,28 @@ def run(what: str, command: list[str], *, timeout: float = 600, **kwargs: object
 def dist(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """``python -m build``: the sdist, then the wheel built from it; the folder and build's output."""
     out = tmp_path_factory.mktemp("dist")
-    output = run("python -m build", [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)])
+    output = run(
+        "python -m build", [sys.executable, "-m", "build", "--outdir", str(out), str(clean_source(tmp_path_factory))]
+    )
     return out, output
+
+
+def clean_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The checkout's files as a fresh clone has them (tracked or new, never ignored), in a new folder.
+
+    Built in the checkout itself, a leftover ``*.egg-info/SOURCES.txt`` (from ``pip install -e .``)
+    lists every file once shipped and setuptools adds them again: it hid a stylesheet the
+    package-data rules left out of the wheel.
+    """
+    listed = run("git ls-files", ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT)
+    source = tmp_path_factory.mktemp("source")
+    for name in filter(None, listed.split("\0")):
+        name = name.strip("\n")
+        if not name or not (ROOT / name).is_file():  # deleted in the work tree, not yet committed
+            continue
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, source / name)
+    return source
 
 
 def wheel_of(dist: tuple[Path, str]) -> Path:
@@ -139,14 +226,20 @@ def test_twine_check_passes(dist: tuple[Path, str]) -> None:
     assert output.count("PASSED") == 2, output
 
 
-def test_the_wheel_holds_the_app_its_templates_migrations_types_and_licence_only(dist: tuple[Path, str]) -> None:
+def test_the_wheel_holds_the_app_templates_static_migrations_types_and_licence_only(
+    dist: tuple[Path, str],
+) -> None:
     version = project_version()
     with zipfile.ZipFile(wheel_of(dist)) as wheel:
         names = set(wheel.namelist())
         metadata = wheel.read(f"intercom_identity-{version}.dist-info/METADATA").decode()
     package = ROOT / "intercom_identity"
     needed = {"intercom_identity/py.typed", f"intercom_identity-{version}.dist-info/licenses/LICENSE"}
-    needed |= {path.relative_to(ROOT).as_posix() for path in (package / "templates").rglob("*.html")}
+    # Every file under templates/ and static/ (the admin stylesheet was once left out: a 500 under
+    # ManifestStaticFilesStorage on every admin page of the app).
+    for folder in ("templates", "static"):
+        needed |= {path.relative_to(ROOT).as_posix() for path in (package / folder).rglob("*") if path.is_file()}
+    assert "intercom_identity/static/intercom_identity/admin.css" in needed
     needed |= {path.relative_to(ROOT).as_posix() for path in (package / "migrations").glob("*.py")}
     assert needed <= names, sorted(needed - names)
     assert {name.split("/")[0] for name in names} == {"intercom_identity", f"intercom_identity-{version}.dist-info"}
@@ -187,6 +280,9 @@ def test_the_readme_has_each_install_step() -> None:
     shell = "".join(body for name, body in install_steps() if name == "shell")
     assert len(PIP_LINE.findall(shell)) == 1, "no single 'python -m pip install intercom-identity' line"
     assert SET_APP_ID.search(shell), "the steps do not set the app ID"
+    assert "manage.py collectstatic" in shell, "the steps do not deploy the static files"
+    assert "manage.py intercom_identity prune-activity" in shell, "the steps do not schedule prune-activity"
+    assert "Until the package is published" in README.read_text("utf-8"), "nothing says how to install the wheel"
     assert shell.index("INTERCOM_IDENTITY_KEY") < shell.index("manage.py"), "the key is read before it is made"
 
 
@@ -217,6 +313,10 @@ def test_the_readme_install_steps_work_as_written(
     site.mkdir()
     run("django-admin startproject", [str(venv / "bin" / "django-admin"), "startproject", "mysite", str(site)], env=env)
 
+    # Deployed as production is: DEBUG off (SITE_DEBUG=1 turns it on, for the key-less checks below),
+    # ManifestStaticFilesStorage (a static file missing from the wheel is a 500 on every page using it).
+    with (site / "mysite" / "settings.py").open("a", encoding="utf-8") as target:
+        target.write(PRODUCTION_LIKE)
     # The README's steps: files edited as it says, then its shell blocks in one session.
     shell, template = "", ""
     for name, body in install_steps():
@@ -261,3 +361,18 @@ def test_the_readme_install_steps_work_as_written(
     assert settings["app_id"] == readme_app_id["app_id"]
     assert settings["user_id"] == result["user_id"]
     assert settings["user_hash"] == expected
+
+    # Every admin page of the app and every static file they reference: 200, the app's own included.
+    assert result["login"] == 302
+    assert {page: status for page, status in result["admin"].items() if status != 200} == {}
+    assert len(result["admin"]) >= 10, result["admin"]
+    assert {url: status for url, status in result["static"].items() if status != 200} == {}
+    assert [url for url in result["static"] if url.startswith("/static/intercom_identity/admin.")], result["static"]
+
+    # The settings of step 3 as printed, without the key: DEBUG runs (warning W001 only), production refuses.
+    manage = [py, "manage.py", "check"]
+    debug = run("check in DEBUG without a key", manage, cwd=site, env={**env, "SITE_DEBUG": "1"})
+    assert "intercom_identity.W001" in debug, debug
+    refused = subprocess.run(manage, cwd=site, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode != 0
+    assert "ImproperlyConfigured: Set INTERCOM_IDENTITY_KEY" in refused.stderr, refused.stderr

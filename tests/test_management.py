@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from django.core.management.base import CommandError
 from intercom_identity import compute_user_hash
 from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase
+from intercom_identity.validators import MIN_SECRET_LENGTH
 from tests.helpers import SECRETS, below_threshold, configure, forced_enforcement, ios, make_ready, run
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +49,30 @@ def test_set_secret_refuses_paste_mistakes(stdin: str, reason: str) -> None:
         run("set-secret", "development", "ios", stdin=stdin)
     assert SECRET not in str(excinfo.value)
     assert not config_of("development", "ios").has_secret
+
+
+@pytest.mark.parametrize(
+    ("stdin", "says"),
+    [
+        ("x", "has 1 characters; Intercom's identity verification secrets have 40"),
+        ("changeme", "truncated paste or a placeholder"),
+        ("abc12def0000000000", "is an Intercom app ID"),  # production's own app ID
+        (SECRETS[("development", "ios")], "the one already stored for Development / test / iOS"),  # wrong workspace
+    ],
+)
+def test_set_secret_refuses_secrets_that_look_like_a_mistake(stdin: str, says: str) -> None:
+    Environment.objects.filter(slug="production").update(app_id="abc12def0000000000")
+    configure("development", "ios")
+    with pytest.raises(CommandError, match=re.escape(says)) as excinfo:
+        run("set-secret", "production", "ios", stdin=stdin)
+    assert stdin not in str(excinfo.value)
+    assert not config_of("production", "ios").has_secret
+
+
+def test_set_secret_accepts_the_same_secret_again_for_the_same_pair() -> None:
+    run("set-secret", "development", "ios", stdin=SECRET)
+    run("set-secret", "development", "ios", stdin=SECRET)
+    assert config_of("development", "ios").secret() == SECRET
 
 
 def test_set_secret_replaces() -> None:
@@ -104,7 +130,10 @@ def test_hash_prints_the_digest_whatever_the_phase() -> None:
 
 
 def test_hash_matches_openssl_vectors(vectors: list[dict[str, str]]) -> None:
-    for vector in vectors:
+    # A secret too short to be stored (set-secret refuses it) is covered by compute_user_hash's own test.
+    storable = [vector for vector in vectors if len(vector["secret"]) >= MIN_SECRET_LENGTH]
+    assert len(storable) >= 8
+    for vector in storable:
         configure("development", "android", secret=vector["secret"])
         output = run("hash", "development", "android", "--user-id", vector["identifier"])
         assert output == vector["user_hash"] + "\n", vector["note"]

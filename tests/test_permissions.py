@@ -96,7 +96,7 @@ def edit_environment(env: str) -> Callable[[Client], str]:
 def check_credential(client: Client) -> str:
     response = client.post(
         reverse("admin:intercom_identity_platformconfig_check"),
-        {"environment": "production", "platform": "ios", "user_id": "1", "user_hash": "00"},
+        {"environment": "production", "platform": "ios", "user_id": "1", "user_hash": "00" * 32},
     )
     if response.status_code == 200 and 'data-reason="mismatch"' in response.content.decode():
         return "checked"

@@ -72,6 +72,10 @@ class AppModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         where = {} if action_location is None else {"action_location": action_location}
         return super().response_action(request, queryset, **where)
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        warn_about_configuration(request)
+        return super().changelist_view(request, extra_context)
+
     def changeform_view(
         self,
         request: HttpRequest,
@@ -79,7 +83,20 @@ class AppModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
+        warn_about_configuration(request)
         view = super().changeform_view
         if self.write_only_fields:  # (none named would mean "all" to sensitive_post_parameters)
             view = sensitive_post_parameters(*self.write_only_fields)(view)
         return view(request, object_id, form_url, extra_context)
+
+
+def warn_about_configuration(request: HttpRequest) -> None:
+    """The warnings every page of the app shows while they hold (a web platform past ``off`` in an
+    environment without an app ID), as admin messages at the warning level; on the pages people
+    read (GET), so a form's POST and its redirect do not say it twice."""
+    if request.method != "GET":
+        return
+    from intercom_identity.admin.display import web_without_app_id
+
+    for warning in web_without_app_id():
+        messages.warning(request, warning)

@@ -130,3 +130,31 @@ def environment_badges(environment: Environment) -> SafeString:
             )
         )
     return format_html("{}", SafeString(" ".join(badges)))
+
+
+def web_without_app_id() -> list[SafeString]:
+    """One warning per environment whose web platform is past ``off`` while it has no Intercom app
+    ID: the web messenger cannot start there (the tags render no app_id). Every environment, not
+    only the one this process serves (check W007 looks at that one)."""
+    from django.urls import reverse
+
+    from intercom_identity.models import Platform, RolloutPhase
+
+    webs = (
+        PlatformConfig.objects.select_related("environment")
+        .filter(platform=Platform.WEB, environment__app_id="")
+        .exclude(phase=RolloutPhase.OFF)
+    )
+    return [
+        format_html(
+            gettext(
+                "{config} is in phase “{phase}” but {environment} has no Intercom app ID: the web messenger "
+                'cannot start there (the tags render no app_id). <a href="{url}">Set the app ID</a>.'
+            ),
+            config=str(web),
+            phase=web.get_phase_display(),
+            environment=str(web.environment),
+            url=reverse("admin:intercom_identity_environment_change", args=[web.environment.pk]),
+        )
+        for web in webs
+    ]

@@ -112,16 +112,20 @@ class EnvironmentAdmin(EnvironmentApiTokenMixin, AppModelAdmin):
     ) -> HttpResponse:
         """Say why a button is missing: a production environment read only for want of the
         permission, or no delete link while a platform is still rolled out."""
-        notices = []
+        # (level, text): each at the level it means. Both say why something is not possible: a warning.
+        notices: list[tuple[str, str]] = []
         if obj is not None and served_note(obj):
-            notices.append(served_note(obj))
+            notices.append(("info", served_note(obj)))
         if obj is not None and not can_manage(request.user, obj):
             notices.append(
-                gettext(
-                    "Read only: changes to a production environment need the manage-production permission "
-                    "(“%(name)s”). Ask an administrator to grant it."
+                (
+                    "warning",
+                    gettext(
+                        "Read only: changes to a production environment need the manage-production permission "
+                        "(“%(name)s”). Ask an administrator to grant it."
+                    )
+                    % {"name": production_permission_name()},
                 )
-                % {"name": production_permission_name()}
             )
         elif (
             obj is not None
@@ -135,13 +139,16 @@ class EnvironmentAdmin(EnvironmentApiTokenMixin, AppModelAdmin):
             )
             url = reverse("admin:intercom_identity_platformconfig_changelist") + f"?environment__id__exact={obj.pk}"
             notices.append(
-                format_html(
-                    gettext(
-                        "To delete this environment, first move every platform to Off (now {active}) "
-                        'in <a href="{url}">its platform configurations</a>.'
+                (
+                    "warning",
+                    format_html(
+                        gettext(
+                            "To delete this environment, first move every platform to Off (now {active}) "
+                            'in <a href="{url}">its platform configurations</a>.'
+                        ),
+                        active=active,
+                        url=url,
                     ),
-                    active=active,
-                    url=url,
                 )
             )
         context["notices"] = notices

@@ -14,12 +14,11 @@ from django.views.decorators.debug import sensitive_variables
 from intercom_identity.conf import conf
 from intercom_identity.exceptions import MinimumContradictsEvidence
 from intercom_identity.models import Environment, Platform, PlatformConfig
-from intercom_identity.rollout.changes import contradicted_versions, shortened
+from intercom_identity.rollout.changes import check_secret_choice, contradicted_versions, shortened
 from intercom_identity.validators import (
     MAX_CREDENTIAL_FIELD_LENGTH,
     clean_audit_reason,
     clean_min_version,
-    validate_secret,
 )
 
 if TYPE_CHECKING:
@@ -189,7 +188,7 @@ class PlatformConfigForm(forms.ModelForm):  # type: ignore[type-arg]
         secret: str = self.cleaned_data["new_secret"]
         if secret:
             try:
-                validate_secret(secret)
+                check_secret_choice(self.instance, secret)  # the rules store_secret applies
             except ValueError as exc:
-                raise ValidationError(str(exc), code="invalid_secret") from None
+                raise ValidationError(str(exc), code=getattr(exc, "mistake", "invalid_secret")) from None
         return secret

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.exceptions import DisallowedModelAdminLookup
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.decorators import method_decorator
@@ -22,7 +23,7 @@ from intercom_identity.admin.pages.overview import OverviewPage
 from intercom_identity.admin.pages.secrets import IntercomSecretPage
 from intercom_identity.admin.pages.transition import TransitionPage, transition_action
 from intercom_identity.admin.transitions import TRANSITIONS
-from intercom_identity.models import AuditEvent, PlatformConfig, change_summary
+from intercom_identity.models import AuditEvent, IdentityVerificationOverview, PlatformConfig, change_summary
 from intercom_identity.permissions import can_manage
 from intercom_identity.rollout.adoption import builds_in_use
 from intercom_identity.rollout.changes import set_min_sending_version, store_secret
@@ -174,3 +175,38 @@ class PlatformConfigAdmin(TransitionPage, OverviewPage, CheckPage, IntercomSecre
             rows.append({"field": field, "label": label, "value": value, "steps": steps, "blocker": blocker})
         rows[0]["changed_at"] = config.phase_changed_at
         return rows
+
+
+@admin.register(IdentityVerificationOverview)
+class IdentityVerificationOverviewAdmin(AppModelAdmin):
+    """*Identity verification* on the admin index, under the app: its one page is the overview,
+    drawn by the platform configurations' admin (whose permissions it follows)."""
+
+    def _configs_admin(self) -> PlatformConfigAdmin:
+        return self.admin_site.get_model_admin(PlatformConfig)  # type: ignore[return-value]
+
+    def get_urls(self) -> list[Any]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_changelist"
+        return [path("", self.admin_site.admin_view(self.changelist_view), name=name)]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, str] | None = None) -> HttpResponse:
+        # The page takes no filters; one that would reach a secret is refused as on every changelist.
+        for lookup in request.GET:
+            if not self.lookup_allowed(lookup, request.GET.get(lookup, ""), request):
+                raise DisallowedModelAdminLookup(f"Filtering by {lookup} not allowed")
+        return self._configs_admin().overview_view(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._configs_admin().has_view_permission(request)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._configs_admin().has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

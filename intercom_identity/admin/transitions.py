@@ -3,6 +3,7 @@ with the texts that say what each one does."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext, pgettext_lazy
@@ -17,6 +18,23 @@ PHASE_CONSEQUENCES = {
     RolloutPhase.ENFORCED: _(
         "Only turn this on once Intercom enforces identity verification for this platform and nearly all "
         "active users run an app version that sends the hash: versions that do not will stop working."
+    ),
+}
+
+# Moves whose meaning is not the target's alone: going back from Enforced is not "safe to ship".
+MOVE_CONSEQUENCES = {
+    (RolloutPhase.ENFORCED, RolloutPhase.SENDING): _(
+        "Hashes are still handed out, so no user notices. This records that Intercom no longer enforces "
+        "identity verification for this platform: turn enforcement off in Intercom too (Settings > Security), "
+        "or this record and the workspace disagree."
+    ),
+    (RolloutPhase.ENFORCED, RolloutPhase.OFF): _(
+        "No hash is handed out any more while Intercom enforces identity verification for this platform: "
+        "every user of it is rejected until enforcement is turned off in Intercom. Turn it off there first."
+    ),
+    (RolloutPhase.OFF, RolloutPhase.ENFORCED): _(
+        "Skips Sending: no app version has received the hash yet, so every user of a version that does not "
+        "send it is rejected as soon as Intercom enforces. Move to Sending first unless this platform is unused."
     ),
 }
 
@@ -91,6 +109,18 @@ class Transition:
         if self.field == "phase":
             return str(PHASE_CONSEQUENCES[RolloutPhase(self.value)])
         return str(MODE_CONSEQUENCES[CredentialMode(self.value)])
+
+    def consequences(self, currents: Iterable[str]) -> list[str]:
+        """What the change does from each of these current values, once each: the text of the
+        move (Enforced -> Sending is not Off -> Sending), else the target's."""
+        if self.field != "phase":
+            return [self.consequence]
+        target = RolloutPhase(self.value)
+        texts = [
+            str(MOVE_CONSEQUENCES.get((RolloutPhase(current), target), PHASE_CONSEQUENCES[target]))
+            for current in currents
+        ]
+        return list(dict.fromkeys(texts)) or [self.consequence]
 
     def step_label(self, current: str) -> str:
         """A short button beside the current phase: "← Off", "Enforced →"; a mode's button names it."""

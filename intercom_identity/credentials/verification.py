@@ -4,6 +4,7 @@ comparison is constant-time."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ REASONS: dict[str, StrPromise] = {
         "Use the secret of the workspace the app talks to: development and production differ."
     ),
     "app_id_as_secret": _("Use the identity verification secret, not the app ID."),
+    "hash_malformed": _("Send the `user_hash` exactly as the backend returns it: 64 lowercase hex characters."),
     "mismatch": _("Check which secret and identifier the app uses; compare with `manage.py intercom_identity hash`."),
     "jwt_malformed": _("Send the token exactly as the backend returned it: three base64url parts joined by dots."),
     "jwt_alg_not_hs256": _("Sign with HS256; `none` and asymmetric algorithms are refused."),
@@ -64,8 +66,13 @@ class Diagnosis:
     reason: str
     detail: str
 
+    @property
+    def fix(self) -> str:
+        """How to fix it, for people: the admin's *Fix* line, as plain text (no `code` marks)."""
+        return str(REASONS.get(self.reason, "")).replace("`", "")
+
     def as_dict(self) -> dict[str, str]:
-        return {"reason": self.reason, "detail": self.detail}
+        return {"reason": self.reason, "detail": self.detail, "fix": self.fix}
 
 
 @dataclass(frozen=True)
@@ -142,6 +149,9 @@ def check_identified(*, user_id: str | None, email: str | None, token: str | Non
 def _verify_hash(
     context: VerificationContext, by: IdentifiedBy, identifier: str, email: str | None, user_hash: str
 ) -> Verification:
+    malformed = hash_shape_problem(user_hash)
+    if malformed is not None:
+        return _fail("hash_malformed", malformed, identified_by=by.value)
     expected = sign(context.secret, identifier)
     # The web messenger accepts either case; the mobile SDKs compare lowercase hex.
     received = user_hash.lower() if context.platform == "web" else user_hash
@@ -149,6 +159,47 @@ def _verify_hash(
         return Verification(True, by.value)
     diagnosis = _diagnose_hash(context, by, identifier, email, user_hash)
     return Verification(False, by.value, diagnosis)
+
+
+_HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}\Z")
+_LOOKS_LIKE_JWT = re.compile(r"eyJ[\w-]*\.[\w-]*\.[\w-]*\Z")
+
+
+def hash_shape_problem(user_hash: str) -> str | None:
+    """Why ``user_hash`` cannot be a user hash at all, by its shape (it is never repeated), or None.
+
+    An HMAC-SHA256 in hex is 64 characters 0-9/a-f: anything else is a paste or encoding mistake
+    that no secret explains, so "mismatch" would send people hunting for the wrong secret.
+    """
+    if _HEX_DIGEST.match(user_hash):
+        return None
+    length = len(user_hash)
+    if _LOOKS_LIKE_JWT.match(user_hash):
+        return gettext("This is a JWT, not a user hash: send it as intercom_user_jwt (the token field).")
+    not_hex = sum(1 for char in user_hash if char not in "0123456789abcdefABCDEF")
+    if length == 44 and user_hash.endswith("="):
+        shape = gettext("it looks like base64; send the digest in hex")
+    elif not_hex:
+        shape = gettext("%(count)d of its characters are not hex digits") % {"count": not_hex}
+    else:
+        shape = gettext("it is hex but not 64 characters long (truncated, or another digest than SHA-256)")
+    return gettext(
+        "A user hash is 64 hex characters (HMAC-SHA256); this one has %(length)d characters and %(shape)s."
+    ) % {"length": length, "shape": shape}
+
+
+def jwt_shape_problem(token: str) -> str:
+    """Why ``token`` is not a compact JWS, by its shape (never repeating it)."""
+    if _HEX_DIGEST.match(token):
+        return gettext("This is a user hash (64 hex characters), not a JWT: send it as user_hash.")
+    parts = token.split(".")
+    if len(parts) != 3:
+        return gettext(
+            "A JWT is three base64url parts joined by dots (header.payload.signature); this one has %(count)d."
+        ) % {"count": len(parts)}
+    return gettext(
+        "The token has three parts, but its header or payload is not base64url-encoded JSON (header.payload.signature)."
+    )
 
 
 def _any_match(received: str, candidates: Iterable[str]) -> bool:
@@ -248,7 +299,7 @@ def _verify_jwt(context: VerificationContext, token: str, *, user_id: str | None
     try:
         header, claims = unverified_parts(token)
     except (jwt.InvalidTokenError, UnicodeError, ValueError, TypeError):
-        return fail("jwt_malformed", gettext("The token is not a compact JWS (header.payload.signature in base64url)."))
+        return fail("jwt_malformed", jwt_shape_problem(token))
     algorithm = header.get("alg")
     if algorithm != ALGORITHM:
         return fail(

@@ -185,4 +185,18 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('environment', 'intercom_id'), name='intercom_identity_one_workspace_event')],
             },
         ),
+        migrations.CreateModel(
+            name='IdentityVerificationOverview',
+            fields=[
+            ],
+            options={
+                'verbose_name': 'identity verification overview',
+                'verbose_name_plural': 'identity verification',
+                'proxy': True,
+                'default_permissions': (),
+                'indexes': [],
+                'constraints': [],
+            },
+            bases=('intercom_identity.platformconfig',),
+        ),
     ]

@@ -130,6 +130,7 @@ class _Pending:
     seen: str
     seen_key: str
     credential_key: str
+    latest_key: str
     mark_sending: bool
 
 
@@ -169,10 +170,13 @@ def _version_pending(
     if sent_credential:
         memories[credential_key] = SENDING_MEMORY
     remembered = _remembered(memories)
-    if seen_key in remembered:
+    latest_key = _latest_key(config.environment_id, config.platform, user.pk)
+    if seen_key in remembered and _still_latest(latest_key, version):
         return None
     mark_sending = sent_credential and credential_key not in remembered
-    return _Pending(config, user, version, sent_credential, now, seen, seen_key, credential_key, mark_sending)
+    return _Pending(
+        config, user, version, sent_credential, now, seen, seen_key, credential_key, latest_key, mark_sending
+    )
 
 
 def _write(pending: _Pending) -> bool:
@@ -199,7 +203,21 @@ def _write(pending: _Pending) -> bool:
         _remember_on_commit(key, timeout=SEEN_MEMORY)
     if pending.mark_sending:
         _remember_on_commit(pending.credential_key, timeout=SENDING_MEMORY)
+    _remember_on_commit(pending.latest_key, timeout=SEEN_MEMORY, value=_pseudonym(pending.version))
     return True
+
+
+def _still_latest(latest_key: str, version: str) -> bool:
+    """Whether the last version written for this user (by any process) is ``version``: only
+    then may an already-seen report be skipped, so A -> B -> A within the hour ends on A.
+
+    Asked of the shared cache every time (one round trip, no query): a process's own memory
+    cannot know that another process wrote B meanwhile. A cache that is down or has forgotten
+    says no, and the report is written (exact, as ever)."""
+    try:
+        return bool(cache.get(latest_key) == _pseudonym(version))
+    except CacheUnavailable:
+        return False
 
 
 def _countable(user: Any, app_version: str | None) -> bool:
@@ -243,13 +261,16 @@ def forget_recordings() -> None:
     _known_versions.clear()
 
 
-def _remember_on_commit(key: str, *, timeout: int) -> None:
-    """Remember a write only once it is committed: a rolled-back write must be retried."""
+def _remember_on_commit(key: str, *, timeout: int, value: str | None = None) -> None:
+    """Remember a write only once it is committed: a rolled-back write must be retried.
+
+    With a ``value`` (the user's latest version) only the shared cache keeps it."""
 
     def remember() -> None:
-        _keep(key, timeout=timeout)
+        if value is None:
+            _keep(key, timeout=timeout)
         with contextlib.suppress(CacheUnavailable):  # then the next request writes again
-            cache.set(key, 1, timeout=timeout)
+            cache.set(key, 1 if value is None else value, timeout=timeout)
 
     transaction.on_commit(remember)
 
@@ -414,6 +435,11 @@ def _seen_key(environment_id: int, platform: str, user_pk: Any, version: str, mo
     return f"intercom_identity:seen:{_pseudonym(f'{environment_id}:{platform}:{user_pk}:{version}:{moment:%Y%m%d%H}')}"
 
 
+def _latest_key(environment_id: int, platform: str, user_pk: Any) -> str:
+    """The user's last written version (its digest), shared by every process: see ``_still_latest``."""
+    return f"intercom_identity:latest:{_pseudonym(f'{environment_id}:{platform}:{user_pk}')}"
+
+
 def _forget_cached(user_pk: Any, scopes: set[tuple[int, str, str]], now: datetime) -> None:
     """Delete the keys of a user's recordings this process can name: each (environment,
     platform, version) the rows knew, in the hours a key may still live, and today's and
@@ -428,6 +454,7 @@ def _forget_cached(user_pk: Any, scopes: set[tuple[int, str, str]], now: datetim
         for seen in (_seen_key(environment_id, platform, user_pk, version, moment),)
         for key in (seen, seen + ":credential")
     ]
+    keys += [_latest_key(environment_id, platform, user_pk) for environment_id, platform, _version in scopes]
     yesterday = now - timedelta(days=1)
     keys += [_allowance_key_of(user_pk, now), _allowance_key_of(user_pk, yesterday), _checked_key_of(user_pk)]
     for key in keys:

@@ -9,6 +9,7 @@ adoption: the share of active users whose app version sends the credential.
 from __future__ import annotations
 
 import getpass
+import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,6 +34,7 @@ from intercom_identity.exceptions import (
     RetireTooEarly,
     SecretManagedBySettings,
     SecretProvisioningRefused,
+    SecretUnavailable,
 )
 from intercom_identity.models import AuditEvent, CredentialMode, Environment, PlatformConfig, RolloutPhase
 from intercom_identity.permissions import can_manage_production
@@ -45,6 +47,7 @@ from intercom_identity.validators import (
     clean_min_version,
     validate_api_token,
     validate_secret,
+    validate_secret_choice,
 )
 
 
@@ -105,6 +108,7 @@ def store_secret(config: PlatformConfig, secret: str, *, actor: Any = None, reas
         )
     with transaction.atomic():
         locked = locked_config(config)
+        check_secret_choice(locked, secret)
         previous = locked.secret_fingerprint
         locked.set_secret(secret)
         locked.save(
@@ -121,6 +125,30 @@ def store_secret(config: PlatformConfig, secret: str, *, actor: Any = None, reas
         )
     config.refresh_from_db()
     return config.secret_fingerprint
+
+
+@sensitive_variables()
+def check_secret_choice(config: PlatformConfig, secret: str) -> None:
+    """Refuse a secret for ``config`` that cannot be right: malformed, too short, an app ID, or the
+    secret another pair already has (compared by fingerprint, stored or from settings).
+
+    ``store_secret`` calls it; the admin's form too, to show the message beside the field.
+    """
+    validate_secret(secret)
+    app_ids = Environment.objects.exclude(app_id="").values_list("app_id", flat=True)
+    new = fingerprint(secret)
+    others = PlatformConfig.objects.select_related("environment").exclude(pk=config.pk)
+    same_as = next((str(other) for other in others if other.fingerprint == new and _holds(other, secret)), None)
+    validate_secret_choice(secret, app_ids=list(app_ids), same_as=same_as)
+
+
+@sensitive_variables()
+def _holds(config: PlatformConfig, secret: str) -> bool:
+    """Whether ``config``'s secret is ``secret`` (a fingerprint is 8 hex characters: confirm it)."""
+    try:
+        return hmac.compare_digest(config.secret().encode("utf-8"), secret.encode("utf-8"))
+    except SecretUnavailable:
+        return False
 
 
 def clear_secret(config: PlatformConfig, *, actor: Any = None, reason: str = "") -> str:

@@ -105,6 +105,53 @@ def test_the_environment_admin_has_no_bulk_delete_on_every_django(admin_client: 
     assert "delete_selected" not in site.get_model_admin(Environment).get_actions(request)
 
 
+def test_the_blocking_notices_are_warnings_not_success_messages(admin_client: Client) -> None:
+    """ "To delete this environment, first move every platform to Off" used to show green, as a success."""
+    configure("development", "ios", RolloutPhase.SENDING)
+    development = Environment.objects.get(slug="development")
+    page = admin_client.get(reverse("admin:intercom_identity_environment_change", args=[development.pk]))
+    html = page.content.decode()
+    assert '<li class="warning">To delete this environment, first move every platform to Off' in html
+    assert '<li class="info">' not in html
+    production = Environment.objects.get(slug="production")
+    read_only = staff_client("dev", *DEV_PERMS).get(
+        reverse("admin:intercom_identity_environment_change", args=[production.pk])
+    )
+    assert '<li class="warning">Read only: changes to a production environment' in read_only.content.decode()
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "/admin/intercom_identity/identityverificationoverview/",
+        "/admin/intercom_identity/platformconfig/",
+        "/admin/intercom_identity/environment/",
+        "/admin/intercom_identity/auditevent/",
+    ],
+)
+def test_a_web_platform_past_off_without_an_app_id_is_warned_about_on_every_page(
+    admin_client: Client, page: str
+) -> None:
+    """Production/Web was enforced while Production had no app ID, and the overview said nothing
+    (W007 looks at the environment this process serves only)."""
+    configure("production", "web", RolloutPhase.ENFORCED)
+    Environment.objects.filter(slug="production").update(app_id="")
+    html = admin_client.get(page).content.decode()
+    warning = re.search(r'<li class="warning">(Production / Web is in phase .*?)</li>', html)
+    assert warning, page
+    assert "but Production has no Intercom app ID: the web messenger cannot start there" in warning[1]
+    production = Environment.objects.get(slug="production")
+    assert reverse("admin:intercom_identity_environment_change", args=[production.pk]) in warning[1]
+    Environment.objects.filter(slug="production").update(app_id="prod123")
+    assert "has no Intercom app ID" not in admin_client.get(page).content.decode()
+    for change in (reverse("admin:intercom_identity_environment_change", args=[production.pk]),):
+        Environment.objects.filter(slug="production").update(app_id="")
+        assert "has no Intercom app ID" in admin_client.get(change).content.decode()
+
+
+# --- what this deployment serves (issue 29) ---------------------------------------------------------------
+
+
 # --- what this deployment serves ---------------------------------------------------------------
 
 

@@ -130,6 +130,43 @@ def test_phase_buttons_use_labels_and_one_arrow_style(admin_client: Client) -> N
     assert "&rarr;" not in row
 
 
+INDEX_ENTRY = re.compile(
+    r'<a href="/admin/intercom_identity/identityverificationoverview/"[^>]*>Identity verification</a>'
+)
+
+
+@pytest.mark.parametrize("page", ["/admin/", "/admin/intercom_identity/"])
+def test_the_overview_is_on_the_admin_index_under_the_app(admin_client: Client, page: str) -> None:
+    assert INDEX_ENTRY.search(admin_client.get(page).content.decode())
+    overview = admin_client.get("/admin/intercom_identity/identityverificationoverview/")
+    assert overview.status_code == 200
+    assert "<title>Identity verification" in overview.content.decode()
+    assert (
+        'id="overview"' in overview.content.decode()
+        or overview.templates[0].name == "intercom_identity/admin/overview.html"
+    )
+
+
+def test_the_index_entry_follows_the_platform_configurations_view_permission() -> None:
+    reader = staff_client("reader", "view_platformconfig")
+    assert INDEX_ENTRY.search(reader.get("/admin/").content.decode())
+    assert reader.get("/admin/intercom_identity/identityverificationoverview/").status_code == 200
+    outsider = staff_client("outsider", "view_auditevent")
+    assert not INDEX_ENTRY.search(outsider.get("/admin/").content.decode())
+    assert outsider.get("/admin/intercom_identity/identityverificationoverview/").status_code == 403
+    # It is a page, not a model: nothing to add, change or delete.
+    assert admin_client_cannot_add()
+
+
+def admin_client_cannot_add() -> bool:
+    from django.contrib import admin
+
+    from intercom_identity.models import IdentityVerificationOverview
+
+    model_admin = admin.site.get_model_admin(IdentityVerificationOverview)
+    return "add" not in str(model_admin.get_urls())
+
+
 def test_overview_shows_the_webs_evidence_and_soak(admin_client: Client, settings: Any) -> None:
     """Web in its own terms: the pages the tags rendered, each user on their own evidence, and the soak."""
     from tests.helpers import make_ready

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from intercom_identity.credentials.hashing import fingerprint
-from intercom_identity.models import AuditEvent, PlatformConfig, RolloutPhase
+from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase
 from tests.helpers import (
     CHANGELIST,
     DEV_PERMS,
@@ -120,6 +120,29 @@ def test_pasted_whitespace_is_refused_without_echo(superuser_client: Client, all
     html = response.content.decode()
     assert "errorlist" in html
     assert NEW_SECRET not in html
+    config.refresh_from_db()
+    assert config.secret() == SECRETS[("development", "ios")]
+
+
+@pytest.mark.parametrize(
+    ("secret", "says"),
+    [
+        ("s3cr3t", "The secret has 6 characters; Intercom&#x27;s identity verification secrets have 40"),
+        ("devapp1234567890abcd", "The secret is an Intercom app ID. The app ID is public"),
+        (SECRETS[("production", "ios")], "The secret is the one already stored for Production / iOS."),
+    ],
+)
+def test_a_secret_that_looks_like_a_mistake_is_refused_saying_which(
+    superuser_client: Client, all_secrets: Any, secret: str, says: str
+) -> None:
+    Environment.objects.filter(slug="development").update(app_id="devapp1234567890abcd")
+    config = config_of("development", "ios")
+    response = superuser_client.post(change_url(config), {"new_secret": secret})
+    assert response.status_code == 200
+    html = response.content.decode()
+    errors = html.split('class="errorlist', 1)[1].split("</ul>", 1)[0]
+    assert says in errors
+    assert secret not in html
     config.refresh_from_db()
     assert config.secret() == SECRETS[("development", "ios")]
 

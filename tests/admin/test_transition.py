@@ -64,6 +64,62 @@ def test_below_threshold_the_button_needs_the_force_and_the_reason(admin_client:
     assert re.search(r'<input type="checkbox" name="force" value="yes" id="id_force" required>', html)
 
 
+def test_every_confirmation_page_touching_production_warns_about_it(admin_client: Client) -> None:
+    """The first page of a mixed selection (with a blocked row) used to lack the production warning
+    that the narrowed page showed."""
+    configure("production", "ios", RolloutPhase.SENDING)
+    dev, prod = config_of("development", "ios"), config_of("production", "ios")  # dev: no secret, a blocker
+    first = admin_client.post(CHANGELIST, {"action": "move_to_enforced", "_selected_action": [dev.pk, prod.pk]})
+    html = first.content.decode()
+    assert 'id="blockers"' in html
+    assert 'id="production-warning"' in html
+    assert "This changes a production environment (Production / iOS): real users are affected immediately." in html
+    narrowed = admin_client.post(
+        CHANGELIST, {"action": "move_to_enforced", "_selected_action": [prod.pk], "review": "yes"}
+    ).content.decode()
+    assert 'id="production-warning"' in narrowed
+    development_only = admin_client.get(transition_url(configure("development", "web")) + "?to=phase:sending")
+    assert 'id="production-warning"' not in development_only.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("start", "to", "says", "never"),
+    [
+        (RolloutPhase.OFF, "sending", "Safe to ship.", "no longer enforces"),
+        (RolloutPhase.ENFORCED, "sending", "This records that Intercom no longer enforces", "Safe to ship"),
+        (RolloutPhase.ENFORCED, "off", "every user of it is rejected until enforcement is turned off", "Safe to"),
+        (RolloutPhase.SENDING, "off", "If Intercom still enforces, users of this platform will be rejected.", "Safe"),
+    ],
+)
+def test_the_text_fits_the_direction_of_the_move(
+    admin_client: Client, start: RolloutPhase, to: str, says: str, never: str
+) -> None:
+    config = configure("development", "android", start)
+    html = admin_client.get(transition_url(config) + f"?to=phase:{to}").content.decode()
+    consequences = " ".join(re.findall(r'<p class="intercom-consequence">(.*?)</p>', html))
+    assert says in consequences
+    assert never not in consequences
+
+
+def test_a_mixed_move_says_each_direction_once(admin_client: Client) -> None:
+    ios = configure("development", "ios", RolloutPhase.ENFORCED)
+    android = configure("development", "android")
+    html = admin_client.post(
+        CHANGELIST, {"action": "move_to_sending", "_selected_action": [ios.pk, android.pk], "review": "yes"}
+    ).content.decode()
+    consequences = re.findall(r'<p class="intercom-consequence">(.*?)</p>', html)
+    assert len(consequences) == 2
+    assert "Safe to ship." in consequences[0] + consequences[1]
+    assert "no longer enforces" in consequences[0] + consequences[1]
+
+
+def test_moving_web_past_off_without_an_app_id_warns_on_the_confirmation_page(admin_client: Client) -> None:
+    web = configure("development", "web")
+    html = admin_client.get(transition_url(web) + "?to=phase:sending").content.decode()
+    assert 'id="no-app-id"' in html
+    assert "the web messenger cannot start there" in html
+
+
 def test_the_confirmation_says_how_long_web_still_soaks(admin_client: Client, settings: Any) -> None:
     """100% of the web's pages, but web started sending just now: the page says why it is refused."""
     from tests.helpers import make_ready, transition_url

@@ -90,7 +90,15 @@ CASES: list[tuple[str, str, Callable[[], dict[str, Any]], str]] = [
     ("missing", "ios", lambda: {"user_id": UID}, "missing_credential"),
     ("unidentified", "ios", lambda: {"user_hash": "ab" * 32}, "unidentified"),
     ("mismatch", "ios", lambda: {"user_id": UID, "user_hash": "0" * 64}, "mismatch"),
-    ("mismatch-garbage", "ios", lambda: {"user_id": UID, "user_hash": "not hex at all ünïcode"}, "mismatch"),
+    ("mismatch-unknown-key", "ios", lambda: {"user_id": UID, "user_hash": "ab" * 32}, "mismatch"),
+    ("malformed-garbage", "ios", lambda: {"user_id": UID, "user_hash": "not hex at all ünïcode"}, "hash_malformed"),
+    ("malformed-abc", "ios", lambda: {"user_id": UID, "user_hash": "abc"}, "hash_malformed"),
+    (
+        "malformed-jwt-as-hash",
+        "ios",
+        lambda: {"user_id": UID, "user_hash": "eyJhbGciOi.eyJ1c2VyX2lk.c2ln"},
+        "hash_malformed",
+    ),
     (
         "jwt-valid",
         "ios",
@@ -484,3 +492,36 @@ def test_admin_check_strips_a_pasted_newline(setup: None, admin_client: Client) 
     form = {"environment": "development", "platform": "ios", "user_id": UID, "user_hash": sign(DEV_IOS, UID) + "\n"}
     html = admin_client.post(reverse("admin:intercom_identity_platformconfig_check"), form).content.decode()
     assert 'data-reason="valid"' in html
+
+
+@pytest.mark.parametrize(
+    ("user_hash", "says"),
+    [
+        ("abc", "A user hash is 64 hex characters (HMAC-SHA256); this one has 3 characters and it is hex but not"),
+        ("zz" * 32, "this one has 64 characters and 64 of its characters are not hex digits"),
+        ("LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=", "it looks like base64; send the digest in hex"),
+        ("eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjoiNDIifQ.c2ln", "This is a JWT, not a user hash"),
+    ],
+)
+def test_a_malformed_hash_is_explained_by_its_shape(user_hash: str, says: str) -> None:
+    from intercom_identity.credentials.verification import hash_shape_problem
+
+    problem = hash_shape_problem(user_hash)
+    assert problem is not None
+    assert says in problem
+    assert user_hash not in problem
+
+
+@pytest.mark.parametrize(
+    ("token", "says"),
+    [
+        ("not-a-token", "three base64url parts joined by dots (header.payload.signature); this one has 1."),
+        ("a.b", "this one has 2."),
+        ("e30.%%%.abc", "its header or payload is not base64url-encoded JSON"),
+        ("ab" * 32, "This is a user hash (64 hex characters), not a JWT: send it as user_hash."),
+    ],
+)
+def test_a_malformed_jwt_is_explained_by_its_shape(token: str, says: str) -> None:
+    from intercom_identity.credentials.verification import jwt_shape_problem
+
+    assert says in jwt_shape_problem(token)

@@ -57,8 +57,9 @@ def demo_home_page(tmp_path: Path) -> dict[str, Any]:
 def test_the_demo_site_sends_djangos_policy_on_django_6_and_none_on_5_2(tmp_path: Path) -> None:
     page = demo_home_page(tmp_path)
     scripts = SCRIPT_TAGS.findall(page["html"])
-    # The messenger's settings, its session script (a static file) and bootstrap, and the page's own.
-    assert len(scripts) == 4
+    # The messenger's settings, its session script (a static file) and bootstrap, the demo's JSON-box script
+    # (a static file) and the page's own.
+    assert len(scripts) == 5
     if django.VERSION < (6, 0):
         assert page["policy"] is None
         return
@@ -67,5 +68,7 @@ def test_the_demo_site_sends_djangos_policy_on_django_6_and_none_on_5_2(tmp_path
     assert "object-src 'none'" in policy
     nonce = NONCE_IN_POLICY.search(policy)
     assert nonce, policy
-    assert [re.sub(r' src="[^"]*"', "", script) for script in scripts] == [f'<script nonce="{nonce[1]}">'] * 4
+    own = f'<script nonce="{nonce[1]}">'
+    assert [re.sub(r' src="[^"]*"', "", script) for script in scripts] == [own] * 5
     assert scripts[1] == f'<script src="/static/intercom_identity/messenger.js" nonce="{nonce[1]}">'
+    assert f'<script src="/static/project/demo.js" nonce="{nonce[1]}">' in scripts

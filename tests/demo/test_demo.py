@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -110,3 +112,57 @@ def test_demo_commands_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     assert bad.returncode != 0
     assert "CommandError" in bad.stderr or "no stored secret" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.django_db
+def test_demo_setup_prints_the_address_make_run_serves(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    monkeypatch.setenv("HOST", "demo.localhost")
+    monkeypatch.setenv("PORT", "8080")
+    call_command("demo_setup", stdout=out)
+    assert "Admin: http://demo.localhost:8080/admin/ " in out.getvalue()
+    monkeypatch.delenv("HOST")
+    monkeypatch.delenv("PORT")
+    out = io.StringIO()
+    call_command("demo_setup", stdout=out)
+    assert "Admin: http://127.0.0.1:8000/admin/ " in out.getvalue()
+    assert "HOST=$(HOST) PORT=$(PORT) $(BIN)/python manage.py demo_setup" in (ROOT / "Makefile").read_text("utf-8")
+
+
+def test_favicon_is_no_404(client: Client) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == "/static/project/favicon.svg"
+    assert (ROOT / "project" / "static" / "project" / "favicon.svg").is_file()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["/", "/mobile/"])
+def test_pages_name_their_icon_and_load_the_json_boxes_script_with_the_nonce(client: Client, page: str) -> None:
+    html = client.get(page).content.decode()
+    assert '<link rel="icon" href="/static/project/favicon.svg" type="image/svg+xml">' in html
+    assert re.search(r'<script src="/static/project/demo\.js" nonce="[^"]*"></script>', html)
+    script = (ROOT / "project" / "static" / "project" / "demo.js").read_text("utf-8")
+    assert 'row.style.paddingLeft = (line.length - text.length) + "ch";' in script  # wraps under its key
+
+
+@pytest.mark.django_db
+def test_the_mobile_page_shows_no_empty_box_before_anything_is_sent_and_shows_the_fix(client: Client) -> None:
+    html = client.get("/mobile/").content.decode()
+    assert '<section id="returned" hidden>' in html
+    assert '<div id="result" role="status"></div>' in html  # empty: hidden by #result:empty
+    assert '"\\nFix: " + diagnosis.fix' in html
+    css = (ROOT / "project" / "static" / "project" / "demo.css").read_text("utf-8")
+    assert "#result:empty { display: none; }" in css
+
+
+@pytest.mark.django_db
+def test_the_emulator_says_how_to_fix_as_the_admin_does(client: Client, user: Any, all_secrets: Any) -> None:
+    from intercom_identity.credentials.verification import REASONS
+
+    body = {"platform": "ios", "user_id": "42", "user_hash": "ab" * 32}
+    diagnosis = client.post("/intercom/verify/", json.dumps(body), content_type="application/json").json()["diagnosis"]
+    assert diagnosis["reason"] == "mismatch"
+    assert diagnosis["fix"] == str(REASONS["mismatch"]).replace("`", "")

@@ -98,19 +98,38 @@ def test_at_most_one_write_per_user_version_and_hour(
 def test_a_process_remembers_its_recordings_without_asking_the_cache(
     django_capture_on_commit_callbacks: Any, monkeypatch: Any
 ) -> None:
-    from django.core.cache import cache
 
     (person,) = users(1)
     with django_capture_on_commit_callbacks(execute=True):
         assert seen(person, "3.0", sent=True)
     asked: list[Any] = []
-    real_get_many = cache.get_many
-    monkeypatch.setattr(cache, "get_many", lambda keys, *a: asked.append(keys) or real_get_many(keys, *a))
+    guard = activity.cache  # the app's guarded view of Django's cache: one call is one round trip
+    real_get_many, real_get = guard.get_many, guard.get
+    monkeypatch.setattr(guard, "get_many", lambda keys: asked.append(list(keys)) or real_get_many(keys))
+    monkeypatch.setattr(guard, "get", lambda key, *a: asked.append([key]) or real_get(key, *a))
     assert not seen(person, "3.0", sent=True)
-    assert asked == [], "steady state: no cache round trip"
+    # Steady state: one round trip, to ask whether another process recorded another version since.
+    assert [key for keys in asked for key in keys] == [activity._latest_key(ios().environment_id, "ios", person.pk)]
+    asked.clear()
     activity.forget_recordings()  # another process: it asks the cache, which remembers
     assert not seen(person, "3.0", sent=True)
-    assert len(asked) == 1
+    assert len(asked) == 2
+
+
+@pytest.mark.parametrize("processes", ["one process", "two processes"])
+def test_a_to_b_to_a_within_a_minute_ends_on_a(processes: str, django_capture_on_commit_callbacks: Any) -> None:
+    """Two devices on different versions: the throttle must not skip the report that moves the user back."""
+    (person,) = users(1)
+    now = timezone.now().replace(minute=5, second=0)
+    for offset, version in enumerate(["2.0.0", "1.4.2", "2.0.0"]):
+        if processes == "two processes" and version == "1.4.2":
+            activity.forget_recordings()  # B is recorded by another process than A's two reports
+        with django_capture_on_commit_callbacks(execute=True):
+            assert seen(person, version, sent=False, at=now + timedelta(seconds=20 * offset))
+    assert ClientActivity.objects.get(user=person).version == "2.0.0"
+    assert [(s.version, s.users) for s in adoption(ios(), now=now).versions] == [("2.0.0", 1)]
+    with django_capture_on_commit_callbacks(execute=True):  # and the throttle still spares the repeat
+        assert not seen(person, "2.0.0", sent=False, at=now + timedelta(seconds=59))
 
 
 def test_a_rolled_back_recording_is_not_remembered(django_capture_on_commit_callbacks: Any) -> None:
@@ -523,11 +542,12 @@ def test_recording_leaves_no_user_id_version_or_hour_in_the_cache_keys(committed
     written = cache_keys() - before
     assert any(key.startswith("intercom_identity:seen:") for key in written)
     # The only others: the version's "already sends" memory (environment, platform, version: no user).
-    assert {key for key in written if not key.startswith(("intercom_identity:seen:", "intercom_identity:config"))} == {
+    pseudonymous = ("intercom_identity:seen:", "intercom_identity:latest:", "intercom_identity:config")
+    assert {key for key in written if not key.startswith(pseudonymous)} == {
         "intercom_identity:sends:1:ios:6.6.6",
         "intercom_identity:sends:1:ios:7.0.1",
     }
-    written = {key for key in written if key.startswith("intercom_identity:seen:")}
+    written = {key for key in written if key.startswith(("intercom_identity:seen:", "intercom_identity:latest:"))}
     hour = f"{timezone.now():%Y%m%d%H}"
     for key in written:
         parts = key.split(":")

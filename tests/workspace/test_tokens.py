@@ -7,7 +7,6 @@ import io
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,6 @@ from intercom_identity.models import AuditEvent, Environment, RolloutPhase, Work
 from intercom_identity.rollout.changes import ApiTokenManagedBySettings, store_api_token
 from intercom_identity.workspace import client as intercom_api
 from intercom_identity.workspace import sync as workspace
-from project.secret_env import api_tokens_from_environment
 from tests import leakguard
 from tests.helpers import assert_terminal_safe, configure
 from tests.helpers import run as command
@@ -228,20 +226,6 @@ def test_serving_credentials_never_touches_the_workspace(intercom: FakeIntercom,
 
 
 # --- the demo ---------------------------------------------------------------------------
-
-
-def test_the_demo_reads_tokens_from_the_environment(tmp_path: Path) -> None:
-    token_file = tmp_path / "token"
-    token_file.write_text(STORED + "\n", "utf-8")
-    variables = {
-        "INTERCOM_IDENTITY_PRODUCTION_API_TOKEN_FILE": str(token_file),
-        "INTERCOM_IDENTITY_STAGING_EU_API_TOKEN": "$tok-staging",
-        "INTERCOM_IDENTITY_PRODUCTION_IOS_SECRET": "not-a-token",
-        "INTERCOM_IDENTITY_API_TOKENS": "ignored",
-    }
-    assert api_tokens_from_environment(variables) == {"production": STORED, "staging_eu": "$tok-staging"}
-    both = {**variables, "INTERCOM_IDENTITY_PRODUCTION_API_TOKEN": "direct-wins"}
-    assert api_tokens_from_environment(both)["production"] == "direct-wins"
 
 
 def test_the_app_works_without_the_sdk_and_says_what_to_install() -> None:

@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from intercom_identity.admin.base import warn_about_configuration
 from intercom_identity.admin.charts import trend_svg
 from intercom_identity.admin.display import environment_badges, secret_cell, served_note
 from intercom_identity.admin.next_steps import offered_steps
@@ -28,6 +29,7 @@ class OverviewPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[ty
         """ "Identity verification": the environment x platform matrix with readiness and trend."""
         if not self.has_view_permission(request):
             raise PermissionDenied
+        warn_about_configuration(request)
         environments = [
             {
                 "environment": environment,

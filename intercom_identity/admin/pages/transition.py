@@ -154,6 +154,17 @@ class TransitionPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[
             # A list action can go on without the rows that stop it (confirmed again).
             "others": others if action and blocked else [],
             "includes_production": any(c.environment.is_production for c in configs),
+            "production_rows": [c for c in configs if c.environment.is_production],
+            # The web messenger of these would be past "off" with no app ID to start with.
+            "without_app_id": [
+                move.config
+                for move in plan.moves
+                if move.field == "phase"
+                and move.config.platform == Platform.WEB
+                and move.target != RolloutPhase.OFF
+                and not move.config.environment.app_id
+            ],
+            "consequences": transition.consequences([move.current for move in plan.moves if move.changes]),
             "readiness": plan.readiness,
             "below_threshold": bool(plan.below_threshold),
             "web_one_way": WEB_ONE_WAY if needs_web_acknowledgement(configs, transition) else None,

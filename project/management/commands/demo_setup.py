@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -40,8 +41,10 @@ class Command(BaseCommand):
             if config.phase == RolloutPhase.OFF:
                 change_phase(config, RolloutPhase.SENDING)
         self._sample_activity(development)
+        # Where `make run` serves (HOST and PORT, as the Makefile passes them to runserver).
+        host, port = os.environ.get("HOST") or "127.0.0.1", os.environ.get("PORT") or "8000"
         self.stdout.write(
-            f"Demo ready. Admin: http://127.0.0.1:8000/admin/ username '{USERNAME}', password '{PASSWORD}' (demo only)."
+            f"Demo ready. Admin: http://{host}:{port}/admin/ username '{USERNAME}', password '{PASSWORD}' (demo only)."
         )
 
     @transaction.atomic  # one commit instead of hundreds
