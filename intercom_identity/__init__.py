@@ -21,8 +21,15 @@ from intercom_identity.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from intercom_identity.credentials.payload import IdentityPayload, identity_payload, serve_identity
+    from intercom_identity.credentials.payload import (
+        IdentityPayload,
+        aidentity_payload,
+        aserve_identity,
+        identity_payload,
+        serve_identity,
+    )
     from intercom_identity.environ import api_tokens_from_environment, secrets_from_environment
+    from intercom_identity.messenger.tag import aprepare_messenger
     from intercom_identity.resolvers import resolve_environment
     from intercom_identity.rollout.activity import forget_user, record_client
 
@@ -33,7 +40,10 @@ __all__ = [
     "UnknownEnvironment",
     "UnknownPlatform",
     "UnservedEnvironment",
+    "aidentity_payload",
     "api_tokens_from_environment",
+    "aprepare_messenger",
+    "aserve_identity",
     "compute_user_hash",
     "forget_user",
     "identity_payload",
@@ -47,6 +57,9 @@ _LAZY = {
     "IdentityPayload": "intercom_identity.credentials.payload",
     "identity_payload": "intercom_identity.credentials.payload",
     "serve_identity": "intercom_identity.credentials.payload",
+    "aidentity_payload": "intercom_identity.credentials.payload",
+    "aserve_identity": "intercom_identity.credentials.payload",
+    "aprepare_messenger": "intercom_identity.messenger.tag",
     "forget_user": "intercom_identity.rollout.activity",
     "record_client": "intercom_identity.rollout.activity",
     "secrets_from_environment": "intercom_identity.environ",  # safe from settings.py

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from intercom_identity._internal import crypto, ratelimit
 from intercom_identity._internal.terminal import for_terminal
@@ -130,6 +131,17 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
         "E015",
         "Run: manage.py intercom_identity clear-secret ENV PLATFORM. Otherwise the stored secret silently "
         "comes back into use the day the settings entry goes missing.",
+    ),
+    "middleware_missing": _error(
+        "E033",
+        "Add django.contrib.sessions.middleware.SessionMiddleware and "
+        "django.contrib.auth.middleware.AuthenticationMiddleware to MIDDLEWARE, before "
+        "intercom_identity.middleware.MessengerSessionMiddleware.",
+    ),
+    "middleware_misplaced": _error(
+        "E034",
+        "Move intercom_identity.middleware.MessengerSessionMiddleware after SessionMiddleware and "
+        "AuthenticationMiddleware in MIDDLEWARE: it reads the session and the user they set up.",
     ),
 }
 
@@ -462,6 +474,55 @@ def _served_as(slug: str) -> str:
     return f"{slug!r} in {PREFIX}SERVED_ENVIRONMENTS"
 
 
+MESSENGER_MIDDLEWARE = "intercom_identity.middleware.MessengerSessionMiddleware"
+# What the middleware needs before it: the session (who was signed in) and the user (request.auser).
+NEEDED_BEFORE = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+)
+
+
+def check_middleware(**kwargs: Any) -> list[CheckMessage]:
+    """MessengerSessionMiddleware after SessionMiddleware and AuthenticationMiddleware: at start-up,
+    not as an error on every request. Subclasses count as what they extend."""
+    middleware = [_class_path(path) for path in getattr(settings, "MIDDLEWARE", None) or []]
+    ours = next((index for index, paths in enumerate(middleware) if MESSENGER_MIDDLEWARE in paths), None)
+    if ours is None:
+        return []
+    messages = []
+    for needed in NEEDED_BEFORE:
+        position = next((index for index, paths in enumerate(middleware) if needed in paths), None)
+        name = needed.rsplit(".", 1)[1]
+        if position is None:
+            messages.append(
+                MESSAGES["middleware_missing"](
+                    f"MessengerSessionMiddleware is in MIDDLEWARE without {name}: it cannot tell who was signed in, "
+                    "so the messenger's cookies are never expired on logout."
+                )
+            )
+        elif position > ours:
+            messages.append(
+                MESSAGES["middleware_misplaced"](
+                    f"MessengerSessionMiddleware comes before {name} in MIDDLEWARE: it runs before the "
+                    f"{'session' if 'sessions' in needed else 'user'} it reads is set up."
+                )
+            )
+    return messages
+
+
+def _class_path(path: Any) -> set[str]:
+    """``path`` and the dotted paths of the classes it extends (empty when it cannot be imported)."""
+    if not isinstance(path, str):
+        return set()
+    try:
+        cls = import_string(path)
+    except ImportError:
+        return {path}
+    if not isinstance(cls, type):
+        return {path}
+    return {path} | {f"{base.__module__}.{base.__qualname__}" for base in cls.__mro__}
+
+
 def check_deadline(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Every served production platform not yet enforced, in the last 60 days before Intercom's deadline
     and after it (``rollout.deadline``). A database check: it reads rows and adoption tallies."""
@@ -586,4 +647,5 @@ ALL_CHECKS = [
     check_forwarding_headers,
     check_secret_files,
     check_served_environments,
+    check_middleware,
 ]

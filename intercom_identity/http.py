@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from functools import wraps
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, overload
 
+from asgiref.sync import iscoroutinefunction
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest, JsonResponse
@@ -118,23 +119,58 @@ def error_for(exc: Exception) -> tuple[int, str, str] | None:
 
 P = ParamSpec("P")
 
+# What the wrapped views answer instead of raising (``error_for`` has each answer). UnservedEnvironment:
+# from resolve_environment(), wherever the view calls it; InterfaceError: a connection closed under it.
+ANSWERED = (UnservedEnvironment, DatabaseError, InterfaceError, ImproperlyConfigured, SuspiciousOperation)
 
-def json_errors(view: Callable[P, JsonResponse]) -> Callable[P, JsonResponse]:
+
+@overload
+def json_errors(
+    view: Callable[P, Coroutine[Any, Any, JsonResponse]],
+) -> Callable[P, Coroutine[Any, Any, JsonResponse]]: ...
+
+
+@overload
+def json_errors(view: Callable[P, JsonResponse]) -> Callable[P, JsonResponse]: ...
+
+
+def json_errors(view: Callable[P, Any]) -> Callable[P, Any]:
     """What would otherwise be an HTML error page is a JSON answer (``error_for``): a database that
-    is down or a misconfiguration is a 503, a request Django finds suspicious (too many fields) a 400."""
+    is down or a misconfiguration is a 503, a request Django finds suspicious (too many fields) a 400.
+
+    Wraps a sync view in a sync function and an ``async def`` view in a coroutine function, so
+    neither costs Django a thread hop to adapt it.
+    """
+    if iscoroutinefunction(view):
+
+        @wraps(view)
+        async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> JsonResponse:
+            try:
+                response: JsonResponse = await view(*args, **kwargs)
+            except ANSWERED as exc:
+                return _answer(exc)
+            outages.DATABASE.available()
+            return response
+
+        return async_wrapper
 
     @wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> JsonResponse:
         try:
-            response = view(*args, **kwargs)
-        except (UnservedEnvironment, DatabaseError, InterfaceError, ImproperlyConfigured, SuspiciousOperation) as exc:
-            error = error_for(exc)
-            assert error is not None  # noqa: S101 - every one of these has its answer
-            return error_response(*error)
+            response: JsonResponse = view(*args, **kwargs)
+        except ANSWERED as exc:
+            return _answer(exc)
         outages.DATABASE.available()
         return response
 
     return wrapper
+
+
+def _answer(exc: Exception) -> JsonResponse:
+    """The JSON answer to one of ``ANSWERED`` raised by a view."""
+    error = error_for(exc)
+    assert error is not None  # noqa: S101 - every one of these has its answer
+    return error_response(*error)
 
 
 def read_body(request: HttpRequest) -> bytes | JsonResponse:

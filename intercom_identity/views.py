@@ -1,11 +1,13 @@
 """The app's two JSON endpoints (plain Django, no DRF): the signed-in user's identity, and the
-verification emulator."""
+verification emulator; each as a sync view (``urls``, WSGI) and an async one (``urls_async``, ASGI)
+sharing everything but the awaiting."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -13,8 +15,8 @@ from django.views.decorators.csrf import csrf_exempt
 from intercom_identity import http
 from intercom_identity.conf import conf
 from intercom_identity.credentials.emulator import emulator_response, verify
-from intercom_identity.credentials.payload import serve_identity
-from intercom_identity.credentials.users import authenticate
+from intercom_identity.credentials.payload import aserve_identity, serve_identity
+from intercom_identity.credentials.users import aauthenticate, authenticate
 from intercom_identity.exceptions import InvalidCredentialInput, SecretUnavailable, UnknownEnvironment, UnknownPlatform
 from intercom_identity.models import RolloutPhase
 from intercom_identity.resolvers import resolve_environment
@@ -38,7 +40,39 @@ def identity_response(request: HttpRequest, user: Any) -> JsonResponse:
     The one core of the plain view and of ``contrib.rest_framework.IntercomIdentityView``: the
     401, the rate limit, the platform, the payload and the error mapping (``http.error_for``).
     The caller adds ``Cache-Control: no-store`` and answers the methods it does not allow.
+    ``aidentity_response`` is the same for async views, sharing every step but the awaiting.
     """
+    asked = identity_request(request, user)
+    if isinstance(asked, JsonResponse):
+        return asked
+    platform, environment = asked
+    try:
+        payload = serve_identity(user, platform, request.headers.get("X-App-Version"), environment=environment)
+    except SERVE_ERRORS as exc:
+        return serve_error(exc)
+    return JsonResponse(payload)
+
+
+@http.json_errors
+async def aidentity_response(request: HttpRequest, user: Any) -> JsonResponse:
+    """``identity_response`` for async views (``auser_hash``): the same statuses, bodies and headers,
+    with no thread hop of its own while the configuration copy is current (``aserve_identity``)."""
+    asked = identity_request(request, user)
+    if isinstance(asked, JsonResponse):
+        return asked
+    platform, environment = asked
+    try:
+        payload = await aserve_identity(user, platform, request.headers.get("X-App-Version"), environment=environment)
+    except SERVE_ERRORS as exc:
+        return serve_error(exc)
+    return JsonResponse(payload)
+
+
+def identity_request(request: HttpRequest, user: Any) -> tuple[str, str] | JsonResponse:
+    """The platform asked for (``requested_platform``) and the environment the request is served
+    from, or the answer when there is none to serve: 401 for nobody signed in, 429 over the rate
+    limit, 400 without a platform. The rate limit is counted in the cache (called directly from
+    async views too: one round trip, shorter than a thread hop)."""
     if user is None:
         return http.error_response(401, "not_authenticated", "Sign in to get an Intercom identity.")
     environment = resolve_environment(request)  # UnservedEnvironment: json_errors answers 400
@@ -50,13 +84,18 @@ def identity_response(request: HttpRequest, user: Any) -> JsonResponse:
         return http.error_response(
             400, "missing_platform", "Name the platform: ?platform=ios, ?platform=android or ?platform=web."
         )
-    try:
-        payload = serve_identity(user, platform, request.headers.get("X-App-Version"), environment=environment)
-    except (UnknownPlatform, UnknownEnvironment, SecretUnavailable) as exc:
-        error = http.error_for(exc)
-        assert error is not None  # noqa: S101 - each of these has its answer
-        return http.error_response(*error)
-    return JsonResponse(payload)
+    return platform, environment
+
+
+# What serving the payload may raise that the JSON views answer (``http.error_for``'s table).
+SERVE_ERRORS = (UnknownPlatform, UnknownEnvironment, SecretUnavailable)
+
+
+def serve_error(exc: Exception) -> JsonResponse:
+    """The answer when ``serve_identity`` or ``aserve_identity`` raises one of ``SERVE_ERRORS``."""
+    error = http.error_for(exc)
+    assert error is not None  # noqa: S101 - each of these has its answer
+    return http.error_response(*error)
 
 
 @csrf_exempt  # it only reads (GET/HEAD); without this, other methods would get the CSRF 403 page, not JSON
@@ -67,6 +106,17 @@ def user_hash(request: HttpRequest) -> JsonResponse:
     if request.method not in ALLOWED_METHODS:
         return http.method_not_allowed(request, ALLOWED_METHODS)
     return identity_response(request, authenticate(request))
+
+
+@csrf_exempt
+@never_cache
+@http.json_errors
+async def auser_hash(request: HttpRequest) -> JsonResponse:
+    """``user_hash`` for ASGI (``intercom_identity.urls_async``): the same statuses, bodies and
+    headers, with no thread hop of its own while the configuration copy is current."""
+    if request.method not in ALLOWED_METHODS:
+        return http.method_not_allowed(request, ALLOWED_METHODS)
+    return await aidentity_response(request, await aauthenticate(request))
 
 
 def parse_verify_body(body: bytes) -> dict[str, Any] | JsonResponse:
@@ -100,6 +150,20 @@ def parse_verify_body(body: bytes) -> dict[str, Any] | JsonResponse:
 @http.json_errors
 def verify_credential(request: HttpRequest) -> JsonResponse:
     """``POST {"platform", "user_id"?, "email"?, "user_hash"?, "intercom_user_jwt"?}``: Intercom's verdict."""
+    return verification(request)
+
+
+@csrf_exempt
+@never_cache
+@http.json_errors
+async def averify_credential(request: HttpRequest) -> JsonResponse:
+    """``verify_credential`` for ASGI: a development tool, not a hot path, so the verification
+    (database reads, the emulator) runs in one worker thread."""
+    return await sync_to_async(verification)(request)
+
+
+def verification(request: HttpRequest) -> JsonResponse:
+    """What both verification views answer."""
     try:
         environment = get_environment(resolve_environment(request))
     except UnknownEnvironment as exc:  # unserved: 400; no such row: 503

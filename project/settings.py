@@ -53,8 +53,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+if not env.bool("DEMO_MESSENGER_MIDDLEWARE", default=True):  # bench/asgi.py: a page without it
+    MIDDLEWARE.remove("intercom_identity.middleware.MessengerSessionMiddleware")
 
-ROOT_URLCONF = "project.urls"
+# project/asgi.py sets DEMO_SERVER=asgi: the async JSON views, and a connection pool (below).
+ASGI = env.str("DEMO_SERVER", default="wsgi") == "asgi"
+ROOT_URLCONF = "project.urls_asgi" if ASGI else "project.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -91,6 +95,19 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # ?conn_max_age=...&conn_health_checks=... win; DATABASE_CONN_MAX_AGE=0 opens one per request.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True))
+if ASGI and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Under ASGI each request's sync work runs in a thread of its own, and a persistent
+    # connection belongs to a thread: CONN_MAX_AGE would leave one open connection per thread
+    # ever used. Django's psycopg pool bounds them to DATABASE_POOL_SIZE per worker process
+    # (docs/asgi.md); a pool needs CONN_MAX_AGE 0.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env.int("DATABASE_POOL_SIZE", default=4),
+        # Seconds a request waits for a connection: with PostgreSQL down it answers 503 that soon.
+        "timeout": 2,
+    }
 
 # CACHE_URL=redis://127.0.0.1:6379/0 shares rate limits and recording memory between workers.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

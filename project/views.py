@@ -109,3 +109,16 @@ def whoami(request: HttpRequest) -> JsonResponse:
     if not request.user.is_authenticated:
         return error_response(401, "not_authenticated", "Sign in first.")
     return JsonResponse({"user_id": request.user.pk})
+
+
+@csrf_exempt
+@never_cache
+async def awhoami(request: HttpRequest) -> JsonResponse:
+    """``whoami`` as an async view (``project.urls_asgi``): the bare authenticated JSON view
+    ``bench/asgi.py`` compares the app's async view with (``await request.auser()``, nothing else)."""
+    if request.method not in ("GET", "HEAD"):
+        return method_not_allowed(request, ("GET", "HEAD"))
+    user = await request.auser()
+    if not user.is_authenticated:
+        return error_response(401, "not_authenticated", "Sign in first.")
+    return JsonResponse({"user_id": user.pk})

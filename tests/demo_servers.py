@@ -183,17 +183,31 @@ class Server:
 
     @classmethod
     def start(
-        cls, name: str, env: ServerEnvironment, logs: Path, *, workers: int = 2, access_log: bool = True
+        cls,
+        name: str,
+        env: ServerEnvironment,
+        logs: Path,
+        *,
+        workers: int = 2,
+        access_log: bool = True,
+        interface: str = "wsgi",
     ) -> Server:
+        """``interface`` "wsgi": gunicorn's sync workers; "asgi": gunicorn managing uvicorn
+        workers (``uvicorn_worker.UvicornWorker``) serving ``project.asgi`` (the async views)."""
         port = free_port()
         stderr_path, access_path = logs / f"{name}.stderr.log", logs / f"{name}.access.log"
+        if interface == "asgi":
+            app = ["tests.asgi_access:application", "-k", "uvicorn_worker.UvicornWorker"]
+            env = ServerEnvironment({**env, "ACCESS_LOG_PATH": str(access_path) if access_log else ""})
+        else:
+            app = ["project.wsgi:application"]
         command = [
-            *(sys.executable, "-m", "gunicorn", "project.wsgi:application"),
+            *(sys.executable, "-m", "gunicorn", *app),
             *("-b", f"127.0.0.1:{port}", "-w", str(workers)),
             "--no-control-socket",  # two servers would use the same default socket path
             *("--graceful-timeout", "5"),
         ]
-        if access_log:
+        if access_log and interface == "wsgi":
             command += ["--access-logfile", str(access_path), "--access-logformat", '%(p)s "%(r)s" %(s)s']
         with stderr_path.open("wb") as stderr:
             process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stderr, stderr=stderr)

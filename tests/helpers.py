@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from asgiref.sync import SyncToAsync, async_to_sync
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.cache.backends.base import BaseCache
@@ -23,7 +24,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import OperationalError
 from django.template import Context, Template
-from django.test import Client, RequestFactory
+from django.test import AsyncClient, Client, RequestFactory
 from django.urls import reverse
 
 from intercom_identity._internal.configcache import get_serving_config
@@ -366,6 +367,74 @@ class FaultyCache(BaseCache):
 RECORD = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (DEBUG|INFO|WARNING|ERROR|CRITICAL) (\S+) \[(\d+)\] (.*)$", re.MULTILINE
 )
+
+
+class AsyncBridge:
+    """An ``AsyncClient`` behind ``Client``'s synchronous methods, so one test body runs through
+    both (each request is awaited on its own event loop, as ``async_to_sync`` does)."""
+
+    def __init__(self, **defaults: Any) -> None:
+        self.async_client = AsyncClient(**defaults)
+
+    @property
+    def cookies(self) -> Any:
+        return self.async_client.cookies
+
+    def force_login(self, user: Any) -> None:
+        self.async_client.force_login(user)
+
+    def request_method(self, name: str) -> Any:
+        method = getattr(self.async_client, name)
+
+        async def awaited(*args: Any, **kwargs: Any) -> Any:
+            return await method(*args, **kwargs)
+
+        return async_to_sync(awaited)
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self.request_method("get")(*args, **kwargs)
+
+    def head(self, *args: Any, **kwargs: Any) -> Any:
+        return self.request_method("head")(*args, **kwargs)
+
+    def post(self, *args: Any, **kwargs: Any) -> Any:
+        return self.request_method("post")(*args, **kwargs)
+
+    def put(self, *args: Any, **kwargs: Any) -> Any:
+        return self.request_method("put")(*args, **kwargs)
+
+    def patch(self, *args: Any, **kwargs: Any) -> Any:
+        return self.request_method("patch")(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        return self.request_method("delete")(*args, **kwargs)
+
+    def options(self, *args: Any, **kwargs: Any) -> Any:
+        return self.request_method("options")(*args, **kwargs)
+
+    def generic(self, *args: Any, **kwargs: Any) -> Any:
+        return self.request_method("generic")(*args, **kwargs)
+
+
+class ThreadHops:
+    """Counts ``sync_to_async`` calls (thread hops) while active: ``asgiref.sync.SyncToAsync`` patched."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.original_call = SyncToAsync.__call__
+
+    def __enter__(self) -> ThreadHops:
+        original, hops = self.original_call, self
+
+        async def counted(wrapper: Any, *args: Any, **kwargs: Any) -> Any:
+            hops.count += 1
+            return await original(wrapper, *args, **kwargs)
+
+        SyncToAsync.__call__ = counted  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        SyncToAsync.__call__ = self.original_call  # type: ignore[method-assign]
 
 
 # --- documentation ---------------------------------------------------------------------------------

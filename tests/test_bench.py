@@ -173,3 +173,21 @@ def test_login() -> None:
     assert has(output, r"^POST /api/token/ \+ intercom, JWT platform .* <= 1\.5x +(PASS|MISS)$"), output
     assert has(output, r"^GET IntercomIdentityView \?platform=android \(fresh JWT\) .* <= 2\.0x +(PASS|MISS)$"), output
     assert has(output, r"^login: [\d.]+x \(hash platform\), [\d.]+x \(JWT platform\)"), output
+
+
+ASGI_DATABASE = postgres_url(own_database("bench_asgi_tiny"))
+
+
+def test_asgi() -> None:
+    require("bench/asgi.py", postgres=True, wrk=True)
+    output = run("asgi.py", "--quick", "--database", ASGI_DATABASE, timeout=180)
+    assert MACHINE.search(output), output
+    assert TABLE_HEADER.search(output), output
+    assert has(output, r"^pair 1: bare [\d,]+ req/s p99 [\d.]+ ms \| json [\d,]+ req/s"), output
+    for interface, kind in (("ASGI", "async "), ("WSGI", "")):
+        json_row = rf"^{interface} 1\. {kind}JSON view GET /intercom/user-hash/\?platform=ios .* >= 0\.9x +(PASS|MISS)$"
+        assert has(output, json_row), output
+        assert has(output, rf"^{interface} 2\. page GET / with MessengerSessionMiddleware .* (PASS|MISS)$"), output
+    # The pool bounds the connections whatever the figures: this one must pass.
+    assert has(output, r"^ASGI 3\. most PostgreSQL connections at once over [\d,]+ requests .* PASS$"), output
+    assert "error:" not in output

@@ -1,4 +1,5 @@
-"""Chaos: the demo under load while its cache and its database fail, served by gunicorn.
+"""Chaos: the demo under load while its cache and its database fail, served by gunicorn
+(sync workers, then uvicorn workers: the WSGI and the ASGI runs).
 
 One gunicorn (2 sync workers) serves the demo site on PostgreSQL and Redis that this test runs
 itself (``tests/throwaway_services.py``: its own ``initdb`` cluster and ``redis-server`` on free
@@ -60,6 +61,8 @@ pytestmark = [pytest.mark.chaos]
 
 DATABASE = "intercom_identity_chaos"
 WORKERS = 2
+POOL_SIZE = 3  # DATABASE_POOL_SIZE of the ASGI run: the pool's maximum per uvicorn worker
+MIN_REQUESTS_FOR_BOUND = 1000  # the connection bound is judged over at least this many requests
 USERS = 8
 RATE = 60.0  # requests a second offered: well under what the machine serves even when busy with other work
 LOAD_THREADS = 8  # at most this many requests at once
@@ -91,12 +94,55 @@ class ChaosSite:
     redis: RedisServer
     postgres: PostgresCluster
     users: list[User]
+    interface: str = "wsgi"
+    connections: ConnectionSampler | None = None
+    requests: int = 0  # answered over every scenario so far
+
+    @property
+    def connection_bound(self) -> int:
+        """The most connections the server may hold: the pool's size per uvicorn worker (ASGI),
+        one persistent connection per sync worker (WSGI)."""
+        return WORKERS * (POOL_SIZE if self.interface == "asgi" else 1)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosSite]:
+class ConnectionSampler(threading.Thread):
+    """The most connections to the demo's database at once (``pg_stat_activity``, every 50 ms;
+    the sampler's own excluded). While PostgreSQL is down there is nothing to count."""
+
+    def __init__(self, postgres: PostgresCluster) -> None:
+        super().__init__(daemon=True)
+        self.url = postgres.url("postgres")
+        self.most = 0
+        self.samples = 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        import psycopg
+
+        while not self.stopped.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=1) as conn:
+                    while not self.stopped.wait(0.05):
+                        row = conn.execute(
+                            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (DATABASE,)
+                        ).fetchone()
+                        self.most = max(self.most, int(row[0]) if row else 0)
+                        self.samples += 1
+            except psycopg.Error:
+                self.stopped.wait(0.2)  # stopped by the scenario: sample again once it is back
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+
+
+@pytest.fixture(scope="module", params=["wsgi", "asgi"])
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosSite]:
     """Our own PostgreSQL cluster and redis-server, the demo migrated and set up in them, and
-    gunicorn serving it; everything stopped and removed at the end, whatever happened."""
+    gunicorn serving it; everything stopped and removed at the end, whatever happened.
+
+    Every scenario runs twice: gunicorn's sync workers (WSGI), then gunicorn managing uvicorn
+    workers (ASGI: ``project.asgi``, the async views, Django's psycopg connection pool)."""
     require("the chaos test", postgres_server=True, redis_server=True)
     bin_dir = postgres_bin()
     assert bin_dir is not None
@@ -104,6 +150,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosSite]:
     postgres = PostgresCluster(bin_dir)
     redis = RedisServer(redis_dir)
     server: Server | None = None
+    sampler: ConnectionSampler | None = None
     try:
         postgres.init()
         postgres.start()
@@ -114,6 +161,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosSite]:
             redis.url,
             INTERCOM_IDENTITY_HASH_RATE_LIMIT="1000000",  # on, so every request counts in Redis; never reached
             INTERCOM_IDENTITY_CACHE_COOLDOWN=COOLDOWN,
+            DATABASE_POOL_SIZE=str(POOL_SIZE),
         )
         manage(env, "migrate", "--noinput")
         secret = new_secret()
@@ -135,10 +183,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChaosSite]:
             )
             for name, made_user in made["users"].items()
         ]
-        server = Server.start("chaos", env, tmp_path_factory.mktemp("chaos"), workers=WORKERS, access_log=False)
+        server = Server.start(
+            f"chaos-{request.param}",
+            env,
+            tmp_path_factory.mktemp("chaos"),
+            workers=WORKERS,
+            access_log=False,
+            interface=request.param,
+        )
         server.wait_until_up()
-        yield ChaosSite(server, redis, postgres, users)
+        sampler = ConnectionSampler(postgres)
+        sampler.start()
+        yield ChaosSite(server, redis, postgres, users, request.param, sampler)
     finally:
+        if sampler is not None:
+            sampler.stop()
         if server is not None:
             server.stop()
         redis.stop()
@@ -343,6 +402,7 @@ def run_scenario(site: ChaosSite, name: str, breaks: Callable[[], None], mends: 
         ended = time.time()
     time.sleep(0.2)  # the last records reach the file
     figures = Figures(name, list(load.answers), broken, back, ended, started, site.server.stderr()[offset:])
+    site.requests += len(figures.answers)
     print(figures.summary())
     return figures
 
@@ -393,3 +453,15 @@ def test_postgresql_stopped_is_json_503_then_recovers(site: ChaosSite) -> None:
     assert all(figures.broken <= a.received <= figures.back + RECOVERY_WITHIN for a in unavailable), (
         f"a 503 outside the outage: {figures.summary()}"
     )
+
+
+def test_connections_stay_bounded_over_every_scenario(site: ChaosSite) -> None:
+    """Run after the scenarios (file order): at most the pool's size per worker under ASGI, one
+    connection per worker under WSGI, over more than a thousand requests and three outages."""
+    assert site.connections is not None
+    assert site.requests >= MIN_REQUESTS_FOR_BOUND, f"only {site.requests} requests: run the whole file"
+    print(
+        f"{site.interface}: at most {site.connections.most} PostgreSQL connections at once over {site.requests:,} "
+        f"requests ({site.connections.samples} samples; bound {site.connection_bound})"
+    )
+    assert 0 < site.connections.most <= site.connection_bound

@@ -358,11 +358,14 @@ def test_the_readme_install_steps_work_as_written(
     body = result["body"]
     assert (body["environment"], body["platform"], body["phase"]) == (readme_app_id["env"], "web", "sending")
     assert body["user_hash"] == expected
-    # The template block renders one messenger (its settings and its script), with the same hash and
-    # the app ID the installation page set.
+    # The template block renders one messenger (its settings, the session script as a static file, named
+    # by the manifest as collectstatic hashed it, and its bootstrap), with the same hash and the app ID the
+    # steps set.
     found = SETTINGS_SCRIPT.findall(result["html"])
     assert len(found) == 1, result["html"]
-    assert len(re.findall(r"<script\b", result["html"])) == 2, result["html"]
+    assert len(re.findall(r"<script\b", result["html"])) == 3, result["html"]
+    hashed_script = r'<script src="/static/intercom_identity/messenger\.[0-9a-f]{12}\.js"'
+    assert re.search(hashed_script, result["html"]), result["html"]
     settings = json.loads(found[0])
     assert settings["app_id"] == readme_app_id["app_id"]
     assert settings["user_id"] == result["user_id"]

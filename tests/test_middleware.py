@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync, iscoroutinefunction
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.db import connection
@@ -17,9 +19,10 @@ from django.test import Client, RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from intercom_identity._internal import configcache
+from intercom_identity.messenger.cookies import MARKER_COOKIE
 from intercom_identity.middleware import MessengerSessionMiddleware
 from intercom_identity.models import Environment
-from tests.helpers import database_down
+from tests.helpers import AsyncBridge, ThreadHops, database_down
 
 pytestmark = pytest.mark.django_db
 
@@ -216,10 +219,262 @@ def test_with_the_database_down_the_app_id_last_seen_is_used() -> None:
     assert expiries(response) == {(SESSION, "", "/"), (VISITOR, "", "/")}
 
 
-def test_without_session_middleware_it_says_what_is_missing() -> None:
-    middleware = MessengerSessionMiddleware(lambda request: HttpResponse())
-    with pytest.raises(ImproperlyConfigured, match="SessionMiddleware before it"):
-        middleware(RequestFactory().get("/"))
+def test_without_session_middleware_requests_pass_through_and_the_check_says_so() -> None:
+    """Once an ImproperlyConfigured on every request; now a start-up check (E033)."""
+    middleware = MessengerSessionMiddleware(lambda request: HttpResponse("ok"))
+    assert middleware(RequestFactory().get("/")).content == b"ok"
+
+
+SESSIONS = "django.contrib.sessions.middleware.SessionMiddleware"
+AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
+OURS = "intercom_identity.middleware.MessengerSessionMiddleware"
+MESSAGES_MW = "django.contrib.messages.middleware.MessageMiddleware"
+
+
+@pytest.mark.parametrize(
+    ("middleware", "error"),
+    [
+        ([AUTH, OURS, MESSAGES_MW], "E033"),
+        ([SESSIONS, OURS, MESSAGES_MW], "E033"),
+        ([OURS, SESSIONS, AUTH, MESSAGES_MW], "E034"),
+        ([SESSIONS, OURS, AUTH, MESSAGES_MW], "E034"),
+    ],
+)
+def test_a_missing_or_misplaced_session_or_auth_middleware_fails_the_system_check(
+    middleware: list[str], error: str
+) -> None:
+    with override_settings(MIDDLEWARE=middleware), pytest.raises(SystemCheckError, match=error):
+        call_command("check")
+
+
+def test_the_check_names_what_is_missing_and_where_it_goes() -> None:
+    from intercom_identity.checks import check_middleware
+
+    with override_settings(MIDDLEWARE=[SESSIONS, OURS, AUTH]):
+        (message,) = check_middleware()
+    assert message.id == "intercom_identity.E034"
+    assert "before AuthenticationMiddleware" in message.msg
+    assert "after SessionMiddleware and AuthenticationMiddleware" in (message.hint or "")
+
+
+def test_the_check_is_quiet_in_a_correct_stack_or_without_the_middleware() -> None:
+    from intercom_identity.checks import check_middleware
+
+    assert check_middleware() == []
+    with override_settings(MIDDLEWARE=[OURS.replace("Messenger", "Other")]):
+        assert check_middleware() == []
+    call_command("check")
+
+
+# --- sync and async ---------------------------------------------------------------------------
+
+
+def test_it_is_sync_and_async_capable_without_middleware_mixin() -> None:
+    from django.utils.deprecation import MiddlewareMixin
+
+    assert MessengerSessionMiddleware.sync_capable is True
+    assert MessengerSessionMiddleware.async_capable is True
+    assert not issubclass(MessengerSessionMiddleware, MiddlewareMixin)
+
+    async def async_view(request: HttpRequest) -> HttpResponse:
+        return HttpResponse()
+
+    assert iscoroutinefunction(MessengerSessionMiddleware(async_view))
+    assert not iscoroutinefunction(MessengerSessionMiddleware(lambda request: HttpResponse()))
+
+
+@override_settings(ROOT_URLCONF="tests.urls_async")
+def test_in_an_async_stack_it_costs_no_thread_hop() -> None:
+    """Django adapts a sync-only middleware with a thread hop per request; this one it awaits."""
+
+    def hops(middleware: list[str]) -> int:
+        with override_settings(MIDDLEWARE=middleware), ThreadHops() as counted:
+            assert AsyncBridge().get("/async/hello/").status_code == 200
+        return counted.count
+
+    handler_alone = hops([])  # Django's own (the request signals)
+    assert hops([OURS]) == handler_alone
+    assert hops(["tests.test_middleware.SyncOnlyMiddleware"]) > handler_alone  # the counter sees a hop
+
+
+class SyncOnlyMiddleware:
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> Any:
+        return self.get_response(request)
+
+
+def signed_in_request(user: Any) -> HttpRequest:
+    """A request carrying ``user``'s session cookie, with its session set up."""
+    client = Client()
+    client.force_login(user)
+    request = RequestFactory().get("/", HTTP_COOKIE=f"sessionid={client.cookies['sessionid'].value}")
+    SessionMiddleware(lambda request: HttpResponse())(request)
+    return request
+
+
+def through(mode: str, request: HttpRequest, view: Any) -> Any:
+    """``request`` through the middleware around ``view``, in a sync or an async stack."""
+    if mode == "sync":
+        return MessengerSessionMiddleware(view)(request)
+
+    async def async_view(request: HttpRequest) -> Any:
+        return view(request)
+
+    return async_to_sync(MessengerSessionMiddleware(async_view))(request)
+
+
+def signs_out(request: HttpRequest) -> HttpResponse:
+    del request.session["_auth_user_id"]
+    return HttpResponse()
+
+
+def switches_to(user: Any) -> Any:
+    def view(request: HttpRequest) -> HttpResponse:
+        request.session["_auth_user_id"] = str(user.pk)
+        return HttpResponse()
+
+    return view
+
+
+def stays(request: HttpRequest) -> HttpResponse:
+    return HttpResponse()
+
+
+@pytest.mark.parametrize("scenario", ["sign out", "another user", "same user"])
+def test_it_behaves_identically_in_both_modes(scenario: str) -> None:
+    alice, bob = staff("alice"), staff("bob")
+    view = {"sign out": signs_out, "another user": switches_to(bob), "same user": stays}[scenario]
+    results = [expiries(through(mode, signed_in_request(alice), view)) for mode in ("sync", "async")]
+    assert results[0] == results[1]
+    assert bool(results[0]) is (scenario != "same user")
+
+
+@override_settings(ROOT_URLCONF="tests.urls_async")
+def test_logout_through_an_async_view_expires_the_cookies() -> None:
+    browser = AsyncBridge()
+    browser.force_login(staff("alice"))
+    for name in (SESSION, VISITOR, DEVICE):
+        browser.cookies[name] = "value-set-by-intercom"
+    response = browser.post("/async/logout/")
+    assert response.status_code == 200
+    assert expiries(response) == {(SESSION, "", "/"), (VISITOR, "", "/")}
+
+
+# --- the identity the messenger was last shown with (no browser storage needed) -------------
+
+
+def marker_set(response: Any) -> bool:
+    return MARKER_COOKIE in response.cookies and response.cookies[MARKER_COOKIE]["max-age"] != 0
+
+
+def test_a_page_for_another_identity_expires_the_previous_identitys_cookies() -> None:
+    """The session changed without this middleware seeing it (signed in elsewhere, a session
+    replaced): the first page that boots the messenger for bob expires alice's cookies."""
+    client = browser_of(staff("alice"))
+    first = client.get("/")
+    assert marker_set(first)
+    assert expiries(first) == set()
+    client.force_login(staff("bob"))  # no request through the middleware
+    for name in (SESSION, VISITOR):
+        client.cookies[name] = "alice's messenger"
+    switched = client.get("/")
+    assert expiries(switched) == {(SESSION, "", "/"), (VISITOR, "", "/")}
+    assert marker_set(switched)
+    again = client.get("/")
+    assert expiries(again) == set()
+    assert MARKER_COOKIE not in again.cookies
+
+
+def test_a_session_that_expired_unseen_expires_them_on_the_next_page() -> None:
+    client = browser_of(staff("alice"))
+    client.get("/")
+    del client.cookies["sessionid"]  # expired in the browser: no request says so
+    assert expiries(client.get("/")) == {(SESSION, "", "/"), (VISITOR, "", "/")}
+
+
+def test_a_visitor_who_signs_in_keeps_them_and_pages_of_one_user_touch_nothing() -> None:
+    client = browser_of()
+    assert expiries(client.get("/")) == set()
+    client.force_login(staff("alice"))
+    assert expiries(client.get("/")) == set()
+    assert expiries(client.get("/")) == set()
+
+
+@pytest.mark.parametrize("value", ["forged", "A" * 32, "0" * 31, "0" * 33, "<script>"])
+def test_a_marker_cookie_of_another_shape_is_ignored(value: str) -> None:
+    client = browser_of(staff("alice"))
+    client.cookies[MARKER_COOKIE] = value
+    response = client.get("/")
+    assert expiries(response) == set()
+    assert response.cookies[MARKER_COOKIE].value != value  # replaced by the real marker
+
+
+# --- pages that carry the credential are not cacheable --------------------------------------
+
+
+def test_a_page_carrying_a_credential_is_private_no_store(all_secrets: Any) -> None:
+    response = browser_of(staff("alice")).get("/")
+    assert "user_hash" in response.content.decode()
+    directives = {part.strip() for part in response["Cache-Control"].split(",")}
+    assert {"private", "no-store"} <= directives
+
+
+def test_a_visitors_page_stays_cacheable(all_secrets: Any) -> None:
+    response = browser_of().get("/")
+    assert "no-store" not in response.get("Cache-Control", "")
+
+
+def test_a_page_cache_does_not_keep_a_page_carrying_a_credential(all_secrets: Any) -> None:
+    from django.conf import settings
+
+    middleware = [
+        "django.middleware.cache.UpdateCacheMiddleware",
+        *settings.MIDDLEWARE,
+        "django.middleware.cache.FetchFromCacheMiddleware",
+    ]
+    with override_settings(MIDDLEWARE=middleware, CACHE_MIDDLEWARE_SECONDS=60):
+        alice = browser_of(staff("alice"))
+        assert "user_hash" in alice.get("/").content.decode()
+        assert "user_hash" in alice.get("/").content.decode()
+        bob = browser_of(staff("bob"))
+        page = bob.get("/").content.decode()
+    assert str(get_user_model().objects.get(username="alice").pk) not in settings_user_ids(page)
+
+
+def settings_user_ids(page: str) -> set[str]:
+    """The user ids in the page's ``window.intercomSettings``."""
+    return {
+        str(json.loads(found).get("user_id")) for found in re.findall(r"window\.intercomSettings = (\{.*?\});", page)
+    }
+
+
+# --- rendering the tag from an async view ----------------------------------------------------
+
+
+@override_settings(ROOT_URLCONF="tests.urls_async")
+def test_an_async_view_renders_the_tag_after_aprepare_messenger(all_secrets: Any) -> None:
+    alice = staff("alice")
+    browser = AsyncBridge()
+    browser.force_login(alice)
+    response = browser.get("/async/page/")
+    assert response.status_code == 200
+    assert settings_user_ids(response.content.decode()) == {str(alice.pk)}
+    assert "no-store" in response["Cache-Control"]
+
+
+@override_settings(ROOT_URLCONF="tests.urls_async")
+def test_an_async_view_without_it_still_renders_the_page(
+    all_secrets: Any, caplog: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)  # the browser tests' conftest sets it
+    browser = AsyncBridge()
+    browser.force_login(staff("alice"))
+    response = browser.get("/async/unprepared-page/")
+    assert response.status_code == 200
+    assert response.content.decode() == "<p>page</p>"  # the messenger does not boot; the page renders
+    assert "aprepare_messenger" in caplog.text
 
 
 @pytest.mark.parametrize("value", ["https://example.com", "example.com:443", "exa mple.com", "", 42, "a..b"])

@@ -1,4 +1,5 @@
 """Two gunicorn servers sharing PostgreSQL and Redis: a change made through one is served by the other.
+Run twice: with sync workers (WSGI), and with uvicorn workers (ASGI, the async views).
 
 Servers A and B (2 sync workers each, on their own loopback ports) run the demo site against a
 dedicated database and Redis database. Each scenario first warms every worker of the serving
@@ -186,9 +187,12 @@ class Site:
         return f"<servers A on {self.a.port} and B on {self.b.port}>"
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """PostgreSQL and Redis set up afresh, then A and B started; all stopped and cleaned at the end."""
+@pytest.fixture(scope="module", params=["wsgi", "asgi"])
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """PostgreSQL and Redis set up afresh, then A and B started; all stopped and cleaned at the end.
+
+    Every test runs twice: gunicorn's sync workers (WSGI, the sync views), then gunicorn managing
+    uvicorn workers (ASGI: ``project.asgi``, the async views and the connection pool)."""
     require("the multi-server test", postgres=True, redis=True)
     env = multiserver_environment()
     stored = {"ios": new_secret(), "android": new_secret(), "web": new_secret()}
@@ -213,7 +217,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     servers: list[Server] = []
     try:
         for name in ("A", "B"):
-            servers.append(Server.start(name, env, logs, workers=WORKERS))
+            servers.append(Server.start(f"{name}-{request.param}", env, logs, workers=WORKERS, interface=request.param))
         for server in servers:
             server.wait_until_up()
         admin = Browser()

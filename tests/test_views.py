@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from intercom_identity import compute_user_hash
 from intercom_identity.models import ClientActivity, PlatformConfig, RolloutPhase
-from tests.helpers import SECRETS, TWO_WORKSPACES, configure, openssl_hmac
+from tests.helpers import SECRETS, TWO_WORKSPACES, AsyncBridge, configure, openssl_hmac
 
 URL = "/intercom/user-hash/"
 # The plain view and its DRF twin share one core and answer the same: every test runs against
@@ -26,6 +26,23 @@ plain_only = pytest.mark.parametrize("endpoint", ["plain"], indirect=True)
 def endpoint(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setattr(sys.modules[__name__], "URL", ENDPOINTS[request.param])
     return str(request.param)
+
+
+@pytest.fixture(params=["Client", "AsyncClient"])
+def client(request: pytest.FixtureRequest, settings: Any) -> Any:
+    """Each test runs through ``Client`` (the sync views, ``intercom_identity.urls``) and through
+    ``AsyncClient`` (the async views, ``intercom_identity.urls_async``; the DRF twin under the ASGI
+    handler): the same answers."""
+    if request.param == "Client":
+        return Client()
+    settings.ROOT_URLCONF = "tests.contrib.urls_async"
+    return AsyncBridge()
+
+
+@pytest.fixture
+def user_client(client: Any, user: Any) -> Any:
+    client.force_login(user)
+    return client
 
 
 def get(client: Client, **params: str) -> Any:
@@ -343,10 +360,11 @@ def test_rate_limits_are_counted_per_environment(user_client: Client, two_worksp
         assert user_client.get(URL, {"platform": "ios"}).status_code == 200  # production's own allowance
 
 
-def test_the_emulator_applies_the_production_rule_of_the_resolved_environment(user: Any, two_workspaces: Any) -> None:
+def test_the_emulator_applies_the_production_rule_of_the_resolved_environment(
+    client: Client, user: Any, two_workspaces: Any
+) -> None:
     body = {"platform": "ios", "user_id": str(user.pk)}
     body["user_hash"] = compute_user_hash(SECRETS[("development", "ios")], user_id=str(user.pk))
-    client = Client()
     production = client.post(VERIFY_URL, body, content_type="application/json")
     development = client.post(
         VERIFY_URL, body, content_type="application/json", headers={"X-Intercom-Environment": "development"}

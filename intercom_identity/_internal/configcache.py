@@ -10,6 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from asgiref.sync import sync_to_async
 from django.db import DEFAULT_DB_ALIAS, router, transaction
 from django.views.decorators.debug import sensitive_variables
 
@@ -108,10 +109,9 @@ def get_serving_config(platform: Platform | str, environment: Environment | str 
     if _uncommitted_change():
         return ServingConfig.load(_load(slug, platform))
     versions = _current_versions(slug)  # read before loading: a change committed meanwhile bumps it again
-    key = (slug, platform.value)
-    copy = _copies.get(key)
-    if copy is not None and copy.version == versions and time.monotonic() < copy.expires_at:
-        return copy.config
+    copy = _current_copy(slug, platform, versions)
+    if copy is not None:
+        return copy
     config = ServingConfig.load(_load(slug, platform))
     ttl = conf.CACHE_TTL
     if ttl > 0 and config._secret_problem is None:
@@ -119,8 +119,28 @@ def get_serving_config(platform: Platform | str, environment: Environment | str 
         # served within VERSION_CHECK_INTERVAL, and a request does not read the database twice.
         readable = versions[0] is not None and versions[1] is not None
         lifetime = ttl if readable else min(ttl, VERSION_CHECK_INTERVAL)
-        _copies[key] = _Copy(config, versions, time.monotonic() + lifetime)
+        _copies[(slug, platform.value)] = _Copy(config, versions, time.monotonic() + lifetime)
     return config
+
+
+def _current_copy(slug: str, platform: Platform, versions: Versions) -> ServingConfig | None:
+    copy = _copies.get((slug, platform.value))
+    if copy is not None and copy.version == versions and time.monotonic() < copy.expires_at:
+        return copy.config
+    return None
+
+
+async def aget_serving_config(platform: Platform | str, environment: Environment | str | None = None) -> ServingConfig:
+    """``get_serving_config`` for async code: the current copy without leaving the event loop
+    (the version is read from the cache, as in sync code); a load from the database in a
+    worker thread (``sync_to_async``) only when there is no current copy."""
+    parsed = parse_platform(platform)
+    slug = environment_slug(environment)
+    if not _uncommitted_change():
+        copy = _current_copy(slug, parsed, _current_versions(slug))
+        if copy is not None:
+            return copy
+    return await sync_to_async(get_serving_config)(parsed, environment)
 
 
 def _load(environment: str, platform: Platform) -> PlatformConfig:

@@ -7,13 +7,13 @@ from typing import Any, TypedDict
 
 from django.views.decorators.debug import sensitive_variables
 
-from intercom_identity._internal.configcache import ServingConfig, get_serving_config
+from intercom_identity._internal.configcache import ServingConfig, aget_serving_config, get_serving_config
 from intercom_identity.conf import conf
 from intercom_identity.credentials.hashing import compute_user_hash, select_identifier
 from intercom_identity.credentials.jwt_tokens import make_user_jwt
 from intercom_identity.credentials.users import signed_claims, user_identity
 from intercom_identity.models import CredentialMode, Environment, Platform, RolloutPhase
-from intercom_identity.rollout.activity import record
+from intercom_identity.rollout.activity import arecord, record
 
 
 class CredentialError(TypedDict):
@@ -112,4 +112,28 @@ def serve_identity(
     itself never fails the request."""
     issued = issue(user, platform, environment=environment)
     record(issued.config, user, app_version, sent_credential=issued.handed_out)
+    return issued.payload
+
+
+async def aissue(user: Any, platform: Platform | str, *, environment: Environment | str | None = None) -> Issued:
+    """``issue`` for async code: no thread hop while this process's configuration copy is current."""
+    config = await aget_serving_config(platform, environment)
+    return Issued(config, payload_for_config(config, user))
+
+
+async def aidentity_payload(
+    user: Any, platform: Platform | str, *, environment: Environment | str | None = None
+) -> IdentityPayload:
+    """``identity_payload`` for async views (``user`` already loaded: ``await request.auser()``)."""
+    return (await aissue(user, platform, environment=environment)).payload
+
+
+async def aserve_identity(
+    user: Any, platform: Platform | str, app_version: str | None, *, environment: Environment | str | None = None
+) -> IdentityPayload:
+    """``serve_identity`` for async views: the same payload and recording. On the warm path (a
+    current configuration copy, a recording already remembered) it never leaves the event loop;
+    a database read or write runs in a worker thread (``sync_to_async``)."""
+    issued = await aissue(user, platform, environment=environment)
+    await arecord(issued.config, user, app_version, sent_credential=issued.handed_out)
     return issued.payload

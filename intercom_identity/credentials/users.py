@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, InterfaceError
 from django.http import HttpRequest
@@ -89,8 +90,37 @@ def _report_raised(setting: str, exc: Exception) -> None:
 
 
 def authenticate(request: HttpRequest) -> Any:
-    """Who is asking: ``INTERCOM_IDENTITY_AUTHENTICATE(request)`` (see ``call_setting``)."""
-    return call_setting("AUTHENTICATE", conf.AUTHENTICATE, request)
+    """Who is asking: ``INTERCOM_IDENTITY_AUTHENTICATE(request)`` (see ``call_setting``); an
+    ``async def`` callable is run to completion (as Django runs an async view under WSGI)."""
+    function = conf.AUTHENTICATE
+    if iscoroutinefunction(function):
+        function = async_to_sync(function)
+    return call_setting("AUTHENTICATE", function, request)
+
+
+async def aauthenticate(request: HttpRequest) -> Any:
+    """``authenticate`` for async views.
+
+    The default reads ``await request.auser()`` (Django's async user, no query of this app's
+    own); an ``async def`` callable is awaited; any other callable runs in a worker thread
+    (``sync_to_async``), as it may query the database.
+    """
+    function = conf.AUTHENTICATE
+    if function is default_authenticate:
+        auser = getattr(request, "auser", None)
+        if auser is None:  # no AuthenticationMiddleware: no user, as request.user would say
+            return None
+        user = await auser()
+        return user if user is not None and user.is_authenticated else None
+    if iscoroutinefunction(function):
+        try:
+            return await function(request)
+        except (DatabaseError, InterfaceError, ImproperlyConfigured):
+            raise
+        except Exception as exc:
+            logger.exception("INTERCOM_IDENTITY_AUTHENTICATE raised %s.", type(exc).__name__)
+            raise ImproperlyConfigured(f"INTERCOM_IDENTITY_AUTHENTICATE raised {type(exc).__name__}.") from exc
+    return await sync_to_async(call_setting)("AUTHENTICATE", function, request)
 
 
 class _Misconfigured(Exception):

@@ -4,6 +4,7 @@ and how to expire them on the host and each parent domain. The device id is left
 from __future__ import annotations
 
 import ipaddress
+import re
 from http.cookies import Morsel
 
 from intercom_identity.validators import APP_ID_RE
@@ -11,6 +12,13 @@ from intercom_identity.validators import APP_ID_RE
 COOKIE_PREFIXES = ("intercom-session-", "intercom-id-")
 MAX_PARENT_DOMAINS = 10  # a host has rarely more labels; bounds the headers of one response
 EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+# The identity the messenger was last rendered with in this browser (``tag.identity_marker``: an
+# HMAC, "" for a visitor): the server alone can tell that the identity changed, whatever the
+# browser stores.
+MARKER_COOKIE = "intercom_identity_marker"
+MARKER_RE = re.compile(r"[0-9a-f]{32}|")
+MARKER_COOKIE_AGE = 270 * 24 * 3600  # as long as Intercom's visitor cookie (intercom-id) lives
 
 
 def messenger_cookie_names(app_id: str) -> tuple[str, ...]:

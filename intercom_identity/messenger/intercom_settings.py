@@ -7,14 +7,14 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, InterfaceError
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from intercom_identity._internal import outages
-from intercom_identity._internal.configcache import get_serving_config
+from intercom_identity._internal.configcache import ServingConfig, get_serving_config
 from intercom_identity.conf import conf
 from intercom_identity.credentials.payload import handed_out, payload_for_config
 from intercom_identity.exceptions import IdentityCallableRaised, IntercomIdentityError, UnservedEnvironment
@@ -57,16 +57,22 @@ _SCRIPT_ESCAPE_CHARS = tuple(chr(code) for code in _SCRIPT_ESCAPES)
 _ENCODER = DjangoJSONEncoder(ensure_ascii=False)
 
 
-def web_settings(user: Any, *, environment: Environment | str | None = None) -> dict[str, Any]:
+def web_settings(
+    user: Any, *, environment: Environment | str | None = None, config: ServingConfig | None = None
+) -> dict[str, Any]:
     """``window.intercomSettings`` for the web messenger: app_id, and identity for a user.
 
     The page is recorded as the user's web client, with whether it was handed the credential:
-    the evidence web readiness is measured on (at most one write per user and hour).
+    the evidence web readiness is measured on (at most one write per user and hour). Under
+    ``config`` (loaded for the request by ``aprepare_messenger``, which recorded the page itself,
+    awaiting any write) nothing is recorded here.
     """
-    config = get_serving_config(Platform.WEB, environment)
+    prepared = config is not None
+    config = config or get_serving_config(Platform.WEB, environment)
     result: dict[str, Any] = {"app_id": config.app_id}
     payload = payload_for_config(config, user)
-    record_page(config, user, sent_credential=handed_out(payload))
+    if not prepared:
+        record_page(config, user, sent_credential=handed_out(payload))
     identity: dict[str, Any] = {"user_id": payload["user_id"], "email": payload["email"]}
     if payload["intercom_user_jwt"] is not None:
         # user_id and the signed fields travel inside the token, not in the clear.
@@ -120,9 +126,12 @@ def forget_unserved_logs() -> None:
     _logged_unserved.clear()
 
 
-def messenger_settings(user: Any, extra: Mapping[str, Any], *, request: Any = None) -> dict[str, Any] | None:
-    """Settings for the environment of ``request`` (None: the default environment), or None
-    when the messenger cannot boot at all.
+def messenger_settings(
+    user: Any, extra: Mapping[str, Any], *, request: Any = None, config: ServingConfig | None = None
+) -> dict[str, Any] | None:
+    """Settings for the environment of ``request`` (None: the default environment), under
+    ``config`` when given (loaded by ``aprepare_messenger``), or None when the messenger cannot
+    boot at all.
 
     A failure to produce the identity never breaks the page: it is logged and the messenger
     boots without identity (or, without an environment, not at all).
@@ -134,16 +143,23 @@ def messenger_settings(user: Any, extra: Mapping[str, Any], *, request: Any = No
     if ignored:
         logger.warning("intercom_settings: ignored reserved keys %s passed from a template.", ", ".join(ignored))
     try:
-        settings = web_settings(user, environment=environment)
+        settings = web_settings(user, environment=environment, config=config)
     except IntercomIdentityError as exc:
         logger.error("Intercom messenger booted without identity: %s", exc)
         try:
-            settings = web_settings(None, environment=environment)
+            settings = web_settings(None, environment=environment, config=config)
         except IntercomIdentityError:
             return None
     except ImproperlyConfigured as exc:
         if not isinstance(exc, IdentityCallableRaised):  # that one is logged, bounded, where it was raised
             logger.error("Intercom messenger not booted: %s", exc)
+        return None
+    except SynchronousOnlyOperation:
+        # request.user (or a cold configuration) read from an async view: never a broken page.
+        logger.error(
+            "Intercom messenger not booted: rendered from an async view that did not call "
+            "`await aprepare_messenger(request)` first (see docs/asgi.md)."
+        )
         return None
     except (DatabaseError, InterfaceError) as exc:
         # The page must still render: boot with the app id last seen by this process, if any.

@@ -8,11 +8,13 @@ import contextlib
 import hashlib
 import logging
 import time
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from functools import lru_cache
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
@@ -80,14 +82,17 @@ def record(
     exact whatever the cache remembers. A malformed version, a report older than the
     retention and a new version beyond the user's daily allowance are skipped (debug log).
     """
-    if not _countable(user, app_version):
-        return False
-    try:
-        version = clean_version(app_version or "")
-    except ValueError as exc:
-        logger.debug("Client version not recorded: %s", exc)
-        return False
-    return _record_version(config, user, version, sent_credential=sent_credential, now=now)
+    pending = _pending(config, user, app_version, sent_credential=sent_credential, now=now)
+    return False if pending is None else _write(pending)
+
+
+async def arecord(
+    config: ServingConfig, user: Any, app_version: str | None, *, sent_credential: bool, now: datetime | None = None
+) -> bool:
+    """``record`` for async code: what decides whether to write is in this process or the cache
+    (no thread hop on the warm path); only a write goes to a worker thread (``sync_to_async``)."""
+    pending = _pending(config, user, app_version, sent_credential=sent_credential, now=now)
+    return False if pending is None else await sync_to_async(_write)(pending)
 
 
 def record_page(config: ServingConfig, user: Any, *, sent_credential: bool, now: datetime | None = None) -> bool:
@@ -97,25 +102,66 @@ def record_page(config: ServingConfig, user: Any, *, sent_credential: bool, now:
     The same path as ``record``, so a page view on the warm path (this user's page already
     recorded this hour) costs no query and no cache round trip.
     """
+    pending = _page_pending(config, user, sent_credential=sent_credential, now=now)
+    return False if pending is None else _write(pending)
+
+
+async def arecord_page(config: ServingConfig, user: Any, *, sent_credential: bool, now: datetime | None = None) -> bool:
+    """``record_page`` for async code (``aprepare_messenger``): a write in a worker thread only."""
+    pending = _page_pending(config, user, sent_credential=sent_credential, now=now)
+    return False if pending is None else await sync_to_async(_write)(pending)
+
+
+def _page_pending(config: ServingConfig, user: Any, *, sent_credential: bool, now: datetime | None) -> _Pending | None:
     if config.platform != Platform.WEB or user is None or not getattr(user, "is_authenticated", False):
-        return False
-    return _record_version(config, user, versions.WEB_PAGE, sent_credential=sent_credential, now=now)
+        return None
+    return _version_pending(config, user, versions.WEB_PAGE, sent_credential=sent_credential, now=now)
 
 
-def _record_version(
+@dataclass(frozen=True)
+class _Pending:
+    """A recording that no memory spares: what ``_write`` needs."""
+
+    config: ServingConfig
+    user: Any
+    version: str
+    sent_credential: bool
+    now: datetime
+    seen: str
+    seen_key: str
+    credential_key: str
+    latest_key: str
+    mark_sending: bool
+
+
+def _pending(
+    config: ServingConfig, user: Any, app_version: str | None, *, sent_credential: bool, now: datetime | None
+) -> _Pending | None:
+    """The write ``record`` has to make, or None (nothing to count, refused, or remembered)."""
+    if not _countable(user, app_version):
+        return None
+    try:
+        version = clean_version(app_version or "")
+    except ValueError as exc:
+        logger.debug("Client version not recorded: %s", exc)
+        return None
+    return _version_pending(config, user, version, sent_credential=sent_credential, now=now)
+
+
+def _version_pending(
     config: ServingConfig, user: Any, version: str, *, sent_credential: bool, now: datetime | None
-) -> bool:
-    """``record``'s work once the version is known to be recordable."""
+) -> _Pending | None:
+    """``_pending`` once the version is known to be recordable."""
     now = (now or timezone.now()).astimezone(dt_timezone.utc)  # tallies are per UTC day
     try:
         if now.date() < retention.cutoff_day():
             logger.debug("Client version not recorded: the report is older than the activity retention.")
-            return False
+            return None
     except ImproperlyConfigured as exc:  # reported by the system checks too
         logger.error("Client version not recorded: %s", exc)
-        return False
+        return None
     if _flood_refused(config, user, version, now):
-        return False
+        return None
     seen = _seen_key(config.environment_id, config.platform, user.pk, version, now)
     # A request handed a credential has its own key: it is evidence a plain request is not.
     seen_key = seen + ":credential" if sent_credential else seen
@@ -126,10 +172,23 @@ def _record_version(
     remembered = _remembered(memories)
     latest_key = _latest_key(config.environment_id, config.platform, user.pk)
     if seen_key in remembered and _still_latest(latest_key, version):
-        return False
+        return None
     mark_sending = sent_credential and credential_key not in remembered
+    return _Pending(
+        config, user, version, sent_credential, now, seen, seen_key, credential_key, latest_key, mark_sending
+    )
+
+
+def _write(pending: _Pending) -> bool:
     try:
-        wrote = _write_activity(config, user, version, sent_credential, now, mark_sending=mark_sending)
+        wrote = _write_activity(
+            pending.config,
+            pending.user,
+            pending.version,
+            pending.sent_credential,
+            pending.now,
+            mark_sending=pending.mark_sending,
+        )
     except (DatabaseError, InterfaceError) as exc:
         outages.DATABASE.failed(exc, "client versions are not recorded")
         return False
@@ -139,11 +198,12 @@ def _record_version(
     if not wrote:  # refused: remembering a flood's versions would only crowd out the others
         return False
     outages.DATABASE.available()
-    for key in (seen_key, seen) if sent_credential else (seen_key,):  # a credential covers plain requests
+    # A credential covers plain requests.
+    for key in (pending.seen_key, pending.seen) if pending.sent_credential else (pending.seen_key,):
         _remember_on_commit(key, timeout=SEEN_MEMORY)
-    if mark_sending:
-        _remember_on_commit(credential_key, timeout=SENDING_MEMORY)
-    _remember_on_commit(latest_key, timeout=SEEN_MEMORY, value=_pseudonym(version))
+    if pending.mark_sending:
+        _remember_on_commit(pending.credential_key, timeout=SENDING_MEMORY)
+    _remember_on_commit(pending.latest_key, timeout=SEEN_MEMORY, value=_pseudonym(pending.version))
     return True
 
 

@@ -9,7 +9,7 @@ from django import template
 from django.utils.safestring import SafeString
 
 from intercom_identity.messenger.intercom_settings import intercom_settings_script, messenger_settings
-from intercom_identity.messenger.tag import messenger_html
+from intercom_identity.messenger.tag import mark_rendered, messenger_html, prepared_config
 
 register = template.Library()
 
@@ -31,9 +31,11 @@ def csp_nonce(context: template.Context) -> str | None:
 def intercom_settings(context: template.Context, **extra: Any) -> SafeString:
     """Render ``window.intercomSettings`` for ``request.user``; keyword arguments add settings."""
     request = context.get("request")
-    settings = messenger_settings(getattr(request, "user", None), extra, request=request)
+    user = getattr(request, "user", None)
+    settings = messenger_settings(user, extra, request=request, config=prepared_config(request))
     if settings is None:
         return SafeString("")
+    mark_rendered(request, user, settings)
     return intercom_settings_script(settings, nonce=csp_nonce(context))
 
 

@@ -256,3 +256,46 @@ def test_no_csp_violation_under_a_strict_policy(
     jwt_independent.decode(refreshed["args"][1]["intercom_user_jwt"], WEB_SECRET)
     assert messenger_page.evaluate("() => window.__violations") == []
     assert not [text for text in console if "Content Security Policy" in text]
+
+
+# Browser storage blocked (site data disabled): every localStorage access throws, as it does then.
+NO_STORAGE = """
+Object.defineProperty(window, "localStorage", {
+  get: function () { throw new DOMException("storage is disabled", "SecurityError"); },
+});
+"""
+
+
+def test_with_storage_disabled_the_server_alone_expires_the_previous_identitys_cookies(
+    messenger_page: Any, live_server: Any, web_hash: None
+) -> None:
+    """The script cannot remember who the messenger last booted as; the marker cookie can."""
+    messenger_page.add_init_script(NO_STORAGE)
+    model = get_user_model()
+    alice = model.objects.create_user("alice", "alice@example.com", "pw")
+    bob = model.objects.create_user("bob", "bob@example.com", "pw")
+    sign_in(messenger_page, live_server, alice)
+    messenger_page.goto(live_server.url + "/")
+    assert messenger_page.evaluate(
+        "() => { try { localStorage.length; return true; } catch (e) { return false; } }"
+    ) is (False)
+    messenger_page.context.add_cookies(
+        [
+            {"name": f"intercom-{kind}-{APP_ID}", "value": "alice", "url": live_server.url}
+            for kind in ("session", "id", "device-id")
+        ]
+    )
+    # Bob's session replaces Alice's without a request the server could see it in.
+    sign_in(messenger_page, live_server, bob)
+    response = messenger_page.goto(live_server.url + "/")
+    expired = [
+        header["value"]
+        for header in response.headers_array()
+        if header["name"].lower() == "set-cookie" and header["value"].startswith("intercom-")
+    ]
+    assert {value.split("=", 1)[0] for value in expired} == {f"intercom-session-{APP_ID}", f"intercom-id-{APP_ID}"}
+    assert messenger_page.evaluate("() => window.intercomSettings.user_id") == str(bob.pk)
+    assert messenger_cookies(messenger_page) == {f"intercom-device-id-{APP_ID}"}
+    # Bob's next page: nothing more to expire.
+    again = messenger_page.goto(live_server.url + "/")
+    assert not [h for h in again.headers_array() if h["name"].lower() == "set-cookie" and "intercom-" in h["value"]]

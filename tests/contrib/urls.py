@@ -10,8 +10,8 @@ from tests.helpers import doc_module
 
 PAGE = "login-stacks.md"
 
-urlpatterns = [
-    *demo_urlpatterns,
+# The login libraries' URLs, beside the demo's here and beside the async views' in ``urls_async``.
+login_urlpatterns = [
     *doc_module(PAGE, "rest_framework").urlpatterns,  # /api/intercom/identity/
     path("api/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
     path("api/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
@@ -20,3 +20,5 @@ urlpatterns = [
     *doc_module(PAGE, "knox").urlpatterns,  # /api/knox/login/
     path("_allauth/", include("allauth.headless.urls")),
 ]
+
+urlpatterns = [*demo_urlpatterns, *login_urlpatterns]

@@ -4,6 +4,7 @@ error list), keeps 401/403 for user hashes, and refuses a token whose ``nbf`` li
 from __future__ import annotations
 
 import io
+import sys
 import time
 from typing import Any
 
@@ -18,11 +19,19 @@ from intercom_identity.models import RolloutPhase
 from intercom_identity.rollout.changes import change_phase
 from intercom_identity.selectors import get_platform_config
 from tests import jwt_independent
-from tests.helpers import SECRETS, configure
+from tests.helpers import SECRETS, AsyncBridge, configure
 
 pytestmark = pytest.mark.django_db
 
 URL = "/intercom/verify/"
+
+
+@pytest.fixture(autouse=True, params=["Client", "AsyncClient"])
+def through(request: pytest.FixtureRequest, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs through ``Client`` (the sync view) and ``AsyncClient`` (``urls_async``)."""
+    if request.param == "AsyncClient":
+        settings.ROOT_URLCONF = "tests.urls_async"
+        monkeypatch.setattr(sys.modules[__name__], "Client", AsyncBridge)
 
 
 @pytest.fixture

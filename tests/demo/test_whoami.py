@@ -38,3 +38,17 @@ def test_whoami_is_get_only(user_client: Client) -> None:
     assert response.status_code == 405
     assert response["Allow"] == "GET, HEAD"
     assert response.json()["error"] == "method_not_allowed"
+
+
+@pytest.mark.django_db
+def test_the_async_whoami_answers_as_the_sync_one(user: Any, settings: Any) -> None:
+    from tests.helpers import AsyncBridge
+
+    settings.ROOT_URLCONF = "project.urls_asgi"
+    browser = AsyncBridge()
+    assert browser.get(WHOAMI).status_code == 401
+    browser.force_login(user)
+    response = browser.get(WHOAMI)
+    assert response.json() == {"user_id": user.pk}
+    assert "no-cache" in response["Cache-Control"]
+    assert browser.post(WHOAMI).status_code == 405

@@ -425,6 +425,35 @@ def test_a_jwt_is_never_kept(user: Any, app_id: str) -> None:
     assert not tag._rendered
 
 
+def test_a_kept_render_still_tells_the_middleware_what_the_page_carries(
+    user: Any, app_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The marker and the credential the middleware acts on (private, no-store; the marker
+    cookie) are put on the request by a kept render too, under ``aprepare_messenger``'s
+    configuration as under the tag's own."""
+    from intercom_identity.messenger import tag
+
+    configure("development", "web", RolloutPhase.SENDING)
+    # One copy of the configuration throughout (inside the test's transaction each read makes one).
+    config = configcache.get_serving_config("web", "development")
+    monkeypatch.setattr(tag, "get_serving_config", lambda *args, **kwargs: config)
+
+    def page(prepared: bool) -> Any:
+        request = RequestFactory().get("/")
+        request.user = user
+        if prepared:
+            setattr(request, tag.CONFIG_ATTRIBUTE, config)
+        html = tag.messenger_html(request, {})
+        assert parts(str(html))[0]["user_hash"]
+        return tag.rendered_messenger(request)
+
+    first = page(prepared=False)
+    assert tag._rendered
+    monkeypatch.setattr(tag, "_render", None)  # from here on, only what was kept
+    for prepared in (False, True):
+        assert page(prepared) == first == tag.Rendered(identity_marker(user), credential=True)
+
+
 # --- several workspaces: the environment chosen per request (issue 29) ----------------------------------
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.cache import cache
 from django.core.management.base import CommandError
 from django.db import connection, transaction
@@ -16,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from intercom_identity import record_client
+from intercom_identity._internal.configcache import get_serving_config
 from intercom_identity.models import (
     AppVersion,
     ClientActivity,
@@ -554,12 +556,21 @@ def test_recording_leaves_no_user_id_version_or_hour_in_the_cache_keys(committed
         assert hour not in key
 
 
+def aseen(user: Any, version: str, *, sent: bool) -> bool:
+    """``seen`` through the async path (``arecord``, what ``aserve_identity`` records with)."""
+    config = get_serving_config("ios", "development")
+    return async_to_sync(activity.arecord)(config, user, version, sent_credential=sent)
+
+
 @pytest.mark.parametrize("erase", ["forget_user", "delete"])
-def test_forget_user_deletes_the_users_keys_from_the_cache(committed: Any, settings: Any, erase: str) -> None:
+@pytest.mark.parametrize("recorded", [seen, aseen], ids=["record", "arecord"])
+def test_forget_user_deletes_the_users_keys_from_the_cache(
+    committed: Any, settings: Any, erase: str, recorded: Any
+) -> None:
     settings.INTERCOM_IDENTITY_MAX_NEW_VERSIONS_PER_USER = 1
     (person,) = users(1)
-    committed(seen, person, "6.6.6", sent=True)
-    committed(seen, person, "7.0.1", sent=False)  # beyond the allowance: "used up today" is remembered
+    committed(recorded, person, "6.6.6", sent=True)
+    committed(recorded, person, "7.0.1", sent=False)  # beyond the allowance: "used up today" is remembered
     theirs = {key for key in cache_keys() if key.startswith(("intercom_identity:seen:", "intercom_identity:new-"))}
     assert any(key.startswith("intercom_identity:new-versions-used:") for key in theirs)
     assert any(key.startswith("intercom_identity:seen:") for key in theirs)
