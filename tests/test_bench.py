@@ -173,3 +173,18 @@ def test_login() -> None:
     assert has(output, r"^POST /api/token/ \+ intercom, JWT platform .* <= 1\.5x +(PASS|MISS)$"), output
     assert has(output, r"^GET IntercomIdentityView \?platform=android \(fresh JWT\) .* <= 2\.0x +(PASS|MISS)$"), output
     assert has(output, r"^login: [\d.]+x \(hash platform\), [\d.]+x \(JWT platform\)"), output
+
+
+def test_memory() -> None:
+    output = run("memory.py", "--quick", timeout=300)
+    assert has(output, r"^bench\.memory_settings: bare page \+ bare JSON view \(baseline\) +[\d.]+ MiB +1\.000 "), (
+        output
+    )
+    assert has(
+        output, r"^project\.settings: home page with the tag \+ JSON view +[\d.]+ MiB +[\d.]+ +<= 1\.15x +(PASS|MISS)$"
+    )
+    assert has(output, r"^the same, secrets from the environment \(none decrypted\) +[\d.]+ MiB +[\d.]+ "), output
+    assert has(
+        output, r"^memory: [\d.]+x the worker without the app after 200 requests \(target <= 1\.15x: (PASS|MISS)\)$"
+    )
+    assert "0 errors" in output
