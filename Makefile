@@ -90,7 +90,7 @@ fuzz: $(STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m pytest -m chaos tests/test_chaos.py -q -s
 
-# Benchmarks 1-8 of the README's Performance section, and 9 (bench/asgi.py: under ASGI, quoted in docs/asgi.md). adoption.py, activity_scale.py and web.py
+# Benchmarks 1-10 (the performance page; 9 is bench/asgi.py, 10 bench/memory.py). adoption.py, activity_scale.py and web.py
 # need the local PostgreSQL (activity_scale.py and web.py Redis too, web.py wrk); each prints PASS/MISS per target and fails only on errors.
 # Every benchmark script once at a tiny size (tests/test_bench.py, `-m bench`): they run and print their
 # tables; nothing is timed. Needs PostgreSQL, Redis and wrk (skipped without them, failed in CI).
@@ -108,6 +108,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/resolver.py
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/asgi.py
+	$(BIN)/python bench/memory.py
 
 clean:
 	rm -rf $(VENV) $(DOCS_VENV) .tox build dist *.egg-info db.sqlite3 .pytest_cache .ruff_cache .mypy_cache

@@ -14,7 +14,6 @@ from django.views.decorators.csrf import csrf_exempt
 
 from intercom_identity import http
 from intercom_identity.conf import conf
-from intercom_identity.credentials.emulator import emulator_response, verify
 from intercom_identity.credentials.payload import aserve_identity, serve_identity
 from intercom_identity.credentials.users import aauthenticate, authenticate
 from intercom_identity.exceptions import InvalidCredentialInput, SecretUnavailable, UnknownEnvironment, UnknownPlatform
@@ -185,6 +184,10 @@ def verification(request: HttpRequest) -> JsonResponse:
     fields = parse_verify_body(body)
     if isinstance(fields, JsonResponse):
         return fields
+    # The emulator (and PyJWT with it) loads with its first request, not with the URLconf: a worker
+    # that never emulates never holds them (docs/performance.md, "A worker's memory").
+    from intercom_identity.credentials.emulator import emulator_response, verify
+
     try:
         result, config = verify(
             fields["platform"],

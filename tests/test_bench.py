@@ -191,3 +191,18 @@ def test_asgi() -> None:
     # The pool bounds the connections whatever the figures: this one must pass.
     assert has(output, r"^ASGI 3\. most PostgreSQL connections at once over [\d,]+ requests .* PASS$"), output
     assert "error:" not in output
+
+
+def test_memory() -> None:
+    output = run("memory.py", "--quick", timeout=300)
+    assert has(output, r"^bench\.memory_settings: bare page \+ bare JSON view \(baseline\) +[\d.]+ MiB +1\.000 "), (
+        output
+    )
+    assert has(
+        output, r"^project\.settings: home page with the tag \+ JSON view +[\d.]+ MiB +[\d.]+ +<= 1\.15x +(PASS|MISS)$"
+    )
+    assert has(output, r"^the same, secrets from the environment \(none decrypted\) +[\d.]+ MiB +[\d.]+ "), output
+    assert has(
+        output, r"^memory: [\d.]+x the worker without the app after 200 requests \(target <= 1\.15x: (PASS|MISS)\)$"
+    )
+    assert "0 errors" in output

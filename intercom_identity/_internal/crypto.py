@@ -10,14 +10,21 @@ import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity.conf import PREFIX, conf
 from intercom_identity.exceptions import EncryptionKeyInvalid, EncryptionKeyMissing, SecretDecryptionError
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet, MultiFernet
+
+# cryptography is imported when a key is first used, not with this module: it is about 7 MiB a
+# process, which a process that never encrypts or decrypts a stored secret (a worker serving
+# secrets from the environment, most management commands) need not hold (docs/performance.md).
 
 _DERIVATION_SALT = "intercom_identity.crypto.development-key"
 
@@ -51,6 +58,8 @@ def effective_keys() -> tuple[str, ...]:
 @lru_cache(maxsize=8)
 @sensitive_variables()
 def _multi_fernet(keys: tuple[str, ...]) -> MultiFernet:
+    from cryptography.fernet import Fernet, MultiFernet
+
     fernets = []
     for position, key in enumerate(keys, start=1):
         try:
@@ -78,6 +87,8 @@ def encrypt(plaintext: str) -> str:
 @contextmanager
 def _undecryptable_is_an_error() -> Iterator[None]:
     """Turn "no configured key decrypts this token" into ``SecretDecryptionError``."""
+    from cryptography.fernet import InvalidToken
+
     try:
         yield
     except (InvalidToken, UnicodeError):
@@ -109,6 +120,8 @@ def key_of(token: str) -> str:
 
     Only the tokens' signatures are checked (``extract_timestamp``): nothing is decrypted.
     """
+    from cryptography.fernet import InvalidToken
+
     keys = effective_keys()
     encoded = token.encode("ascii", errors="replace")
     for fernet_, answer in ((_first_fernet(keys), "first"), (_multi_fernet(keys), "older")):

@@ -8,15 +8,26 @@ from __future__ import annotations
 import binascii
 import time
 from collections.abc import Mapping
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import jwt
 from django.views.decorators.debug import sensitive_variables
-from jwt.algorithms import HMACAlgorithm
-from jwt.utils import base64url_decode
+
+if TYPE_CHECKING:
+    from jwt.algorithms import HMACAlgorithm
+
+# PyJWT is imported where a token is made or read, not with this module: importing it imports
+# cryptography's asymmetric algorithms and X.509 too (about 2 MiB a process), which a site
+# whose platforms all use the hash never needs (docs/performance.md, "A worker's memory").
 
 ALGORITHM = "HS256"
-_HS256 = HMACAlgorithm(HMACAlgorithm.SHA256)
+
+
+@cache
+def _hs256() -> HMACAlgorithm:
+    from jwt.algorithms import HMACAlgorithm
+
+    return HMACAlgorithm(HMACAlgorithm.SHA256)
 
 
 @sensitive_variables()
@@ -30,11 +41,15 @@ def make_user_jwt(
     exp = int(now if now is not None else time.time()) + expires_in
     payload = {key: value for key, value in (claims or {}).items() if value is not None}
     payload.update(user_id=user_id, exp=exp)
+    import jwt
+
     return jwt.encode(payload, secret, algorithm=ALGORITHM), exp
 
 
 def unverified_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(header, claims)`` without checking the signature; ``jwt.DecodeError`` when malformed."""
+    import jwt
+
     if token.count(".") != 2:
         raise jwt.DecodeError("A compact JWS has three dot-separated parts.")
     header = jwt.get_unverified_header(token)
@@ -51,10 +66,13 @@ def signed_with(token: str, secret: str) -> bool:
     Uses PyJWT's HMAC primitive directly so several candidate keys can be tried (for
     diagnosis) without PyJWT's per-call key-length warnings.
     """
+    from jwt.utils import base64url_decode
+
     signing_input, _, signature = token.rpartition(".")
     try:
         raw_signature = base64url_decode(signature)
     except (binascii.Error, ValueError):
         return False
-    key = _HS256.prepare_key(secret)
-    return bool(_HS256.verify(signing_input.encode("ascii", "replace"), key, raw_signature))
+    hs256 = _hs256()
+    key = hs256.prepare_key(secret)
+    return bool(hs256.verify(signing_input.encode("ascii", "replace"), key, raw_signature))

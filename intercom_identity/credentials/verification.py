@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import jwt
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
@@ -293,6 +292,8 @@ def _other_secret_diagnosis(context: VerificationContext, other: OtherSecret, *,
 
 
 def _verify_jwt(context: VerificationContext, token: str, *, user_id: str | None, now: float) -> Verification:
+    import jwt  # here, not with the module: see jwt_tokens
+
     def fail(reason: str, detail: str) -> Verification:
         return _fail(reason, detail, credential="jwt", identified_by="user_id" if user_id else None)
 

@@ -14,8 +14,6 @@ from django.utils.translation import gettext_lazy as _
 from intercom_identity.admin.display import with_code
 from intercom_identity.admin.forms import CheckCredentialForm
 from intercom_identity.admin.next_steps import Blocker, permission_blocker, secret_blocker
-from intercom_identity.credentials.emulator import verify
-from intercom_identity.credentials.verification import REASONS
 from intercom_identity.exceptions import InvalidCredentialInput, MissingSecret, SecretUnavailable
 from intercom_identity.selectors import get_platform_config
 
@@ -27,6 +25,11 @@ class CheckPage(admin.ModelAdmin):  # type: ignore[type-arg]
         """ "Check a credential": what Intercom would say of what an app sends, and why."""
         if not self.has_view_permission(request):
             raise PermissionDenied
+        # The emulator (and PyJWT with it) loads with the page, not with the admin: a worker that
+        # never shows it never holds them (docs/performance.md, "A worker's memory").
+        from intercom_identity.credentials.emulator import verify
+        from intercom_identity.credentials.verification import REASONS
+
         form = CheckCredentialForm(request.POST or None)
         result = error = blocker = None
         if request.method == "POST" and form.is_valid():

@@ -24,10 +24,12 @@ from intercom_identity.models import Environment, PlatformConfig, Region, Worksp
 from intercom_identity.permissions import can_manage
 from intercom_identity.rollout.changes import clear_api_token, store_api_token
 from intercom_identity.validators import validate_api_token
-from intercom_identity.workspace import sync as workspace
-from intercom_identity.workspace.drift import Finding, relevant_to
 
+# The workspace's sync, client and drift rules load with the pages that use them, not with the
+# admin: a worker that never shows them never holds them (docs/performance.md, "A worker's memory").
 if TYPE_CHECKING:
+    from intercom_identity.workspace.drift import Finding
+
     _ModelAdmin = admin.ModelAdmin[Any]
 else:
     _ModelAdmin = object
@@ -166,6 +168,8 @@ class WorkspaceOverviewMixin(_ModelAdmin):
             raise Http404(_("No such environment."))
         if not self.may_sync(request, env):
             raise PermissionDenied
+        from intercom_identity.workspace import sync as workspace
+
         try:
             result = workspace.sync(env, deadline=SYNC_DEADLINE_SECONDS)
         except IntercomIdentityError as exc:
@@ -187,6 +191,8 @@ class WorkspaceOverviewMixin(_ModelAdmin):
 
     def workspace_context(self, request: HttpRequest, environment: Environment) -> dict[str, Any]:
         """What the overview shows of one environment's workspace (stored data only)."""
+        from intercom_identity.workspace import sync as workspace
+
         return {
             "snapshot": WorkspaceSnapshot.objects.filter(environment=environment).first(),
             "findings": workspace.findings(environment),
@@ -218,6 +224,9 @@ class WorkspaceOverviewMixin(_ModelAdmin):
 
     def workspace_findings_for(self, configs: list[PlatformConfig]) -> list[tuple[Environment, Finding]]:
         """The findings a change of ``configs`` should be shown: each platform's own and its workspace's."""
+        from intercom_identity.workspace import sync as workspace
+        from intercom_identity.workspace.drift import relevant_to
+
         shown: list[tuple[Environment, Finding]] = []
         by_environment: dict[int, list[Finding]] = {}
         for config in configs:
