@@ -1,4 +1,4 @@
-"""Benchmark 8: recording new users on a busy day whose rows PostgreSQL's statistics do not know yet.
+"""Benchmark 11: recording new users on a busy day whose rows PostgreSQL's statistics do not know yet.
 
 Usage (``make bench`` runs it with the defaults)::
 
@@ -85,7 +85,7 @@ def old_locked_or_created(model: Any, key: dict[str, Any], values: dict[str, Any
 
 def main() -> None:
     args = parse_args()
-    start("bench/recording_stats.py: recording new users with today's rows unknown to the statistics (benchmark 8)")
+    start("bench/recording_stats.py: recording new users with today's rows unknown to the statistics (benchmark 11)")
     os.environ["DATABASE_URL"] = args.database
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     recreate_database(args.database)
