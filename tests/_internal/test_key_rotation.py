@@ -7,28 +7,15 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
 from intercom_identity import compute_user_hash
 from intercom_identity.models import PlatformConfig
-from tests.helpers import SECRETS, configure, seen
+from tests.helpers import SECRETS, configure
 
 pytestmark = pytest.mark.django_db
-
-
-def ios() -> PlatformConfig:
-    return PlatformConfig.objects.select_related("environment").get(environment__slug="development", platform="ios")
-
-
-def active(count: int) -> list[Any]:
-    model = get_user_model()
-    people = [model.objects.create_user(f"m{n}", f"m{n}@example.com", "pw") for n in range(count)]
-    for n, person in enumerate(people):
-        seen(person, "2.0" if n % 2 else "1.0", sent=bool(n % 2))
-    return people
 
 
 # ``intercom_identity rotate-keys``: re-encrypt with the first key, all or nothing.
