@@ -161,11 +161,13 @@ def _run_settings_example(where: str, code: str) -> None:
 
 
 @pytest.mark.parametrize(("where", "code"), examples("settings"), ids=_ids)
+@pytest.mark.django_db
 def test_a_settings_example_runs_as_printed(where: str, code: str) -> None:
     _run_settings_example(where, code)
 
 
 @pytest.mark.skipif(django.VERSION < (6, 0), reason="Django's own CSP (django.utils.csp) is new in Django 6.0")
 @pytest.mark.parametrize(("where", "code"), examples("settings-django6"), ids=_ids)
+@pytest.mark.django_db
 def test_a_django6_settings_example_runs_as_printed(where: str, code: str) -> None:
     _run_settings_example(where, code)
