@@ -16,6 +16,9 @@ from intercom_identity.checks import (
     check_unknown_settings,
 )
 
+# `manage.py check` runs the model checks, which on Django 6 ask SQLite whether it supports JSON fields.
+pytestmark = pytest.mark.django_db
+
 KEY = "yq4Zp6L7m0f8lJ1gqS1-tX0vTn3pQ0v3mWJQ2Dk1s8A="
 
 

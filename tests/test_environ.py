@@ -123,6 +123,7 @@ def test_the_demo_settings_use_the_helper() -> None:
 # --- W009: a secret file others may write -------------------------------------------------------------
 
 
+@pytest.mark.django_db  # the model checks ask the database about JSON fields on Django 6
 @pytest.mark.parametrize("via", ["read by the helper", "named in the environment"])
 def test_a_world_writable_secret_file_is_w009_in_check_deploy(
     via: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

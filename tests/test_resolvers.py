@@ -17,6 +17,9 @@ from intercom_identity.conf import conf
 from intercom_identity.resolvers import header_environment, host_environment
 from tests.helpers import TWO_WORKSPACES
 
+# `manage.py check` runs the model checks, which on Django 6 ask SQLite whether it supports JSON fields.
+pytestmark = pytest.mark.django_db
+
 HOSTS = {"brand-a.example.com": "development", "brand-b.example.com": "production"}
 E037 = "intercom_identity.E037"
 

@@ -239,6 +239,7 @@ def test_a_cool_down_of_zero_to_ten_minutes_is_accepted(value: object) -> None:
         assert check_settings() == []
 
 
+@pytest.mark.django_db  # the model checks ask the database about JSON fields on Django 6
 def test_manage_py_check_fails_on_a_malformed_cool_down() -> None:
     with override_settings(INTERCOM_IDENTITY_CACHE_COOLDOWN="5s"), pytest.raises(SystemCheckError, match="E021"):
         call_command("check")
