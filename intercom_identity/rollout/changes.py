@@ -61,6 +61,16 @@ def actor_label(actor: Any) -> str:
         return "command line"
 
 
+# What ``PlatformConfig.set_secret`` changes on a row, saved by every path that stores a secret.
+SET_SECRET_FIELDS = [
+    "encrypted_secret",
+    "encrypted_previous_secret",
+    "secret_fingerprint",
+    "secret_set_at",
+    "updated_at",
+]
+
+
 def write_audit_event(
     subject: PlatformConfig | Environment,
     kind: str,
@@ -111,15 +121,7 @@ def store_secret(config: PlatformConfig, secret: str, *, actor: Any = None, reas
         check_secret_choice(locked, secret)
         previous = locked.secret_fingerprint
         locked.set_secret(secret)
-        locked.save(
-            update_fields=[
-                "encrypted_secret",
-                "encrypted_previous_secret",
-                "secret_fingerprint",
-                "secret_set_at",
-                "updated_at",
-            ]
-        )
+        locked.save(update_fields=SET_SECRET_FIELDS)
         write_audit_event(
             locked, AuditEvent.Kind.SECRET, previous, locked.secret_fingerprint, actor=actor, reason=reason
         )
@@ -615,15 +617,11 @@ def store_created_secret(
         locked.pending_secret_name = ""
         locked.save(
             update_fields=[
-                "encrypted_secret",
-                "encrypted_previous_secret",
-                "secret_fingerprint",
-                "secret_set_at",
+                *SET_SECRET_FIELDS,
                 "intercom_secret_id",
                 "intercom_secret_created_at",
                 "previous_intercom_secret_id",
                 "pending_secret_name",
-                "updated_at",
             ]
         )
         write_audit_event(
