@@ -191,11 +191,12 @@ def worker_pid(master: int) -> int:
     return pids[0]
 
 
-def rss_kib(pid: int) -> int:
+def status_kib(pid: int, field: str = "VmRSS") -> int:
+    """A memory figure of ``/proc/<pid>/status`` in KiB: ``VmRSS`` (resident) or ``RssAnon``."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
-    raise SystemExit(f"error: no VmRSS for {pid}")
+    raise SystemExit(f"error: no {field} for {pid}")
 
 
 def measure(
@@ -213,7 +214,7 @@ def measure(
                 status, body = get(port, path, cookie)
                 if status != 200 or (path == "/" and b"Signed in as <strong>bench</strong>" not in body):
                     raise SystemExit(f"error: GET {path} answered {status}: {body[:300]!r}")
-            first = rss_kib(worker)
+            first = status_kib(worker)
             began = time.monotonic()
             errors = 0
             for index in range(requests):
@@ -224,8 +225,9 @@ def measure(
                 raise SystemExit("error: the gunicorn worker was replaced during the run")
             return {
                 "first": first,
-                "last": rss_kib(worker),
-                "master": rss_kib(server.pid),
+                "last": status_kib(worker),
+                "anonymous": status_kib(worker, "RssAnon"),
+                "master": status_kib(server.pid),
                 "rate": requests / elapsed,
                 "errors": errors,
             }
@@ -288,6 +290,27 @@ def main() -> None:
                 "the same, secrets from the environment (none decrypted)",
                 mib(from_environment["last"]),
                 from_environment["last"] / without["last"],
+                "reported",
+            ),
+        ],
+    )
+    # Of the resident memory, the part no other process can share: the heap and the relocated data of
+    # the libraries. The rest is file pages (code of libpython, OpenSSL, cryptography's bindings) that
+    # every worker of a host maps from the same page cache.
+    print_table(
+        f"of which anonymous memory (RssAnon, not shared between workers) after {requests:,} requests",
+        [
+            Row("without the app (baseline)", mib(without["anonymous"]), 1.0),
+            Row(
+                "with the app, stored secrets",
+                mib(with_app["anonymous"]),
+                with_app["anonymous"] / without["anonymous"],
+                "reported",
+            ),
+            Row(
+                "with the app, secrets from the environment",
+                mib(from_environment["anonymous"]),
+                from_environment["anonymous"] / without["anonymous"],
                 "reported",
             ),
         ],
