@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
-from intercom_identity._internal import crypto
 from intercom_identity._internal.configcache import config_changed
 from intercom_identity.conf import conf
 from intercom_identity.credentials.hashing import fingerprint
@@ -62,13 +61,7 @@ def actor_label(actor: Any) -> str:
 
 
 # What ``PlatformConfig.set_secret`` changes on a row, saved by every path that stores a secret.
-SET_SECRET_FIELDS = [
-    "encrypted_secret",
-    "encrypted_previous_secret",
-    "secret_fingerprint",
-    "secret_set_at",
-    "updated_at",
-]
+SET_SECRET_FIELDS = [*PlatformConfig.SECRET_COLUMNS.names, "encrypted_previous_secret", "updated_at"]
 
 
 def write_audit_event(
@@ -168,7 +161,7 @@ def clear_secret(config: PlatformConfig, *, actor: Any = None, reason: str = "")
         previous = locked.secret_fingerprint
         if locked.encrypted_secret or locked.encrypted_previous_secret:
             PlatformConfig.objects.filter(pk=locked.pk).update(
-                encrypted_secret="", encrypted_previous_secret="", secret_fingerprint="", secret_set_at=None
+                encrypted_previous_secret="", **PlatformConfig.SECRET_COLUMNS.cleared()
             )
             config_changed(environment=locked.environment.slug)
             write_audit_event(
@@ -192,13 +185,12 @@ def store_api_token(environment: Environment, token: str, *, actor: Any = None, 
         raise ApiTokenManagedBySettings(
             f"The API token of {environment} is managed by settings (INTERCOM_IDENTITY_API_TOKENS): change it there."
         )
-    validate_api_token(token)
+    columns = Environment.API_TOKEN_COLUMNS
+    written = columns.written(token, validate_api_token)
     with transaction.atomic():
         locked = Environment.objects.select_for_update().get(pk=environment.pk)
-        previous, new = locked.api_token_fingerprint, fingerprint(token)
-        Environment.objects.filter(pk=locked.pk).update(
-            encrypted_api_token=crypto.encrypt(token), api_token_fingerprint=new, api_token_set_at=timezone.now()
-        )
+        previous, new = locked.api_token_fingerprint, str(written[columns.fingerprint])
+        Environment.objects.filter(pk=locked.pk).update(**written)
         write_audit_event(locked, AuditEvent.Kind.API_TOKEN, previous, new, actor=actor, reason=reason)
     environment.refresh_from_db()
     return new
@@ -210,9 +202,7 @@ def clear_api_token(environment: Environment, *, actor: Any = None, reason: str 
         locked = Environment.objects.select_for_update().get(pk=environment.pk)
         previous = locked.api_token_fingerprint
         if locked.encrypted_api_token:
-            Environment.objects.filter(pk=locked.pk).update(
-                encrypted_api_token="", api_token_fingerprint="", api_token_set_at=None
-            )
+            Environment.objects.filter(pk=locked.pk).update(**Environment.API_TOKEN_COLUMNS.cleared())
             write_audit_event(
                 locked,
                 AuditEvent.Kind.API_TOKEN,
