@@ -4,13 +4,15 @@ half-way, the admin's buttons, and what the client sends (against tests/intercom
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
@@ -452,3 +454,174 @@ def test_the_admin_offers_rotate_and_retire_after_a_hand_copied_secret(fake: Fak
     page = change_page(client, config_of("production", "android"))
     assert 'id="intercom-secret-rotate"' in page
     assert 'id="intercom-secret-retire"' in page
+
+
+# --- a secret stored or cleared by hand, after one made in Intercom -------------------------------
+
+BY_HAND = SECRETS[("production", "ios")]  # what an operator copies from Intercom's settings page
+
+
+def created(fake: FakeSecrets) -> PlatformConfig:
+    run("create-secret", "production", "ios")
+    return config_of("production", "ios")
+
+
+def test_set_secret_keeps_the_intercom_made_secret_as_the_previous_one_to_retire(fake: FakeSecrets) -> None:
+    first = created(fake)
+    run("set-secret", "production", "ios", stdin=BY_HAND)
+    config = config_of("production", "ios")
+    assert (config.intercom_secret_id, config.intercom_secret_created_at) == ("", None)
+    assert config.previous_intercom_secret_id == first.intercom_secret_id
+    assert config.previous_secret() == fake.values[first.intercom_secret_id]  # still accepted, still diagnosed
+    assert ("intercom_secret", first.intercom_secret_id, "") in kinds(config)
+    out = run("retire-secret", "production", "ios", "--force", "--reason", "now copied by hand")
+    assert f"previous secret {first.intercom_secret_id} deleted in Intercom and forgotten" in out
+    assert first.intercom_secret_id not in fake.store  # Intercom keeps no secret the app forgot
+    assert served_secret(config_of("production", "ios")) == BY_HAND
+
+
+def test_storing_the_same_secret_again_keeps_its_intercom_id(fake: FakeSecrets) -> None:
+    first = created(fake)
+    run("set-secret", "production", "ios", stdin=fake.values[first.intercom_secret_id])  # as the drift fix says
+    config = config_of("production", "ios")
+    assert (config.intercom_secret_id, config.previous_intercom_secret_id) == (first.intercom_secret_id, "")
+    code, _out, error = command_result("retire-secret", "production", "ios", "--force", "--reason", "r")
+    assert (code, "no previous secret to retire" in error) == (1, True)  # the secret in use is never retired
+    assert first.intercom_secret_id in fake.store
+
+
+def test_rotate_after_a_hand_set_secret_waits_for_the_old_one_to_be_retired(fake: FakeSecrets) -> None:
+    first = created(fake)
+    run("set-secret", "production", "ios", stdin=BY_HAND)
+    code, _out, error = command_result("rotate-secret", "production", "ios")
+    assert code == 1
+    assert f"still has its previous secret (Intercom id {first.intercom_secret_id})" in error
+    assert "retire-secret production ios" in error
+    assert served_secret(config_of("production", "ios")) == BY_HAND
+    run("retire-secret", "production", "ios", "--force", "--reason", "r")
+    run("rotate-secret", "production", "ios")
+    config = config_of("production", "ios")
+    assert served_secret(config) == fake.values[config.intercom_secret_id]
+    assert (config.previous_intercom_secret_id, config.previous_secret()) == ("", BY_HAND)
+    assert first.intercom_secret_id not in fake.store
+
+
+def test_set_secret_in_the_middle_of_a_rotation_is_refused(fake: FakeSecrets) -> None:
+    first = rotated(fake)
+    before = config_of("production", "ios")
+    code, _out, error = command_result_with_stdin(BY_HAND, "set-secret", "production", "ios")
+    assert code == 1
+    assert f"still has its previous secret (Intercom id {first.intercom_secret_id})" in error
+    after = config_of("production", "ios")
+    assert (after.secret_fingerprint, after.intercom_secret_id) == (
+        before.secret_fingerprint,
+        before.intercom_secret_id,
+    )
+
+
+def test_the_admin_form_refuses_it_beside_the_field(fake: FakeSecrets) -> None:
+    first = rotated(fake)
+    client = staff_client("ops5", "view_platformconfig", "change_platformconfig", "manage_production")
+    config = config_of("production", "ios")
+    response = client.post(f"/admin/intercom_identity/platformconfig/{config.pk}/change/", {"new_secret": BY_HAND})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "errorlist" in page
+    assert f"still has its previous secret (Intercom id {first.intercom_secret_id})" in page
+    assert config_of("production", "ios").secret_fingerprint == config.secret_fingerprint
+
+
+def test_the_admin_shows_no_stale_intercom_id_after_a_hand_set_secret(fake: FakeSecrets) -> None:
+    first = created(fake)
+    client = staff_client("ops6", "view_platformconfig", "change_platformconfig", "manage_production")
+    client.post(f"/admin/intercom_identity/platformconfig/{first.pk}/change/", {"new_secret": BY_HAND})
+    config = config_of("production", "ios")
+    assert config.secret_fingerprint == fingerprint(BY_HAND)
+    page = change_page(client, config)
+    assert "Intercom id " not in page  # the id shown beside a fingerprint is that secret's, or none
+    assert fingerprint(BY_HAND) in page
+    assert 'id="intercom-secret-retire"' in page  # the one made in Intercom is still to retire there
+    assert 'id="intercom-secret-rotate"' not in page
+    changelist = client.get("/admin/intercom_identity/platformconfig/").content.decode()
+    assert f"Intercom id {first.intercom_secret_id}" not in changelist
+
+
+def test_clear_then_create_works_and_the_cleared_one_is_retired_in_intercom(fake: FakeSecrets) -> None:
+    first = created(fake)
+    run("clear-secret", "production", "ios")
+    config = config_of("production", "ios")
+    assert not config.has_secret
+    assert (config.intercom_secret_id, config.previous_intercom_secret_id) == ("", first.intercom_secret_id)
+    run("create-secret", "production", "ios")
+    config = config_of("production", "ios")
+    assert served_secret(config) == fake.values[config.intercom_secret_id]
+    assert config.previous_intercom_secret_id == first.intercom_secret_id  # Intercom still holds it
+    run("retire-secret", "production", "ios", "--force", "--reason", "cleared before")
+    assert first.intercom_secret_id not in fake.store
+    assert config.intercom_secret_id in fake.store
+
+
+def test_clear_in_the_middle_of_a_rotation_is_refused(fake: FakeSecrets) -> None:
+    first = rotated(fake)
+    code, _out, error = command_result("clear-secret", "production", "ios")
+    assert code == 1
+    assert f"still has its previous secret (Intercom id {first.intercom_secret_id})" in error
+    assert config_of("production", "ios").has_secret
+
+
+def test_the_documented_fix_for_a_secret_deleted_in_intercom(fake: FakeSecrets, intercom: FakeIntercom) -> None:
+    """docs/secrets.md, ``stored_secret_not_in_intercom``: move to off, clear-secret, create-secret; the old id,
+    already gone from Intercom, is then retired (forgotten)."""
+    intercom.answer(identity_verification=False)
+    first = created(fake)
+    del fake.store[first.intercom_secret_id]  # deleted in Intercom's settings
+    assert "stored_secret_not_in_intercom" in drift_codes()
+    run("clear-secret", "production", "ios")
+    run("create-secret", "production", "ios")
+    assert "stored_secret_not_in_intercom" not in drift_codes()
+    out = run("retire-secret", "production", "ios", "--force", "--reason", "gone in Intercom")
+    assert "was already gone from Intercom; forgotten" in out
+
+
+def test_drift_after_a_hand_set_secret_is_judged_on_that_secret(fake: FakeSecrets, intercom: FakeIntercom) -> None:
+    intercom.answer(identity_verification=False)
+    first = created(fake)
+    del fake.store[first.intercom_secret_id]  # replaced in Intercom's settings by the one copied by hand
+    run("set-secret", "production", "ios", stdin=BY_HAND)
+    assert "stored_secret_not_in_intercom" not in drift_codes()
+
+
+def test_an_intercom_made_secret_replaced_by_hand_is_reported_until_retired(
+    fake: FakeSecrets, intercom: FakeIntercom
+) -> None:
+    intercom.answer(identity_verification=False)
+    first = created(fake)
+    run("set-secret", "production", "ios", stdin=BY_HAND)
+    replaced = timezone.now() - timedelta(days=8)
+    PlatformConfig.objects.filter(pk=first.pk).update(secret_set_at=replaced)
+    findings = drift_findings()
+    assert [f["detail"] for f in findings if f["code"] == "old_secret_not_retired"] == [
+        f"The iOS secret replaced on {utc(replaced)} (Intercom id {first.intercom_secret_id}) still exists in "
+        "Intercom, past the grace period of 168 hours: anyone holding it can still be trusted. "
+        "Retire it: `manage.py intercom_identity retire-secret ENV ios`."
+    ]
+
+
+def drift_findings() -> list[dict[str, Any]]:
+    _code, out, _error = command_result("workspace", "production", "--json")
+    return [finding for finding in json.loads(out)["drift"] if finding["platform"] == "ios"]
+
+
+def drift_codes() -> set[str]:
+    return {finding["code"] for finding in drift_findings()}
+
+
+def utc(moment: Any) -> str:
+    return f"{moment.astimezone(dt_timezone.utc):%Y-%m-%d %H:%M} UTC"
+
+
+def command_result_with_stdin(stdin: str, *args: str) -> tuple[int, str, str]:
+    try:
+        return 0, run(*args, stdin=stdin), ""
+    except CommandError as exc:
+        return exc.returncode, "", str(exc)

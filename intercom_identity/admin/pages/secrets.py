@@ -38,8 +38,8 @@ class IntercomSecretPage(admin.ModelAdmin):  # type: ignore[type-arg]
             return None
         if config.pending_secret_name:  # an unfinished attempt: the same button finishes it
             offered = ["create" if not config.intercom_secret_id else "rotate"]
-        elif config.previous_intercom_secret_id:  # mid-rotation: only retiring the old one goes on
-            offered = ["retire"]
+        elif config.previous_intercom_secret_id:  # Intercom still holds the old one: retire it before another moves in
+            offered = ["retire"] if config.encrypted_secret else ["create", "retire"]
         else:
             offered = ["rotate" if config.intercom_secret_id else "create"]
             if config.intercom_secret_id and config.encrypted_previous_secret:
