@@ -628,7 +628,10 @@ def store_created_secret(
 ) -> str:
     """Store the secret Intercom made for the creation announced as ``name`` as the one in use; the one
     it replaces stays accepted as the previous secret (with its Intercom id, for ``retire-secret``).
-    Audited twice in one transaction: the fingerprints, and the Intercom ids. Returns the fingerprint."""
+    Audited twice in one transaction: the fingerprints, and the Intercom ids. Returns the fingerprint.
+
+    Nothing is read after the commit (``config`` is not refreshed): a database error raised here means
+    the secret may or may not be stored, and ``stored_fingerprint_of`` is how the caller finds out."""
     validate_secret(secret)
     with transaction.atomic():
         locked = locked_config(config)
@@ -647,8 +650,19 @@ def store_created_secret(
             locked, AuditEvent.Kind.SECRET, previous_fingerprint, locked.secret_fingerprint, actor=actor, reason=reason
         )
         write_audit_event(locked, AuditEvent.Kind.INTERCOM_SECRET, previous_id, intercom_id, actor=actor, reason=reason)
-    config.refresh_from_db()
-    return config.secret_fingerprint
+        stored = locked.secret_fingerprint
+    return stored
+
+
+def stored_fingerprint_of(config: PlatformConfig, intercom_id: str) -> str | None:
+    """The fingerprint of ``config``'s secret in use when it is Intercom's ``intercom_id``, else None.
+
+    Asked after a database error while storing that secret (the commit itself may have failed, or
+    only its answer): the row is locked, so a commit still under way is waited for. Raises
+    ``DatabaseError`` when the database cannot answer."""
+    with transaction.atomic():
+        locked = locked_config(config)
+    return locked.secret_fingerprint if locked.intercom_secret_id == intercom_id else None
 
 
 def retire_deadline(config: PlatformConfig) -> Any:

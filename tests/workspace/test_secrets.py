@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import timedelta
 from datetime import timezone as dt_timezone
@@ -34,13 +33,6 @@ from tests.helpers import (
 from tests.intercom_fake import TOKENS, FakeIntercom, FakeSecrets
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def fake(intercom: FakeIntercom) -> Iterator[FakeSecrets]:
-    store = intercom.secrets(TOKENS["production"])
-    yield store
-    assert store.problems == []  # every request had the token, the Preview version and a valid body
 
 
 def kinds(config: PlatformConfig) -> list[tuple[str, str, str]]:
@@ -164,27 +156,52 @@ def test_the_database_down_after_intercom_answered_deletes_the_new_secret_at_onc
 def test_the_database_and_intercom_down_after_the_create_leave_it_for_the_next_command(
     fake: FakeSecrets, monkeypatch: Any
 ) -> None:
-    original_create = client_module.SecretsApi.create
-    outage = ExitStack()
+    def down(*args: Any, **kwargs: Any) -> str:  # refused before the commit: certainly not stored
+        raise OperationalError("server closed the connection unexpectedly")
 
-    def create_then_everything_fails(self: Any, name: str, platforms: frozenset[str]) -> Any:
-        created = original_create(self, name, platforms)
-        fake.fail["DELETE"] = 503  # Intercom down for the clean-up...
-        outage.enter_context(connection.execute_wrapper(database_down))  # ...and the database down
-        return created
-
-    monkeypatch.setattr(client_module.SecretsApi, "create", create_then_everything_fails)
-    with outage:
-        code, _out, error = command_result("create-secret", "production", "ios")
+    monkeypatch.setattr(changes, "store_created_secret", down)
+    fake.fail["DELETE"] = 503  # and Intercom down for the clean-up
+    code, _out, error = command_result("create-secret", "production", "ios")
     monkeypatch.undo()
     assert code == 1
     assert "nor deleted in Intercom: run the command again" in error
+    assert "Production / iOS still has no secret." in error
     config = config_of("production", "ios")
     assert not config.has_secret
     [orphan] = fake.named(config.pending_secret_name)  # recorded before Intercom was asked
     run("create-secret", "production", "ios")
     assert orphan["id"] not in fake.store
     assert config_of("production", "ios").has_secret
+
+
+def test_the_database_down_after_intercom_answered_deletes_nothing_it_cannot_check(
+    fake: FakeSecrets, monkeypatch: Any
+) -> None:
+    original_create = client_module.SecretsApi.create
+    outage = ExitStack()
+
+    def create_then_the_database_fails(self: Any, name: str, platforms: frozenset[str]) -> Any:
+        created = original_create(self, name, platforms)
+        outage.enter_context(connection.execute_wrapper(database_down))
+        return created
+
+    monkeypatch.setattr(client_module.SecretsApi, "create", create_then_the_database_fails)
+    with outage:
+        code, _out, error = command_result("create-secret", "production", "ios")
+    monkeypatch.undo()
+    assert code == 1
+    assert "before it could be confirmed stored, so it was not deleted in Intercom" in error
+    assert not deletions(fake)
+    config = config_of("production", "ios")
+    assert not config.has_secret  # it was not stored: the recorded name lets the next command delete it
+    [orphan] = fake.named(config.pending_secret_name)
+    run("create-secret", "production", "ios")
+    assert orphan["id"] not in fake.store
+    assert config_of("production", "ios").has_secret
+
+
+def deletions(fake: FakeSecrets) -> list[str]:
+    return [path for method, path in fake.calls if method == "DELETE"]
 
 
 def test_the_database_down_before_intercom_is_asked_asks_nothing(fake: FakeSecrets, monkeypatch: Any) -> None:
@@ -328,7 +345,7 @@ def test_a_hand_copied_secret_is_replaced_and_kept_as_previous(fake: FakeSecrets
 def test_the_client_waits_once_for_a_rate_limit_reset(fake: FakeSecrets) -> None:
     fake.fail["GET"] = 429
     config = config_of("production", "ios")
-    with secrets._api(config.environment, None) as api:
+    with secrets._api(config.environment, client_module.DEADLINE_SECONDS, None) as api:
         listed = api.list()
     assert [secret.name for secret in listed] == ["made by hand"]
     assert fake.calls == [("GET", "/secure_mode_secrets")] * 2
@@ -337,7 +354,7 @@ def test_the_client_waits_once_for_a_rate_limit_reset(fake: FakeSecrets) -> None
 def test_a_malformed_list_is_a_reason(intercom: FakeIntercom) -> None:
     intercom.server.expect_request("/secure_mode_secrets").respond_with_json({"type": "list", "data": [{"id": 1}]})
     config = config_of("production", "ios")
-    api = secrets._api(config.environment, None)
+    api = secrets._api(config.environment, client_module.DEADLINE_SECONDS, None)
     with api, pytest.raises(client_module.WorkspaceUnavailable, match="supports_android of secret '1' is not true"):
         api.list()
 
