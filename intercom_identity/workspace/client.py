@@ -34,6 +34,8 @@ SECRETS_PATH = "/secure_mode_secrets"
 MAX_SECRETS = 100  # a workspace holds a handful; more is not an answer this reads
 TIMEOUT_SECONDS = 5.0  # per request: connect, read, write
 DEADLINE_SECONDS = 120.0  # the whole read, rate-limit wait and paging included (the command's)
+SYNC_COMMAND = "`manage.py intercom_identity workspace ENV`"  # what the time-out's message offers instead
+SECRETS_COMMANDS = "`manage.py intercom_identity create-secret`, `rotate-secret` or `retire-secret`"
 RATE_LIMIT_MAX_WAIT_SECONDS = 15.0  # Intercom's windows are 10 s: a longer reset means "try later"
 PER_PAGE = 250  # the most the activity log gives per page
 MAX_PAGES = 100
@@ -196,10 +198,11 @@ class _Reader:
     becomes "no data" whatever its status), which is no way to read a security setting.
     """
 
-    def __init__(self, host: str, seconds: float) -> None:
+    def __init__(self, host: str, seconds: float, *, started: float | None = None, command: str = SYNC_COMMAND) -> None:
         self.host = host
         self.seconds = seconds
-        self.deadline = time.monotonic() + seconds
+        self.deadline = (time.monotonic() if started is None else started) + seconds
+        self.command = command
         self.response: httpx.Response | None = None
 
     def keep(self, response: httpx.Response) -> None:
@@ -214,9 +217,14 @@ class _Reader:
                 raise WorkspaceUnavailable(
                     gettext(
                         "Reading Intercom took longer than %(seconds)s s (%(what)s); the command "
-                        "(`manage.py intercom_identity workspace ENV`) allows %(deadline)s s."
+                        "(%(command)s) allows %(deadline)s s."
                     )
-                    % {"seconds": f"{self.seconds:g}", "what": what, "deadline": f"{DEADLINE_SECONDS:g}"}
+                    % {
+                        "seconds": f"{self.seconds:g}",
+                        "what": what,
+                        "command": self.command,
+                        "deadline": f"{DEADLINE_SECONDS:g}",
+                    }
                 )
             self.response = None
             failure, reset_headers = self._attempt(what, request)
@@ -504,6 +512,8 @@ class SecretsApi:
     same time-outs, no redirects, no retries, the deadline, one bounded wait on a 429, answers
     validated field by field, failures as ``WorkspaceUnavailable`` reasons without the token.
 
+    ``deadline`` bounds every call made through it, in seconds from now or from ``started`` (a
+    ``time.monotonic()`` reading: the sync's own start, so its whole run keeps its bound).
     Use as a context manager; ``transport`` is httpx's, for a test double.
     """
 
@@ -514,12 +524,14 @@ class SecretsApi:
         token: str,
         *,
         deadline: float = DEADLINE_SECONDS,
+        started: float | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         require_sdk()
         import httpx
 
-        self._reader = _Reader(host_of(base_url), deadline)
+        command = SYNC_COMMAND if started is not None else SECRETS_COMMANDS
+        self._reader = _Reader(host_of(base_url), deadline, started=started, command=command)
         self._http = httpx.Client(
             base_url=base_url,
             timeout=TIMEOUT_SECONDS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from contextlib import ExitStack
 from datetime import timedelta
 from datetime import timezone as dt_timezone
@@ -15,6 +16,7 @@ from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection
 from django.test import Client
 from django.utils import timezone
+from werkzeug import Response
 
 from intercom_identity.credentials.hashing import compute_user_hash, fingerprint
 from intercom_identity.models import AuditEvent, PlatformConfig, RolloutPhase
@@ -429,6 +431,37 @@ def test_the_admin_retires_only_after_the_grace_period_unless_forced(fake: FakeS
     client.post(secret_url(config), {"secret_action": "retire", "force": "yes", "reason": "rotation drill"})
     assert old not in fake.store
     assert config_of("production", "ios").previous_intercom_secret_id == ""
+
+
+def rate_limited_after(fake: FakeSecrets, clock: list[float], monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """The next call takes ``seconds`` (on the clock the deadline goes by) and answers 429, resetting
+    in 10 s; waiting moves the clock instead of sleeping."""
+    monkeypatch.setattr(time, "sleep", lambda wait: clock.__setitem__(0, clock[0] + wait))
+    failure = fake._failure
+
+    def slow_then_rate_limited(method: str) -> Response | None:
+        monkeypatch.setattr(fake, "_failure", failure)
+        clock[0] += seconds
+        headers = {"X-RateLimit-Reset": str(int(time.time()) + 10)}
+        return Response('{"type": "error.list", "errors": []}', status=429, headers=headers)
+
+    monkeypatch.setattr(fake, "_failure", slow_then_rate_limited)
+
+
+def test_the_admin_buttons_keep_to_the_admins_deadline(
+    fake: FakeSecrets, clock: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20 s of the admin's 25 s are gone when Intercom asks to wait 10 s more: the button gives up and
+    says so; the command, with its 120 s, waits and succeeds."""
+    client = staff_client("ops7", "view_platformconfig", "change_platformconfig", "manage_production")
+    config = config_of("production", "web")
+    rate_limited_after(fake, clock, monkeypatch, 20)
+    page = client.post(secret_url(config), {"secret_action": "create"}, follow=True).content.decode()
+    assert "longer than the 5 s this waits" in page
+    assert not config_of("production", "web").has_secret
+    rate_limited_after(fake, clock, monkeypatch, 20)
+    run("create-secret", "production", "web")
+    assert config_of("production", "web").has_secret
 
 
 def test_a_phase_needs_the_secret_made_in_intercom(fake: FakeSecrets) -> None:

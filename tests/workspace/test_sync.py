@@ -14,6 +14,7 @@ import httpx
 import pytest
 from django.utils import timezone
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from intercom_identity.checks import check_workspace_drift
 from intercom_identity.constants import REST_API_BASES
@@ -502,6 +503,24 @@ def test_the_whole_read_has_a_deadline(intercom: FakeIntercom, httpserver: HTTPS
         workspace.sync("production", deadline=0.5)
     assert time.monotonic() - started < 1.5
     assert "allows 120 s" in WorkspaceSnapshot.objects.get(environment__slug="production").error
+
+
+def test_the_secrets_list_is_inside_the_syncs_deadline(intercom: FakeIntercom, clock: list[float]) -> None:
+    """The log takes 30 s of a 25 s deadline (the admin's): the secrets are not listed after it, saying why,
+    and the rest of the sync is kept."""
+    intercom.secrets()
+    intercom.server.expect_request("/me").respond_with_json(me(identity_verification=False))
+
+    def slow_log(request: Request) -> Response:
+        clock[0] += 30
+        return Response(json.dumps(log_page([])), content_type="application/json")
+
+    intercom.server.expect_request("/admins/activity_logs").respond_with_handler(slow_log)
+    workspace.sync("production", deadline=25)
+    snapshot = WorkspaceSnapshot.objects.get(environment__slug="production")
+    assert (snapshot.error, snapshot.identity_verification) == ("", False)
+    assert snapshot.secrets_error.startswith("Reading Intercom took longer than 25 s (GET /secure_mode_secrets)")
+    assert intercom.secrets().calls == []
 
 
 # What the workspace commands print from Intercom or from the database goes through the same terminal rule as
