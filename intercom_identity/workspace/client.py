@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -609,19 +610,25 @@ def _sdk_version() -> str:
         return "?"
 
 
-def _parse_secret(item: Any) -> IntercomSecret:
+# What this app takes for an Intercom secret's id: it is stored, put in a URL path and shown in messages.
+SECRET_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _parse_secret(item: Any, where: str) -> IntercomSecret:
+    """One secret's metadata. A problem names the secret by ``where`` ("secret #2 of the list", "the
+    created secret"), never by what Intercom wrote in it (its id included)."""
     if not isinstance(item, dict):
-        raise _Malformed("a secret is not an object")
+        raise _Malformed(f"{where} is not an object")
     secret_id = item.get("id")
     if isinstance(secret_id, int) and not isinstance(secret_id, bool):
         secret_id = str(secret_id)
-    if not isinstance(secret_id, str) or not 0 < len(secret_id) <= 64:
-        raise _Malformed("a secret has no id")
+    if not isinstance(secret_id, str) or not SECRET_ID_RE.fullmatch(secret_id):
+        raise _Malformed(f"{where} has no id")
     platforms = set()
     for platform in ("android", "ios", "web"):
         flag = item.get(f"supports_{platform}")
         if not isinstance(flag, bool):
-            raise _Malformed(f"supports_{platform} of secret {secret_id!r} is not true or false")
+            raise _Malformed(f"supports_{platform} of {where} is not true or false")
         if flag:
             platforms.add(platform)
     created_at = item.get("created_at")
@@ -630,9 +637,9 @@ def _parse_secret(item: Any) -> IntercomSecret:
         try:
             when = datetime.fromtimestamp(created_at, tz=timezone.utc)
         except (OverflowError, OSError, ValueError):
-            raise _Malformed(f"the created_at of secret {secret_id!r} is out of range") from None
+            raise _Malformed(f"the created_at of {where} is out of range") from None
     elif created_at is not None:
-        raise _Malformed(f"the created_at of secret {secret_id!r} is not a Unix time")
+        raise _Malformed(f"the created_at of {where} is not a Unix time")
     return IntercomSecret(
         id=secret_id, name=_text(item.get("name"), 255), platforms=frozenset(platforms), created_at=when
     )
@@ -644,12 +651,12 @@ def _parse_secret_list(body: Any) -> list[IntercomSecret]:
         raise _Malformed("it holds no data list")
     if len(items) > MAX_SECRETS:
         raise _Malformed(f"it lists more than {MAX_SECRETS} secrets")
-    return [_parse_secret(item) for item in items]
+    return [_parse_secret(item, f"secret #{position} of the list") for position, item in enumerate(items, start=1)]
 
 
 @sensitive_variables()
 def _parse_created_secret(body: Any) -> CreatedSecret:
-    meta = _parse_secret(body)
+    meta = _parse_secret(body, "the created secret")
     secret = body.get("secret")
     if not isinstance(secret, str) or not secret:
         raise _Malformed("it holds no secret")

@@ -357,7 +357,7 @@ def test_a_malformed_list_is_a_reason(intercom: FakeIntercom) -> None:
     intercom.server.expect_request("/secure_mode_secrets").respond_with_json({"type": "list", "data": [{"id": 1}]})
     config = config_of("production", "ios")
     api = secrets._api(config.environment, client_module.DEADLINE_SECONDS, None)
-    with api, pytest.raises(client_module.WorkspaceUnavailable, match="supports_android of secret '1' is not true"):
+    with api, pytest.raises(client_module.WorkspaceUnavailable, match="supports_android of secret #1 of the list"):
         api.list()
 
 

@@ -386,6 +386,33 @@ def test_a_malformed_entry_is_named_by_its_position_not_intercoms_id(
     assert "entry_id_from_intercom" not in error
 
 
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"id": "secret_id_from_intercom", "supports_android": "yes"}, "supports_android of secret #2 of the list"),
+        ({"id": "secret_id_from_intercom", "created_at": "x"}, "the created_at of secret #2 of the list"),
+        ({"id": "secret\nid_from_intercom"}, "secret #2 of the list has no id"),
+    ],
+)
+def test_a_malformed_secret_is_named_by_its_position_not_intercoms_id(
+    intercom: FakeIntercom,
+    httpserver: HTTPServer,
+    caplog: pytest.LogCaptureFixture,
+    entry: dict[str, Any],
+    problem: str,
+) -> None:
+    flags = {"supports_android": True, "supports_ios": True, "supports_web": True}
+    listed = [{"id": "9001", "name": "made by hand", **flags}, {"name": "n", **flags, **entry}]
+    httpserver.expect_request("/secure_mode_secrets").respond_with_json({"type": "list", "data": listed})
+    intercom.answer(identity_verification=False)
+    workspace.sync("production")
+    error = WorkspaceSnapshot.objects.get(environment__slug="production").secrets_error
+    assert problem in error
+    assert "id_from_intercom" not in error
+    assert "id_from_intercom" not in caplog.text
+    assert any(problem in record.getMessage() for record in caplog.records if record.levelname == "WARNING")
+
+
 def sync_failure() -> intercom_api.WorkspaceUnavailable:
     with pytest.raises(intercom_api.WorkspaceUnavailable) as caught:
         workspace.sync("production")
