@@ -185,13 +185,21 @@ def failing_commit(
     return monkeypatch.undo
 
 
+def attempt(command: str, monkeypatch: pytest.MonkeyPatch, *, applied: bool, then_down: bool) -> tuple[int, str, str]:
+    """``command`` with the commit of its store failing (``failing_commit``); the database is back after it."""
+    with ExitStack() as outage:
+        undo = failing_commit(monkeypatch, outage, applied=applied, then_down=then_down)
+        result = command_result(command, "production", "ios")
+    undo()
+    return result
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_commit_whose_answer_is_lost_serves_the_new_secret_and_deletes_nothing(
     committing: str, fake: FakeSecrets, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old = start(committing, fake)
-    failing_commit(monkeypatch, ExitStack(), applied=True, then_down=False)
-    code, out, _error = command_result(committing, "production", "ios")
+    code, out, _error = attempt(committing, monkeypatch, applied=True, then_down=False)
     assert code == 0
     config = config_of("production", "ios")
     assert out.strip() == config.secret_fingerprint
@@ -205,10 +213,7 @@ def test_a_commit_that_may_have_gone_through_deletes_nothing_in_intercom(
     committing: str, fake: FakeSecrets, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old = start(committing, fake)
-    with ExitStack() as outage:
-        undo = failing_commit(monkeypatch, outage, applied=True, then_down=True)
-        code, _out, error = command_result(committing, "production", "ios")
-    undo()
+    code, _out, error = attempt(committing, monkeypatch, applied=True, then_down=True)
     assert code == 1
     assert "before it could be confirmed stored, so it was not deleted in Intercom" in error
     assert deletions(fake) == []
@@ -229,9 +234,7 @@ def test_a_commit_that_failed_deletes_the_new_secret_and_keeps_the_old(
     committing: str, fake: FakeSecrets, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old = start(committing, fake)
-    failing_commit(monkeypatch, ExitStack(), applied=False, then_down=False)
-    code, _out, error = command_result(committing, "production", "ios")
-    monkeypatch.undo()
+    code, _out, error = attempt(committing, monkeypatch, applied=False, then_down=False)
     assert code == 1
     assert "it was deleted in Intercom again and nothing changed" in error
     config = config_of("production", "ios")
@@ -247,10 +250,7 @@ def test_a_commit_that_failed_with_the_database_gone_is_finished_by_the_next_com
     committing: str, fake: FakeSecrets, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old = start(committing, fake)
-    with ExitStack() as outage:
-        undo = failing_commit(monkeypatch, outage, applied=False, then_down=True)
-        code, _out, error = command_result(committing, "production", "ios")
-    undo()
+    code, _out, error = attempt(committing, monkeypatch, applied=False, then_down=True)
     assert code == 1
     assert "so it was not deleted in Intercom" in error
     assert deletions(fake) == []
