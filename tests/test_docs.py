@@ -8,6 +8,7 @@ import argparse
 import copy
 import importlib
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,11 @@ from intercom_identity.checks import MESSAGES
 from intercom_identity.credentials.verification import REASONS
 from intercom_identity.models import Environment
 from intercom_identity.workspace.drift import CODES as DRIFT_CODES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pytest brings tomli on Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -197,6 +203,46 @@ def test_every_module_and_file_the_pages_name_exists() -> None:
         if not _file_exists(path)
     ]
     assert missing == []
+
+
+REQUIREMENT_FILES = ["requirements*.txt", "docs/requirements.txt", "bench/requirements-peers.txt", "constraints/*.txt"]
+
+
+def _normalized(name: str) -> str:
+    """A distribution name as the package index compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requirement_name(requirement: str) -> str:
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    assert match, requirement
+    return _normalized(match[1])
+
+
+def _pinned_and_declared() -> set[str]:
+    """Every package a requirements file pins and every one pyproject.toml declares (extras and build too)."""
+    names = set()
+    for pattern in REQUIREMENT_FILES:
+        for path in sorted(ROOT.glob(pattern)):
+            for line in path.read_text("utf-8").splitlines():
+                line = line.split("#", 1)[0].strip()
+                if line and not line.startswith("-"):
+                    names.add(_requirement_name(line))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    declared = [
+        *project["build-system"]["requires"],
+        *project["project"]["dependencies"],
+        *(requirement for extra in project["project"]["optional-dependencies"].values() for requirement in extra),
+    ]
+    return names | {_requirement_name(requirement) for requirement in declared}
+
+
+def test_every_pinned_package_says_why_on_the_dependencies_page() -> None:
+    text = (DOCS / "dependencies.md").read_text("utf-8")
+    first_cells = re.findall(r"(?m)^\| ([^|]+) \|", text)
+    named = {_normalized(name) for cell in first_cells for name in re.findall(r"`([A-Za-z0-9][\w.-]*)`", cell)}
+    assert len(_pinned_and_declared()) > 30
+    assert _pinned_and_declared() - named == set()
 
 
 def _ids(value: object) -> str:
