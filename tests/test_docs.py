@@ -205,6 +205,14 @@ def test_every_module_and_file_the_pages_name_exists() -> None:
     assert missing == []
 
 
+def test_the_readmes_documentation_list_links_every_page() -> None:
+    section = README.read_text("utf-8").split("## Documentation\n", 1)[1].split("\n## ", 1)[0]
+    linked = set(re.findall(r"\(https://intercom-identity\.readthedocs\.io/en/latest/([\w/-]+)\.html\)", section))
+    pages = {path.relative_to(DOCS).with_suffix("").as_posix() for path in DOCS.rglob("*.md")} - {"index"}
+    assert pages - linked == set(), "pages the README's Documentation list does not link"
+    assert linked - pages == set(), "links to pages that do not exist"
+
+
 REQUIREMENT_FILES = ["requirements*.txt", "docs/requirements.txt", "bench/requirements-peers.txt", "constraints/*.txt"]
 
 
