@@ -28,7 +28,7 @@ test: lint typecheck
 	@test -x $(CHROMIUM) || echo "NOTE: $(CHROMIUM) not found: the browser tests (tests/browser) will be SKIPPED. Install it with: apt-get install -y chromium"
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
-# The README's screenshots: the browser tests take them under build/screenshots/, copied to docs/screenshots/.
+# The screenshots docs/admin.md shows: the browser tests take them under build/screenshots/, copied to docs/screenshots/.
 screenshots: $(STAMP)
 	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) not found: apt-get install -y chromium"; exit 1; }
 	rm -rf build/screenshots

@@ -442,7 +442,7 @@ def _daily_row_lookups(person: Any) -> list[str]:
 
 def test_the_daily_row_lock_has_no_ordering() -> None:
     """``filter().first()`` added ``ORDER BY id LIMIT 1``: with stale statistics PostgreSQL then
-    walked every row of the day by primary key (issue 26). The lookup orders nothing."""
+    walked every row of the day by primary key (benchmark 11). The lookup orders nothing."""
     (person,) = users(1, "plan")
     seen(person, "1.0", sent=False)  # the row exists: the next report locks it
     lookups = _daily_row_lookups(person)
