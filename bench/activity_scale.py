@@ -112,8 +112,8 @@ def load(args: argparse.Namespace) -> dict[str, int]:
     """The users, their daily rows, their latest rows and the versions, in bulk; then the tallies."""
     from django.db import connection
 
+    from intercom_identity.management.tallies import recount
     from intercom_identity.models import PlatformConfig
-    from intercom_identity.rollout.tallies import recount
 
     config = PlatformConfig.objects.get(environment__slug="development", platform="ios")
     env = config.environment_id
@@ -412,9 +412,9 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection, connections
 
+    from intercom_identity.management.tallies import recount
     from intercom_identity.models import VersionTally
     from intercom_identity.rollout.retention import prune_activity
-    from intercom_identity.rollout.tallies import recount
 
     client = redis.Redis.from_url(f"{args.redis.rstrip('/')}/{args.redis_db}")
     client.flushdb()

@@ -14,9 +14,9 @@ from django.urls import reverse
 from intercom_identity import compute_user_hash, identity_payload
 from intercom_identity.checks import check_phases_have_secrets, check_settings
 from intercom_identity.credentials.hashing import fingerprint
+from intercom_identity.management.status import status_matrix
 from intercom_identity.models import PlatformConfig, RolloutPhase
 from intercom_identity.rollout.changes import change_phase
-from intercom_identity.rollout.status import status_matrix
 from intercom_identity.selectors import get_platform_config
 from tests import leakguard
 from tests.helpers import SECRETS, configure
