@@ -9,9 +9,10 @@ from django.test import Client
 from django.urls import reverse
 
 from intercom_identity.exceptions import InvalidAppId, InvalidAuditText, SecretLooksWrong
-from intercom_identity.models import AuditEvent, PlatformConfig, RolloutPhase
+from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase
 from intercom_identity.validators import (
     MAX_APP_ID_LENGTH,
+    MAX_ENVIRONMENT_SLUG_LENGTH,
     MAX_TOKEN_LENGTH,
     MAX_VERSION_LENGTH,
     MIN_SECRET_LENGTH,
@@ -234,3 +235,11 @@ def test_an_audit_reason_refusal_names_up_to_five_code_points_in_order_never_the
     assert "(U+0000, U+0009, U+001B, U+007F, U+009B)" in message
     assert "U+2028" not in message  # the sixth and seventh are not listed
     assert "secret-looking" not in message
+
+
+# --- the limits the models store -------------------------------------------------------
+
+
+def test_the_audit_trail_holds_any_environment_slug() -> None:
+    slug = Environment._meta.get_field("slug").max_length
+    assert AuditEvent._meta.get_field("environment").max_length == slug == MAX_ENVIRONMENT_SLUG_LENGTH

@@ -16,7 +16,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from intercom_identity.constants import REST_API_BASES
-from intercom_identity.models import Environment, WorkspaceSnapshot
+from intercom_identity.models import Environment, PlatformConfig, WorkspaceEvent, WorkspaceSnapshot
+from intercom_identity.validators import MAX_INTERCOM_ID_LENGTH
 from intercom_identity.workspace import client as intercom_api
 from intercom_identity.workspace import sync as workspace
 from tests.helpers import command_result
@@ -167,6 +168,25 @@ def test_an_error_code_outside_intercoms_vocabulary_is_not_repeated(
     assert "echoed" not in error
     assert all(IDENTIFIER_TOKEN not in record.getMessage() for record in caplog.records)
     assert IDENTIFIER_TOKEN not in WorkspaceSnapshot.objects.get(environment__slug="production").error
+
+
+@pytest.mark.parametrize("parse", ["secret", "log entry"])
+def test_an_intercom_id_longer_than_its_column_is_refused(parse: str) -> None:
+    """What the client accepts fits the models' columns (``MAX_INTERCOM_ID_LENGTH`` both)."""
+
+    def read(entry_id: str) -> str:
+        if parse == "secret":
+            flags = {"supports_android": False, "supports_ios": True, "supports_web": False}
+            return intercom_api._parse_secret({"id": entry_id, "name": "s", **flags}).id
+        log = {"id": entry_id, "activity_type": "app_identity_verification_change", "created_at": 1}
+        return intercom_api._parse_log(log, "app_identity_verification_change", 1).id
+
+    longest = "7" * MAX_INTERCOM_ID_LENGTH
+    assert read(longest) == longest
+    with pytest.raises(intercom_api._Malformed, match="no id"):
+        read(longest + "7")
+    for model, field in ((PlatformConfig, "intercom_secret_id"), (WorkspaceEvent, "intercom_id")):
+        assert model._meta.get_field(field).max_length == MAX_INTERCOM_ID_LENGTH
 
 
 def test_only_documented_error_codes_are_repeated() -> None:
