@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from intercom_identity import record_client
 from intercom_identity._internal.configcache import get_serving_config
+from intercom_identity.management.tallies import recount
 from intercom_identity.models import (
     AppVersion,
     ClientActivity,
@@ -28,7 +29,6 @@ from intercom_identity.models import (
 from intercom_identity.rollout import activity
 from intercom_identity.rollout.activity import forget_user
 from intercom_identity.rollout.adoption import adoption
-from intercom_identity.rollout.tallies import recount
 from tests.helpers import configure, ios, run, seen, users
 
 pytestmark = pytest.mark.django_db
