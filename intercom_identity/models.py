@@ -21,6 +21,9 @@ from intercom_identity.validators import (
     ENVIRONMENT_SLUG_RE,
     MAX_APP_ID_LENGTH,
     MAX_AUDIT_VALUE_LENGTH,
+    MAX_ENVIRONMENT_SLUG_LENGTH,
+    MAX_INTERCOM_ID_LENGTH,
+    MAX_SECRET_NAME_LENGTH,
     MAX_VERSION_LENGTH,
     validate_secret,
 )
@@ -74,6 +77,7 @@ class Environment(models.Model):
 
     slug = models.SlugField(
         _("slug"),
+        max_length=MAX_ENVIRONMENT_SLUG_LENGTH,
         unique=True,
         validators=[
             RegexValidator(
@@ -182,15 +186,17 @@ class PlatformConfig(models.Model):
     phase_changed_at = models.DateTimeField(_("phase changed at"), null=True, blank=True, editable=False)
     # Secrets made through Intercom's API (create-secret, rotate-secret): Intercom's id of the one in use,
     # of the one it replaced (until retire-secret deletes it), and of a creation under way (see workspace.secrets).
-    intercom_secret_id = models.CharField(_("Intercom secret id"), max_length=64, blank=True, editable=False)
+    intercom_secret_id = models.CharField(
+        _("Intercom secret id"), max_length=MAX_INTERCOM_ID_LENGTH, blank=True, editable=False
+    )
     intercom_secret_created_at = models.DateTimeField(
         _("created in Intercom at"), null=True, blank=True, editable=False
     )
     previous_intercom_secret_id = models.CharField(
-        _("previous Intercom secret id"), max_length=64, blank=True, editable=False
+        _("previous Intercom secret id"), max_length=MAX_INTERCOM_ID_LENGTH, blank=True, editable=False
     )
     pending_secret_name = models.CharField(
-        _("secret being created in Intercom"), max_length=64, blank=True, editable=False
+        _("secret being created in Intercom"), max_length=MAX_SECRET_NAME_LENGTH, blank=True, editable=False
     )
     # Since when the credential has been handed out without a break (phase sending or enforced):
     # what the web's soak and the declared minimum's check measure from. None while ``off``.
@@ -411,7 +417,7 @@ class AuditEvent(models.Model):
         verbose_name=_("user"),
     )
     actor_label = models.CharField(_("who"), max_length=150, help_text=_("Who, as text: kept if the user is deleted."))
-    environment = models.CharField(_("environment"), max_length=50)
+    environment = models.CharField(_("environment"), max_length=MAX_ENVIRONMENT_SLUG_LENGTH)
     # Empty for a change of the whole environment (its app ID, its Intercom API token).
     platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices, blank=True)
     kind = models.CharField(_("what changed"), max_length=32, choices=Kind.choices)
@@ -518,7 +524,7 @@ class WorkspaceEvent(models.Model):
     messenger secrets, security settings), kept once per Intercom id."""
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="workspace_events")
-    intercom_id = models.CharField(max_length=64)
+    intercom_id = models.CharField(max_length=MAX_INTERCOM_ID_LENGTH)
     activity_type = models.CharField(max_length=64)
     created_at = models.DateTimeField()
     performed_by = models.CharField(max_length=255, blank=True)

@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity.constants import REST_API_BASES
 from intercom_identity.exceptions import IntercomIdentityError
+from intercom_identity.validators import MAX_APP_ID_LENGTH, MAX_INTERCOM_ID_LENGTH
 from intercom_identity.workspace.drift import RELEVANT_EVENT_TYPES, IntercomEvent, IntercomSecret
 
 if TYPE_CHECKING:
@@ -426,7 +427,7 @@ def _parse_me(body: Any) -> WorkspaceApp:
     if not isinstance(identity_verification, bool):
         raise _Malformed("app.identity_verification is not true or false")
     id_code = app.get("id_code")
-    if not isinstance(id_code, str) or not 0 < len(id_code) <= 64:
+    if not isinstance(id_code, str) or not 0 < len(id_code) <= MAX_APP_ID_LENGTH:
         raise _Malformed("app.id_code is not an app id")
     return WorkspaceApp(
         id_code=id_code,
@@ -471,7 +472,7 @@ def _parse_log(log: dict[str, Any], activity_type: str, position: int) -> Interc
     and its position on the page, never by what Intercom wrote in it (its id included)."""
     entry_id, created_at = log.get("id"), log.get("created_at")
     where = f"{activity_type} entry #{position} of the page"
-    if not isinstance(entry_id, str) or not 0 < len(entry_id) <= 64:
+    if not isinstance(entry_id, str) or not 0 < len(entry_id) <= MAX_INTERCOM_ID_LENGTH:
         raise _Malformed(f"the {where} has no id")
     if isinstance(created_at, bool) or not isinstance(created_at, int):
         raise _Malformed(f"the created_at of the {where} is not a Unix time")
@@ -611,7 +612,7 @@ def _sdk_version() -> str:
 
 
 # What this app takes for an Intercom secret's id: it is stored, put in a URL path and shown in messages.
-SECRET_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+SECRET_ID_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_INTERCOM_ID_LENGTH}}}")
 
 
 def _parse_secret(item: Any, where: str) -> IntercomSecret:

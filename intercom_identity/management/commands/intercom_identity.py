@@ -18,6 +18,8 @@ from intercom_identity._internal.terminal import for_terminal
 from intercom_identity.credentials.emulator import verify
 from intercom_identity.credentials.hashing import compute_user_hash
 from intercom_identity.exceptions import IntercomIdentityError
+from intercom_identity.management.status import audit_history, status_matrix
+from intercom_identity.management.tallies import recount
 from intercom_identity.models import CredentialMode, Platform, RolloutPhase
 from intercom_identity.rollout.adoption import adoption, builds_in_use, client_label, evidence_text
 from intercom_identity.rollout.changes import (
@@ -34,8 +36,6 @@ from intercom_identity.rollout.changes import (
 )
 from intercom_identity.rollout.deadline import deadline_standing
 from intercom_identity.rollout.retention import prune_activity
-from intercom_identity.rollout.status import audit_history, status_matrix
-from intercom_identity.rollout.tallies import recount
 from intercom_identity.selectors import get_environment, get_platform_config, parse_phase
 from intercom_identity.validators import clean_audit_reason, is_utf8_text
 from intercom_identity.workspace import secrets
