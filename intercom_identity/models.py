@@ -13,10 +13,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity._internal import crypto
-from intercom_identity._internal.write_only import WriteOnly
+from intercom_identity._internal.write_only import Columns, WriteOnly
 from intercom_identity.conf import conf
 from intercom_identity.constants import LABELS, MANAGE_PRODUCTION
-from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.exceptions import MissingSecret
 from intercom_identity.validators import (
     ENVIRONMENT_SLUG_RE,
@@ -73,6 +72,8 @@ class Environment(models.Model):
 
     # Derived from the API token, so never filtered on (``sensitive``); ``encrypted_*`` fields go without saying.
     SENSITIVE_FIELDS: ClassVar[tuple[str, ...]] = ("api_token_fingerprint",)
+    # Where the stored token lives: reading, writing and clearing it follow from these names.
+    API_TOKEN_COLUMNS: ClassVar[Columns] = Columns("encrypted_api_token", "api_token_fingerprint", "api_token_set_at")
 
     slug = models.SlugField(
         _("slug"),
@@ -134,8 +135,7 @@ class Environment(models.Model):
     # --- workspace truth: the Intercom access token (write-only, like the secrets) ----------
 
     def _api_token(self) -> WriteOnly:
-        supplied = conf.api_token_from_settings(self.slug)
-        return WriteOnly(supplied, self.encrypted_api_token, self.api_token_fingerprint)
+        return self.API_TOKEN_COLUMNS.read(self, conf.api_token_from_settings(self.slug))
 
     @property
     def api_token_managed_by_settings(self) -> bool:
@@ -167,6 +167,8 @@ class PlatformConfig(models.Model):
 
     # Derived from the secret, so never filtered on (``sensitive``); ``encrypted_*`` fields go without saying.
     SENSITIVE_FIELDS: ClassVar[tuple[str, ...]] = ("secret_fingerprint",)
+    # Where the stored secret lives: reading, writing and clearing it follow from these names.
+    SECRET_COLUMNS: ClassVar[Columns] = Columns("encrypted_secret", "secret_fingerprint", "secret_set_at")
 
     environment = models.ForeignKey(
         Environment, on_delete=models.CASCADE, related_name="platforms", verbose_name=_("environment")
@@ -224,8 +226,7 @@ class PlatformConfig(models.Model):
         return f"{self.environment} / {self.get_platform_display()}"
 
     def _secret(self) -> WriteOnly:
-        supplied = conf.secret_from_settings(self.environment.slug, self.platform)
-        return WriteOnly(supplied, self.encrypted_secret, self.secret_fingerprint)
+        return self.SECRET_COLUMNS.read(self, conf.secret_from_settings(self.environment.slug, self.platform))
 
     @property
     def managed_by_settings(self) -> bool:
@@ -244,13 +245,11 @@ class PlatformConfig(models.Model):
     @sensitive_variables()
     def set_secret(self, secret: str) -> None:
         """Validate, encrypt and remember a new secret (the caller saves the row)."""
-        validate_secret(secret)
-        new_fingerprint = fingerprint(secret)
-        if self.encrypted_secret and new_fingerprint != self.secret_fingerprint:
+        written = self.SECRET_COLUMNS.written(secret, validate_secret)
+        if self.encrypted_secret and written[self.SECRET_COLUMNS.fingerprint] != self.secret_fingerprint:
             self.encrypted_previous_secret = self.encrypted_secret
-        self.encrypted_secret = crypto.encrypt(secret)
-        self.secret_fingerprint = new_fingerprint
-        self.secret_set_at = timezone.now()
+        for name, value in written.items():
+            setattr(self, name, value)
 
     @sensitive_variables()
     def secret(self) -> str:

@@ -177,7 +177,7 @@ def test_an_intercom_id_longer_than_its_column_is_refused(parse: str) -> None:
     def read(entry_id: str) -> str:
         if parse == "secret":
             flags = {"supports_android": False, "supports_ios": True, "supports_web": False}
-            return intercom_api._parse_secret({"id": entry_id, "name": "s", **flags}).id
+            return intercom_api._parse_secret({"id": entry_id, "name": "s", **flags}, "secret #1 of the list").id
         log = {"id": entry_id, "activity_type": "app_identity_verification_change", "created_at": 1}
         return intercom_api._parse_log(log, "app_identity_verification_change", 1).id
 
@@ -203,6 +203,33 @@ def test_a_malformed_entry_is_named_by_its_position_not_intercoms_id(
     httpserver.expect_request("/admins/activity_logs").respond_with_json(log_page([entry]))
     error = assert_sync_failed("messenger_api_secret_creation entry #1 of the page", "Unix")
     assert "entry_id_from_intercom" not in error
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"id": "secret_id_from_intercom", "supports_android": "yes"}, "supports_android of secret #2 of the list"),
+        ({"id": "secret_id_from_intercom", "created_at": "x"}, "the created_at of secret #2 of the list"),
+        ({"id": "secret\nid_from_intercom"}, "secret #2 of the list has no id"),
+    ],
+)
+def test_a_malformed_secret_is_named_by_its_position_not_intercoms_id(
+    intercom: FakeIntercom,
+    httpserver: HTTPServer,
+    caplog: pytest.LogCaptureFixture,
+    entry: dict[str, Any],
+    problem: str,
+) -> None:
+    flags = {"supports_android": True, "supports_ios": True, "supports_web": True}
+    listed = [{"id": "9001", "name": "made by hand", **flags}, {"name": "n", **flags, **entry}]
+    httpserver.expect_request("/secure_mode_secrets").respond_with_json({"type": "list", "data": listed})
+    intercom.answer(identity_verification=False)
+    workspace.sync("production")
+    error = WorkspaceSnapshot.objects.get(environment__slug="production").secrets_error
+    assert problem in error
+    assert "id_from_intercom" not in error
+    assert "id_from_intercom" not in caplog.text
+    assert any(problem in record.getMessage() for record in caplog.records if record.levelname == "WARNING")
 
 
 def sync_failure() -> intercom_api.WorkspaceUnavailable:

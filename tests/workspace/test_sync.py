@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from intercom_identity.checks import check_workspace_drift
 from intercom_identity.models import (
@@ -21,7 +22,7 @@ from intercom_identity.models import (
 )
 from intercom_identity.workspace import sync as workspace
 from tests.helpers import assert_terminal_safe, command_result, configure
-from tests.intercom_fake import TOKENS, FakeIntercom, ago, assert_sync_failed, error_list, log_entry, me
+from tests.intercom_fake import TOKENS, FakeIntercom, ago, assert_sync_failed, error_list, log_entry, log_page, me
 
 pytestmark = pytest.mark.django_db
 
@@ -316,3 +317,21 @@ def test_a_refused_secrets_list_does_not_fail_the_sync(intercom: FakeIntercom) -
     assert json.loads(out)["secrets"] is None
     snapshot = WorkspaceSnapshot.objects.get(environment__slug="production")
     assert "Intercom forbids GET /secure_mode_secrets (403" in snapshot.secrets_error
+
+
+def test_the_secrets_list_is_inside_the_syncs_deadline(intercom: FakeIntercom, clock: list[float]) -> None:
+    """The log takes 30 s of a 25 s deadline (the admin's): the secrets are not listed after it, saying why,
+    and the rest of the sync is kept."""
+    intercom.secrets()
+    intercom.server.expect_request("/me").respond_with_json(me(identity_verification=False))
+
+    def slow_log(request: Request) -> Response:
+        clock[0] += 30
+        return Response(json.dumps(log_page([])), content_type="application/json")
+
+    intercom.server.expect_request("/admins/activity_logs").respond_with_handler(slow_log)
+    workspace.sync("production", deadline=25)
+    snapshot = WorkspaceSnapshot.objects.get(environment__slug="production")
+    assert (snapshot.error, snapshot.identity_verification) == ("", False)
+    assert snapshot.secrets_error.startswith("Reading Intercom took longer than 25 s (GET /secure_mode_secrets)")
+    assert intercom.secrets().calls == []

@@ -460,7 +460,8 @@ class Command(BaseCommand):
         matrix = status_matrix()
         standing = deadline_standing()
         if as_json:
-            self.stdout.write(json.dumps(matrix, indent=2))
+            deadline = standing.as_dict() if standing is not None else None
+            self.stdout.write(json.dumps({"environments": matrix, "deadline": deadline}, indent=2))
             return
         self._say(
             f"{'ENVIRONMENT':<16}{'SERVED':<14}{'PLATFORM':<10}{'PHASE':<10}{'CREDENTIAL':<12}{'SECRET':<10}SET AT"
