@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity.models import Environment, PlatformConfig
 from intercom_identity.rollout import changes
+from intercom_identity.validators import MAX_SECRET_NAME_LENGTH
 from intercom_identity.workspace.client import DEADLINE_SECONDS, CreatedSecret, SecretsApi, WorkspaceUnavailable
 from intercom_identity.workspace.sync import api_token, base_url
 
@@ -30,8 +31,11 @@ NAME_PREFIX = "intercom-identity"
 
 
 def new_secret_name(config: PlatformConfig) -> str:
-    """The name a new secret gets in Intercom: who made it, for what, and a per-attempt nonce."""
-    return f"{NAME_PREFIX} {config.environment.slug[:30]} {config.platform} {random.token_hex(4)}"
+    """The name a new secret gets in Intercom: who made it, for what, and a per-attempt nonce; the
+    environment's slug is cut so that the name fits the column it is recorded in."""
+    platform, nonce = config.platform, random.token_hex(4)
+    room = MAX_SECRET_NAME_LENGTH - len(f"{NAME_PREFIX}   {platform} {nonce}")
+    return f"{NAME_PREFIX} {config.environment.slug[:room]} {platform} {nonce}"
 
 
 @sensitive_variables()

@@ -675,3 +675,29 @@ def command_result_with_stdin(stdin: str, *args: str) -> tuple[int, str, str]:
         return 0, run(*args, stdin=stdin), ""
     except CommandError as exc:
         return exc.returncode, "", str(exc)
+
+
+@pytest.mark.parametrize("slug_length", [1, 30, 50])
+def test_a_new_secrets_name_fits_its_column_whatever_the_environments_slug(slug_length: int) -> None:
+    from intercom_identity.models import Environment
+    from intercom_identity.validators import MAX_ENVIRONMENT_SLUG_LENGTH, MAX_SECRET_NAME_LENGTH
+
+    assert slug_length <= MAX_ENVIRONMENT_SLUG_LENGTH
+    slug = ("staging-eu-" * 5)[:slug_length]
+    config = PlatformConfig(environment=Environment(slug=slug), platform="android")
+    name = secrets.new_secret_name(config)
+    assert len(name) <= MAX_SECRET_NAME_LENGTH
+    prefix, kept_slug, platform, nonce = name.split(" ")
+    assert (prefix, platform, len(nonce)) == ("intercom-identity", "android", 8)
+    assert kept_slug
+    assert slug.startswith(kept_slug)
+
+
+def test_the_admins_secret_buttons_are_never_one_transaction_with_atomic_requests() -> None:
+    """With ``ATOMIC_REQUESTS`` the whole view would be one transaction: the name recorded before
+    Intercom is asked would not be committed, and a failure could not be cleaned up."""
+    from django.db import DEFAULT_DB_ALIAS
+    from django.urls import resolve, reverse
+
+    url = reverse("admin:intercom_identity_platformconfig_intercom_secret", args=[1])
+    assert DEFAULT_DB_ALIAS in getattr(resolve(url).func, "_non_atomic_requests", set())

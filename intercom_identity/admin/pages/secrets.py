@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
@@ -28,7 +29,9 @@ class IntercomSecretPage(admin.ModelAdmin):  # type: ignore[type-arg]
         return [
             path(
                 "<path:object_id>/intercom-secret/",
-                self.admin_site.admin_view(self.intercom_secret_view),
+                # Never one transaction for the whole request (ATOMIC_REQUESTS): the name recorded
+                # before Intercom is asked must be committed, or a failure could not be cleaned up.
+                transaction.non_atomic_requests(self.admin_site.admin_view(self.intercom_secret_view)),
                 name="intercom_identity_platformconfig_intercom_secret",
             )
         ]
