@@ -77,11 +77,11 @@ def mobile_login(request: HttpRequest) -> JsonResponse:
         return error_response(401, "invalid_credentials", "Wrong username or password.")
     app_version = request.headers.get("X-App-Version")
     try:
-        environment = resolve_environment(request)  # the debug build's workspace, when served
-        if body.get("intercom"):
-            intercom = serve_identity(user, body["platform"], app_version, environment=environment)
+        if body.get("intercom"):  # request=: the debug build's workspace, when served
+            intercom = serve_identity(user, body["platform"], app_version, request=request)
         else:  # an old app version: counted, handed nothing
             intercom = None
+            environment = resolve_environment(request)
             record_client(user, parse_platform(body["platform"]), app_version, environment=environment)
     except UnservedEnvironment as exc:
         return error_response(400, "unknown_environment", str(exc))

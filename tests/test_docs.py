@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import checks
 from django.core.management import load_command_class
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 
 from intercom_identity.checks import MESSAGES
 from intercom_identity.credentials.verification import REASONS
@@ -136,9 +136,13 @@ def _ids(value: object) -> str:
 @pytest.mark.parametrize(("where", "code"), examples("python"), ids=_ids)
 @pytest.mark.django_db
 def test_a_python_example_runs_as_printed(where: str, code: str) -> None:
-    """Run in a namespace that has ``user``, a saved user, as the pages' examples assume."""
+    """Run in a namespace that has ``user``, a saved user, and ``request``, the request of a login
+    view (``user`` signed in), as the pages' examples assume."""
     user = get_user_model().objects.create_user("reader", "reader@example.com", "pw")
-    exec(compile(code, where, "exec"), {"__name__": "example", "user": user})  # noqa: S102 - the docs' examples
+    request = RequestFactory().post("/api/login/", headers={"X-App-Version": "2.0.0"})
+    request.user = user
+    namespace = {"__name__": "example", "user": user, "request": request}
+    exec(compile(code, where, "exec"), namespace)  # noqa: S102 - the docs' examples
 
 
 def _run_settings_example(where: str, code: str) -> None:

@@ -15,7 +15,6 @@ from django.http import HttpRequest
 
 from intercom_identity import http
 from intercom_identity.credentials.payload import IdentityPayload, serve_identity
-from intercom_identity.resolvers import resolve_environment
 from intercom_identity.views import requested_platform
 
 __all__ = ["LoginError", "login_payload"]
@@ -39,8 +38,8 @@ def login_payload(request: HttpRequest, user: Any) -> IdentityPayload | LoginErr
     if platform is None:
         return None
     try:
-        environment = resolve_environment(request)  # as the JSON view: the request's workspace
-        return serve_identity(user, platform, request.headers.get("X-App-Version"), environment=environment)
+        # request=: as the JSON view, the workspace the request is served from
+        return serve_identity(user, platform, request.headers.get("X-App-Version"), request=request)
     except Exception as exc:
         error = http.error_for(exc)
         if error is None:  # a bug, not Intercom's trouble: logged with its traceback, the login goes on
