@@ -12,8 +12,9 @@ import jwt
 import pytest
 from django.test import Client, override_settings
 
-from intercom_identity.models import ClientActivity
-from tests.helpers import SECRETS, jwt_config, openssl_hmac
+from intercom_identity import UnservedEnvironment
+from intercom_identity.models import ClientActivity, RolloutPhase
+from tests.helpers import SECRETS, TWO_WORKSPACES, configure, jwt_config, openssl_hmac
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.contrib.urls")]
 
@@ -148,6 +149,30 @@ def test_an_environment_that_is_not_configured_leaves_the_login_successful(user:
     with override_settings(INTERCOM_IDENTITY_ENVIRONMENT="staging"):
         _, intercom = login("simplejwt", Client(), user, APP)
     assert intercom["error"] == "environment_not_configured"
+
+
+@pytest.mark.parametrize("environment", ["development", None])
+def test_a_login_carries_the_credential_of_the_requests_environment(
+    library: str, user: Any, all_secrets: Any, environment: str | None
+) -> None:
+    """Production by default, development for the header that asks (a debug build): its secret,
+    its recording."""
+    configure("production", "ios", RolloutPhase.SENDING)
+    headers = {**APP, "X-Intercom-Environment": environment} if environment else APP
+    with override_settings(**TWO_WORKSPACES):
+        _, intercom = login(library, Client(), user, headers)
+    served = environment or "production"
+    assert intercom["environment"] == served
+    assert intercom["user_hash"] == openssl_hmac(SECRETS[(served, "ios")], str(user.pk))
+    assert set(ClientActivity.objects.filter(user=user).values_list("environment__slug", flat=True)) == {served}
+
+
+def test_an_unserved_environment_leaves_the_login_successful(library: str, user: Any, all_secrets: Any) -> None:
+    """The JSON view's 400 body under ``intercom``, no credential of any environment, nothing recorded."""
+    with override_settings(**TWO_WORKSPACES):
+        _, intercom = login(library, Client(), user, {**APP, "X-Intercom-Environment": "staging"})
+    assert intercom == {"error": "unknown_environment", "detail": str(UnservedEnvironment("staging"))}
+    assert not ClientActivity.objects.exists()
 
 
 def test_a_wrong_password_is_still_the_library_s_own_answer(user: Any, all_secrets: Any) -> None:
