@@ -10,10 +10,13 @@ from typing import Any
 
 import jwt
 import pytest
+from django.db import OperationalError, connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 
 from intercom_identity import UnservedEnvironment
 from intercom_identity.models import ClientActivity, RolloutPhase
+from intercom_identity.views import NOT_AUTHENTICATED
 from tests.helpers import SECRETS, TWO_WORKSPACES, configure, jwt_config, openssl_hmac
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.contrib.urls")]
@@ -194,3 +197,83 @@ def test_a_refresh_hands_out_a_fresh_intercom_jwt(user: Any) -> None:
     token = refreshed["intercom"]["intercom_user_jwt"]
     assert jwt.decode(token, SECRETS[("development", "ios")], algorithms=["HS256"])["user_id"] == str(user.pk)
     assert refreshed["intercom"]["jwt_expires_at"] >= first["intercom"]["jwt_expires_at"]
+
+
+# --- SimpleJWT's refresh: the token's user --------------------------------------------------------
+
+
+def user_lookups(queries: CaptureQueriesContext) -> int:
+    """The loads of a whole user row (the recording's own checks read only the key)."""
+    return sum('"auth_user"."password"' in query["sql"] for query in queries.captured_queries)
+
+
+def test_a_refresh_looks_the_user_up_once_more_than_simplejwt_at_most(user: Any, all_secrets: Any) -> None:
+    """SimpleJWT checks the token's user but keeps it to itself: one lookup of ours, none without a platform."""
+    client = Client()
+    refresh = credentials("/api/token/")(client, user, {}).json()["refresh"]
+    counted = {}
+    for name, headers in (("plain", {}), ("intercom", APP)):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(
+                "/api/token/refresh/", {"refresh": refresh}, content_type="application/json", headers=headers
+            )
+        assert response.status_code == 200
+        counted[name] = user_lookups(queries)
+    assert response.json()["intercom"]["user_hash"] == openssl_hmac(SECRETS[("development", "ios")], str(user.pk))
+    assert counted["intercom"] == counted["plain"] + 1
+
+
+def refresh_of(user: Any) -> Callable[[dict[str, str]], Any]:
+    client = Client()
+    refresh = credentials("/api/token/")(client, user, {}).json()["refresh"]
+    return lambda headers: client.post(
+        "/api/token/refresh/", {"refresh": refresh}, content_type="application/json", headers=headers
+    )
+
+
+@pytest.mark.parametrize("headers", [APP, {}])
+def test_a_deleted_users_refresh_is_simplejwts_401_not_a_500(
+    user: Any, all_secrets: Any, headers: dict[str, str]
+) -> None:
+    """Answered as SimpleJWT answers a user who may no longer sign in (an inactive one)."""
+    refresh = refresh_of(user)
+    user.is_active = False
+    user.save()
+    inactive = refresh(headers)
+    user.delete()
+    deleted = refresh(headers)
+    assert deleted.status_code == inactive.status_code == 401
+    assert deleted.json() == inactive.json() == {"detail": "No active account found for the given token."}
+
+
+def test_a_user_gone_after_simplejwts_check_is_the_json_views_401_under_intercom(
+    user: Any, all_secrets: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SimpleJWT before 5.4 checks no user: the refresh succeeds, and ``intercom`` says why it has no credential."""
+    from rest_framework_simplejwt.settings import api_settings
+
+    refresh = refresh_of(user)
+
+    def deleted_once_checked(checked: Any) -> bool:
+        checked.delete()
+        return True
+
+    monkeypatch.setattr(api_settings, "USER_AUTHENTICATION_RULE", deleted_once_checked)
+    response = refresh(APP)
+    assert response.status_code == 200
+    assert response.json()["intercom"] == {"error": "not_authenticated", "detail": NOT_AUTHENTICATED}
+
+
+def test_the_database_down_for_the_users_lookup_leaves_the_refresh_successful(user: Any, all_secrets: Any) -> None:
+    refresh = refresh_of(user)
+    lookups = iter(range(100))
+
+    def down_after_simplejwts_lookup(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if 'FROM "auth_user"' in sql and next(lookups) >= 1:  # SimpleJWT's check (5.4+) is the first
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(down_after_simplejwts_lookup):
+        response = refresh(APP)
+    assert response.status_code == 200
+    assert response.json()["intercom"]["error"] == "database_unavailable"
