@@ -14,11 +14,20 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
-from intercom_identity import record_client
-from intercom_identity.credentials.payload import serve_identity
-from intercom_identity.exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform, UnservedEnvironment
-from intercom_identity.http import error_response, json_errors, method_not_allowed, rate_limited, read_body
-from intercom_identity.resolvers import resolve_environment
+from intercom_identity import (
+    SecretUnavailable,
+    UnknownEnvironment,
+    UnknownPlatform,
+    UnservedEnvironment,
+    error_response,
+    json_errors,
+    method_not_allowed,
+    rate_limited,
+    record_client,
+    resolve_environment,
+    serve_identity,
+)
+from intercom_identity.http import read_body  # the demo's extras use a few private helpers too
 from intercom_identity.selectors import parse_platform
 from intercom_identity.validators import is_utf8_text
 

@@ -116,6 +116,15 @@ def test_every_subcommand_is_in_the_reference() -> None:
     assert missing == []
 
 
+def test_every_public_name_is_in_the_reference_and_nothing_else() -> None:
+    """docs/reference/api.md lists ``intercom_identity.__all__``: each name in the first column of a table."""
+    import intercom_identity
+
+    cells = re.findall(r"^\| (`[^|]*`) \|", _reference("api.md"), re.M)
+    documented = {name for cell in cells for name in re.findall(r"`(\w+)[(`]", cell)}
+    assert documented == set(intercom_identity.__all__)
+
+
 def test_every_reason_and_drift_code_is_in_the_reference() -> None:
     text = _reference("codes.md")
     missing = sorted(code for code in [*REASONS, *DRIFT_CODES] if f"`{code}`" not in text)

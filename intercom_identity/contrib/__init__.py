@@ -3,7 +3,8 @@
 only inside itself (``pip install "intercom-identity[<name>]"``).
 
 ``login_payload`` is what they all add to a login response, and what a recipe (djoser, knox,
-a hand-written login view) calls: this module imports no optional library.
+a hand-written login view) calls, as ``intercom_identity.login_payload``: this module imports no
+optional library.
 """
 
 from __future__ import annotations

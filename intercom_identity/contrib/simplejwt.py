@@ -1,7 +1,7 @@
 """SimpleJWT's login and refresh serializers, plus ``"intercom"`` (``pip install "intercom-identity[simplejwt]"``).
 
 Set them as ``SIMPLE_JWT["TOKEN_OBTAIN_SERIALIZER"]`` and ``["TOKEN_REFRESH_SERIALIZER"]``
-(docs/login-stacks.md); ``"intercom"`` is ``intercom_identity.contrib.login_payload``'s.
+(docs/login-stacks.md); ``"intercom"`` is ``intercom_identity.login_payload``'s.
 """
 
 from __future__ import annotations
