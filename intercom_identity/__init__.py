@@ -21,6 +21,7 @@ from intercom_identity.exceptions import (
 )
 
 if TYPE_CHECKING:
+    from intercom_identity.contrib import login_payload
     from intercom_identity.credentials.payload import (
         IdentityPayload,
         aidentity_payload,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
         serve_identity,
     )
     from intercom_identity.environ import api_tokens_from_environment, secrets_from_environment
+    from intercom_identity.http import error_response, json_errors, method_not_allowed, rate_limited, unavailable
     from intercom_identity.messenger.tag import aprepare_messenger
     from intercom_identity.resolvers import resolve_environment
     from intercom_identity.rollout.activity import forget_user, record_client
@@ -45,12 +47,18 @@ __all__ = [
     "aprepare_messenger",
     "aserve_identity",
     "compute_user_hash",
+    "error_response",
     "forget_user",
     "identity_payload",
+    "json_errors",
+    "login_payload",
+    "method_not_allowed",
+    "rate_limited",
     "record_client",
     "resolve_environment",
     "secrets_from_environment",
     "serve_identity",
+    "unavailable",
 ]
 
 _LAZY = {
@@ -65,6 +73,14 @@ _LAZY = {
     "secrets_from_environment": "intercom_identity.environ",  # safe from settings.py
     "api_tokens_from_environment": "intercom_identity.environ",
     "resolve_environment": "intercom_identity.resolvers",
+    # A site's own JSON views answer as the app's (docs/mobile-login.md, docs/rate-limits.md).
+    "error_response": "intercom_identity.http",
+    "json_errors": "intercom_identity.http",
+    "method_not_allowed": "intercom_identity.http",
+    "rate_limited": "intercom_identity.http",
+    "unavailable": "intercom_identity.http",
+    # What a login view of its own adds to its answer (docs/login-stacks.md: djoser, knox).
+    "login_payload": "intercom_identity.contrib",
 }
 
 

@@ -85,7 +85,8 @@ class MessengerSessionMiddleware:
         if finish(request, response, user_changed=changed):
             environment = messenger_environment(request)
             if environment is not None:
-                expire_messenger_cookies(request, response, await acurrent_workspace(environment))
+                # Never current_workspace() here: a sync read in the event loop would raise.
+                expire_workspace_cookies(request, response, await acurrent_workspace(environment))
         return response
 
 
@@ -166,16 +167,20 @@ def messenger_environment(request: HttpRequest) -> str | None:
         return None
 
 
-def expire_messenger_cookies(
-    request: HttpRequest, response: HttpResponseBase, workspace: tuple[str, str] | None = None
+def expire_messenger_cookies(request: HttpRequest, response: HttpResponseBase) -> None:
+    """Expire the messenger's session of the request's environment's workspace on ``response``
+    (sync code: the workspace may be read from the database)."""
+    environment = messenger_environment(request)
+    if environment is not None:
+        expire_workspace_cookies(request, response, current_workspace(environment))
+
+
+def expire_workspace_cookies(
+    request: HttpRequest, response: HttpResponseBase, workspace: tuple[str, str] | None
 ) -> None:
-    """Add the ``Set-Cookie`` headers that expire the messenger's session on ``response``
-    (of the request's environment's workspace, unless given: async code reads it first)."""
-    if workspace is None:
-        environment = messenger_environment(request)
-        if environment is None:
-            return
-        workspace = current_workspace(environment)
+    """Add the ``Set-Cookie`` headers that expire ``workspace``'s messenger session on ``response``;
+    ``workspace`` None (its app id cannot be read: no row, the database down and never seen) is
+    logged, and nothing is expired."""
     if workspace is None:
         logger.error("Intercom messenger cookies not expired: the environment's app id cannot be read.")
         return

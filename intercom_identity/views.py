@@ -23,6 +23,7 @@ from intercom_identity.selectors import get_environment
 from intercom_identity.validators import MAX_CREDENTIAL_FIELD_LENGTH
 
 ALLOWED_METHODS = ("GET", "HEAD")
+NOT_AUTHENTICATED = "Sign in to get an Intercom identity."  # the 401's detail, wherever it is answered
 VERIFY_FIELDS = ("user_id", "email", "user_hash", "intercom_user_jwt")
 
 
@@ -73,7 +74,7 @@ def identity_request(request: HttpRequest, user: Any) -> tuple[str, str] | JsonR
     limit, 400 without a platform. The rate limit is counted in the cache (called directly from
     async views too: one round trip, shorter than a thread hop)."""
     if user is None:
-        return http.error_response(401, "not_authenticated", "Sign in to get an Intercom identity.")
+        return http.error_response(401, "not_authenticated", NOT_AUTHENTICATED)
     environment = resolve_environment(request)  # UnservedEnvironment: json_errors answers 400
     limited = http.rate_limited(request, "hash", conf.HASH_RATE_LIMIT, user, environment=environment)
     if limited is not None:

@@ -14,11 +14,20 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
-from intercom_identity import record_client
-from intercom_identity.credentials.payload import serve_identity
-from intercom_identity.exceptions import SecretUnavailable, UnknownEnvironment, UnknownPlatform, UnservedEnvironment
-from intercom_identity.http import error_response, json_errors, method_not_allowed, rate_limited, read_body
-from intercom_identity.resolvers import resolve_environment
+from intercom_identity import (
+    SecretUnavailable,
+    UnknownEnvironment,
+    UnknownPlatform,
+    UnservedEnvironment,
+    error_response,
+    json_errors,
+    method_not_allowed,
+    rate_limited,
+    record_client,
+    resolve_environment,
+    serve_identity,
+)
+from intercom_identity.http import read_body  # the demo's extras use a few private helpers too
 from intercom_identity.selectors import parse_platform
 from intercom_identity.validators import is_utf8_text
 
@@ -77,11 +86,11 @@ def mobile_login(request: HttpRequest) -> JsonResponse:
         return error_response(401, "invalid_credentials", "Wrong username or password.")
     app_version = request.headers.get("X-App-Version")
     try:
-        environment = resolve_environment(request)  # the debug build's workspace, when served
-        if body.get("intercom"):
-            intercom = serve_identity(user, body["platform"], app_version, environment=environment)
+        if body.get("intercom"):  # request=: the debug build's workspace, when served
+            intercom = serve_identity(user, body["platform"], app_version, request=request)
         else:  # an old app version: counted, handed nothing
             intercom = None
+            environment = resolve_environment(request)
             record_client(user, parse_platform(body["platform"]), app_version, environment=environment)
     except UnservedEnvironment as exc:
         return error_response(400, "unknown_environment", str(exc))

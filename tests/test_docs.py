@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import checks
 from django.core.management import load_command_class
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 
 from intercom_identity._internal.logsafety import APP_LOGGERS
 from intercom_identity.checks import MESSAGES
@@ -123,6 +123,15 @@ def test_every_subcommand_is_in_the_reference() -> None:
     text = _reference("commands.md")
     missing = sorted(name for name in subcommands if not re.search(rf"intercom_identity {re.escape(name)}\b", text))
     assert missing == []
+
+
+def test_every_public_name_is_in_the_reference_and_nothing_else() -> None:
+    """docs/reference/api.md lists ``intercom_identity.__all__``: each name in the first column of a table."""
+    import intercom_identity
+
+    cells = re.findall(r"^\| (`[^|]*`) \|", _reference("api.md"), re.M)
+    documented = {name for cell in cells for name in re.findall(r"`(\w+)[(`]", cell)}
+    assert documented == set(intercom_identity.__all__)
 
 
 def test_every_reason_and_drift_code_is_in_the_reference() -> None:
@@ -260,9 +269,13 @@ def _ids(value: object) -> str:
 @pytest.mark.parametrize(("where", "code"), examples("python"), ids=_ids)
 @pytest.mark.django_db
 def test_a_python_example_runs_as_printed(where: str, code: str) -> None:
-    """Run in a namespace that has ``user``, a saved user, as the pages' examples assume."""
+    """Run in a namespace that has ``user``, a saved user, and ``request``, the request of a login
+    view (``user`` signed in), as the pages' examples assume."""
     user = get_user_model().objects.create_user("reader", "reader@example.com", "pw")
-    exec(compile(code, where, "exec"), {"__name__": "example", "user": user})  # noqa: S102 - the docs' examples
+    request = RequestFactory().post("/api/login/", headers={"X-App-Version": "2.0.0"})
+    request.user = user
+    namespace = {"__name__": "example", "user": user, "request": request}
+    exec(compile(code, where, "exec"), namespace)  # noqa: S102 - the docs' examples
 
 
 def _run_settings_example(where: str, code: str) -> None:

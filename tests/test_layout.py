@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -169,16 +170,27 @@ def test_every_public_name_can_be_imported_from_the_package() -> None:
 
 
 def test_the_public_api_names_what_a_login_view_needs() -> None:
-    assert {"compute_user_hash", "serve_identity", "identity_payload", "record_client", "forget_user"} <= set(
-        intercom_identity.__all__
-    )
+    """What the documentation's login views import (docs/mobile-login.md, login-stacks.md, rate-limits.md)."""
+    login_view = {"compute_user_hash", "serve_identity", "identity_payload", "record_client", "forget_user"}
+    answers = {"error_response", "json_errors", "method_not_allowed", "unavailable", "rate_limited", "login_payload"}
+    assert login_view | answers <= set(intercom_identity.__all__)
 
 
-# Each login library, and the one module of the package that imports it: its own integration (the
-# SimpleJWT and dj-rest-auth ones reach DRF through contrib/rest_framework.py). djoser and knox are
-# documented recipes, imported by none.
+def test_the_documentation_imports_only_public_names() -> None:
+    """A reader pastes what the pages print: no import from a private module of the package."""
+    imports = re.compile(r"^\s*from (intercom_identity[\w.]*) import", re.M)
+    # Besides the package: the modules docs/reference/api.md names as public (dotted paths a project names).
+    allowed = {f"intercom_identity{module}" for module in ("", ".resolvers", ".environ", ".tasks")}
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        for module in imports.findall(page.read_text("utf-8")):
+            assert module in allowed or module.startswith("intercom_identity.contrib."), (page.name, module)
+
+
+# Each login library, and the modules of the package that import it: its own integration (the
+# dj-rest-auth one reaches DRF through contrib/rest_framework.py; the SimpleJWT one also raises DRF's
+# AuthenticationFailed, as SimpleJWT's serializers do). djoser and knox are documented recipes, imported by none.
 LOGIN_LIBRARIES = {
-    "rest_framework": {"contrib/rest_framework.py"},
+    "rest_framework": {"contrib/rest_framework.py", "contrib/simplejwt.py"},
     "rest_framework_simplejwt": {"contrib/simplejwt.py"},
     "dj_rest_auth": {"contrib/dj_rest_auth.py"},
     "allauth": {"contrib/allauth.py"},

@@ -19,6 +19,7 @@ from django.test import Client, RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from intercom_identity._internal import configcache
+from intercom_identity.messenger import tag
 from intercom_identity.messenger.cookies import MARKER_COOKIE
 from intercom_identity.middleware import MessengerSessionMiddleware
 from intercom_identity.models import Environment
@@ -217,6 +218,52 @@ def test_with_the_database_down_the_app_id_last_seen_is_used() -> None:
     with connection.execute_wrapper(database_down):
         response = MessengerSessionMiddleware(sign_out)(request)
     assert expiries(response) == {(SESSION, "", "/"), (VISITOR, "", "/")}
+
+
+def signed_in_with_the_database_up(client: Client) -> HttpRequest:
+    """A request of ``client``'s browser, its session read while the database is still up."""
+    request = RequestFactory().post("/", HTTP_COOKIE=f"sessionid={client.cookies['sessionid'].value}")
+    SessionMiddleware(lambda request: HttpResponse())(request)
+    assert request.session.get("_auth_user_id")
+    return request
+
+
+def test_in_an_async_stack_with_the_database_down_the_app_id_last_seen_is_used() -> None:
+    client = browser_of(staff("alice"))
+    client.get("/")  # the page renders the messenger: this process has seen the app id
+    configcache.forget()  # and has no copy of the configuration left
+    request = signed_in_with_the_database_up(client)
+    with connection.execute_wrapper(database_down):
+        response = through("async", request, signs_out)
+    assert expiries(response) == {(SESSION, "", "/"), (VISITOR, "", "/")}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_with_the_database_down_and_the_app_id_never_seen_nothing_is_expired(
+    mode: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The async stack reads nothing synchronously in the event loop (no SynchronousOnlyOperation):
+    it logs and answers, as the sync one does."""
+    monkeypatch.setattr(tag, "_last_workspaces", {})  # process state no other test leaves behind
+    request = signed_in_with_the_database_up(browser_of(staff("alice")))
+    with connection.execute_wrapper(database_down):
+        response = through(mode, request, signs_out)
+    assert response.status_code == 200
+    assert expiries(response) == set()
+    assert "the environment's app id cannot be read" in caplog.text
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_served_environment_without_its_row_expires_nothing_and_answers(
+    mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """System check W017: the resolved environment has no row in the database."""
+    request = signed_in_request(staff("alice"))
+    with override_settings(INTERCOM_IDENTITY_ENVIRONMENT="staging"):
+        response = through(mode, request, signs_out)
+    assert response.status_code == 200
+    assert expiries(response) == set()
+    assert "the environment's app id cannot be read" in caplog.text
 
 
 def test_without_session_middleware_requests_pass_through_and_the_check_says_so() -> None:

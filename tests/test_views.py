@@ -9,8 +9,9 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from intercom_identity import compute_user_hash
+from intercom_identity._internal import configcache
 from intercom_identity.models import ClientActivity, PlatformConfig, RolloutPhase
-from tests.helpers import SECRETS, TWO_WORKSPACES, AsyncBridge, configure, openssl_hmac
+from tests.helpers import SECRETS, TWO_WORKSPACES, AsyncBridge, ThreadHops, configure, openssl_hmac
 
 URL = "/intercom/user-hash/"
 # The plain view and its DRF twin share one core and answer the same: every test runs against
@@ -376,3 +377,48 @@ def test_the_emulator_applies_the_production_rule_of_the_resolved_environment(
     assert development.status_code == 200, development.content
     assert unserved.status_code == 400
     assert unserved.json()["error"] == "unknown_environment"
+
+
+# --- the async view's thread hops -----------------------------------------------------------------
+
+
+@plain_only
+@pytest.mark.parametrize("environment", [None, "development"])
+def test_the_async_view_takes_no_thread_hop_of_its_own_on_the_warm_path(
+    user: Any, two_workspaces: Any, settings: Any, django_capture_on_commit_callbacks: Any, environment: str | None
+) -> None:
+    """Counted against a bare async authenticated view (``await request.auser()``): the same
+    hops (Django's middleware, session and user reads), none more, with the environment resolved
+    from the request (the default, or the header's) and the rate limit counted."""
+    settings.ROOT_URLCONF = "tests.urls_async"
+    browser = AsyncBridge()
+    browser.force_login(user)
+    headers = {"X-App-Version": "2.0"} | ({"X-Intercom-Environment": environment} if environment else {})
+    # The set-up's changes are in the test's transaction, which never commits: as if it had
+    # (a process keeps no copy of a configuration changed in its open transaction).
+    configcache.forget()
+    with django_capture_on_commit_callbacks(execute=True):  # the recording is remembered on commit
+        assert browser.get(URL, {"platform": "ios"}, headers=headers).status_code == 200  # warm
+    with ThreadHops() as bare:
+        assert browser.get("/async/bare/").status_code == 200
+    with ThreadHops() as ours:
+        response = browser.get(URL, {"platform": "ios"}, headers=headers)
+    assert response.status_code == 200
+    assert response.json()["environment"] == (environment or "production")
+    assert response.json()["user_hash"] == openssl_hmac(SECRETS[(environment or "production", "ios")], str(user.pk))
+    assert bare.count > 0  # the counter sees Django's own hops
+    assert ours.count == bare.count
+
+
+@plain_only
+def test_each_urlconf_routes_to_its_own_views() -> None:
+    from django.urls import resolve
+
+    from intercom_identity import views
+
+    for sync_urls in ("project.urls", "tests.contrib.urls"):
+        assert resolve(URL, sync_urls).func.__name__ == views.user_hash.__name__
+        assert resolve(VERIFY_URL, sync_urls).func.__name__ == views.verify_credential.__name__
+    for async_urls in ("tests.urls_async", "tests.contrib.urls_async", "project.urls_asgi"):
+        assert resolve(URL, async_urls).func.__name__ == views.auser_hash.__name__
+        assert resolve(VERIFY_URL, async_urls).func.__name__ == views.averify_credential.__name__

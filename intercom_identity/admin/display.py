@@ -134,8 +134,8 @@ def environment_badges(environment: Environment) -> SafeString:
 
 def web_without_app_id() -> list[SafeString]:
     """One warning per environment whose web platform is past ``off`` while it has no Intercom app
-    ID: the web messenger cannot start there (the tags render no app_id). Every environment, not
-    only the one this process serves (check W007 looks at that one)."""
+    ID: the web messenger cannot start there (the tags render no app_id). Every environment, the
+    ones this deployment does not serve included (check W007 looks at the served ones only)."""
     from django.urls import reverse
 
     from intercom_identity.models import Platform, RolloutPhase

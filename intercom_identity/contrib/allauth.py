@@ -7,7 +7,7 @@ beside allauth's own tokens (``pip install "intercom-identity[allauth]"``).
     # or, with allauth's JWTs: "intercom_identity.contrib.allauth.IntercomJWTTokenStrategy"
 
 allauth adds the payload to the response of the ``app`` client's logins (``/_allauth/app/v1/...``),
-the ones a mobile app makes. See ``intercom_identity.contrib.login_payload``.
+the ones a mobile app makes. See ``intercom_identity.login_payload``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@
         "TOKEN_SERIALIZER": "intercom_identity.contrib.dj_rest_auth.TokenSerializer",  # token authentication
     }
 
-See ``intercom_identity.contrib.login_payload`` for what ``"intercom"`` holds.
+See ``intercom_identity.login_payload`` for what ``"intercom"`` holds.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from intercom_identity import http
 from intercom_identity.contrib import login_payload
-from intercom_identity.views import ALLOWED_METHODS, identity_response
+from intercom_identity.views import ALLOWED_METHODS, NOT_AUTHENTICATED, identity_response
 
 __all__ = ["IntercomIdentityView", "IntercomLoginMixin", "with_intercom"]
 
@@ -61,7 +61,7 @@ class IntercomIdentityView(APIView):
         """DRF's exceptions as the plain view's answers, never DRF's ``{"detail"}`` bodies."""
         django_request: HttpRequest = self.request._request if isinstance(self.request, Request) else self.request
         if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
-            response = http.error_response(401, "not_authenticated", "Sign in to get an Intercom identity.")
+            response = http.error_response(401, "not_authenticated", NOT_AUTHENTICATED)
             challenge = self.get_authenticate_header(self.request)
             if challenge:
                 response["WWW-Authenticate"] = challenge

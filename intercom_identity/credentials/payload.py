@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity._internal.configcache import ServingConfig, aget_serving_config, get_serving_config
@@ -13,6 +14,7 @@ from intercom_identity.credentials.hashing import compute_user_hash, select_iden
 from intercom_identity.credentials.jwt_tokens import make_user_jwt
 from intercom_identity.credentials.users import signed_claims, user_identity
 from intercom_identity.models import CredentialMode, Environment, Platform, RolloutPhase
+from intercom_identity.resolvers import resolve_environment
 from intercom_identity.rollout.activity import arecord, record
 
 
@@ -87,53 +89,93 @@ def handed_out(payload: IdentityPayload) -> bool:
     return payload["user_hash"] is not None or payload["intercom_user_jwt"] is not None
 
 
-def issue(user: Any, platform: Platform | str, *, environment: Environment | str | None = None) -> Issued:
-    """The identity payload of ``user``, with the configuration it was made under.
+def served_environment(environment: Environment | str | None, request: HttpRequest | None) -> Environment | str | None:
+    """The environment to serve: an explicit ``environment`` wins; else the one ``request`` is
+    served from (``resolve_environment``: raises ``UnservedEnvironment``); else None (the default)."""
+    if environment is not None or request is None:
+        return environment
+    return resolve_environment(request)
 
-    Raises ``UnknownPlatform``, ``UnknownEnvironment`` or ``SecretUnavailable``; never returns
-    a wrong credential.
+
+def issue(
+    user: Any,
+    platform: Platform | str,
+    *,
+    environment: Environment | str | None = None,
+    request: HttpRequest | None = None,
+) -> Issued:
+    """The identity payload of ``user``, with the configuration it was made under, in
+    ``environment`` (``served_environment``: an explicit one, else the request's, else the default).
+
+    Raises ``UnknownPlatform``, ``UnknownEnvironment`` (``UnservedEnvironment`` when the request
+    asks for one this deployment does not serve) or ``SecretUnavailable``; never returns a wrong
+    credential.
     """
-    config = get_serving_config(platform, environment)
+    config = get_serving_config(platform, served_environment(environment, request))
     return Issued(config, payload_for_config(config, user))
 
 
 def identity_payload(
-    user: Any, platform: Platform | str, *, environment: Environment | str | None = None
+    user: Any,
+    platform: Platform | str,
+    *,
+    environment: Environment | str | None = None,
+    request: HttpRequest | None = None,
 ) -> IdentityPayload:
     """What a login view merges into its response (the JSON contract in the README); raises as ``issue``."""
-    return issue(user, platform, environment=environment).payload
+    return issue(user, platform, environment=environment, request=request).payload
 
 
 def serve_identity(
-    user: Any, platform: Platform | str, app_version: str | None, *, environment: Environment | str | None = None
+    user: Any,
+    platform: Platform | str,
+    app_version: str | None,
+    *,
+    environment: Environment | str | None = None,
+    request: HttpRequest | None = None,
 ) -> IdentityPayload:
     """The identity payload, with ``user`` counted as active on ``app_version``: what the JSON
     view and a login view that hands out credentials call. Raises as ``issue``; recording
     itself never fails the request."""
-    issued = issue(user, platform, environment=environment)
+    issued = issue(user, platform, environment=environment, request=request)
     record(issued.config, user, app_version, sent_credential=issued.handed_out)
     return issued.payload
 
 
-async def aissue(user: Any, platform: Platform | str, *, environment: Environment | str | None = None) -> Issued:
+async def aissue(
+    user: Any,
+    platform: Platform | str,
+    *,
+    environment: Environment | str | None = None,
+    request: HttpRequest | None = None,
+) -> Issued:
     """``issue`` for async code: no thread hop while this process's configuration copy is current."""
-    config = await aget_serving_config(platform, environment)
+    config = await aget_serving_config(platform, served_environment(environment, request))
     return Issued(config, payload_for_config(config, user))
 
 
 async def aidentity_payload(
-    user: Any, platform: Platform | str, *, environment: Environment | str | None = None
+    user: Any,
+    platform: Platform | str,
+    *,
+    environment: Environment | str | None = None,
+    request: HttpRequest | None = None,
 ) -> IdentityPayload:
     """``identity_payload`` for async views (``user`` already loaded: ``await request.auser()``)."""
-    return (await aissue(user, platform, environment=environment)).payload
+    return (await aissue(user, platform, environment=environment, request=request)).payload
 
 
 async def aserve_identity(
-    user: Any, platform: Platform | str, app_version: str | None, *, environment: Environment | str | None = None
+    user: Any,
+    platform: Platform | str,
+    app_version: str | None,
+    *,
+    environment: Environment | str | None = None,
+    request: HttpRequest | None = None,
 ) -> IdentityPayload:
     """``serve_identity`` for async views: the same payload and recording. On the warm path (a
     current configuration copy, a recording already remembered) it never leaves the event loop;
     a database read or write runs in a worker thread (``sync_to_async``)."""
-    issued = await aissue(user, platform, environment=environment)
+    issued = await aissue(user, platform, environment=environment, request=request)
     await arecord(issued.config, user, app_version, sent_credential=issued.handed_out)
     return issued.payload

@@ -8,7 +8,8 @@ import inspect
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -51,12 +52,20 @@ _raised_lock = threading.Lock()
 
 
 def call_setting(setting: str, function: Callable[[Any], Any], argument: Any) -> Any:
-    """``function(argument)`` for a pluggable ``INTERCOM_IDENTITY_<setting>``; an exception it
-    raises is a misconfiguration (``ImproperlyConfigured``), which the JSON views answer with a
-    503 and the template tag by not booting: never a broken page. Its traceback is logged once
-    per process and exception type; later ones are counted, the count logged at most a minute."""
-    try:
+    """``function(argument)`` for a pluggable ``INTERCOM_IDENTITY_<setting>`` (see ``raised_by``)."""
+    with raised_by(setting):
         return function(argument)
+
+
+@contextmanager
+def raised_by(setting: str) -> Iterator[None]:
+    """Around a call of ``INTERCOM_IDENTITY_<setting>``, sync or awaited: an exception it raises is
+    a misconfiguration (``IdentityCallableRaised``, an ``ImproperlyConfigured``), which the JSON
+    views answer with a 503 and the template tag by not booting: never a broken page. Its
+    traceback is logged once per process and exception type; later ones are counted, the count
+    logged at most a minute."""
+    try:
+        yield
     except (DatabaseError, InterfaceError, ImproperlyConfigured):
         raise  # the database being down has its own answer; a misconfiguration already is one
     except Exception as exc:
@@ -113,13 +122,8 @@ async def aauthenticate(request: HttpRequest) -> Any:
         user = await auser()
         return user if user is not None and user.is_authenticated else None
     if iscoroutinefunction(function):
-        try:
+        with raised_by("AUTHENTICATE"):
             return await function(request)
-        except (DatabaseError, InterfaceError, ImproperlyConfigured):
-            raise
-        except Exception as exc:
-            logger.exception("INTERCOM_IDENTITY_AUTHENTICATE raised %s.", type(exc).__name__)
-            raise ImproperlyConfigured(f"INTERCOM_IDENTITY_AUTHENTICATE raised {type(exc).__name__}.") from exc
     return await sync_to_async(call_setting)("AUTHENTICATE", function, request)
 
 

@@ -133,7 +133,7 @@ def test_a_web_platform_past_off_without_an_app_id_is_warned_about_on_every_page
     admin_client: Client, page: str
 ) -> None:
     """Production/Web was enforced while Production had no app ID, and the overview said nothing
-    (W007 looks at the environment this process serves only)."""
+    (W007 looks at the environments this deployment serves only; production is not served here)."""
     configure("production", "web", RolloutPhase.ENFORCED)
     Environment.objects.filter(slug="production").update(app_id="")
     html = admin_client.get(page).content.decode()

@@ -22,6 +22,19 @@ def test_no_platform_adds_nothing_and_records_nothing(user: Any, all_secrets: An
     assert login_payload(request(**{"X-App-Version": "2.0.0"}), user) is None
 
 
+def test_no_user_is_the_json_view_s_401_body(all_secrets: Any) -> None:
+    from django.contrib.auth.models import AnonymousUser
+
+    from intercom_identity.models import ClientActivity
+
+    for nobody in (None, AnonymousUser()):
+        assert login_payload(request(**{"X-Intercom-Platform": "ios"}), nobody) == {
+            "error": "not_authenticated",
+            "detail": "Sign in to get an Intercom identity.",
+        }
+    assert not ClientActivity.objects.exists()
+
+
 def test_the_database_down_is_the_json_view_s_503_code(
     user: Any, all_secrets: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

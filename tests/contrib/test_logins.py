@@ -10,10 +10,14 @@ from typing import Any
 
 import jwt
 import pytest
+from django.db import OperationalError, connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 
-from intercom_identity.models import ClientActivity
-from tests.helpers import SECRETS, jwt_config, openssl_hmac
+from intercom_identity import UnservedEnvironment
+from intercom_identity.models import ClientActivity, RolloutPhase
+from intercom_identity.views import NOT_AUTHENTICATED
+from tests.helpers import SECRETS, TWO_WORKSPACES, configure, jwt_config, openssl_hmac
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.contrib.urls")]
 
@@ -150,6 +154,30 @@ def test_an_environment_that_is_not_configured_leaves_the_login_successful(user:
     assert intercom["error"] == "environment_not_configured"
 
 
+@pytest.mark.parametrize("environment", ["development", None])
+def test_a_login_carries_the_credential_of_the_requests_environment(
+    library: str, user: Any, all_secrets: Any, environment: str | None
+) -> None:
+    """Production by default, development for the header that asks (a debug build): its secret,
+    its recording."""
+    configure("production", "ios", RolloutPhase.SENDING)
+    headers = {**APP, "X-Intercom-Environment": environment} if environment else APP
+    with override_settings(**TWO_WORKSPACES):
+        _, intercom = login(library, Client(), user, headers)
+    served = environment or "production"
+    assert intercom["environment"] == served
+    assert intercom["user_hash"] == openssl_hmac(SECRETS[(served, "ios")], str(user.pk))
+    assert set(ClientActivity.objects.filter(user=user).values_list("environment__slug", flat=True)) == {served}
+
+
+def test_an_unserved_environment_leaves_the_login_successful(library: str, user: Any, all_secrets: Any) -> None:
+    """The JSON view's 400 body under ``intercom``, no credential of any environment, nothing recorded."""
+    with override_settings(**TWO_WORKSPACES):
+        _, intercom = login(library, Client(), user, {**APP, "X-Intercom-Environment": "staging"})
+    assert intercom == {"error": "unknown_environment", "detail": str(UnservedEnvironment("staging"))}
+    assert not ClientActivity.objects.exists()
+
+
 def test_a_wrong_password_is_still_the_library_s_own_answer(user: Any, all_secrets: Any) -> None:
     response = Client().post(
         "/api/token/", {"username": "jane", "password": "nope"}, content_type="application/json", headers=APP
@@ -169,3 +197,83 @@ def test_a_refresh_hands_out_a_fresh_intercom_jwt(user: Any) -> None:
     token = refreshed["intercom"]["intercom_user_jwt"]
     assert jwt.decode(token, SECRETS[("development", "ios")], algorithms=["HS256"])["user_id"] == str(user.pk)
     assert refreshed["intercom"]["jwt_expires_at"] >= first["intercom"]["jwt_expires_at"]
+
+
+# --- SimpleJWT's refresh: the token's user --------------------------------------------------------
+
+
+def user_lookups(queries: CaptureQueriesContext) -> int:
+    """The loads of a whole user row (the recording's own checks read only the key)."""
+    return sum('"auth_user"."password"' in query["sql"] for query in queries.captured_queries)
+
+
+def test_a_refresh_looks_the_user_up_once_more_than_simplejwt_at_most(user: Any, all_secrets: Any) -> None:
+    """SimpleJWT checks the token's user but keeps it to itself: one lookup of ours, none without a platform."""
+    client = Client()
+    refresh = credentials("/api/token/")(client, user, {}).json()["refresh"]
+    counted = {}
+    for name, headers in (("plain", {}), ("intercom", APP)):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(
+                "/api/token/refresh/", {"refresh": refresh}, content_type="application/json", headers=headers
+            )
+        assert response.status_code == 200
+        counted[name] = user_lookups(queries)
+    assert response.json()["intercom"]["user_hash"] == openssl_hmac(SECRETS[("development", "ios")], str(user.pk))
+    assert counted["intercom"] == counted["plain"] + 1
+
+
+def refresh_of(user: Any) -> Callable[[dict[str, str]], Any]:
+    client = Client()
+    refresh = credentials("/api/token/")(client, user, {}).json()["refresh"]
+    return lambda headers: client.post(
+        "/api/token/refresh/", {"refresh": refresh}, content_type="application/json", headers=headers
+    )
+
+
+@pytest.mark.parametrize("headers", [APP, {}])
+def test_a_deleted_users_refresh_is_simplejwts_401_not_a_500(
+    user: Any, all_secrets: Any, headers: dict[str, str]
+) -> None:
+    """Answered as SimpleJWT answers a user who may no longer sign in (an inactive one)."""
+    refresh = refresh_of(user)
+    user.is_active = False
+    user.save()
+    inactive = refresh(headers)
+    user.delete()
+    deleted = refresh(headers)
+    assert deleted.status_code == inactive.status_code == 401
+    assert deleted.json() == inactive.json() == {"detail": "No active account found for the given token."}
+
+
+def test_a_user_gone_after_simplejwts_check_is_the_json_views_401_under_intercom(
+    user: Any, all_secrets: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SimpleJWT before 5.4 checks no user: the refresh succeeds, and ``intercom`` says why it has no credential."""
+    from rest_framework_simplejwt.settings import api_settings
+
+    refresh = refresh_of(user)
+
+    def deleted_once_checked(checked: Any) -> bool:
+        checked.delete()
+        return True
+
+    monkeypatch.setattr(api_settings, "USER_AUTHENTICATION_RULE", deleted_once_checked)
+    response = refresh(APP)
+    assert response.status_code == 200
+    assert response.json()["intercom"] == {"error": "not_authenticated", "detail": NOT_AUTHENTICATED}
+
+
+def test_the_database_down_for_the_users_lookup_leaves_the_refresh_successful(user: Any, all_secrets: Any) -> None:
+    refresh = refresh_of(user)
+    lookups = iter(range(100))
+
+    def down_after_simplejwts_lookup(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if 'FROM "auth_user"' in sql and next(lookups) >= 1:  # SimpleJWT's check (5.4+) is the first
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(down_after_simplejwts_lookup):
+        response = refresh(APP)
+    assert response.status_code == 200
+    assert response.json()["intercom"]["error"] == "database_unavailable"

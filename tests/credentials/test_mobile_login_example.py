@@ -13,7 +13,7 @@ from django.test import Client, RequestFactory, override_settings
 
 from intercom_identity import compute_user_hash
 from intercom_identity.models import ClientActivity, PlatformConfig, RolloutPhase
-from tests.helpers import SECRETS, configure, database_down, fenced_blocks
+from tests.helpers import SECRETS, TWO_WORKSPACES, configure, database_down, fenced_blocks
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +29,12 @@ def mobile_login() -> Any:
     return namespace["mobile_login"]
 
 
-def login(view: Any, body: Any, *, version: str | None = "2.0.0", raw: bytes | None = None) -> JsonResponse:
+def login(
+    view: Any, body: Any, *, version: str | None = "2.0.0", raw: bytes | None = None, environment: str | None = None
+) -> JsonResponse:
     headers = {"X-App-Version": version} if version else {}
+    if environment:
+        headers["X-Intercom-Environment"] = environment
     data = raw if raw is not None else json.dumps(body)
     request = RequestFactory().post("/api/login/", data=data, content_type="application/json", headers=headers)
     response = view(request)
@@ -123,6 +127,35 @@ def test_server_side_problems_are_the_app_views_503s(mobile_login: Any, user: An
     with connection.execute_wrapper(database_down):
         response = login(mobile_login, ask)
     assert (response.status_code, body_of(response)["error"]) == (503, "database_unavailable")
+
+
+@override_settings(**TWO_WORKSPACES)  # production by default; development for the header that asks
+@pytest.mark.parametrize("asks", [True, False])
+def test_the_request_chooses_the_workspace(mobile_login: Any, user: Any, all_secrets: Any, asks: bool) -> None:
+    configure("production", "ios", RolloutPhase.SENDING)
+    response = login(mobile_login, {**JANE, "platform": "ios", "intercom": asks}, environment="development")
+    assert response.status_code == 200
+    if asks:
+        assert body_of(response)["intercom"]["environment"] == "development"
+        expected = compute_user_hash(SECRETS[("development", "ios")], user_id=user.pk)
+        assert body_of(response)["intercom"]["user_hash"] == expected
+    activity = ClientActivity.objects.get(user=user)
+    assert (activity.environment.slug, activity.version) == ("development", "2.0.0")
+
+
+@override_settings(**TWO_WORKSPACES)
+@pytest.mark.parametrize("asks", [True, False])
+def test_an_unserved_environment_is_the_app_views_400(
+    mobile_login: Any, user: Any, all_secrets: Any, asks: bool
+) -> None:
+    response = login(mobile_login, {**JANE, "platform": "ios", "intercom": asks}, environment="staging")
+    client = Client()
+    client.force_login(user)
+    own = client.get("/intercom/user-hash/", {"platform": "ios"}, headers={"X-Intercom-Environment": "staging"})
+    assert response.status_code == own.status_code == 400
+    assert body_of(response) == own.json()
+    assert body_of(response)["error"] == "unknown_environment"
+    assert not ClientActivity.objects.filter(user=user).exists()
 
 
 def test_the_readme_points_to_the_page_and_the_public_helper() -> None:

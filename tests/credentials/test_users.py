@@ -8,12 +8,14 @@ import logging
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest
 from django.test import Client, override_settings
 
 from intercom_identity import compute_user_hash
 from intercom_identity.credentials import users
-from intercom_identity.models import Environment, RolloutPhase
-from tests.helpers import SECRETS, configure, render, settings_of
+from intercom_identity.models import ClientActivity, Environment, RolloutPhase
+from tests.helpers import SECRETS, AsyncBridge, configure, openssl_hmac, render, settings_of
 
 pytestmark = pytest.mark.django_db
 
@@ -117,5 +119,64 @@ def test_a_raising_callable_logs_its_traceback_once_then_counts(
         counted = errors_about(caplog, "INTERCOM_IDENTITY_USER_ID")[1:]
     assert [record.getMessage() for record in counted] == [
         "INTERCOM_IDENTITY_USER_ID raised AttributeError 5 more times."
+    ]
+    assert counted[0].exc_info is None
+
+
+# --- INTERCOM_IDENTITY_AUTHENTICATE, sync or async, through the sync and the async view -------------
+
+
+async def authenticate_by_header(request: HttpRequest) -> Any:
+    """An ``async def`` callable, as a token authentication would be: the user its header names."""
+    username = request.headers.get("X-Test-User")
+    return None if username is None else await get_user_model()._default_manager.filter(username=username).afirst()
+
+
+async def abroken(request: HttpRequest) -> None:
+    raise AttributeError("'User' object has no attribute 'profile'")
+
+
+def client_for(view: str, settings: Any) -> Any:
+    """``Client`` (the sync view) or ``AsyncClient`` (the async view, ``intercom_identity.urls_async``)."""
+    if view == "sync":
+        return Client(raise_request_exception=False)
+    settings.ROOT_URLCONF = "tests.urls_async"
+    return AsyncBridge()
+
+
+@pytest.mark.parametrize("view", ["sync", "async"])
+def test_an_async_authenticate_callable_is_awaited(web: None, user: Any, settings: Any, view: str) -> None:
+    """The async view awaits it; the sync view runs it to completion. No session: the header alone."""
+    client = client_for(view, settings)
+    with override_settings(INTERCOM_IDENTITY_AUTHENTICATE=authenticate_by_header):
+        response = client.get(
+            "/intercom/user-hash/", {"platform": "ios"}, headers={"X-Test-User": "jane", "X-App-Version": "2.0.0"}
+        )
+        nobody = client.get("/intercom/user-hash/", {"platform": "ios"})
+    assert response.status_code == 200
+    assert response.json()["user_hash"] == openssl_hmac(SECRETS[("development", "ios")], str(user.pk))
+    assert ClientActivity.objects.get(user=user).version == "2.0.0"
+    assert (nobody.status_code, nobody.json()["error"]) == (401, "not_authenticated")
+
+
+@pytest.mark.parametrize("view", ["sync", "async"])
+@pytest.mark.parametrize("callable_", [broken, abroken], ids=["def", "async def"])
+def test_an_authenticate_callable_that_raises_logs_its_traceback_once_then_counts(
+    web: None, caplog: Any, monkeypatch: Any, settings: Any, view: str, callable_: Any
+) -> None:
+    """The same rule for every callable on every view (the async one used to log a traceback per request)."""
+    client = client_for(view, settings)
+    with override_settings(INTERCOM_IDENTITY_AUTHENTICATE=callable_), caplog.at_level(logging.ERROR):
+        for _ in range(5):
+            response = client.get("/intercom/user-hash/", {"platform": "ios"})
+            assert (response.status_code, response.json()["error"]) == (503, "misconfigured")
+        (first,) = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("intercom_identity")]
+        assert "INTERCOM_IDENTITY_AUTHENTICATE raised AttributeError" in first.getMessage()
+        assert first.exc_info is not None
+        monkeypatch.setattr(users, "REPORT_INTERVAL", 0.0)
+        client.get("/intercom/user-hash/", {"platform": "ios"})
+        counted = errors_about(caplog, "INTERCOM_IDENTITY_AUTHENTICATE")[1:]
+    assert [record.getMessage() for record in counted] == [
+        "INTERCOM_IDENTITY_AUTHENTICATE raised AttributeError 5 more times."
     ]
     assert counted[0].exc_info is None

@@ -17,9 +17,9 @@ from django.http import HttpResponse
 from django.test import AsyncRequestFactory, override_settings
 from django.urls import resolve
 
-from intercom_identity import compute_user_hash, views
+from intercom_identity import UnservedEnvironment, compute_user_hash, views
 from intercom_identity.checks import check_middleware
-from tests.helpers import SECRETS, AsyncBridge, fenced_blocks
+from tests.helpers import SECRETS, TWO_WORKSPACES, AsyncBridge, fenced_blocks
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +85,27 @@ def test_the_async_login_view_hands_out_the_identity(all_secrets: Any) -> None:
     )
     SessionMiddleware(lambda request: HttpResponse()).process_request(wrong)
     assert async_to_sync(login)(wrong).status_code == 401
+
+
+@override_settings(**TWO_WORKSPACES)  # production by default; development for the header that asks
+@pytest.mark.parametrize(("asked", "status"), [("development", 200), ("staging", 400)])
+def test_the_async_login_view_serves_the_requests_environment(all_secrets: Any, asked: str, status: int) -> None:
+    login = block("aserve_identity")["login"]
+    user = get_user_model().objects.create_user("jane", "jane@example.com", "pw-jane-123")
+    body = {"username": "jane", "password": "pw-jane-123", "platform": "ios"}
+    request = AsyncRequestFactory().post(
+        "/login/", json.dumps(body), content_type="application/json", headers={"X-Intercom-Environment": asked}
+    )
+    SessionMiddleware(lambda request: HttpResponse()).process_request(request)
+    response = async_to_sync(login)(request)
+    assert response.status_code == status
+    answer = json.loads(response.content)
+    if status == 200:
+        assert answer["intercom"]["environment"] == "development"
+        expected = compute_user_hash(SECRETS[("development", "ios")], user_id=str(user.pk))
+        assert answer["intercom"]["user_hash"] == expected
+    else:
+        assert answer == {"error": "unknown_environment", "detail": str(UnservedEnvironment("staging"))}
 
 
 def test_the_async_page_renders_the_tag(all_secrets: Any, settings: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import shlex
 import types
@@ -97,12 +98,15 @@ def test_the_custom_resolver(user: Any, brands: dict[str, str]) -> None:
 
 
 def test_the_login_view_helper(user: Any, both_sending: None) -> None:
-    intercom_payload = module_block("intercom_payload").intercom_payload
+    intercom_response = module_block("intercom_response").intercom_response
     with override_settings(**settings_block("header_environment")):
         request = RequestFactory().get("/", HTTP_X_INTERCOM_ENVIRONMENT="development", HTTP_X_APP_VERSION="2.0.0")
-        payload = intercom_payload(request, user, "ios")
+        payload = json.loads(intercom_response(request, user, "ios").content)["intercom"]
+        unserved = intercom_response(RequestFactory().get("/", HTTP_X_INTERCOM_ENVIRONMENT="staging"), user, "ios")
     assert payload["environment"] == "development"
     assert payload["user_hash"] == compute_user_hash(SECRETS[("development", "ios")], user_id=str(user.pk))
+    assert unserved.status_code == 400
+    assert json.loads(unserved.content)["error"] == "unknown_environment"
 
 
 def test_the_status_command(both_sending: None) -> None:
