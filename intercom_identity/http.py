@@ -1,6 +1,6 @@
 """The JSON answers of the app's endpoints when they cannot answer normally: every error is
-``{"error": code, "detail": sentence}`` with its status. Public, so that a site's own JSON
-views (the demo's login API) answer the same way."""
+``{"error": code, "detail": sentence}`` with its status. The helpers a site's own JSON views
+need to answer the same way are exported by ``intercom_identity`` (its ``__all__``)."""
 
 from __future__ import annotations
 
