@@ -132,3 +132,30 @@ def test_the_confirmation_says_how_long_web_still_soaks(admin_client: Client, se
     assert "100.0%" in readiness
     assert "below-threshold" in readiness
     assert "web must hand out the credential for 24 h first" in readiness
+
+
+def test_the_guard_refuses_a_minimum_that_users_were_seen_contradicting(admin_client: Client) -> None:
+    """A minimum of 0 declared while iOS was ``off``; once sending, 1.4.2's users come back without
+    the credential: the confirmation page shows 0% and says why, and confirming unforced is refused."""
+    from intercom_identity.rollout.changes import change_phase, set_min_sending_version
+    from tests.helpers import seen, users
+
+    config = configure("development", "ios", RolloutPhase.OFF)
+    set_min_sending_version(config, "0")
+    change_phase(config, RolloutPhase.SENDING)
+    for person in users(4):
+        seen(person, "1.4.2", sent=False)
+    url = transition_url(config)
+    page = admin_client.get(url, {"to": "phase:enforced"}).content.decode()
+    readiness = page.split('id="readiness"', 1)[1].split("</table>", 1)[0]
+    assert "0.0%" in readiness
+    assert "below-threshold" in readiness
+    assert "the minimum sending version 0 does not count 1.4.2" in readiness
+    assert 'name="force"' in page
+    refused = admin_client.post(url, {"transition": "phase:enforced", "confirm": "yes"}, follow=True)
+    message = " ".join(str(m) for m in refused.context["messages"])
+    assert "Refusing to enforce" in message
+    assert "the minimum sending version 0 does not count 1.4.2" in message
+    assert config_of("development", "ios").phase == RolloutPhase.SENDING
+    overview = admin_client.get("/admin/intercom_identity/platformconfig/overview/").content.decode()
+    assert "0 ready: users were seen on it without the credential" in overview
