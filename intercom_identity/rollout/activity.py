@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Case, Exists, F, OuterRef, When
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -329,21 +329,19 @@ def _write_locked(
         _move(moves, (LATEST, day, version), +1, int(sent_credential))
     elif now >= latest.last_seen_at:  # an older, late report never replaces a newer one
         previous_day = utc_day(latest.last_seen_at)
-        # Evidence sticks to the version: a later request without a credential keeps it.
-        credential = sent_credential or (latest.version == version and latest.sent_credential)
-        if (latest.version, previous_day, latest.sent_credential) != (version, day, credential):
-            _move(moves, (LATEST, previous_day, latest.version), -1, -int(latest.sent_credential))
-            _move(moves, (LATEST, day, version), +1, int(credential))
+        credential = _switch(moves, LATEST, (previous_day, latest), (day, version, sent_credential))
         ClientActivity.objects.filter(pk=latest.pk).update(
             version=version, sent_credential=credential, last_seen_at=now
         )
-    daily = _locked_or_created(DailyActivity, dict(scope, user=user, day=day), dict(version=version))
+    daily = _locked_or_created(
+        DailyActivity, dict(scope, user=user, day=day), dict(version=version, sent_credential=sent_credential)
+    )
     if daily is None:
-        _move(moves, (DAILY, day, version), +1, 0)
-    elif daily.version != version:
-        _move(moves, (DAILY, day, daily.version), -1, 0)
-        _move(moves, (DAILY, day, version), +1, 0)
-        DailyActivity.objects.filter(pk=daily.pk).update(version=version)
+        _move(moves, (DAILY, day, version), +1, int(sent_credential))
+    else:
+        credential = _switch(moves, DAILY, (day, daily), (day, version, sent_credential))
+        if (daily.version, daily.sent_credential) != (version, credential):
+            DailyActivity.objects.filter(pk=daily.pk).update(version=version, sent_credential=credential)
     if mark_sending:
         AppVersion.objects.filter(**scope, version=version, first_credential_at=None).update(first_credential_at=now)
     # Last, as the tallies are what concurrent requests share; always in the same order, so
@@ -354,6 +352,21 @@ def _write_locked(
 
 
 TallyKey = tuple[str, date, str]  # kind, day, version (within one scope)
+
+
+def _switch(
+    moves: dict[TallyKey, list[int]], kind: str, before: tuple[date, Any], after: tuple[date, str, bool]
+) -> bool:
+    """Move a user's count in the ``kind`` tallies from their row as it was (``(day, row)``) to
+    ``(day, version, handed a credential now)``; returns whether they hold the credential after.
+
+    Evidence sticks to the version: a later request without a credential keeps it."""
+    (before_day, row), (day, version, sent_credential) = before, after
+    credential = sent_credential or (row.version == version and row.sent_credential)
+    if (row.version, before_day, row.sent_credential) != (version, day, credential):
+        _move(moves, (kind, before_day, row.version), -1, -int(row.sent_credential))
+        _move(moves, (kind, day, version), +1, int(credential))
+    return bool(credential)
 
 
 def _move(moves: dict[TallyKey, list[int]], key: TallyKey, users: int, credential: int) -> None:
@@ -595,7 +608,8 @@ def _forget(user: Any) -> int:
     # Their own requests hold their latest row while they write, which is locked above.
     daily = VersionTally.objects.filter(kind=DAILY).filter(Exists(days))
     list(daily.select_for_update().order_by("environment_id", "platform", "day").values_list("pk"))
-    daily.update(users=F("users") - 1)
+    handed = Exists(days.filter(sent_credential=True))
+    daily.update(users=F("users") - 1, credential_users=F("credential_users") - Case(When(handed, then=1), default=0))
     for row in latest:
         scope = {"environment_id": row.environment_id, "platform": row.platform}
         _bump(scope, LATEST, utc_day(row.last_seen_at), row.version, -1, -int(row.sent_credential))

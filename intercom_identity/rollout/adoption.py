@@ -5,7 +5,7 @@ and its limits: ``docs/rollout.md``."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -352,15 +352,28 @@ def version_shares(counts: Iterable[tuple[str, int, int]], rule: EvidenceRule) -
 
 
 def daily_points(
-    rows: Iterable[tuple[date, str, int]], days: Iterable[date], sends_on: Callable[[str, date], bool]
+    rows: Iterable[tuple[date, str, int, int]],
+    days: Iterable[date],
+    rule: EvidenceRule,
+    credential_since: Mapping[str, datetime | None],
 ) -> tuple[DayPoint, ...]:
-    """One point per day (days without activity included) from ``(day, version, users)`` rows."""
+    """One point per day (days without activity included) from ``(day, version, users,
+    credential_users)`` rows: each day's users, and those of them ready that day.
+
+    A version the minimum vouches for counts whole every day; one judged sending on its evidence
+    (``credential_since``: when it was first handed a credential) counts whole from that day on.
+    Otherwise, on the web (no version-wide verdict), each user counts on their own evidence: the
+    users handed the credential that day.
+    """
     active: dict[date, int] = {}
     ready: dict[date, int] = {}
-    for day, version, users in rows:
+    for day, version, users, credential_users in rows:
         active[day] = active.get(day, 0) + users
-        if sends_on(version, day):
+        started = credential_since.get(version)
+        if rule.vouches_for(version) or (started is not None and started.date() <= day):
             ready[day] = ready.get(day, 0) + users
+        elif rule.per_user:
+            ready[day] = ready.get(day, 0) + credential_users
     return tuple(DayPoint(day, active.get(day, 0), ready.get(day, 0)) for day in days)
 
 
@@ -370,11 +383,11 @@ def adoption(
     """Adoption for one (environment, platform) over the last ``days`` days, with its daily series.
 
     Each version is judged on the users whose latest activity in the window is on it.
-    The daily series counts, each day, the users on versions judged sending now, from the
-    day one of its requests was first handed a credential (or every day, for a version at
-    or above the minimum); a version nobody is on any more is not judged, so counts as
-    not sending. The guard and the audit only need the ratio (``with_daily=False``), which
-    reads only tallies.
+    The daily series (``daily_points``) counts, each day, the users on versions judged sending
+    now, from the day one of its requests was first handed a credential (or every day, for a
+    version the minimum vouches for), and on the web each user handed the credential that day;
+    a version nobody is on any more is not judged, so counts as not sending. The guard and the
+    audit only need the ratio (``with_daily=False``), which reads only tallies.
     """
     now = now or timezone.now()
     today = now.date()
@@ -393,26 +406,18 @@ def adoption(
     shares = version_shares(counts, rule)
     daily: tuple[Any, ...] = ()
     if with_daily:
-        # Web: a client counts from the day its version was first handed the credential.
-        by_evidence = {
-            share.version
-            for share in shares
-            if share.counted_by == EVIDENCE or (rule.per_user and share.credential_users and not share.counted_by)
-        }
+        by_evidence = [share.version for share in shares if share.counted_by == EVIDENCE]
         credential_since = dict(
             AppVersion.objects.filter(
                 environment_id=config.environment_id, platform=config.platform, version__in=by_evidence
             ).values_list("version", "first_credential_at")
+            if by_evidence
+            else ()
         )
-
-        def sends_on(version: str, day: date) -> bool:
-            if rule.vouches_for(version):
-                return True
-            started = credential_since.get(version)
-            return started is not None and started.date() <= day
-
-        rows = tallies.filter(kind=VersionTally.Kind.DAILY, users__gt=0).values_list("day", "version", "users")
-        daily = daily_points(rows, [first_day + timedelta(days=n) for n in range(days)], sends_on)
+        rows = tallies.filter(kind=VersionTally.Kind.DAILY, users__gt=0).values_list(
+            "day", "version", "users", "credential_users"
+        )
+        daily = daily_points(rows, [first_day + timedelta(days=n) for n in range(days)], rule, credential_since)
     return Adoption(
         environment=config.environment.slug,
         platform=config.platform,

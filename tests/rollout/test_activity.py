@@ -35,7 +35,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_tallies_match_a_recount_after_any_sequence() -> None:
-    """Versions switched within a day and across days, late reports, deleted users: still exact."""
+    """Versions switched within a day and across days, credentials or not, late reports, deleted
+    users: users and credential users still exact."""
     import random
 
     rng = random.Random(7)
@@ -54,15 +55,16 @@ def test_tallies_match_a_recount_after_any_sequence() -> None:
         )
         if step == 150:
             people.pop().delete()  # its activity rows cascade
-    before = {
-        (t.environment_id, t.platform, t.kind, t.day, t.version): t.users
-        for t in VersionTally.objects.filter(users__gt=0)
-    }
+    before = tallies()
     recount()
-    after = {(t.environment_id, t.platform, t.kind, t.day, t.version): t.users for t in VersionTally.objects.all()}
+    after = tallies()
     assert before == after
-    assert sum(u for (_e, p, kind, _d, _v), u in after.items() if kind == "latest" and p == "ios") == (
+    assert sum(u for (_e, p, kind, _d, _v), (u, _c) in after.items() if kind == "latest" and p == "ios") == (
         ClientActivity.objects.filter(platform="ios").count()
+    )
+    # Each day's credential users too: the web's trend counts them.
+    assert sum(c for (_e, _p, kind, _d, _v), (_u, c) in after.items() if kind == "daily") == (
+        DailyActivity.objects.filter(sent_credential=True).count()
     )
 
 
@@ -333,7 +335,11 @@ def long_history(person: Any, *, days: int, platform: str = "ios") -> None:
     )
     days = {d: (today - timedelta(days=d)).date() for d in version}
     DailyActivity.objects.bulk_create(
-        [DailyActivity(**scope, user=person, day=days[d], version=version[d]) for d in version]
+        # Handed the credential every other day: erasure must take the user out of those days' evidence too.
+        [
+            DailyActivity(**scope, user=person, day=days[d], version=version[d], sent_credential=d % 2 == 0)
+            for d in version
+        ]
     )
     ClientActivity.objects.create(**scope, user=person, version=version[0], sent_credential=True, last_seen_at=today)
     recount()

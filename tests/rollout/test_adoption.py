@@ -542,3 +542,40 @@ def test_the_minimum_does_not_vouch_for_versions_seen_without_the_credential(
 ) -> None:
     rule = EvidenceRule(share=0.95, min_users=5, min_sending_version="0", seen_without_credential=seen_without)
     assert rule.counted_by(version, 20, credential_users) == counted_by
+
+
+# --- the trend: web counts each user, each day, on their own evidence ----------
+
+
+def test_the_web_trend_counts_each_user_on_their_own_evidence() -> None:
+    """20 users' pages rendered while web was ``off``, then one render after ``sending``: today is
+    1 of 20 in ``daily``, as readiness is (it used to be 20 of 20: the whole version from the day
+    any one of its users received the credential)."""
+    Environment.objects.filter(slug="development").update(app_id="abc123")
+    configure("development", "web", RolloutPhase.OFF)
+    people = users(20, "visitor")
+    for person in people:
+        assert "user_hash" not in render_page(person)
+    configure("development", "web", RolloutPhase.SENDING)
+    assert "user_hash" in render_page(people[0])
+    numbers = json.loads(run("adoption", "development", "web", "--json"))
+    assert (numbers["ready_users"], numbers["active_users"]) == (1, 20)
+    today = numbers["daily"][-1]
+    assert (today["ready_users"], today["active_users"], today["ratio"]) == (1, 20, 0.05)
+
+
+def test_daily_points_count_per_user_evidence_on_the_web_and_versions_on_mobile() -> None:
+    from intercom_identity.rollout.adoption import daily_points
+
+    now = timezone.now()
+    yesterday, today = (now - timedelta(days=1)).date(), now.date()
+    rows = [(yesterday, "page", 20, 0), (today, "page", 20, 1), (today, "2.0", 10, 4)]
+    web_rule = EvidenceRule(share=0.95, min_users=5, per_user=True)
+    web_days = daily_points(rows, [yesterday, today], web_rule, {})
+    assert [(p.active_users, p.ready_users) for p in web_days] == [(20, 0), (30, 5)]
+    # Mobile: a version judged sending on evidence counts whole, from the day it first received one.
+    mobile_rule = EvidenceRule(share=0.95, min_users=5)
+    mobile_days = daily_points(rows, [yesterday, today], mobile_rule, {"2.0": now})
+    assert [(p.active_users, p.ready_users) for p in mobile_days] == [(20, 0), (30, 10)]
+    vouched = EvidenceRule(share=0.95, min_users=5, min_sending_version="2.0")
+    assert [p.ready_users for p in daily_points(rows, [yesterday, today], vouched, {})] == [0, 10]
