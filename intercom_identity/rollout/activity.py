@@ -99,8 +99,11 @@ def record_page(config: ServingConfig, user: Any, *, sent_credential: bool, now:
     """Count a web page rendered by the tags for ``user`` (the web client with no build number),
     and whether the page was handed the credential: web readiness's evidence.
 
-    The same path as ``record``, so a page view on the warm path (this user's page already
-    recorded this hour) costs no query and no cache round trip.
+    The same path as ``record``, at most one write per user and hour (one more for the first
+    credential). A page view on the warm path (this user's page already recorded this hour) writes
+    nothing; in the process that recorded it, it costs no query and no cache round trip either (in
+    another, one round trip). Pages and a single-page app's builds are separate clients: a user who
+    uses both is recorded on each at most once an hour, on whichever wrote last.
     """
     pending = _page_pending(config, user, sent_credential=sent_credential, now=now)
     return False if pending is None else _write(pending)
@@ -171,8 +174,8 @@ def _version_pending(
         memories[credential_key] = SENDING_MEMORY
     remembered = _remembered(memories)
     latest_key = _latest_key(config.environment_id, config.platform, user.pk)
-    if seen_key in remembered and _still_latest(latest_key, version):
-        return None
+    if seen_key in remembered and (version == versions.WEB_PAGE or _still_latest(latest_key, version)):
+        return None  # a page has no versions to flip between: seen this hour is enough
     mark_sending = sent_credential and credential_key not in remembered
     return _Pending(
         config, user, version, sent_credential, now, seen, seen_key, credential_key, latest_key, mark_sending
@@ -203,13 +206,15 @@ def _write(pending: _Pending) -> bool:
         _remember_on_commit(key, timeout=SEEN_MEMORY)
     if pending.mark_sending:
         _remember_on_commit(pending.credential_key, timeout=SENDING_MEMORY)
-    _remember_on_commit(pending.latest_key, timeout=SEEN_MEMORY, value=_pseudonym(pending.version))
+    if pending.version != versions.WEB_PAGE:  # builds track builds: a page between them is another client
+        _remember_on_commit(pending.latest_key, timeout=SEEN_MEMORY, value=_pseudonym(pending.version))
     return True
 
 
 def _still_latest(latest_key: str, version: str) -> bool:
-    """Whether the last version written for this user (by any process) is ``version``: only
+    """Whether the last build written for this user (by any process) is ``version``: only
     then may an already-seen report be skipped, so A -> B -> A within the hour ends on A.
+    Web pages are another client, with no versions: they neither ask nor move it.
 
     Asked of the shared cache every time (one round trip, no query): a process's own memory
     cannot know that another process wrote B meanwhile. A cache that is down or has forgotten
@@ -225,8 +230,9 @@ def _countable(user: Any, app_version: str | None) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and bool(app_version)
 
 
-# What this process itself remembers (key -> expiry), so that steady-state recording costs
-# no cache round trip either. Bounded: emptied when full (it only spares writes).
+# What this process itself remembers (key -> expiry), so that steady-state recording asks the
+# cache nothing but whether a build is still the user's latest (``_still_latest``; a page not even
+# that). Bounded: emptied when full (it only spares writes).
 PROCESS_MEMORY_SIZE = 10_000
 _process_memory: dict[str, float] = {}
 
