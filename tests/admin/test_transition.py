@@ -64,9 +64,10 @@ def test_below_threshold_the_button_needs_the_force_and_the_reason(admin_client:
     assert re.search(r'<input type="checkbox" name="force" value="yes" id="id_force" required>', html)
 
 
-def test_every_confirmation_page_touching_production_warns_about_it(admin_client: Client) -> None:
+def test_every_confirmation_page_touching_production_warns_about_it(admin_client: Client, settings: Any) -> None:
     """The first page of a mixed selection (with a blocked row) used to lack the production warning
     that the narrowed page showed."""
+    settings.INTERCOM_IDENTITY_SERVED_ENVIRONMENTS = ["production"]  # this deployment serves it
     configure("production", "ios", RolloutPhase.SENDING)
     dev, prod = config_of("development", "ios"), config_of("production", "ios")  # dev: no secret, a blocker
     first = admin_client.post(CHANGELIST, {"action": "move_to_enforced", "_selected_action": [dev.pk, prod.pk]})
@@ -78,8 +79,28 @@ def test_every_confirmation_page_touching_production_warns_about_it(admin_client
         CHANGELIST, {"action": "move_to_enforced", "_selected_action": [prod.pk], "review": "yes"}
     ).content.decode()
     assert 'id="production-warning"' in narrowed
+    assert 'id="records-only"' not in narrowed
     development_only = admin_client.get(transition_url(configure("development", "web")) + "?to=phase:sending")
     assert 'id="production-warning"' not in development_only.content.decode()
+
+
+def test_a_production_row_this_deployment_does_not_serve_is_records_only(admin_client: Client) -> None:
+    """Production is not served here (the suite serves development): a change to its row takes effect
+    only where a deployment that serves it reads this database. The page says that, with the text
+    the badges use, and not that real users are affected immediately."""
+    from intercom_identity.admin.display import RECORDS_ONLY_NOTE
+
+    prod = configure("production", "ios", RolloutPhase.SENDING)
+    dev = configure("development", "ios", RolloutPhase.SENDING)
+    html = admin_client.post(
+        CHANGELIST, {"action": "move_to_off", "_selected_action": [dev.pk, prod.pk], "review": "yes"}
+    ).content.decode()
+    assert 'id="production-warning"' not in html
+    assert "real users are affected immediately" not in html
+    records_only = html.split('id="records-only"', 1)[1].split("</p>", 1)[0]
+    assert "Production / iOS" in records_only
+    assert "Development" not in records_only  # served here: its change is live
+    assert RECORDS_ONLY_NOTE in records_only.replace("\n", " ")
 
 
 @pytest.mark.parametrize(
