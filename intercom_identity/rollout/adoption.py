@@ -8,9 +8,10 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -39,8 +40,9 @@ class EvidenceRule:
     min_sending_version: str = ""
     per_user: bool = False  # web: each user counts on their own evidence, no version-wide verdict
     # Versions at or above the minimum whose users were seen, since the platform started handing
-    # the credential out, without it: what was seen contradicts the minimum, so it does not vouch
-    # for them (only their evidence can), whenever it was declared.
+    # the credential out, without it (``covered_but_seen_without_credential``): what was seen
+    # contradicts the minimum, so it does not vouch for them (only their evidence can), whenever
+    # it was declared.
     seen_without_credential: frozenset[str] = frozenset()
 
     def vouches_for(self, version: str) -> bool:
@@ -451,32 +453,34 @@ def sending_since(config: PlatformConfig) -> datetime | None:
     return config.sending_since or config.phase_changed_at
 
 
-def seen_without_credential(config: PlatformConfig) -> list[str]:
-    """Versions with users seen, since the platform started handing the credential out, without
-    it (each user's latest activity): versions that do not send it, whatever is declared."""
-    since = sending_since(config)
-    if since is None:
-        return []
-    seen = (
-        ClientActivity.objects.filter(
-            environment_id=config.environment_id,
-            platform=config.platform,
-            sent_credential=False,
-            last_seen_at__gte=since,
-        )
-        .values_list("version", flat=True)
-        .order_by()
-        .distinct()
-    )
-    return sorted(set(seen), key=versions.version_key)
-
-
 def covered_but_seen_without_credential(config: PlatformConfig, minimum: str) -> list[str]:
-    """The versions ``minimum`` covers whose users were seen without the credential while it was
-    being handed out (``seen_without_credential``); no query without a minimum."""
-    if not minimum:
+    """The versions ``minimum`` covers with users seen, since the platform started handing the
+    credential out, without it (each user's latest activity): what was seen says they do not send
+    it, whatever is declared. None without a minimum, or while ``off``.
+
+    Read from the latest-activity tallies (an index read: the guard runs this), by the UTC day each
+    user was last seen. Only the day the platform started sending began before it did: for the
+    versions that day alone names, the activity rows themselves are asked.
+    """
+    since = sending_since(config)
+    if not minimum or since is None:
         return []
-    return [version for version in seen_without_credential(config) if versions.at_least(version, minimum)]
+    scope = {"environment_id": config.environment_id, "platform": config.platform}
+    first_day = since.astimezone(dt_timezone.utc).date()
+    without = VersionTally.objects.filter(
+        **scope, kind=VersionTally.Kind.LATEST, day__gte=first_day, users__gt=F("credential_users")
+    ).values_list("day", "version")
+    seen: set[str] = set()
+    doubtful: set[str] = set()
+    for day, version in without:
+        if versions.at_least(version, minimum):
+            (seen if day > first_day else doubtful).add(version)
+    if doubtful - seen:
+        rows = ClientActivity.objects.filter(
+            **scope, version__in=doubtful - seen, sent_credential=False, last_seen_at__gte=since
+        )
+        seen.update(rows.values_list("version", flat=True).order_by().distinct())
+    return sorted(seen, key=versions.version_key)
 
 
 def builds_in_use(config: PlatformConfig) -> bool:

@@ -579,3 +579,28 @@ def test_daily_points_count_per_user_evidence_on_the_web_and_versions_on_mobile(
     assert [(p.active_users, p.ready_users) for p in mobile_days] == [(20, 0), (30, 10)]
     vouched = EvidenceRule(share=0.95, min_users=5, min_sending_version="2.0")
     assert [p.ready_users for p in daily_points(rows, [yesterday, today], vouched, {})] == [0, 10]
+
+
+def test_what_was_seen_is_read_from_the_tallies_and_the_first_day_from_the_rows(
+    django_assert_num_queries: Any,
+) -> None:
+    """The guard runs this: the latest-activity tallies say, by day, who was seen without the
+    credential; only the day the platform started sending, which began before it did, needs the
+    activity rows (a user seen that morning, while ``off``, is no contradiction)."""
+    from intercom_identity.rollout.adoption import covered_but_seen_without_credential
+
+    configure("development", "ios", RolloutPhase.SENDING)
+    start = timezone.now().replace(hour=12) - timedelta(days=3)
+    PlatformConfig.objects.filter(pk=ios().pk).update(sending_since=start)
+    that_morning, later = users(2)
+    seen(later, "1.4.2", sent=False, at=start + timedelta(days=1))
+    config = ios()
+    with django_assert_num_queries(1):
+        assert covered_but_seen_without_credential(config, "0") == ["1.4.2"]
+    seen(that_morning, "1.0", sent=False, at=start - timedelta(hours=2))
+    with django_assert_num_queries(2):
+        assert covered_but_seen_without_credential(config, "0") == ["1.4.2"]
+    seen(that_morning, "1.0", sent=False, at=start + timedelta(hours=1))  # seen again, after the start
+    assert covered_but_seen_without_credential(ios(), "0") == ["1.0", "1.4.2"]
+    assert covered_but_seen_without_credential(ios(), "1.1") == ["1.4.2"]
+    assert covered_but_seen_without_credential(ios(), "") == []
