@@ -28,7 +28,7 @@ test: lint typecheck
 	@test -x $(CHROMIUM) || echo "NOTE: $(CHROMIUM) not found: the browser tests (tests/browser) will be SKIPPED. Install it with: apt-get install -y chromium"
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
-# The README's screenshots: the browser tests take them under build/screenshots/, copied to docs/screenshots/.
+# The screenshots docs/admin.md shows: the browser tests take them under build/screenshots/, copied to docs/screenshots/.
 screenshots: $(STAMP)
 	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) not found: apt-get install -y chromium"; exit 1; }
 	rm -rf build/screenshots
@@ -90,8 +90,9 @@ fuzz: $(STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m pytest -m chaos tests/test_chaos.py -q -s
 
-# Benchmarks 1-10 (the performance page; 9 is bench/asgi.py, 10 bench/memory.py). adoption.py, activity_scale.py and web.py
-# need the local PostgreSQL (activity_scale.py and web.py Redis too, web.py wrk); each prints PASS/MISS per target and fails only on errors.
+# Benchmarks 1-11 (numbered as on the performance page, named in each script's first line). adoption.py,
+# activity_scale.py, recording_stats.py and web.py need the local PostgreSQL (activity_scale.py and web.py Redis too,
+# web.py wrk); each prints PASS/MISS per target and fails only on errors.
 # Every benchmark script once at a tiny size (tests/test_bench.py, `-m bench`): they run and print their
 # tables; nothing is timed. Needs PostgreSQL, Redis and wrk (skipped without them, failed in CI).
 bench-smoke: $(STAMP)

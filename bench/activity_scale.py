@@ -4,11 +4,12 @@ Usage (``make bench`` runs it with the defaults)::
 
     .venv/bin/python bench/activity_scale.py [--users 16000] [--days 731] [--returning 20000]
         [--workers 4] [--seconds 10] [--database postgres://postgres@127.0.0.1:5432/intercom_identity_activity_scale]
-        [--redis-db 11]
+        [--redis-db N]
 
 ``--quick`` is a tiny run (a check that it works, not a measurement).
 
-It (re)creates the named database, migrates it, flushes the Redis database ``--redis-db``
+It (re)creates the named database, migrates it, flushes the Redis database ``--redis-db`` (default:
+``bench_activity``'s in ``tests/localservices.py``'s table)
 (the cache recording remembers its writes in, as a multi-process deployment has it), and:
 
 1. **Recording throughput.** ``--workers`` processes call ``activity.record`` as the JSON
@@ -54,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import Row, print_table, start
+from tests.localservices import REDIS_DATABASES
 
 PRUNE_TARGET_S = 300.0
 LOCK_TARGET_MS = 1000.0
@@ -70,7 +72,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each recording round")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/intercom_identity_activity_scale")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379", help="Redis server (no database number)")
-    parser.add_argument("--redis-db", type=int, default=11, help="Redis database to flush and use as the cache")
+    parser.add_argument(
+        "--redis-db",
+        type=int,
+        default=REDIS_DATABASES["bench_activity"],
+        help="Redis database to flush and use as the cache (default: %(default)s)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.users, args.days, args.returning, args.workers, args.seconds = 60, 200, 50, 2, 1.0
@@ -112,8 +119,8 @@ def load(args: argparse.Namespace) -> dict[str, int]:
     """The users, their daily rows, their latest rows and the versions, in bulk; then the tallies."""
     from django.db import connection
 
+    from intercom_identity.management.tallies import recount
     from intercom_identity.models import PlatformConfig
-    from intercom_identity.rollout.tallies import recount
 
     config = PlatformConfig.objects.get(environment__slug="development", platform="ios")
     env = config.environment_id
@@ -412,9 +419,9 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection, connections
 
+    from intercom_identity.management.tallies import recount
     from intercom_identity.models import VersionTally
     from intercom_identity.rollout.retention import prune_activity
-    from intercom_identity.rollout.tallies import recount
 
     client = redis.Redis.from_url(f"{args.redis.rstrip('/')}/{args.redis_db}")
     client.flushdb()

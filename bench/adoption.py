@@ -77,9 +77,9 @@ def main() -> None:
     from django.db.models import Count, Sum
     from django.utils import timezone
 
+    from intercom_identity.management.tallies import recount
     from intercom_identity.models import ClientActivity, PlatformConfig, VersionTally
     from intercom_identity.rollout.adoption import adoption
-    from intercom_identity.rollout.tallies import recount
 
     settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS = 5  # the shipped default (the test settings lower it)
 

@@ -1,6 +1,6 @@
 """Connection reuse: the JSON view under gunicorn + wrk with a PostgreSQL connection per request
 (``CONN_MAX_AGE`` 0) against persistent connections checked before reuse (``CONN_MAX_AGE`` 60,
-``CONN_HEALTH_CHECKS``), the demo's default. The README's deployment notes quote it.
+``CONN_HEALTH_CHECKS``), the demo's default. The performance page quotes it.
 
 Usage::
 

@@ -4,7 +4,7 @@ Usage (``make bench`` runs it with the defaults)::
 
     .venv/bin/python bench/hashing.py [--quick] [--scale 1.0]
 
-The baseline is exactly the issue's: ``hmac.new(key, msg, sha256).hexdigest()`` with ``key``
+The baseline is the bare standard-library HMAC: ``hmac.new(key, msg, sha256).hexdigest()`` with ``key``
 and ``msg`` already bytes. ``compute_user_hash`` receives the secret and the user id as the
 strings it is given in real use, so it also pays for encoding both; the row "with both
 encoded per call" shows what that part costs. Target: compute_user_hash at most 1.3x the

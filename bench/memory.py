@@ -1,4 +1,4 @@
-"""Benchmark 9: a gunicorn worker's memory with the app against the same project without it.
+"""Benchmark 10: a gunicorn worker's memory with the app against the same project without it.
 
 Usage (``make bench`` runs it with the defaults)::
 
@@ -246,7 +246,7 @@ def main() -> None:
     args = parser.parse_args()
     requests = 200 if args.quick else args.requests
 
-    start("bench/memory.py: a gunicorn worker's memory with the app and without it (benchmark 9)")
+    start("bench/memory.py: a gunicorn worker's memory with the app and without it (benchmark 10)")
     print(
         f"setup: demo project, DEBUG off, SQLite, gunicorn 1 sync worker; {requests:,} requests each, "
         "one signed-in user"

@@ -69,7 +69,7 @@ def recreate_database(url: str) -> None:
 
 
 def old_locked_or_created(model: Any, key: dict[str, Any], values: dict[str, Any]) -> Any:
-    """The lookup before issue 26, verbatim but for the name: ``first()`` orders by id."""
+    """The lookup recording used before, verbatim but for the name: ``first()`` orders by id."""
     from django.db import IntegrityError, transaction
 
     existing = model.objects.select_for_update().filter(**key).first()

@@ -4,11 +4,12 @@ Usage (``make bench`` runs it with the defaults)::
 
     .venv/bin/python bench/web.py [--users 1000] [--pairs 15] [--pair-duration 3] [--rounds 5]
         [--duration 5] [--warmup 3] [--workers 2] [--connections 4] [--threads 1] [--conn-max-age 60]
-        [--database postgres://postgres@127.0.0.1:5432/intercom_identity_bench_web] [--redis-db 13]
+        [--database postgres://postgres@127.0.0.1:5432/intercom_identity_bench_web] [--redis-db N]
 
 ``--quick`` is a tiny run (a check that it works, not a measurement).
 
-It (re)creates the named PostgreSQL database, flushes the Redis database ``--redis-db``,
+It (re)creates the named PostgreSQL database, flushes the Redis database ``--redis-db`` (default:
+``bench_web``'s in ``tests/localservices.py``'s table),
 migrates with the demo site's settings (``project.settings``, configured through the
 environment as in production: DEBUG off, Redis cache),
 stores an iOS secret in phase "sending", and creates ``--users`` users with a session each.
@@ -61,6 +62,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import Row, print_table, start
+from tests.localservices import REDIS_DATABASES
 
 TARGET = 0.9
 FLOOD_TARGET = 0.8  # benchmark 5's worst case against recording off
@@ -139,7 +141,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--conn-max-age", type=int, default=60, help="Django CONN_MAX_AGE (0: a connection a request)")
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/intercom_identity_bench_web")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379", help="Redis server (no database number)")
-    parser.add_argument("--redis-db", type=int, default=13, help="Redis database to flush and use as the cache")
+    parser.add_argument(
+        "--redis-db",
+        type=int,
+        default=REDIS_DATABASES["bench_web"],
+        help="Redis database to flush and use as the cache (default: %(default)s)",
+    )
     parser.add_argument(
         "--cache-url", help="another CACHE_URL, for a diagnosis (locmemcache:// is per worker, not shared)"
     )

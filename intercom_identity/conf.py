@@ -1,20 +1,6 @@
-"""The one place that reads the app's Django settings, and the one place each is declared.
-
-Each ``INTERCOM_IDENTITY_*`` setting is one ``Setting`` on ``Settings``: its default, the
-function that validates it, the id of the system check that reports it malformed and the
-line the settings reference shows. The checks (``checks.py``), the unknown-setting warning
-and the settings reference's table (``settings_table()``) all come from these declarations, so
-a setting cannot be added in one place and forgotten in another.
-
-Each setting is read from ``django.conf.settings`` and validated on first use, then kept
-until Django announces a change of settings (``setting_changed``: ``override_settings``
-and pytest-django's ``settings`` fixture send it), so the hot paths pay for an attribute
-lookup only, and nothing is read at import time. Malformed values raise
-``ImproperlyConfigured`` (and are not kept); the system checks read these same attributes so
-a bad value is reported at start-up.
-
-This module stays light (no HTTP client, no SDK): settings modules and tooling import it.
-"""
+"""The app's Django settings: each ``INTERCOM_IDENTITY_*`` setting declared once (``Settings``)
+and read through ``conf``, validated on first use and kept until Django announces a change.
+Light on purpose (no HTTP client, no SDK): settings modules and tooling import it."""
 
 from __future__ import annotations
 
@@ -303,8 +289,13 @@ class Setting(Generic[T]):
 
     A descriptor: reading ``conf.NAME`` validates the value and keeps it in the instance's
     ``__dict__``, which answers from then on until ``setting_changed`` clears it (what
-    ``cached_property`` did). The check id and the doc are required so that no setting goes
-    without its system check or its line in the reference.
+    ``cached_property`` did, and what ``override_settings`` and pytest-django's ``settings``
+    fixture send). So nothing is read at import time and the hot paths pay for an attribute
+    lookup only. A malformed value raises ``ImproperlyConfigured`` and is not kept; the system
+    checks read the same attributes, so it is reported at start-up.
+
+    The check id and the doc are required so that no setting goes without its system check or
+    its line in the reference.
     """
 
     default: Any
@@ -345,7 +336,11 @@ class Setting(Generic[T]):
 class Settings:
     """Typed view of the ``INTERCOM_IDENTITY_*`` settings: each ``Setting`` here is the declaration.
 
-    Declared in the order the reference lists them.
+    Its default, validator, check id and line of the reference are declared together; the system
+    checks (``checks.py``), the unknown-setting warning (``unknown_settings()``) and the settings
+    reference's table (``settings_table()``, ``make settings-table``) all come from these
+    declarations, so a setting cannot be added in one place and forgotten in another. Declared in
+    the order the reference lists them.
     """
 
     ENVIRONMENT = Setting(

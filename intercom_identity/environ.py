@@ -1,17 +1,6 @@
-"""Secrets and Intercom API tokens from environment variables and ``*_FILE`` paths, for settings.py.
-
-``INTERCOM_IDENTITY_<ENV>_<PLATFORM>_SECRET=...`` supplies a secret directly;
-``INTERCOM_IDENTITY_<ENV>_<PLATFORM>_SECRET_FILE=/run/secrets/...`` names a file holding it (one
-trailing newline dropped, as files written by ``echo`` end with one). ``<ENV>`` is the environment
-slug in capitals (``PRODUCTION``, ``STAGING_EU`` for ``staging_eu``), ``<PLATFORM>`` is ``IOS``,
-``ANDROID`` or ``WEB``. ``INTERCOM_IDENTITY_<ENV>_API_TOKEN[_FILE]`` supplies an environment's
-Intercom access token the same way. Values are taken as they are (no ``$VAR`` interpolation: a
-secret may start with ``$``); a direct value wins over a file.
-
-Safe to import from settings: it needs neither the app registry nor Django's settings. The files
-it read are remembered, so the system check ``intercom_identity.W009`` can warn about one that
-other users may write.
-"""
+"""Secrets and Intercom API tokens from environment variables and ``*_FILE`` paths, for
+settings.py (docs/secrets-from-environment.md lists the variables). Safe to import from settings:
+it needs neither the app registry nor Django's settings."""
 
 from __future__ import annotations
 
@@ -63,7 +52,12 @@ def _values(pattern: re.Pattern[str], variables: Mapping[str, str]) -> Iterator[
 @sensitive_variables()
 def secrets_from_environment(variables: Mapping[str, str] | None = None) -> dict[str, dict[str, str]]:
     """``{env: {platform: secret}}`` for ``INTERCOM_IDENTITY_SECRETS``, from ``variables``
-    (default ``os.environ``) named ``INTERCOM_IDENTITY_<ENV>_<PLATFORM>_SECRET[_FILE]``."""
+    (default ``os.environ``) named ``INTERCOM_IDENTITY_<ENV>_<PLATFORM>_SECRET[_FILE]``.
+
+    ``<ENV>`` is the environment slug in capitals (``STAGING_EU`` for ``staging_eu``),
+    ``<PLATFORM>`` is ``IOS``, ``ANDROID`` or ``WEB``. Values are taken as they are: no ``$VAR``
+    interpolation, since a secret may start with ``$``.
+    """
     secrets: dict[str, dict[str, str]] = {}
     for match, value in _values(SECRET_NAME, os.environ if variables is None else variables):
         secrets.setdefault(match["env"].lower(), {})[match["platform"].lower()] = value

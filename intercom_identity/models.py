@@ -13,15 +13,17 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity._internal import crypto
-from intercom_identity._internal.write_only import WriteOnly
+from intercom_identity._internal.write_only import Columns, WriteOnly
 from intercom_identity.conf import conf
 from intercom_identity.constants import LABELS, MANAGE_PRODUCTION
-from intercom_identity.credentials.hashing import fingerprint
 from intercom_identity.exceptions import MissingSecret
 from intercom_identity.validators import (
     ENVIRONMENT_SLUG_RE,
     MAX_APP_ID_LENGTH,
     MAX_AUDIT_VALUE_LENGTH,
+    MAX_ENVIRONMENT_SLUG_LENGTH,
+    MAX_INTERCOM_ID_LENGTH,
+    MAX_SECRET_NAME_LENGTH,
     MAX_VERSION_LENGTH,
     validate_secret,
 )
@@ -70,9 +72,12 @@ class Environment(models.Model):
 
     # Derived from the API token, so never filtered on (``sensitive``); ``encrypted_*`` fields go without saying.
     SENSITIVE_FIELDS: ClassVar[tuple[str, ...]] = ("api_token_fingerprint",)
+    # Where the stored token lives: reading, writing and clearing it follow from these names.
+    API_TOKEN_COLUMNS: ClassVar[Columns] = Columns("encrypted_api_token", "api_token_fingerprint", "api_token_set_at")
 
     slug = models.SlugField(
         _("slug"),
+        max_length=MAX_ENVIRONMENT_SLUG_LENGTH,
         unique=True,
         validators=[
             RegexValidator(
@@ -130,8 +135,7 @@ class Environment(models.Model):
     # --- workspace truth: the Intercom access token (write-only, like the secrets) ----------
 
     def _api_token(self) -> WriteOnly:
-        supplied = conf.api_token_from_settings(self.slug)
-        return WriteOnly(supplied, self.encrypted_api_token, self.api_token_fingerprint)
+        return self.API_TOKEN_COLUMNS.read(self, conf.api_token_from_settings(self.slug))
 
     @property
     def api_token_managed_by_settings(self) -> bool:
@@ -163,6 +167,8 @@ class PlatformConfig(models.Model):
 
     # Derived from the secret, so never filtered on (``sensitive``); ``encrypted_*`` fields go without saying.
     SENSITIVE_FIELDS: ClassVar[tuple[str, ...]] = ("secret_fingerprint",)
+    # Where the stored secret lives: reading, writing and clearing it follow from these names.
+    SECRET_COLUMNS: ClassVar[Columns] = Columns("encrypted_secret", "secret_fingerprint", "secret_set_at")
 
     environment = models.ForeignKey(
         Environment, on_delete=models.CASCADE, related_name="platforms", verbose_name=_("environment")
@@ -180,15 +186,17 @@ class PlatformConfig(models.Model):
     phase_changed_at = models.DateTimeField(_("phase changed at"), null=True, blank=True, editable=False)
     # Secrets made through Intercom's API (create-secret, rotate-secret): Intercom's id of the one in use,
     # of the one it replaced (until retire-secret deletes it), and of a creation under way (see workspace.secrets).
-    intercom_secret_id = models.CharField(_("Intercom secret id"), max_length=64, blank=True, editable=False)
+    intercom_secret_id = models.CharField(
+        _("Intercom secret id"), max_length=MAX_INTERCOM_ID_LENGTH, blank=True, editable=False
+    )
     intercom_secret_created_at = models.DateTimeField(
         _("created in Intercom at"), null=True, blank=True, editable=False
     )
     previous_intercom_secret_id = models.CharField(
-        _("previous Intercom secret id"), max_length=64, blank=True, editable=False
+        _("previous Intercom secret id"), max_length=MAX_INTERCOM_ID_LENGTH, blank=True, editable=False
     )
     pending_secret_name = models.CharField(
-        _("secret being created in Intercom"), max_length=64, blank=True, editable=False
+        _("secret being created in Intercom"), max_length=MAX_SECRET_NAME_LENGTH, blank=True, editable=False
     )
     # Since when the credential has been handed out without a break (phase sending or enforced):
     # what the web's soak and the declared minimum's check measure from. None while ``off``.
@@ -218,8 +226,7 @@ class PlatformConfig(models.Model):
         return f"{self.environment} / {self.get_platform_display()}"
 
     def _secret(self) -> WriteOnly:
-        supplied = conf.secret_from_settings(self.environment.slug, self.platform)
-        return WriteOnly(supplied, self.encrypted_secret, self.secret_fingerprint)
+        return self.SECRET_COLUMNS.read(self, conf.secret_from_settings(self.environment.slug, self.platform))
 
     @property
     def managed_by_settings(self) -> bool:
@@ -238,13 +245,11 @@ class PlatformConfig(models.Model):
     @sensitive_variables()
     def set_secret(self, secret: str) -> None:
         """Validate, encrypt and remember a new secret (the caller saves the row)."""
-        validate_secret(secret)
-        new_fingerprint = fingerprint(secret)
-        if self.encrypted_secret and new_fingerprint != self.secret_fingerprint:
+        written = self.SECRET_COLUMNS.written(secret, validate_secret)
+        if self.encrypted_secret and written[self.SECRET_COLUMNS.fingerprint] != self.secret_fingerprint:
             self.encrypted_previous_secret = self.encrypted_secret
-        self.encrypted_secret = crypto.encrypt(secret)
-        self.secret_fingerprint = new_fingerprint
-        self.secret_set_at = timezone.now()
+        for name, value in written.items():
+            setattr(self, name, value)
 
     @sensitive_variables()
     def secret(self) -> str:
@@ -417,7 +422,7 @@ class AuditEvent(models.Model):
         verbose_name=_("user"),
     )
     actor_label = models.CharField(_("who"), max_length=150, help_text=_("Who, as text: kept if the user is deleted."))
-    environment = models.CharField(_("environment"), max_length=50)
+    environment = models.CharField(_("environment"), max_length=MAX_ENVIRONMENT_SLUG_LENGTH)
     # Empty for a change of the whole environment (its app ID, its Intercom API token).
     platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices, blank=True)
     kind = models.CharField(_("what changed"), max_length=32, choices=Kind.choices)
@@ -524,7 +529,7 @@ class WorkspaceEvent(models.Model):
     messenger secrets, security settings), kept once per Intercom id."""
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="workspace_events")
-    intercom_id = models.CharField(max_length=64)
+    intercom_id = models.CharField(max_length=MAX_INTERCOM_ID_LENGTH)
     activity_type = models.CharField(max_length=64)
     created_at = models.DateTimeField()
     performed_by = models.CharField(max_length=255, blank=True)

@@ -1,15 +1,6 @@
-"""The workspace sync and ``prune-activity`` as tasks of Django's tasks framework, where one is installed:
-``django.tasks`` (Django 6.0+) or, on Django 5.2, the ``django-tasks`` backport
-(``pip install "intercom-identity[tasks]"``). Without either, these are plain functions (cron runs the
-management command instead: see docs/secrets.md, "Scheduling").
-
-A worker imports each task by its dotted path, so the names below are the tasks themselves::
-
-    from intercom_identity.tasks import prune_activity, sync_workspace
-
-    sync_workspace.enqueue("production")
-    prune_activity.enqueue()
-"""
+"""The workspace sync and ``prune-activity`` as tasks of Django's tasks framework, where one is
+installed; a worker imports each by its dotted path (``intercom_identity.tasks.sync_workspace``).
+How to schedule them: docs/secrets.md, "Scheduling the sync and the pruning"."""
 
 from __future__ import annotations
 
@@ -33,6 +24,9 @@ TASKS_AVAILABLE = _task is not None
 
 
 def _as_task(function: Callable[..., Any]) -> Any:
+    """``function`` as a task where a tasks framework is installed (``django.tasks`` on Django 6.0+,
+    the ``django-tasks`` backport, ``pip install "intercom-identity[tasks]"``, on 5.2); else the plain
+    function, and cron runs the management command instead."""
     return _task(function) if _task is not None else function
 
 

@@ -22,11 +22,17 @@ MAX_AUDIT_VALUE_LENGTH = max(MAX_VERSION_LENGTH, MAX_APP_ID_LENGTH)
 # A credential field the JSON views and the admin's check page accept (a JWT with its claims fits).
 MAX_CREDENTIAL_FIELD_LENGTH = 16_384
 MAX_TOKEN_LENGTH = 1024
+# Intercom's own ids (a secret's, an activity log entry's): the workspace client refuses a longer one.
+MAX_INTERCOM_ID_LENGTH = 64
+# The name this app gives a secret it makes in Intercom (``workspace.secrets.new_secret_name``).
+MAX_SECRET_NAME_LENGTH = 64
 # Intercom's identity verification secrets are 40 characters; anything this short is a truncated
 # paste or a placeholder ("x", "changeme"), and a short key is a guessable one.
 MIN_SECRET_LENGTH = 16
 
 ENVIRONMENT_SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*\Z")
+# Django's SlugField default: the environment's slug, and the audit trail's copy of it.
+MAX_ENVIRONMENT_SLUG_LENGTH = 50
 
 # Intercom shows app IDs as short codes of letters and digits; "-" and "_" are allowed for made-up ones
 # (the demo's "demo_app"). Whitespace, quotes or a URL are paste mistakes, refused before they are stored.

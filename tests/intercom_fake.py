@@ -16,8 +16,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from intercom_identity.models import Environment
+from intercom_identity.models import Environment, WorkspaceSnapshot
 from tests import leakguard
+from tests.helpers import command_result
 
 # Shaped like Intercom's access tokens; supplied by settings, so the leak guard learns them there.
 TOKENS = {
@@ -257,3 +258,23 @@ def slow(seconds: float, body: dict[str, Any]) -> Any:
         return Response(json.dumps(body), content_type="application/json")
 
     return handler
+
+
+def error_list(code: str) -> dict[str, Any]:
+    """An error answer as Intercom documents it (``type: error.list``), with one error ``code``."""
+    return {"type": "error.list", "request_id": "b4e1", "errors": [{"code": code, "message": "Access Token Invalid"}]}
+
+
+def assert_sync_failed(*needles: str, env: str = "production") -> str:
+    """``manage.py intercom_identity workspace ENV`` failed: exit 2, nothing on stdout, one error line
+    holding each of ``needles`` and not the token, and that line recorded on the snapshot."""
+    code, out, error = command_result("workspace", env)
+    assert code == 2, (out, error)
+    assert out == ""
+    assert "\n" not in error
+    for needle in needles:
+        assert needle in error
+    assert TOKENS[env] not in error
+    snapshot = WorkspaceSnapshot.objects.get(environment__slug=env)
+    assert snapshot.error == error
+    return error

@@ -19,7 +19,7 @@ REDIS = ("127.0.0.1", 6379)
 
 # Who uses which database of the shared Redis server: each flushes or fills only its own, so that the
 # suite, a `make bench` and the multi-server test never wipe each other's keys. Add a user here, not
-# in a comment of the test that needs one.
+# in a comment of the test that needs one; the benchmarks take their --redis-db defaults from here.
 REDIS_DATABASES = {
     "demo": 0,  # the demo's CACHE_URL (README, bench/common.py); the demo settings tests only parse it
     "bench_activity_tiny": 10,  # tests/test_bench.py: bench/activity_scale.py --quick

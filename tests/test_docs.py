@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,16 @@ from django.core import checks
 from django.core.management import load_command_class
 from django.test import override_settings
 
+from intercom_identity._internal.logsafety import APP_LOGGERS
 from intercom_identity.checks import MESSAGES
 from intercom_identity.credentials.verification import REASONS
+from intercom_identity.models import Environment
 from intercom_identity.workspace.drift import CODES as DRIFT_CODES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pytest brings tomli on Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -127,6 +136,121 @@ def test_the_readme_is_short_and_renders_on_the_package_index() -> None:
     assert len(text.encode("utf-8")) <= 15 * 1024
     relative = [link for link in re.findall(r"\]\(([^)]+)\)", text) if not link.startswith(("https://", "mailto:"))]
     assert relative == [], "the package index shows the README without the repository: absolute links only"
+
+
+# What the pages name in the package: a dotted name (``intercom_identity.rollout.tallies``), a file under it
+# (``intercom_identity/_internal/crypto.py``, or ``credentials/verification.py`` relative to it), or one of the
+# repository's own files (``tests/...``, ``bench/...``, ``project/...``).
+DOTTED = re.compile(r"(?<![\w/.-])intercom_identity(?:\.[A-Za-z_]\w*)+")
+FILE = re.compile(
+    r"(?<![\w/.-])(?:intercom_identity|tests|bench|project|_internal|admin|contrib|credentials|messenger|rollout|"
+    r"workspace|templatetags|management)/[\w/.-]*\w"
+)
+SUBPACKAGES = {"_internal", "admin", "contrib", "credentials", "messenger", "rollout", "workspace", "templatetags"}
+
+
+def _unreleased_changelog() -> str:
+    text = (ROOT / "CHANGELOG.md").read_text("utf-8")
+    return text.split("## [Unreleased]", 1)[1].split("\n## [", 1)[0]
+
+
+def _named_texts() -> list[tuple[str, str]]:
+    """(where, text) of every page a reader follows: the released changelog sections name what was, not what is."""
+    texts = [(str(path.relative_to(ROOT)), path.read_text("utf-8")) for path in [*pages(), ROOT / "SECURITY.md"]]
+    return [*texts, ("CHANGELOG.md [Unreleased]", _unreleased_changelog())]
+
+
+def _dotted_name_exists(name: str) -> bool:
+    """A module, or an attribute of one; or a name the app gives a logger, a permission or a system check."""
+    short = name.removeprefix("intercom_identity.")
+    codenames = {codename for codename, _label in Environment._meta.permissions}
+    if name in APP_LOGGERS or short in codenames or re.fullmatch(r"[EW]\d{3}", short):
+        return True
+    parts = name.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:split]))
+        except ModuleNotFoundError:
+            continue
+        for attribute in parts[split:]:
+            if not hasattr(found, attribute):
+                return False
+            found = getattr(found, attribute)
+        return True
+    return False
+
+
+def _file_exists(path: str) -> bool:
+    package = ROOT / "intercom_identity"
+    candidates = [ROOT / path, package / "static" / path, package / "templates" / path]
+    if path.split("/", 1)[0] in SUBPACKAGES:
+        candidates.append(package / path)
+    return any(candidate.exists() for candidate in candidates)
+
+
+def test_every_module_and_file_the_pages_name_exists() -> None:
+    """The pages name modules and files after the layout they were written under: a name that moved fails here."""
+    missing = [
+        f"{where}: {name}"
+        for where, text in _named_texts()
+        for name in sorted(set(DOTTED.findall(text)))
+        if not _dotted_name_exists(name)
+    ]
+    missing += [
+        f"{where}: {path}"
+        for where, text in _named_texts()
+        for path in sorted(set(FILE.findall(text)))
+        if not _file_exists(path)
+    ]
+    assert missing == []
+
+
+def test_the_readmes_documentation_list_links_every_page() -> None:
+    section = README.read_text("utf-8").split("## Documentation\n", 1)[1].split("\n## ", 1)[0]
+    linked = set(re.findall(r"\(https://intercom-identity\.readthedocs\.io/en/latest/([\w/-]+)\.html\)", section))
+    pages = {path.relative_to(DOCS).with_suffix("").as_posix() for path in DOCS.rglob("*.md")} - {"index"}
+    assert pages - linked == set(), "pages the README's Documentation list does not link"
+    assert linked - pages == set(), "links to pages that do not exist"
+
+
+REQUIREMENT_FILES = ["requirements*.txt", "docs/requirements.txt", "bench/requirements-peers.txt", "constraints/*.txt"]
+
+
+def _normalized(name: str) -> str:
+    """A distribution name as the package index compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requirement_name(requirement: str) -> str:
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    assert match, requirement
+    return _normalized(match[1])
+
+
+def _pinned_and_declared() -> set[str]:
+    """Every package a requirements file pins and every one pyproject.toml declares (extras and build too)."""
+    names = set()
+    for pattern in REQUIREMENT_FILES:
+        for path in sorted(ROOT.glob(pattern)):
+            for line in path.read_text("utf-8").splitlines():
+                line = line.split("#", 1)[0].strip()
+                if line and not line.startswith("-"):
+                    names.add(_requirement_name(line))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    declared = [
+        *project["build-system"]["requires"],
+        *project["project"]["dependencies"],
+        *(requirement for extra in project["project"]["optional-dependencies"].values() for requirement in extra),
+    ]
+    return names | {_requirement_name(requirement) for requirement in declared}
+
+
+def test_every_pinned_package_says_why_on_the_dependencies_page() -> None:
+    text = (DOCS / "dependencies.md").read_text("utf-8")
+    first_cells = re.findall(r"(?m)^\| ([^|]+) \|", text)
+    named = {_normalized(name) for cell in first_cells for name in re.findall(r"`([A-Za-z0-9][\w.-]*)`", cell)}
+    assert len(_pinned_and_declared()) > 30
+    assert _pinned_and_declared() - named == set()
 
 
 def _ids(value: object) -> str:

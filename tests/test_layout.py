@@ -76,6 +76,55 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
+def _package_of(module: str) -> str:
+    return module.rpartition(".")[0]
+
+
+def misplaced_single_use_modules(graph: dict[str, set[str]]) -> dict[str, str]:
+    """Modules imported by exactly one other module but not beside it: module -> its one importer.
+
+    Beside means in the importer's folder or a subfolder of it (``admin/pages/`` for the admin), or,
+    for a management command, in ``management/`` (Django takes every module in ``commands/`` for a
+    command). ``_internal/`` is exempt: it is the one place for private plumbing, whoever uses it.
+    """
+    importers: dict[str, set[str]] = {name: set() for name in graph}
+    for name, targets in graph.items():
+        for target in targets:
+            importers[target].add(name)
+    misplaced = {}
+    for module, users in importers.items():
+        if len(users) != 1 or "._internal" in module:
+            continue
+        (user,) = users
+        home, user_home = _package_of(module), _package_of(user)
+        if user_home.endswith(".management.commands"):
+            user_home = _package_of(user_home)
+        if home != user_home and not home.startswith(user_home + "."):
+            misplaced[module] = user
+    return misplaced
+
+
+def test_modules_used_by_exactly_one_other_module_sit_beside_it() -> None:
+    assert misplaced_single_use_modules(import_graph()) == {}
+
+
+def test_the_placement_rule_flags_a_helper_away_from_its_one_user() -> None:
+    graph = {
+        "app.admin.charts": set(),  # used only by a page one folder down
+        "app.admin.pages.overview": {"app.admin.charts", "app.admin.pages.table"},
+        "app.admin.pages.table": set(),
+        "app.rollout.status": set(),  # used only by the command
+        "app.management.tallies": set(),  # beside the command: allowed
+        "app.management.commands.cmd": {"app.rollout.status", "app.management.tallies"},
+        "app._internal.plumbing": set(),  # private plumbing: exempt
+        "app.models": {"app._internal.plumbing"},
+    }
+    assert misplaced_single_use_modules(graph) == {
+        "app.admin.charts": "app.admin.pages.overview",
+        "app.rollout.status": "app.management.commands.cmd",
+    }
+
+
 @pytest.mark.parametrize(
     ("module", "allowed"),
     [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -152,7 +153,9 @@ def test_status_table_and_json(all_secrets: Any) -> None:
     assert "development" in table
     assert "(just now)" in table  # the secrets were set a moment ago
     assert fingerprint(SECRETS[("production", "web")]) in table
-    matrix = json.loads(run("status", "--json"))
+    status = json.loads(run("status", "--json"))
+    assert set(status) == {"environments", "deadline"}
+    matrix = status["environments"]
     assert set(matrix) == {"development", "production"}
     assert set(matrix["production"]) == {"ios", "android", "web"}
     assert matrix["development"]["ios"]["phase"] == "sending"
@@ -162,7 +165,7 @@ def test_status_table_and_json(all_secrets: Any) -> None:
 
 
 def test_status_of_an_empty_install() -> None:
-    matrix = json.loads(run("status", "--json"))
+    matrix = json.loads(run("status", "--json"))["environments"]
     assert matrix["development"]["ios"] == {
         "phase": "off",
         "credential": "user_hash",
@@ -172,6 +175,35 @@ def test_status_of_an_empty_install() -> None:
         "served": "default",
     }
     assert matrix["production"]["ios"]["served"] == "records_only"  # the test settings serve development only
+
+
+def test_status_json_says_where_production_stands_against_the_deadline(today: Callable[[str], None]) -> None:
+    configure("production", "ios", RolloutPhase.SENDING)
+    deadline = json.loads(run("status", "--json"))["deadline"]
+    assert (deadline["deadline"], deadline["days_left"]) == ("2027-01-31", 55)
+    rows = {row["platform"]: row for row in deadline["platforms"]}
+    assert set(rows) == {"ios", "android", "web"}
+    assert rows["ios"] == {
+        "environment": "production",
+        "platform": "ios",
+        "phase": "sending",
+        "adoption": None,
+        "next_phase": "enforced",
+        "next_step": rows["ios"]["next_step"],
+    }
+    assert rows["ios"]["next_step"] in run("status")  # the table's line, word for word
+    assert rows["web"]["next_phase"] == "sending"
+
+
+def test_status_json_has_no_deadline_before_its_window_or_when_turned_off(
+    today: Callable[[str], None], settings: Any
+) -> None:
+    today("2026-12-01")  # 61 days before: the table says nothing either
+    assert json.loads(run("status", "--json"))["deadline"] is None
+    today("2027-02-02")
+    assert json.loads(run("status", "--json"))["deadline"]["days_left"] == -2
+    settings.INTERCOM_IDENTITY_DEADLINE = None
+    assert json.loads(run("status", "--json"))["deadline"] is None
 
 
 def test_set_secret_refuses_non_utf8_stdin() -> None:
@@ -185,7 +217,7 @@ def test_environment_inserted_without_rows_still_works() -> None:
     Environment.objects.bulk_create([Environment(slug="staging", label="Staging")])  # no save(): no rows
     assert "fingerprint" not in run("set-secret", "staging", "web", stdin=SECRET)
     assert "off -> sending" in run("phase", "staging", "web", "sending")
-    assert json.loads(run("status", "--json"))["staging"]["web"]["phase"] == "sending"
+    assert json.loads(run("status", "--json"))["environments"]["staging"]["web"]["phase"] == "sending"
 
 
 # --- adoption, minimum version, history ----------------------------------------------

@@ -258,7 +258,7 @@ def test_other_methods_are_json_405_even_with_csrf_checks(user: Any) -> None:
 @override_settings(INTERCOM_IDENTITY_HASH_RATE_LIMIT=2)
 def test_rate_limited_per_user_not_per_address(user_client: Client, all_secrets: Any) -> None:
     """A signed-in request counts against its user only: behind one address (a proxy, an office)
-    other users are not limited with it (issue 26); the user is, from any address."""
+    other users are not limited with it; the user is, from any address."""
     assert [get(user_client, platform="ios").status_code for _ in range(3)] == [200, 200, 429]
     limited = get(user_client, platform="ios")
     assert limited.json()["error"] == "rate_limited"

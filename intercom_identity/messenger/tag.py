@@ -244,8 +244,8 @@ def messenger_html(request: Any, extra: Mapping[str, Any], *, nonce: str | None 
 
     A signed-in user's page views repeat the same settings: with a user hash (which does not
     expire) the nonce-free parts are kept per user and configuration copy, so a repeat render
-    costs the identity lookup and the string assembly (issue 26: at most 1.6x a ``{{ user.pk }}``
-    template).
+    costs the identity lookup and the string assembly (what that costs: benchmark 3 of
+    docs/performance.md).
     """
     user = getattr(request, "user", None)
     prepared = prepared_config(request)  # aprepare_messenger's: no configuration read here

@@ -522,7 +522,7 @@ def _locked_or_created(model: Any, key: dict[str, Any], values: dict[str, Any]) 
     """
     # ``get()``, not ``filter().first()``: ``first()`` adds ``ORDER BY id LIMIT 1``, and while
     # PostgreSQL's statistics miss today's rows the planner then walks the primary key through
-    # all of them instead of using the unique index (issue 26). The constraint allows one row.
+    # all of them instead of using the unique index (benchmark 11). The constraint allows one row.
     try:
         return model.objects.select_for_update().get(**key)
     except model.DoesNotExist:

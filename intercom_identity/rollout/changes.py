@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
-from intercom_identity._internal import crypto
 from intercom_identity._internal.configcache import config_changed
 from intercom_identity.conf import conf
 from intercom_identity.credentials.hashing import fingerprint
@@ -61,13 +60,9 @@ def actor_label(actor: Any) -> str:
 
 
 # What ``PlatformConfig.set_secret`` changes on a row, saved by every path that stores a secret.
-SET_SECRET_FIELDS = [
-    "encrypted_secret",
-    "encrypted_previous_secret",
-    "secret_fingerprint",
-    "secret_set_at",
-    "updated_at",
-]
+SET_SECRET_FIELDS = [*PlatformConfig.SECRET_COLUMNS.names, "encrypted_previous_secret", "updated_at"]
+# The Intercom ids kept beside the secrets (``_replace_intercom_ids``), saved with every change of the secret in use.
+INTERCOM_ID_FIELDS = ["intercom_secret_id", "intercom_secret_created_at", "previous_intercom_secret_id"]
 
 
 def write_audit_event(
@@ -118,12 +113,16 @@ def store_secret(config: PlatformConfig, secret: str, *, actor: Any = None, reas
     with transaction.atomic():
         locked = locked_config(config)
         check_secret_choice(locked, secret)
-        previous = locked.secret_fingerprint
+        previous, previous_id = locked.secret_fingerprint, locked.intercom_secret_id
+        if not _holds(locked, secret):  # another secret: the one in use becomes the previous, with its Intercom id
+            _replace_intercom_ids(locked, moving=bool(locked.encrypted_secret))
         locked.set_secret(secret)
-        locked.save(update_fields=SET_SECRET_FIELDS)
+        locked.save(update_fields=[*SET_SECRET_FIELDS, *INTERCOM_ID_FIELDS])
         write_audit_event(
             locked, AuditEvent.Kind.SECRET, previous, locked.secret_fingerprint, actor=actor, reason=reason
         )
+        if locked.intercom_secret_id != previous_id:
+            write_audit_event(locked, AuditEvent.Kind.INTERCOM_SECRET, previous_id, "", actor=actor, reason=reason)
     config.refresh_from_db()
     return config.secret_fingerprint
 
@@ -131,7 +130,8 @@ def store_secret(config: PlatformConfig, secret: str, *, actor: Any = None, reas
 @sensitive_variables()
 def check_secret_choice(config: PlatformConfig, secret: str) -> None:
     """Refuse a secret for ``config`` that cannot be right: malformed, too short, an app ID, or the
-    secret another pair already has (compared by fingerprint, stored or from settings).
+    secret another pair already has (compared by fingerprint, stored or from settings); and, for a
+    secret to store, one that would push out a previous secret made in Intercom not yet retired.
 
     ``store_secret`` calls it; the admin's form too, to show the message beside the field.
     """
@@ -141,6 +141,8 @@ def check_secret_choice(config: PlatformConfig, secret: str) -> None:
     others = PlatformConfig.objects.select_related("environment").exclude(pk=config.pk)
     same_as = next((str(other) for other in others if other.fingerprint == new and _holds(other, secret)), None)
     validate_secret_choice(secret, app_ids=list(app_ids), same_as=same_as)
+    if not config.managed_by_settings and not _holds(config, secret):
+        _previous_slot(config, moving=bool(config.encrypted_secret))
 
 
 @sensitive_variables()
@@ -165,14 +167,19 @@ def clear_secret(config: PlatformConfig, *, actor: Any = None, reason: str = "")
                 f"{config} is in phase '{locked.phase}': move it to 'off' before clearing its secret."
             )
         previous = locked.secret_fingerprint
-        if locked.encrypted_secret or locked.encrypted_previous_secret:
+        if locked.encrypted_secret or locked.encrypted_previous_secret or locked.intercom_secret_id:
+            # Intercom still holds a secret made through its API: its id stays, as the previous one, for retire-secret.
+            previous_id = _replace_intercom_ids(locked, moving=bool(locked.intercom_secret_id))
             PlatformConfig.objects.filter(pk=locked.pk).update(
-                encrypted_secret="", encrypted_previous_secret="", secret_fingerprint="", secret_set_at=None
+                encrypted_previous_secret="",
+                **PlatformConfig.SECRET_COLUMNS.cleared(),
+                **{field: getattr(locked, field) for field in INTERCOM_ID_FIELDS},
             )
             config_changed(environment=locked.environment.slug)
-            write_audit_event(
-                locked, AuditEvent.Kind.SECRET, previous, "", actor=actor, reason=reason or "stored secret cleared"
-            )
+            reason = reason or "stored secret cleared"
+            write_audit_event(locked, AuditEvent.Kind.SECRET, previous, "", actor=actor, reason=reason)
+            if previous_id:
+                write_audit_event(locked, AuditEvent.Kind.INTERCOM_SECRET, previous_id, "", actor=actor, reason=reason)
     config.refresh_from_db()
     return previous
 
@@ -191,13 +198,12 @@ def store_api_token(environment: Environment, token: str, *, actor: Any = None, 
         raise ApiTokenManagedBySettings(
             f"The API token of {environment} is managed by settings (INTERCOM_IDENTITY_API_TOKENS): change it there."
         )
-    validate_api_token(token)
+    columns = Environment.API_TOKEN_COLUMNS
+    written = columns.written(token, validate_api_token)
     with transaction.atomic():
         locked = Environment.objects.select_for_update().get(pk=environment.pk)
-        previous, new = locked.api_token_fingerprint, fingerprint(token)
-        Environment.objects.filter(pk=locked.pk).update(
-            encrypted_api_token=crypto.encrypt(token), api_token_fingerprint=new, api_token_set_at=timezone.now()
-        )
+        previous, new = locked.api_token_fingerprint, str(written[columns.fingerprint])
+        Environment.objects.filter(pk=locked.pk).update(**written)
         write_audit_event(locked, AuditEvent.Kind.API_TOKEN, previous, new, actor=actor, reason=reason)
     environment.refresh_from_db()
     return new
@@ -209,9 +215,7 @@ def clear_api_token(environment: Environment, *, actor: Any = None, reason: str 
         locked = Environment.objects.select_for_update().get(pk=environment.pk)
         previous = locked.api_token_fingerprint
         if locked.encrypted_api_token:
-            Environment.objects.filter(pk=locked.pk).update(
-                encrypted_api_token="", api_token_fingerprint="", api_token_set_at=None
-            )
+            Environment.objects.filter(pk=locked.pk).update(**Environment.API_TOKEN_COLUMNS.cleared())
             write_audit_event(
                 locked,
                 AuditEvent.Kind.API_TOKEN,
@@ -528,6 +532,41 @@ def _refuse_settings_secret(config: PlatformConfig) -> None:
         )
 
 
+def _previous_slot(locked: PlatformConfig, *, moving: bool) -> str:
+    """The Intercom id the row's previous secret has once the secret in use gives way: that one's
+    (``moving``: it moves into the previous slot), else the one recorded there now.
+
+    Refused while the slot holds a secret made in Intercom, not yet retired, and another must move
+    in: the app would forget one of the two while Intercom keeps it."""
+    if not moving:
+        return locked.previous_intercom_secret_id
+    if locked.previous_intercom_secret_id:
+        raise SecretProvisioningRefused(
+            gettext(
+                "%(config)s still has its previous secret (Intercom id %(id)s), which Intercom keeps until it is "
+                "retired: retire it first (`manage.py intercom_identity retire-secret %(env)s %(platform)s`, "
+                "with --force --reason inside the grace period)."
+            )
+            % {
+                "config": locked,
+                "id": locked.previous_intercom_secret_id,
+                "env": locked.environment.slug,
+                "platform": locked.platform,
+            }
+        )
+    return locked.intercom_secret_id
+
+
+def _replace_intercom_ids(locked: PlatformConfig, *, moving: bool, new_id: str = "", created_at: Any = None) -> str:
+    """Record on ``locked`` (unsaved) that the secret in use gives way to one with Intercom id ``new_id``
+    ("": stored by hand, or none); returns the id it had. See ``_previous_slot`` for ``moving``."""
+    previous_id = locked.intercom_secret_id
+    locked.previous_intercom_secret_id = _previous_slot(locked, moving=moving)
+    locked.intercom_secret_id = new_id
+    locked.intercom_secret_created_at = created_at
+    return previous_id
+
+
 def begin_secret_creation(config: PlatformConfig, name: str, *, rotate: bool) -> PlatformConfig:
     """Check that ``config`` may get a new secret from Intercom and record the name it will have.
 
@@ -541,19 +580,7 @@ def begin_secret_creation(config: PlatformConfig, name: str, *, rotate: bool) ->
             raise SecretProvisioningRefused(
                 gettext("%(config)s has a secret creation under way in Intercom: finish it first.") % {"config": locked}
             )
-        if locked.previous_intercom_secret_id:
-            raise SecretProvisioningRefused(
-                gettext(
-                    "%(config)s still has its previous secret (Intercom id %(id)s): retire it first "
-                    "(`manage.py intercom_identity retire-secret %(env)s %(platform)s`)."
-                )
-                % {
-                    "config": locked,
-                    "id": locked.previous_intercom_secret_id,
-                    "env": locked.environment.slug,
-                    "platform": locked.platform,
-                }
-            )
+        _previous_slot(locked, moving=bool(locked.encrypted_secret))
         if rotate and not locked.has_secret:
             raise SecretProvisioningRefused(
                 gettext("%(config)s has no secret to rotate: create one (`create-secret`).") % {"config": locked}
@@ -598,7 +625,10 @@ def store_created_secret(
 ) -> str:
     """Store the secret Intercom made for the creation announced as ``name`` as the one in use; the one
     it replaces stays accepted as the previous secret (with its Intercom id, for ``retire-secret``).
-    Audited twice in one transaction: the fingerprints, and the Intercom ids. Returns the fingerprint."""
+    Audited twice in one transaction: the fingerprints, and the Intercom ids. Returns the fingerprint.
+
+    Nothing is read after the commit (``config`` is not refreshed): a database error raised here means
+    the secret may or may not be stored, and ``stored_fingerprint_of`` is how the caller finds out."""
     validate_secret(secret)
     with transaction.atomic():
         locked = locked_config(config)
@@ -606,27 +636,30 @@ def store_created_secret(
             raise SecretProvisioningRefused(
                 gettext("%(config)s is no longer waiting for this secret: nothing was stored.") % {"config": locked}
             )
-        previous_fingerprint, previous_id = locked.secret_fingerprint, locked.intercom_secret_id
-        locked.set_secret(secret)
-        locked.intercom_secret_id = intercom_id
-        locked.intercom_secret_created_at = created_at or timezone.now()
-        locked.previous_intercom_secret_id = previous_id
-        locked.pending_secret_name = ""
-        locked.save(
-            update_fields=[
-                *SET_SECRET_FIELDS,
-                "intercom_secret_id",
-                "intercom_secret_created_at",
-                "previous_intercom_secret_id",
-                "pending_secret_name",
-            ]
+        previous_fingerprint = locked.secret_fingerprint
+        previous_id = _replace_intercom_ids(
+            locked, moving=bool(locked.encrypted_secret), new_id=intercom_id, created_at=created_at or timezone.now()
         )
+        locked.set_secret(secret)
+        locked.pending_secret_name = ""
+        locked.save(update_fields=[*SET_SECRET_FIELDS, *INTERCOM_ID_FIELDS, "pending_secret_name"])
         write_audit_event(
             locked, AuditEvent.Kind.SECRET, previous_fingerprint, locked.secret_fingerprint, actor=actor, reason=reason
         )
         write_audit_event(locked, AuditEvent.Kind.INTERCOM_SECRET, previous_id, intercom_id, actor=actor, reason=reason)
-    config.refresh_from_db()
-    return config.secret_fingerprint
+        stored = locked.secret_fingerprint
+    return stored
+
+
+def stored_fingerprint_of(config: PlatformConfig, intercom_id: str) -> str | None:
+    """The fingerprint of ``config``'s secret in use when it is Intercom's ``intercom_id``, else None.
+
+    Asked after a database error while storing that secret (the commit itself may have failed, or
+    only its answer): the row is locked, so a commit still under way is waited for. Raises
+    ``DatabaseError`` when the database cannot answer."""
+    with transaction.atomic():
+        locked = locked_config(config)
+    return locked.secret_fingerprint if locked.intercom_secret_id == intercom_id else None
 
 
 def retire_deadline(config: PlatformConfig) -> Any:

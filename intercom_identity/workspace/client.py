@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from intercom_identity.constants import REST_API_BASES
 from intercom_identity.exceptions import IntercomIdentityError
+from intercom_identity.validators import MAX_APP_ID_LENGTH, MAX_INTERCOM_ID_LENGTH
 from intercom_identity.workspace.drift import RELEVANT_EVENT_TYPES, IntercomEvent, IntercomSecret
 
 if TYPE_CHECKING:
@@ -34,6 +36,8 @@ SECRETS_PATH = "/secure_mode_secrets"
 MAX_SECRETS = 100  # a workspace holds a handful; more is not an answer this reads
 TIMEOUT_SECONDS = 5.0  # per request: connect, read, write
 DEADLINE_SECONDS = 120.0  # the whole read, rate-limit wait and paging included (the command's)
+SYNC_COMMAND = "`manage.py intercom_identity workspace ENV`"  # what the time-out's message offers instead
+SECRETS_COMMANDS = "`manage.py intercom_identity create-secret`, `rotate-secret` or `retire-secret`"
 RATE_LIMIT_MAX_WAIT_SECONDS = 15.0  # Intercom's windows are 10 s: a longer reset means "try later"
 PER_PAGE = 250  # the most the activity log gives per page
 MAX_PAGES = 100
@@ -196,10 +200,11 @@ class _Reader:
     becomes "no data" whatever its status), which is no way to read a security setting.
     """
 
-    def __init__(self, host: str, seconds: float) -> None:
+    def __init__(self, host: str, seconds: float, *, started: float | None = None, command: str = SYNC_COMMAND) -> None:
         self.host = host
         self.seconds = seconds
-        self.deadline = time.monotonic() + seconds
+        self.deadline = (time.monotonic() if started is None else started) + seconds
+        self.command = command
         self.response: httpx.Response | None = None
 
     def keep(self, response: httpx.Response) -> None:
@@ -214,9 +219,14 @@ class _Reader:
                 raise WorkspaceUnavailable(
                     gettext(
                         "Reading Intercom took longer than %(seconds)s s (%(what)s); the command "
-                        "(`manage.py intercom_identity workspace ENV`) allows %(deadline)s s."
+                        "(%(command)s) allows %(deadline)s s."
                     )
-                    % {"seconds": f"{self.seconds:g}", "what": what, "deadline": f"{DEADLINE_SECONDS:g}"}
+                    % {
+                        "seconds": f"{self.seconds:g}",
+                        "what": what,
+                        "command": self.command,
+                        "deadline": f"{DEADLINE_SECONDS:g}",
+                    }
                 )
             self.response = None
             failure, reset_headers = self._attempt(what, request)
@@ -417,7 +427,7 @@ def _parse_me(body: Any) -> WorkspaceApp:
     if not isinstance(identity_verification, bool):
         raise _Malformed("app.identity_verification is not true or false")
     id_code = app.get("id_code")
-    if not isinstance(id_code, str) or not 0 < len(id_code) <= 64:
+    if not isinstance(id_code, str) or not 0 < len(id_code) <= MAX_APP_ID_LENGTH:
         raise _Malformed("app.id_code is not an app id")
     return WorkspaceApp(
         id_code=id_code,
@@ -462,7 +472,7 @@ def _parse_log(log: dict[str, Any], activity_type: str, position: int) -> Interc
     and its position on the page, never by what Intercom wrote in it (its id included)."""
     entry_id, created_at = log.get("id"), log.get("created_at")
     where = f"{activity_type} entry #{position} of the page"
-    if not isinstance(entry_id, str) or not 0 < len(entry_id) <= 64:
+    if not isinstance(entry_id, str) or not 0 < len(entry_id) <= MAX_INTERCOM_ID_LENGTH:
         raise _Malformed(f"the {where} has no id")
     if isinstance(created_at, bool) or not isinstance(created_at, int):
         raise _Malformed(f"the created_at of the {where} is not a Unix time")
@@ -504,6 +514,8 @@ class SecretsApi:
     same time-outs, no redirects, no retries, the deadline, one bounded wait on a 429, answers
     validated field by field, failures as ``WorkspaceUnavailable`` reasons without the token.
 
+    ``deadline`` bounds every call made through it, in seconds from now or from ``started`` (a
+    ``time.monotonic()`` reading: the sync's own start, so its whole run keeps its bound).
     Use as a context manager; ``transport`` is httpx's, for a test double.
     """
 
@@ -514,12 +526,14 @@ class SecretsApi:
         token: str,
         *,
         deadline: float = DEADLINE_SECONDS,
+        started: float | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         require_sdk()
         import httpx
 
-        self._reader = _Reader(host_of(base_url), deadline)
+        command = SYNC_COMMAND if started is not None else SECRETS_COMMANDS
+        self._reader = _Reader(host_of(base_url), deadline, started=started, command=command)
         self._http = httpx.Client(
             base_url=base_url,
             timeout=TIMEOUT_SECONDS,
@@ -597,19 +611,25 @@ def _sdk_version() -> str:
         return "?"
 
 
-def _parse_secret(item: Any) -> IntercomSecret:
+# What this app takes for an Intercom secret's id: it is stored, put in a URL path and shown in messages.
+SECRET_ID_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_INTERCOM_ID_LENGTH}}}")
+
+
+def _parse_secret(item: Any, where: str) -> IntercomSecret:
+    """One secret's metadata. A problem names the secret by ``where`` ("secret #2 of the list", "the
+    created secret"), never by what Intercom wrote in it (its id included)."""
     if not isinstance(item, dict):
-        raise _Malformed("a secret is not an object")
+        raise _Malformed(f"{where} is not an object")
     secret_id = item.get("id")
     if isinstance(secret_id, int) and not isinstance(secret_id, bool):
         secret_id = str(secret_id)
-    if not isinstance(secret_id, str) or not 0 < len(secret_id) <= 64:
-        raise _Malformed("a secret has no id")
+    if not isinstance(secret_id, str) or not SECRET_ID_RE.fullmatch(secret_id):
+        raise _Malformed(f"{where} has no id")
     platforms = set()
     for platform in ("android", "ios", "web"):
         flag = item.get(f"supports_{platform}")
         if not isinstance(flag, bool):
-            raise _Malformed(f"supports_{platform} of secret {secret_id!r} is not true or false")
+            raise _Malformed(f"supports_{platform} of {where} is not true or false")
         if flag:
             platforms.add(platform)
     created_at = item.get("created_at")
@@ -618,9 +638,9 @@ def _parse_secret(item: Any) -> IntercomSecret:
         try:
             when = datetime.fromtimestamp(created_at, tz=timezone.utc)
         except (OverflowError, OSError, ValueError):
-            raise _Malformed(f"the created_at of secret {secret_id!r} is out of range") from None
+            raise _Malformed(f"the created_at of {where} is out of range") from None
     elif created_at is not None:
-        raise _Malformed(f"the created_at of secret {secret_id!r} is not a Unix time")
+        raise _Malformed(f"the created_at of {where} is not a Unix time")
     return IntercomSecret(
         id=secret_id, name=_text(item.get("name"), 255), platforms=frozenset(platforms), created_at=when
     )
@@ -632,12 +652,12 @@ def _parse_secret_list(body: Any) -> list[IntercomSecret]:
         raise _Malformed("it holds no data list")
     if len(items) > MAX_SECRETS:
         raise _Malformed(f"it lists more than {MAX_SECRETS} secrets")
-    return [_parse_secret(item) for item in items]
+    return [_parse_secret(item, f"secret #{position} of the list") for position, item in enumerate(items, start=1)]
 
 
 @sensitive_variables()
 def _parse_created_secret(body: Any) -> CreatedSecret:
-    meta = _parse_secret(body)
+    meta = _parse_secret(body, "the created secret")
     secret = body.get("secret")
     if not isinstance(secret, str) or not secret:
         raise _Malformed("it holds no secret")

@@ -271,7 +271,7 @@ def _listed_secret_findings(
                         "The %(platform)s secret stored here (Intercom id %(id)s) no longer exists in Intercom: "
                         "every credential handed out is refused. Make a new one: `manage.py intercom_identity "
                         "create-secret ENV %(slug)s` after clearing this one (`clear-secret`, phase off), or store "
-                        "the secret Intercom has (`set-secret`)."
+                        "the secret Intercom has (`set-secret`); then `retire-secret ENV %(slug)s` forgets the old id."
                     )
                     % {"platform": name, "id": p.intercom_secret_id, "slug": p.platform},
                 )

@@ -5,6 +5,7 @@ pages and checks never call the network."""
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -96,6 +97,7 @@ def sync(
     Intercom is read outside any transaction, so no row stays locked while it answers;
     ``deadline`` bounds the read in seconds (shorter for a web request).
     """
+    started = time.monotonic()  # the deadline bounds the whole sync, the secrets' list included
     env = get_environment(environment)
     now = now or timezone.now()
     snapshot = WorkspaceSnapshot.objects.filter(environment=env).first()
@@ -110,7 +112,7 @@ def sync(
         )
         logger.warning("Could not sync %s with Intercom: %s", env.slug, exc.reason)
         raise
-    secrets, secrets_error = _list_secrets(env, transport)
+    secrets, secrets_error = _list_secrets(env, deadline=deadline, started=started, transport=transport)
     with transaction.atomic():
         WorkspaceSnapshot.objects.update_or_create(
             environment=env,
@@ -145,12 +147,15 @@ def sync(
 
 
 @sensitive_variables()
-def _list_secrets(env: Environment, transport: httpx.BaseTransport | None) -> tuple[list[Any] | None, str]:
+def _list_secrets(
+    env: Environment, *, deadline: float, started: float, transport: httpx.BaseTransport | None
+) -> tuple[list[Any] | None, str]:
     """The workspace's secrets as stored on the snapshot, and why they could not be listed ("" when they
     could). Intercom's secrets endpoint is a Preview API: a workspace may refuse it while the rest of the
-    sync works, so its failure is kept apart (the earlier list stays) instead of failing the sync."""
+    sync works, so its failure is kept apart (the earlier list stays) instead of failing the sync.
+    ``deadline`` is the sync's, counted from its start (``started``)."""
     try:
-        with SecretsApi(base_url(env), api_token(env), transport=transport) as api:
+        with SecretsApi(base_url(env), api_token(env), deadline=deadline, started=started, transport=transport) as api:
             return [secret.as_dict() for secret in api.list()], ""
     except WorkspaceUnavailable as exc:
         logger.warning("Could not list the messenger secrets of %s in Intercom: %s", env.slug, exc.reason)

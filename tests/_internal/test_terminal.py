@@ -1,129 +1,25 @@
-"""Audit text cannot disguise a change on an operator's terminal, nor break the admin.
-
-A reason is refused where it is received (the admin's confirmation, the command's ``--reason``)
-when it holds NUL or another control character than a newline; and every line the command
-prints from stored text (reasons, actor names, labels, slugs, versions) shows control characters
-as escapes, so rows written before the rule (or by raw SQL) cannot move the cursor or recolour.
-"""
+"""_internal/terminal.py: every line the command prints from stored text (reasons, actor names,
+labels, slugs, versions) shows control characters as escapes, so rows written before the audit
+reason's rule (tests/test_validators.py) or by raw SQL cannot move the cursor or recolour."""
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 
 from intercom_identity.models import AuditEvent, Environment, PlatformConfig, RolloutPhase, VersionTally
-from tests.helpers import assert_terminal_safe, configure
+from tests.helpers import assert_terminal_safe, configure, run
 
 pytestmark = pytest.mark.django_db
-
-# What a hostile reason looks like: each hides or rewrites what an operator reads.
-HOSTILE = [
-    pytest.param("ok\x00then", id="nul"),
-    pytest.param("routine\r\x1b[2K2026-01-01 root: development/ios phase enforced -> off", id="cr-and-esc"),
-    pytest.param("tab\there", id="tab"),
-    pytest.param("\x1b]0;innocent\x07", id="osc-title"),
-    pytest.param("x\x9b2Jy", id="c1-csi"),
-    pytest.param("abc\u202edcba", id="bidi-override"),
-    pytest.param("line\u2028separator", id="line-separator"),
-]
-
-
-def run(*args: str) -> str:
-    out = io.StringIO()
-    call_command("intercom_identity", *args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
-
-
-@pytest.fixture
-def superuser_client(db: None) -> Client:
-    client = Client()
-    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw"))
-    return client
 
 
 @pytest.fixture
 def ios() -> PlatformConfig:
     return configure("development", "ios", RolloutPhase.SENDING)
-
-
-# --- refused where it is received -----------------------------------------------------
-
-
-@pytest.mark.parametrize("reason", HOSTILE)
-def test_admin_confirmation_refuses_the_reason(superuser_client: Client, ios: PlatformConfig, reason: str) -> None:
-    audited = AuditEvent.objects.count()
-    url = reverse("admin:intercom_identity_platformconfig_transition", args=[ios.pk])
-    response = superuser_client.post(
-        url, {"transition": "phase:enforced", "confirm": "yes", "force": "yes", "reason": reason}, follow=True
-    )
-    assert response.status_code == 200
-    assert "control characters" in response.content.decode()
-    ios.refresh_from_db()
-    assert ios.phase == RolloutPhase.SENDING
-    assert AuditEvent.objects.count() == audited
-
-
-def test_admin_action_refuses_the_reason(superuser_client: Client, ios: PlatformConfig) -> None:
-    response = superuser_client.post(
-        reverse("admin:intercom_identity_platformconfig_changelist"),
-        {
-            "action": "move_to_enforced",
-            "_selected_action": [ios.pk],
-            "confirm": "yes",
-            "force": "yes",
-            "reason": "fine\x00",
-        },
-        follow=True,
-    )
-    assert response.status_code == 200
-    assert "control characters" in response.content.decode()
-    ios.refresh_from_db()
-    assert ios.phase == RolloutPhase.SENDING
-
-
-def test_admin_keeps_newlines_as_browsers_send_them(superuser_client: Client, ios: PlatformConfig) -> None:
-    url = reverse("admin:intercom_identity_platformconfig_transition", args=[ios.pk])
-    superuser_client.post(
-        url,
-        {"transition": "phase:enforced", "confirm": "yes", "force": "yes", "reason": "QA only\r\nsee ticket 12"},
-    )
-    ios.refresh_from_db()
-    assert ios.phase == RolloutPhase.ENFORCED
-    assert AuditEvent.objects.filter(kind="phase").latest("id").reason == "QA only\nsee ticket 12"
-
-
-@pytest.mark.parametrize("reason", HOSTILE)
-@pytest.mark.parametrize(
-    "args",
-    [
-        ("phase", "development", "ios", "enforced", "--force"),
-        ("min-version", "development", "ios", "5.2.0"),
-        ("clear-secret", "development", "android"),
-    ],
-    ids=["phase", "min-version", "clear-secret"],
-)
-def test_command_refuses_the_reason(ios: PlatformConfig, args: tuple[str, ...], reason: str) -> None:
-    configure("development", "android")
-    audited = AuditEvent.objects.count()
-    with pytest.raises(CommandError, match="control characters"):
-        run(*args, "--reason", reason)
-    assert AuditEvent.objects.count() == audited
-    ios.refresh_from_db()
-    assert ios.phase == RolloutPhase.SENDING
-    assert ios.min_sending_version == ""
-    assert PlatformConfig.objects.get(environment__slug="development", platform="android").has_secret
-
-
-# --- neutralised where it is printed --------------------------------------------------
 
 
 def test_history_prints_stored_control_characters_as_escapes(ios: PlatformConfig) -> None:

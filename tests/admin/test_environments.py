@@ -149,7 +149,7 @@ def test_a_web_platform_past_off_without_an_app_id_is_warned_about_on_every_page
         assert "has no Intercom app ID" in admin_client.get(change).content.decode()
 
 
-# --- what this deployment serves (issue 29) ---------------------------------------------------------------
+# --- what this deployment serves (several workspaces) ----------------------------------------------------
 
 
 # --- what this deployment serves ---------------------------------------------------------------

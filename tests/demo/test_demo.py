@@ -103,7 +103,7 @@ def test_demo_commands_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     digest = manage(db_url, "intercom_identity", "hash", "production", "ios", "--user-id", "42")
     assert digest.stdout.strip() == compute_user_hash(secret, user_id="42")
 
-    status = json.loads(manage(db_url, "intercom_identity", "status", "--json").stdout)
+    status = json.loads(manage(db_url, "intercom_identity", "status", "--json").stdout)["environments"]
     assert status["development"]["web"]["phase"] == "sending"
     assert status["production"]["ios"]["fingerprint"] == fingerprint
     assert secret.encode() not in db_file.read_bytes()

@@ -115,10 +115,3 @@ def test_the_status_command(both_sending: None) -> None:
     lines = {line.split()[0] + " " + line.split()[2]: line for line in out.getvalue().splitlines()[1:] if line}
     assert "default" in lines["production ios"]
     assert "served" in lines["development ios"]
-
-
-def test_the_cost_table_quotes_a_measurement() -> None:
-    text = PAGE.read_text("utf-8")
-    assert "BENCH_" not in text
-    ratios = [float(value) for value in re.findall(r"\| \*\*([\d.]+)\N{MULTIPLICATION SIGN}\*\* \|", text)]
-    assert len(ratios) == 3

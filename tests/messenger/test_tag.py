@@ -103,7 +103,7 @@ def test_renders_the_settings_then_the_session_script(user: Any, app_id: str) ->
 
 
 def test_what_stays_inline_is_at_most_2_kb_for_a_signed_in_user(user: Any, app_id: str) -> None:
-    """Issue 24/26: the session script is a static file (cacheable); per page only the settings
+    """The session script is a static file (cacheable); per page only the settings
     and the bootstrap are inline."""
     configure("development", "web", RolloutPhase.SENDING)
     html = render(user, "{% intercom_messenger %}", csp_nonce="n" * 22)
@@ -393,7 +393,7 @@ def test_the_nonce_is_read_although_it_is_falsy_until_then() -> None:
     assert html.startswith(f'<script nonce="{lazy}">')
 
 
-# --- repeat renders (issue 26: the kept, nonce-free parts) -----------------------------------------
+# --- repeat renders (the kept, nonce-free parts) ---------------------------------------------------
 
 
 def test_a_repeat_render_is_the_same_page_with_the_new_nonce(user: Any, app_id: str) -> None:
@@ -454,7 +454,7 @@ def test_a_kept_render_still_tells_the_middleware_what_the_page_carries(
         assert page(prepared) == first == tag.Rendered(identity_marker(user), credential=True)
 
 
-# --- several workspaces: the environment chosen per request (issue 29) ----------------------------------
+# --- several workspaces: the environment chosen per request ---------------------------------------------
 
 
 # --- several workspaces: the environment chosen per request ----------------------------------

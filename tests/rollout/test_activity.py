@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from intercom_identity import record_client
 from intercom_identity._internal.configcache import get_serving_config
+from intercom_identity.management.tallies import recount
 from intercom_identity.models import (
     AppVersion,
     ClientActivity,
@@ -28,7 +29,6 @@ from intercom_identity.models import (
 from intercom_identity.rollout import activity
 from intercom_identity.rollout.activity import forget_user
 from intercom_identity.rollout.adoption import adoption
-from intercom_identity.rollout.tallies import recount
 from tests.helpers import configure, ios, run, seen, users
 
 pytestmark = pytest.mark.django_db
@@ -448,7 +448,7 @@ def _daily_row_lookups(person: Any) -> list[str]:
 
 def test_the_daily_row_lock_has_no_ordering() -> None:
     """``filter().first()`` added ``ORDER BY id LIMIT 1``: with stale statistics PostgreSQL then
-    walked every row of the day by primary key (issue 26). The lookup orders nothing."""
+    walked every row of the day by primary key (benchmark 11). The lookup orders nothing."""
     (person,) = users(1, "plan")
     seen(person, "1.0", sent=False)  # the row exists: the next report locks it
     lookups = _daily_row_lookups(person)

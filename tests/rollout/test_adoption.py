@@ -309,7 +309,7 @@ def test_colluding_accounts_count_for_themselves_at_most(
     become sending, and the guard stays shut. (Before the fix: 0% -> 100%, enforced unforced.)"""
     settings.INTERCOM_IDENTITY_SENDING_EVIDENCE_USERS = 5  # the shipped rule
     settings.INTERCOM_IDENTITY_HASH_RATE_LIMIT = 0  # colluders would come from as many addresses
-    settings.LOGIN_RATE_LIMIT = 0  # the demo login is limited per address too (issue 26)
+    settings.LOGIN_RATE_LIMIT = 0  # the demo login is limited per address too
     configure("development", "ios", RolloutPhase.SENDING)
     for person in users(real, "real"):
         log_in_from_app(client, person.username, "1.4.2")

@@ -447,22 +447,6 @@ def test_a_version_shown_to_send_by_evidence_is_no_contradiction() -> None:
     assert ios().min_sending_version == "2.0.0"
 
 
-def test_the_admin_names_the_contradicted_versions_and_takes_a_forced_minimum(
-    admin_client: Client, admin_user: Any
-) -> None:
-    configure("development", "ios", RolloutPhase.SENDING)
-    old_app_logs_in(2)
-    url = reverse("admin:intercom_identity_platformconfig_change", args=[ios().pk])
-    response = admin_client.post(url, {"min_sending_version": "1.0"})
-    assert response.status_code == 200
-    assert "users of 1.4.2 were seen without the credential" in response.content.decode()
-    response = admin_client.post(url, {"min_sending_version": "1.0", "force_min_version": "on"})
-    assert "A forced change needs a written reason." in response.content.decode()
-    admin_client.post(url, {"min_sending_version": "1.0", "force_min_version": "on", "min_version_reason": "QA"})
-    event = AuditEvent.objects.get(kind="min_sending_version")
-    assert (event.actor, event.forced, event.reason, event.to_value) == (admin_user, True, "QA", "1.0")
-
-
 # --- the production flag is guarded state ------------------------------------
 
 

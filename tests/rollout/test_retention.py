@@ -14,10 +14,10 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from intercom_identity.management.tallies import recount
 from intercom_identity.models import AppVersion, ClientActivity, DailyActivity, VersionTally
 from intercom_identity.rollout.adoption import adoption
 from intercom_identity.rollout.retention import cutoff_day, prune_activity
-from intercom_identity.rollout.tallies import recount
 from tests.helpers import ios, run, seen, users
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from intercom_identity.admin.base import warn_about_configuration
-from intercom_identity.admin.charts import trend_svg
 from intercom_identity.admin.display import environment_badges, secret_cell, served_note
 from intercom_identity.admin.next_steps import offered_steps
+from intercom_identity.admin.pages.charts import trend_svg
 from intercom_identity.admin.pages.workspace import WorkspaceOverviewMixin
 from intercom_identity.admin.transitions import TRANSITIONS, neighbour_phase
 from intercom_identity.models import Environment, PlatformConfig, RolloutPhase

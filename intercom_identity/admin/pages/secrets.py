@@ -8,11 +8,13 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 
 from intercom_identity.admin.forms import AuditReasonForm
+from intercom_identity.admin.pages.workspace import SYNC_DEADLINE_SECONDS
 from intercom_identity.exceptions import IntercomIdentityError
 from intercom_identity.models import PlatformConfig
 from intercom_identity.rollout.changes import retire_deadline
@@ -27,7 +29,9 @@ class IntercomSecretPage(admin.ModelAdmin):  # type: ignore[type-arg]
         return [
             path(
                 "<path:object_id>/intercom-secret/",
-                self.admin_site.admin_view(self.intercom_secret_view),
+                # Never one transaction for the whole request (ATOMIC_REQUESTS): the name recorded
+                # before Intercom is asked must be committed, or a failure could not be cleaned up.
+                transaction.non_atomic_requests(self.admin_site.admin_view(self.intercom_secret_view)),
                 name="intercom_identity_platformconfig_intercom_secret",
             )
         ]
@@ -38,8 +42,8 @@ class IntercomSecretPage(admin.ModelAdmin):  # type: ignore[type-arg]
             return None
         if config.pending_secret_name:  # an unfinished attempt: the same button finishes it
             offered = ["create" if not config.intercom_secret_id else "rotate"]
-        elif config.previous_intercom_secret_id:  # mid-rotation: only retiring the old one goes on
-            offered = ["retire"]
+        elif config.previous_intercom_secret_id:  # Intercom still holds the old one: retire it before another moves in
+            offered = ["retire"] if config.encrypted_secret else ["create", "retire"]
         else:
             offered = ["rotate" if config.intercom_secret_id else "create"]
             if config.intercom_secret_id and config.encrypted_previous_secret:
@@ -72,12 +76,16 @@ class IntercomSecretPage(admin.ModelAdmin):  # type: ignore[type-arg]
         try:
             if action == "retire":
                 intercom_id, _existed = secrets.retire_secret(
-                    config, force=request.POST.get("force") == "yes", actor=request.user, reason=reason
+                    config,
+                    force=request.POST.get("force") == "yes",
+                    actor=request.user,
+                    reason=reason,
+                    deadline=SYNC_DEADLINE_SECONDS,  # a web request: the admin's bound, as its sync
                 )
                 done = _("previous secret %(id)s deleted in Intercom and forgotten.") % {"id": intercom_id or "-"}
             else:
                 fingerprint = secrets.create_secret(
-                    config, rotate=action == "rotate", actor=request.user, reason=reason
+                    config, rotate=action == "rotate", actor=request.user, reason=reason, deadline=SYNC_DEADLINE_SECONDS
                 )
                 config.refresh_from_db()
                 done = _("new secret %(fingerprint)s made in Intercom (id %(id)s) and stored; it is never shown.") % {

@@ -18,6 +18,8 @@ from intercom_identity._internal.terminal import for_terminal
 from intercom_identity.credentials.emulator import verify
 from intercom_identity.credentials.hashing import compute_user_hash
 from intercom_identity.exceptions import IntercomIdentityError
+from intercom_identity.management.status import audit_history, status_matrix
+from intercom_identity.management.tallies import recount
 from intercom_identity.models import CredentialMode, Platform, RolloutPhase
 from intercom_identity.rollout.adoption import adoption, builds_in_use, client_label, evidence_text
 from intercom_identity.rollout.changes import (
@@ -34,8 +36,6 @@ from intercom_identity.rollout.changes import (
 )
 from intercom_identity.rollout.deadline import deadline_standing
 from intercom_identity.rollout.retention import prune_activity
-from intercom_identity.rollout.status import audit_history, status_matrix
-from intercom_identity.rollout.tallies import recount
 from intercom_identity.selectors import get_environment, get_platform_config, parse_phase
 from intercom_identity.validators import clean_audit_reason, is_utf8_text
 from intercom_identity.workspace import secrets
@@ -460,7 +460,8 @@ class Command(BaseCommand):
         matrix = status_matrix()
         standing = deadline_standing()
         if as_json:
-            self.stdout.write(json.dumps(matrix, indent=2))
+            deadline = standing.as_dict() if standing is not None else None
+            self.stdout.write(json.dumps({"environments": matrix, "deadline": deadline}, indent=2))
             return
         self._say(
             f"{'ENVIRONMENT':<16}{'SERVED':<14}{'PLATFORM':<10}{'PHASE':<10}{'CREDENTIAL':<12}{'SECRET':<10}SET AT"

@@ -1,4 +1,4 @@
-"""rollout/tallies.py: recounting the tallies (function and command)."""
+"""management/tallies.py: recounting the tallies (function and command)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from intercom_identity.management.tallies import recount
 from intercom_identity.models import PlatformConfig, VersionTally
 from intercom_identity.rollout.adoption import adoption
-from intercom_identity.rollout.tallies import recount
 from tests.helpers import seen
 
 pytestmark = pytest.mark.django_db
