@@ -138,6 +138,12 @@ MESSAGES: dict[str, Callable[[str], CheckMessage]] = {
         "django.contrib.auth.middleware.AuthenticationMiddleware to MIDDLEWARE, before "
         "intercom_identity.middleware.MessengerSessionMiddleware.",
     ),
+    "messenger_middleware_absent": _warning(
+        "W021",
+        "Add intercom_identity.middleware.MessengerSessionMiddleware to MIDDLEWARE, after SessionMiddleware and "
+        "AuthenticationMiddleware (the installation steps do). A site that never renders the app's template tags "
+        "(it serves mobile apps only) can add 'intercom_identity.W021' to SILENCED_SYSTEM_CHECKS.",
+    ),
     "middleware_misplaced": _error(
         "E034",
         "Move intercom_identity.middleware.MessengerSessionMiddleware after SessionMiddleware and "
@@ -483,12 +489,22 @@ NEEDED_BEFORE = (
 
 
 def check_middleware(**kwargs: Any) -> list[CheckMessage]:
-    """MessengerSessionMiddleware after SessionMiddleware and AuthenticationMiddleware: at start-up,
-    not as an error on every request. Subclasses count as what they extend."""
+    """MessengerSessionMiddleware present, after SessionMiddleware and AuthenticationMiddleware: at
+    start-up, not as an error on every request. Subclasses count as what they extend.
+
+    The tags only mark a page that carries a credential; the middleware is what makes it ``private,
+    no-store``, so a missing one is warned about (a template's use of the tags cannot be seen here)."""
     middleware = [_class_path(path) for path in getattr(settings, "MIDDLEWARE", None) or []]
     ours = next((index for index, paths in enumerate(middleware) if MESSENGER_MIDDLEWARE in paths), None)
     if ours is None:
-        return []
+        return [
+            MESSAGES["messenger_middleware_absent"](
+                "MessengerSessionMiddleware is not in MIDDLEWARE: a page that renders {% intercom_messenger %} or "
+                "{% intercom_settings %} with a user hash or JWT goes out without Cache-Control: private, "
+                "no-store, so a page cache or shared proxy can hand one user's credential to another (and the "
+                "messenger's cookies outlive a change of user)."
+            )
+        ]
     messages = []
     for needed in NEEDED_BEFORE:
         position = next((index for index, paths in enumerate(middleware) if needed in paths), None)

@@ -341,6 +341,9 @@ class DailyActivity(Activity):
     """The version each user was last seen with on each day."""
 
     day = models.DateField()
+    sent_credential = models.BooleanField(
+        default=False, help_text=_("Whether the user was handed a credential on this version that day.")
+    )
 
     class Meta:
         verbose_name_plural = _("daily activity")
@@ -362,8 +365,10 @@ class VersionTally(models.Model):
     ``LATEST`` counts users whose latest activity (``ClientActivity``) is on ``day`` with
     ``version``, and in ``credential_users`` those of them handed the credential on it (the
     evidence that the version sends); ``DAILY`` counts users active on ``day`` whose last
-    version that day was ``version`` (``DailyActivity``). Adoption sums at most days x
-    versions rows instead of scanning one row per user, so it stays fast at millions of users.
+    version that day was ``version`` (``DailyActivity``), and in ``credential_users`` those of
+    them handed the credential on it that day (the web's trend counts them, user by user).
+    Adoption sums at most days x versions rows instead of scanning one row per user, so it
+    stays fast at millions of users.
     """
 
     class Kind(models.TextChoices):

@@ -196,3 +196,35 @@ def test_check_deploy_warns_of_an_api_url_in_clear_to_another_host(url: str | No
     if warned:
         assert "token would travel in clear" in output
         assert "https://" in output
+
+
+# --- the middleware that makes pages carrying a credential uncacheable -------------------------
+
+WITHOUT_MESSENGER_MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+
+def test_manage_py_check_warns_when_the_messenger_middleware_is_missing() -> None:
+    """The tags mark a page that carries a credential; only the middleware makes it ``private,
+    no-store``. Without it such pages go out cacheable, and ``check`` said nothing."""
+    out, err = io.StringIO(), io.StringIO()
+    with override_settings(MIDDLEWARE=WITHOUT_MESSENGER_MIDDLEWARE):
+        call_command("check", stdout=out, stderr=err)
+    report = out.getvalue() + err.getvalue()
+    assert "intercom_identity.W021" in report
+    assert "Cache-Control: private, no-store" in report
+    assert "SILENCED_SYSTEM_CHECKS" in report  # a mobile-only site, which never renders the tags
+
+
+def test_the_missing_middleware_warning_names_the_risk_and_the_fix() -> None:
+    from intercom_identity.checks import check_middleware
+
+    with override_settings(MIDDLEWARE=WITHOUT_MESSENGER_MIDDLEWARE):
+        (message,) = check_middleware()
+    assert isinstance(message, Warning)
+    assert message.id == "intercom_identity.W021"
+    assert "a page cache" in message.msg
+    assert "intercom_identity.middleware.MessengerSessionMiddleware" in (message.hint or "")

@@ -266,7 +266,13 @@ def test_adoption_command() -> None:
             "counted_by": None,
         },
     ]
-    assert data["evidence"] == {"share": 0.95, "min_users": 1, "min_sending_version": "", "per_user": False}
+    assert data["evidence"] == {
+        "share": 0.95,
+        "min_users": 1,
+        "min_sending_version": "",
+        "per_user": False,
+        "seen_without_credential": [],
+    }
     assert data["soak"] is None  # mobile: no soak
     text = run("adoption", "development", "ios", "--days", "7")
     assert "25.0% (1 of 4" in text

@@ -30,15 +30,13 @@ def recount(configs: Iterable[PlatformConfig] | None = None) -> int:
             daily = (
                 DailyActivity.objects.filter(**scope)
                 .values_list("day", "version")
-                .annotate(users=Count("*"))
+                .annotate(users=Count("*"), credential_users=Count("pk", filter=Q(sent_credential=True)))
                 .order_by()
             )
             tallies = [
-                VersionTally(**scope, kind=LATEST, day=day, version=version, users=users, credential_users=credential)
-                for day, version, users, credential in latest
-            ]
-            tallies += [
-                VersionTally(**scope, kind=DAILY, day=day, version=version, users=n) for day, version, n in daily
+                VersionTally(**scope, kind=kind, day=day, version=version, users=users, credential_users=credential)
+                for kind, rows in ((LATEST, latest), (DAILY, daily))
+                for day, version, users, credential in rows
             ]
             VersionTally.objects.bulk_create(tallies, batch_size=1000)
             written += len(tallies)

@@ -84,6 +84,7 @@ class Migration(migrations.Migration):
                 ('platform', models.CharField(choices=[('ios', 'iOS'), ('android', 'Android'), ('web', 'Web')], max_length=16)),
                 ('version', models.CharField(max_length=64)),
                 ('day', models.DateField()),
+                ('sent_credential', models.BooleanField(default=False, help_text='Whether the user was handed a credential on this version that day.')),
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('environment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='intercom_identity.environment')),
             ],

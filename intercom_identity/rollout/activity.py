@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Case, Exists, F, OuterRef, When
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -99,8 +99,11 @@ def record_page(config: ServingConfig, user: Any, *, sent_credential: bool, now:
     """Count a web page rendered by the tags for ``user`` (the web client with no build number),
     and whether the page was handed the credential: web readiness's evidence.
 
-    The same path as ``record``, so a page view on the warm path (this user's page already
-    recorded this hour) costs no query and no cache round trip.
+    The same path as ``record``, at most one write per user and hour (one more for the first
+    credential). A page view on the warm path (this user's page already recorded this hour) writes
+    nothing; in the process that recorded it, it costs no query and no cache round trip either (in
+    another, one round trip). Pages and a single-page app's builds are separate clients: a user who
+    uses both is recorded on each at most once an hour, on whichever wrote last.
     """
     pending = _page_pending(config, user, sent_credential=sent_credential, now=now)
     return False if pending is None else _write(pending)
@@ -171,8 +174,8 @@ def _version_pending(
         memories[credential_key] = SENDING_MEMORY
     remembered = _remembered(memories)
     latest_key = _latest_key(config.environment_id, config.platform, user.pk)
-    if seen_key in remembered and _still_latest(latest_key, version):
-        return None
+    if seen_key in remembered and (version == versions.WEB_PAGE or _still_latest(latest_key, version)):
+        return None  # a page has no versions to flip between: seen this hour is enough
     mark_sending = sent_credential and credential_key not in remembered
     return _Pending(
         config, user, version, sent_credential, now, seen, seen_key, credential_key, latest_key, mark_sending
@@ -203,13 +206,15 @@ def _write(pending: _Pending) -> bool:
         _remember_on_commit(key, timeout=SEEN_MEMORY)
     if pending.mark_sending:
         _remember_on_commit(pending.credential_key, timeout=SENDING_MEMORY)
-    _remember_on_commit(pending.latest_key, timeout=SEEN_MEMORY, value=_pseudonym(pending.version))
+    if pending.version != versions.WEB_PAGE:  # builds track builds: a page between them is another client
+        _remember_on_commit(pending.latest_key, timeout=SEEN_MEMORY, value=_pseudonym(pending.version))
     return True
 
 
 def _still_latest(latest_key: str, version: str) -> bool:
-    """Whether the last version written for this user (by any process) is ``version``: only
+    """Whether the last build written for this user (by any process) is ``version``: only
     then may an already-seen report be skipped, so A -> B -> A within the hour ends on A.
+    Web pages are another client, with no versions: they neither ask nor move it.
 
     Asked of the shared cache every time (one round trip, no query): a process's own memory
     cannot know that another process wrote B meanwhile. A cache that is down or has forgotten
@@ -225,8 +230,9 @@ def _countable(user: Any, app_version: str | None) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and bool(app_version)
 
 
-# What this process itself remembers (key -> expiry), so that steady-state recording costs
-# no cache round trip either. Bounded: emptied when full (it only spares writes).
+# What this process itself remembers (key -> expiry), so that steady-state recording asks the
+# cache nothing but whether a build is still the user's latest (``_still_latest``; a page not even
+# that). Bounded: emptied when full (it only spares writes).
 PROCESS_MEMORY_SIZE = 10_000
 _process_memory: dict[str, float] = {}
 
@@ -329,21 +335,19 @@ def _write_locked(
         _move(moves, (LATEST, day, version), +1, int(sent_credential))
     elif now >= latest.last_seen_at:  # an older, late report never replaces a newer one
         previous_day = utc_day(latest.last_seen_at)
-        # Evidence sticks to the version: a later request without a credential keeps it.
-        credential = sent_credential or (latest.version == version and latest.sent_credential)
-        if (latest.version, previous_day, latest.sent_credential) != (version, day, credential):
-            _move(moves, (LATEST, previous_day, latest.version), -1, -int(latest.sent_credential))
-            _move(moves, (LATEST, day, version), +1, int(credential))
+        credential = _switch(moves, LATEST, (previous_day, latest), (day, version, sent_credential))
         ClientActivity.objects.filter(pk=latest.pk).update(
             version=version, sent_credential=credential, last_seen_at=now
         )
-    daily = _locked_or_created(DailyActivity, dict(scope, user=user, day=day), dict(version=version))
+    daily = _locked_or_created(
+        DailyActivity, dict(scope, user=user, day=day), dict(version=version, sent_credential=sent_credential)
+    )
     if daily is None:
-        _move(moves, (DAILY, day, version), +1, 0)
-    elif daily.version != version:
-        _move(moves, (DAILY, day, daily.version), -1, 0)
-        _move(moves, (DAILY, day, version), +1, 0)
-        DailyActivity.objects.filter(pk=daily.pk).update(version=version)
+        _move(moves, (DAILY, day, version), +1, int(sent_credential))
+    else:
+        credential = _switch(moves, DAILY, (day, daily), (day, version, sent_credential))
+        if (daily.version, daily.sent_credential) != (version, credential):
+            DailyActivity.objects.filter(pk=daily.pk).update(version=version, sent_credential=credential)
     if mark_sending:
         AppVersion.objects.filter(**scope, version=version, first_credential_at=None).update(first_credential_at=now)
     # Last, as the tallies are what concurrent requests share; always in the same order, so
@@ -354,6 +358,21 @@ def _write_locked(
 
 
 TallyKey = tuple[str, date, str]  # kind, day, version (within one scope)
+
+
+def _switch(
+    moves: dict[TallyKey, list[int]], kind: str, before: tuple[date, Any], after: tuple[date, str, bool]
+) -> bool:
+    """Move a user's count in the ``kind`` tallies from their row as it was (``(day, row)``) to
+    ``(day, version, handed a credential now)``; returns whether they hold the credential after.
+
+    Evidence sticks to the version: a later request without a credential keeps it."""
+    (before_day, row), (day, version, sent_credential) = before, after
+    credential = sent_credential or (row.version == version and row.sent_credential)
+    if (row.version, before_day, row.sent_credential) != (version, day, credential):
+        _move(moves, (kind, before_day, row.version), -1, -int(row.sent_credential))
+        _move(moves, (kind, day, version), +1, int(credential))
+    return bool(credential)
 
 
 def _move(moves: dict[TallyKey, list[int]], key: TallyKey, users: int, credential: int) -> None:
@@ -595,7 +614,8 @@ def _forget(user: Any) -> int:
     # Their own requests hold their latest row while they write, which is locked above.
     daily = VersionTally.objects.filter(kind=DAILY).filter(Exists(days))
     list(daily.select_for_update().order_by("environment_id", "platform", "day").values_list("pk"))
-    daily.update(users=F("users") - 1)
+    handed = Exists(days.filter(sent_credential=True))
+    daily.update(users=F("users") - 1, credential_users=F("credential_users") - Case(When(handed, then=1), default=0))
     for row in latest:
         scope = {"environment_id": row.environment_id, "platform": row.platform}
         _bump(scope, LATEST, utc_day(row.last_seen_at), row.version, -1, -int(row.sent_credential))

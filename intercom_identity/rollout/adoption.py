@@ -1,24 +1,17 @@
-"""Adoption: how many active users run an app version that sends the credential. Pure functions
-over counts, fed by ``adoption()`` from the tallies ``activity`` keeps; days are UTC days.
-
-The rule (``docs/rollout.md``): only the server's own issuance is evidence. A mobile version
-counts as sending when it is at or above the declared minimum, or when at least the *higher* of
-``SENDING_EVIDENCE_SHARE`` and ``ENFORCE_THRESHOLD`` of its active users (and at least
-``SENDING_EVIDENCE_USERS``) were seen receiving the credential on it: accounts that claim an old
-version can then flip it only by outnumbering its real users by the threshold's odds (19 to 1 at
-95%), and below that they count for nothing. Web counts user by user (each active user whose
-latest web client, a page rendered by the tags or a single-page-app build, received the
-credential), and only after web has been ``sending`` for ``WEB_SOAK`` seconds."""
+"""Adoption: how many active users run an app version that sends the credential, judged by
+``EvidenceRule`` over the tallies ``activity`` keeps (days are UTC days). The rule, its reasons
+and its limits: ``docs/rollout.md``."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -28,16 +21,33 @@ from intercom_identity.models import AppVersion, ClientActivity, Platform, Platf
 from intercom_identity.rollout import versions
 
 MINIMUM_VERSION, EVIDENCE = "minimum_version", "evidence"  # why a version counts as sending
+NAMED_VERSIONS = 10  # a sentence names at most this many versions, then how many more
 
 
 @dataclass(frozen=True)
 class EvidenceRule:
-    """When a version counts as sending the credential (see the module docstring)."""
+    """When a version counts as sending the credential. Only the server's own issuance is evidence.
+
+    A version counts when the declared minimum vouches for it, or when at least ``share`` of its
+    active users (and at least ``min_users``) were seen receiving the credential on it; ``share``
+    is never below the enforcement threshold, so accounts that claim an old version flip it only
+    by outnumbering its real users by the threshold's odds (19 to 1 at 95%), and below that count
+    for nothing. Web (``per_user``) has no version-wide verdict: each user counts on their own.
+    """
 
     share: float
     min_users: int
     min_sending_version: str = ""
     per_user: bool = False  # web: each user counts on their own evidence, no version-wide verdict
+    # Versions at or above the minimum whose users were seen, since the platform started handing
+    # the credential out, without it (``covered_but_seen_without_credential``): what was seen
+    # contradicts the minimum, so it does not vouch for them (only their evidence can), whenever
+    # it was declared.
+    seen_without_credential: frozenset[str] = frozenset()
+
+    def vouches_for(self, version: str) -> bool:
+        """Whether the declared minimum alone makes ``version`` count as sending."""
+        return versions.at_least(version, self.min_sending_version) and version not in self.seen_without_credential
 
     def counted_by(self, version: str, users: int, credential_users: int) -> str | None:
         """Why ``version`` counts as sending (``MINIMUM_VERSION`` or ``EVIDENCE``), or None.
@@ -45,7 +55,7 @@ class EvidenceRule:
         ``users`` are its active users, ``credential_users`` those of them seen receiving
         the credential on it.
         """
-        if versions.at_least(version, self.min_sending_version):
+        if self.vouches_for(version):
             return MINIMUM_VERSION
         if self.per_user:
             return None
@@ -63,6 +73,7 @@ class EvidenceRule:
             "min_users": self.min_users,
             "min_sending_version": self.min_sending_version,
             "per_user": self.per_user,
+            "seen_without_credential": sorted(self.seen_without_credential, key=versions.version_key),
         }
 
 
@@ -77,6 +88,8 @@ class VersionShare:
     credential_users: int = 0
     counted_by: str | None = None
     per_user: bool = False
+    # At or above the minimum, which does not vouch for it: users were seen on it without the credential.
+    seen_without_credential: bool = False
 
     @property
     def label(self) -> str:
@@ -212,6 +225,24 @@ class Adoption:
         return not any(share.version == versions.WEB_PAGE for share in self.versions)
 
     @property
+    def not_vouched_for(self) -> list[str]:
+        """Versions in use the declared minimum covers but does not count (``EvidenceRule``), newest first."""
+        return [share.version for share in self.versions if share.seen_without_credential and not share.counted_by]
+
+    def minimum_note(self) -> str:
+        """Why the declared minimum does not count some versions in use; empty when it counts them all."""
+        names = self.not_vouched_for
+        if not names or self.rule is None:
+            return ""
+        if len(names) > NAMED_VERSIONS:
+            more = gettext("and %(count)d more") % {"count": len(names) - NAMED_VERSIONS}
+            names = [*names[:NAMED_VERSIONS], more]
+        return gettext(
+            "the minimum sending version %(minimum)s does not count %(versions)s: users of these versions were "
+            "seen without the credential while it was being handed out"
+        ) % {"minimum": self.rule.min_sending_version, "versions": ", ".join(names)}
+
+    @property
     def ratio_display(self) -> str:
         """The ratio as a percentage rounded *down* to 0.1, so it never looks like it meets a threshold it misses."""
         return "-" if self.ratio is None else percent(self.ratio, round_down=True)
@@ -222,9 +253,12 @@ class Adoption:
 
     def describe(self) -> str:
         """One sentence with the numbers, for guard messages."""
+        described = self._describe_share()
+        if self.minimum_note():
+            described += f"; {self.minimum_note()}"
         if self.soak is None:
-            return self._describe_share()
-        described = f"{self._describe_share()}; {self.soak.describe()}"
+            return described
+        described += f"; {self.soak.describe()}"
         if self.pages_missing and self.ratio is not None:
             described += "; " + gettext(
                 "no page rendered by the tags was recorded (a single-page app that does not render them: "
@@ -268,6 +302,11 @@ class Adoption:
 def evidence_text(share: VersionShare, rule: EvidenceRule | None) -> str:
     """One version's verdict and its evidence, for people: the command and the overview."""
     seen = gettext("%(seen)d of %(users)d seen receiving it") % {"seen": share.credential_users, "users": share.users}
+    if share.seen_without_credential and share.counted_by is None and rule:
+        seen = gettext(
+            "%(seen)s; not counted by the minimum sending version %(minimum)s: users were seen on it without "
+            "the credential while it was being handed out"
+        ) % {"seen": seen, "minimum": rule.min_sending_version}
     if share.per_user and share.counted_by is None:
         return gettext("%(seen)s; each counts as ready on their own evidence") % {"seen": seen}
     if share.counted_by == MINIMUM_VERSION:
@@ -301,21 +340,42 @@ def version_shares(counts: Iterable[tuple[str, int, int]], rule: EvidenceRule) -
     for version, users, credential_users in counts:
         counted_by = rule.counted_by(version, users, credential_users)
         shares.append(
-            VersionShare(version, users, counted_by is not None, credential_users, counted_by, per_user=rule.per_user)
+            VersionShare(
+                version,
+                users,
+                counted_by is not None,
+                credential_users,
+                counted_by,
+                per_user=rule.per_user,
+                seen_without_credential=version in rule.seen_without_credential,
+            )
         )
     return tuple(sorted(shares, key=lambda share: versions.version_key(share.version), reverse=True))
 
 
 def daily_points(
-    rows: Iterable[tuple[date, str, int]], days: Iterable[date], sends_on: Callable[[str, date], bool]
+    rows: Iterable[tuple[date, str, int, int]],
+    days: Iterable[date],
+    rule: EvidenceRule,
+    credential_since: Mapping[str, datetime | None],
 ) -> tuple[DayPoint, ...]:
-    """One point per day (days without activity included) from ``(day, version, users)`` rows."""
+    """One point per day (days without activity included) from ``(day, version, users,
+    credential_users)`` rows: each day's users, and those of them ready that day.
+
+    A version the minimum vouches for counts whole every day; one judged sending on its evidence
+    (``credential_since``: when it was first handed a credential) counts whole from that day on.
+    Otherwise, on the web (no version-wide verdict), each user counts on their own evidence: the
+    users handed the credential that day.
+    """
     active: dict[date, int] = {}
     ready: dict[date, int] = {}
-    for day, version, users in rows:
+    for day, version, users, credential_users in rows:
         active[day] = active.get(day, 0) + users
-        if sends_on(version, day):
+        started = credential_since.get(version)
+        if rule.vouches_for(version) or (started is not None and started.date() <= day):
             ready[day] = ready.get(day, 0) + users
+        elif rule.per_user:
+            ready[day] = ready.get(day, 0) + credential_users
     return tuple(DayPoint(day, active.get(day, 0), ready.get(day, 0)) for day in days)
 
 
@@ -325,11 +385,11 @@ def adoption(
     """Adoption for one (environment, platform) over the last ``days`` days, with its daily series.
 
     Each version is judged on the users whose latest activity in the window is on it.
-    The daily series counts, each day, the users on versions judged sending now, from the
-    day one of its requests was first handed a credential (or every day, for a version at
-    or above the minimum); a version nobody is on any more is not judged, so counts as
-    not sending. The guard and the audit only need the ratio (``with_daily=False``), which
-    reads only tallies.
+    The daily series (``daily_points``) counts, each day, the users on versions judged sending
+    now, from the day one of its requests was first handed a credential (or every day, for a
+    version the minimum vouches for), and on the web each user handed the credential that day;
+    a version nobody is on any more is not judged, so counts as not sending. The guard and the
+    audit only need the ratio (``with_daily=False``), which reads only tallies.
     """
     now = now or timezone.now()
     today = now.date()
@@ -348,26 +408,18 @@ def adoption(
     shares = version_shares(counts, rule)
     daily: tuple[Any, ...] = ()
     if with_daily:
-        # Web: a client counts from the day its version was first handed the credential.
-        by_evidence = {
-            share.version
-            for share in shares
-            if share.counted_by == EVIDENCE or (rule.per_user and share.credential_users and not share.counted_by)
-        }
+        by_evidence = [share.version for share in shares if share.counted_by == EVIDENCE]
         credential_since = dict(
             AppVersion.objects.filter(
                 environment_id=config.environment_id, platform=config.platform, version__in=by_evidence
             ).values_list("version", "first_credential_at")
+            if by_evidence
+            else ()
         )
-
-        def sends_on(version: str, day: date) -> bool:
-            if versions.at_least(version, rule.min_sending_version):
-                return True
-            started = credential_since.get(version)
-            return started is not None and started.date() <= day
-
-        rows = tallies.filter(kind=VersionTally.Kind.DAILY, users__gt=0).values_list("day", "version", "users")
-        daily = daily_points(rows, [first_day + timedelta(days=n) for n in range(days)], sends_on)
+        rows = tallies.filter(kind=VersionTally.Kind.DAILY, users__gt=0).values_list(
+            "day", "version", "users", "credential_users"
+        )
+        daily = daily_points(rows, [first_day + timedelta(days=n) for n in range(days)], rule, credential_since)
     return Adoption(
         environment=config.environment.slug,
         platform=config.platform,
@@ -382,10 +434,15 @@ def adoption(
 
 def evidence_rule(config: PlatformConfig) -> EvidenceRule:
     """The rule ``config`` is judged by: a version-wide verdict needs at least the enforcement
-    threshold's share of its users as evidence, so colluding accounts cannot carry real users."""
+    threshold's share of its users as evidence, so colluding accounts cannot carry real users;
+    the declared minimum vouches only for versions nobody was seen on without the credential."""
     share = max(conf.SENDING_EVIDENCE_SHARE, conf.ENFORCE_THRESHOLD)
     return EvidenceRule(
-        share, conf.SENDING_EVIDENCE_USERS, config.min_sending_version, per_user=config.platform == Platform.WEB
+        share,
+        conf.SENDING_EVIDENCE_USERS,
+        config.min_sending_version,
+        per_user=config.platform == Platform.WEB,
+        seen_without_credential=frozenset(covered_but_seen_without_credential(config, config.min_sending_version)),
     )
 
 
@@ -396,24 +453,34 @@ def sending_since(config: PlatformConfig) -> datetime | None:
     return config.sending_since or config.phase_changed_at
 
 
-def seen_without_credential(config: PlatformConfig) -> list[str]:
-    """Versions with users seen, since the platform started handing the credential out, without
-    it (each user's latest activity): versions that do not send it, whatever is declared."""
+def covered_but_seen_without_credential(config: PlatformConfig, minimum: str) -> list[str]:
+    """The versions ``minimum`` covers with users seen, since the platform started handing the
+    credential out, without it (each user's latest activity): what was seen says they do not send
+    it, whatever is declared. None without a minimum, or while ``off``.
+
+    Read from the latest-activity tallies (an index read: the guard runs this), by the UTC day each
+    user was last seen. Only the day the platform started sending began before it did: for the
+    versions that day alone names, the activity rows themselves are asked.
+    """
     since = sending_since(config)
-    if since is None:
+    if not minimum or since is None:
         return []
-    seen = (
-        ClientActivity.objects.filter(
-            environment_id=config.environment_id,
-            platform=config.platform,
-            sent_credential=False,
-            last_seen_at__gte=since,
+    scope = {"environment_id": config.environment_id, "platform": config.platform}
+    first_day = since.astimezone(dt_timezone.utc).date()
+    without = VersionTally.objects.filter(
+        **scope, kind=VersionTally.Kind.LATEST, day__gte=first_day, users__gt=F("credential_users")
+    ).values_list("day", "version")
+    seen: set[str] = set()
+    doubtful: set[str] = set()
+    for day, version in without:
+        if versions.at_least(version, minimum):
+            (seen if day > first_day else doubtful).add(version)
+    if doubtful - seen:
+        rows = ClientActivity.objects.filter(
+            **scope, version__in=doubtful - seen, sent_credential=False, last_seen_at__gte=since
         )
-        .values_list("version", flat=True)
-        .order_by()
-        .distinct()
-    )
-    return sorted(set(seen), key=versions.version_key)
+        seen.update(rows.values_list("version", flat=True).order_by().distinct())
+    return sorted(seen, key=versions.version_key)
 
 
 def builds_in_use(config: PlatformConfig) -> bool:

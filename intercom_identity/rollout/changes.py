@@ -37,8 +37,7 @@ from intercom_identity.exceptions import (
 )
 from intercom_identity.models import AuditEvent, CredentialMode, Environment, PlatformConfig, RolloutPhase
 from intercom_identity.permissions import can_manage_production
-from intercom_identity.rollout import versions
-from intercom_identity.rollout.adoption import EVIDENCE, Adoption, adoption, seen_without_credential
+from intercom_identity.rollout.adoption import EVIDENCE, Adoption, adoption, covered_but_seen_without_credential
 from intercom_identity.selectors import locked_config, parse_mode, parse_phase
 from intercom_identity.validators import (
     clean_app_id,
@@ -399,9 +398,7 @@ def set_min_sending_version(
 def contradicted_versions(config: PlatformConfig, minimum: str) -> list[str]:
     """The versions ``minimum`` would count as sending against what was seen: users on them were
     handed no credential while the platform was handing it out, and their evidence falls short."""
-    if not minimum:
-        return []
-    seen = [version for version in seen_without_credential(config) if versions.at_least(version, minimum)]
+    seen = covered_but_seen_without_credential(config, minimum)
     if not seen:
         return []
     shown = {share.version for share in adoption(config, with_daily=False).versions if share.counted_by == EVIDENCE}

@@ -311,7 +311,8 @@ def test_saving_a_secret_keeps_a_phase_changed_meanwhile(superuser_client: Clien
     assert config.secret() == NEW_SECRET
 
 
-def test_production_actions_ask_for_confirmation(superuser_client: Client, all_secrets: Any) -> None:
+def test_production_actions_ask_for_confirmation(superuser_client: Client, all_secrets: Any, settings: Any) -> None:
+    settings.INTERCOM_IDENTITY_SERVED_ENVIRONMENTS = ["production"]  # served here: its change is live
     config = config_of("production", "web")
     page = action(superuser_client, "move_to_sending", [config])
     assert "This changes a production environment" in page.content.decode()

@@ -64,9 +64,10 @@ def test_below_threshold_the_button_needs_the_force_and_the_reason(admin_client:
     assert re.search(r'<input type="checkbox" name="force" value="yes" id="id_force" required>', html)
 
 
-def test_every_confirmation_page_touching_production_warns_about_it(admin_client: Client) -> None:
+def test_every_confirmation_page_touching_production_warns_about_it(admin_client: Client, settings: Any) -> None:
     """The first page of a mixed selection (with a blocked row) used to lack the production warning
     that the narrowed page showed."""
+    settings.INTERCOM_IDENTITY_SERVED_ENVIRONMENTS = ["production"]  # this deployment serves it
     configure("production", "ios", RolloutPhase.SENDING)
     dev, prod = config_of("development", "ios"), config_of("production", "ios")  # dev: no secret, a blocker
     first = admin_client.post(CHANGELIST, {"action": "move_to_enforced", "_selected_action": [dev.pk, prod.pk]})
@@ -78,8 +79,28 @@ def test_every_confirmation_page_touching_production_warns_about_it(admin_client
         CHANGELIST, {"action": "move_to_enforced", "_selected_action": [prod.pk], "review": "yes"}
     ).content.decode()
     assert 'id="production-warning"' in narrowed
+    assert 'id="records-only"' not in narrowed
     development_only = admin_client.get(transition_url(configure("development", "web")) + "?to=phase:sending")
     assert 'id="production-warning"' not in development_only.content.decode()
+
+
+def test_a_production_row_this_deployment_does_not_serve_is_records_only(admin_client: Client) -> None:
+    """Production is not served here (the suite serves development): a change to its row takes effect
+    only where a deployment that serves it reads this database. The page says that, with the text
+    the badges use, and not that real users are affected immediately."""
+    from intercom_identity.admin.display import RECORDS_ONLY_NOTE
+
+    prod = configure("production", "ios", RolloutPhase.SENDING)
+    dev = configure("development", "ios", RolloutPhase.SENDING)
+    html = admin_client.post(
+        CHANGELIST, {"action": "move_to_off", "_selected_action": [dev.pk, prod.pk], "review": "yes"}
+    ).content.decode()
+    assert 'id="production-warning"' not in html
+    assert "real users are affected immediately" not in html
+    records_only = html.split('id="records-only"', 1)[1].split("</p>", 1)[0]
+    assert "Production / iOS" in records_only
+    assert "Development" not in records_only  # served here: its change is live
+    assert RECORDS_ONLY_NOTE in records_only.replace("\n", " ")
 
 
 @pytest.mark.parametrize(
@@ -132,3 +153,30 @@ def test_the_confirmation_says_how_long_web_still_soaks(admin_client: Client, se
     assert "100.0%" in readiness
     assert "below-threshold" in readiness
     assert "web must hand out the credential for 24 h first" in readiness
+
+
+def test_the_guard_refuses_a_minimum_that_users_were_seen_contradicting(admin_client: Client) -> None:
+    """A minimum of 0 declared while iOS was ``off``; once sending, 1.4.2's users come back without
+    the credential: the confirmation page shows 0% and says why, and confirming unforced is refused."""
+    from intercom_identity.rollout.changes import change_phase, set_min_sending_version
+    from tests.helpers import seen, users
+
+    config = configure("development", "ios", RolloutPhase.OFF)
+    set_min_sending_version(config, "0")
+    change_phase(config, RolloutPhase.SENDING)
+    for person in users(4):
+        seen(person, "1.4.2", sent=False)
+    url = transition_url(config)
+    page = admin_client.get(url, {"to": "phase:enforced"}).content.decode()
+    readiness = page.split('id="readiness"', 1)[1].split("</table>", 1)[0]
+    assert "0.0%" in readiness
+    assert "below-threshold" in readiness
+    assert "the minimum sending version 0 does not count 1.4.2" in readiness
+    assert 'name="force"' in page
+    refused = admin_client.post(url, {"transition": "phase:enforced", "confirm": "yes"}, follow=True)
+    message = " ".join(str(m) for m in refused.context["messages"])
+    assert "Refusing to enforce" in message
+    assert "the minimum sending version 0 does not count 1.4.2" in message
+    assert config_of("development", "ios").phase == RolloutPhase.SENDING
+    overview = admin_client.get("/admin/intercom_identity/platformconfig/overview/").content.decode()
+    assert "0 ready: users were seen on it without the credential" in overview

@@ -35,7 +35,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_tallies_match_a_recount_after_any_sequence() -> None:
-    """Versions switched within a day and across days, late reports, deleted users: still exact."""
+    """Versions switched within a day and across days, credentials or not, late reports, deleted
+    users: users and credential users still exact."""
     import random
 
     rng = random.Random(7)
@@ -54,15 +55,16 @@ def test_tallies_match_a_recount_after_any_sequence() -> None:
         )
         if step == 150:
             people.pop().delete()  # its activity rows cascade
-    before = {
-        (t.environment_id, t.platform, t.kind, t.day, t.version): t.users
-        for t in VersionTally.objects.filter(users__gt=0)
-    }
+    before = tallies()
     recount()
-    after = {(t.environment_id, t.platform, t.kind, t.day, t.version): t.users for t in VersionTally.objects.all()}
+    after = tallies()
     assert before == after
-    assert sum(u for (_e, p, kind, _d, _v), u in after.items() if kind == "latest" and p == "ios") == (
+    assert sum(u for (_e, p, kind, _d, _v), (u, _c) in after.items() if kind == "latest" and p == "ios") == (
         ClientActivity.objects.filter(platform="ios").count()
+    )
+    # Each day's credential users too: the web's trend counts them.
+    assert sum(c for (_e, _p, kind, _d, _v), (_u, c) in after.items() if kind == "daily") == (
+        DailyActivity.objects.filter(sent_credential=True).count()
     )
 
 
@@ -333,7 +335,11 @@ def long_history(person: Any, *, days: int, platform: str = "ios") -> None:
     )
     days = {d: (today - timedelta(days=d)).date() for d in version}
     DailyActivity.objects.bulk_create(
-        [DailyActivity(**scope, user=person, day=days[d], version=version[d]) for d in version]
+        # Handed the credential every other day: erasure must take the user out of those days' evidence too.
+        [
+            DailyActivity(**scope, user=person, day=days[d], version=version[d], sent_credential=d % 2 == 0)
+            for d in version
+        ]
     )
     ClientActivity.objects.create(**scope, user=person, version=version[0], sent_credential=True, last_seen_at=today)
     recount()
@@ -579,3 +585,67 @@ def test_forget_user_deletes_the_users_keys_from_the_cache(
     if erase == "forget_user":
         activity.forget_recordings()  # another process: only the cache remembers
         assert committed(seen, person, "6.6.6", sent=True) is True  # written again: nothing remembered them
+
+
+# --- the web's two clients: pages rendered by the tags, and single-page-app builds ------------
+
+
+def activity_writes(queries: CaptureQueriesContext) -> int:
+    """The statements that wrote the app's activity rows or tallies."""
+    return sum(
+        1 for q in queries.captured_queries if not q["sql"].startswith("SELECT") and "intercom_identity_" in q["sql"]
+    )
+
+
+def test_a_user_of_pages_and_a_build_writes_at_most_once_per_client_and_hour(
+    sending_app_id: str, committed: Any
+) -> None:
+    """A hybrid site: one user alternates between pages rendered by the tags and a single-page-app
+    build (the JSON view with ``X-App-Version``) within the hour. Each client writes once; the
+    alternation itself writes nothing (it used to write on every switch: A -> B -> A)."""
+    from tests.helpers import render
+
+    (person,) = users(1, "hybrid")
+    api = Client()
+    api.force_login(person)
+    now = timezone.now()
+
+    def build_view() -> None:
+        response = api.get("/intercom/user-hash/", {"platform": "web"}, headers={"X-App-Version": "3.1.0"})
+        assert response.status_code == 200
+
+    written = []
+    for _ in range(5):
+        for view in (lambda: render(person, "{% intercom_messenger %}"), build_view):
+            with CaptureQueriesContext(connection) as queries:
+                committed(view)
+            written.append(activity_writes(queries) > 0)
+    assert written[:2] == [True, True]  # the first page, the first build
+    assert not any(written[2:])
+    assert timezone.now() - now < timedelta(minutes=59)
+    # A build still moves the user back after another build (A -> B -> A ends on A).
+    for version in ("3.2.0", "3.1.0"):
+        committed(api.get, "/intercom/user-hash/", {"platform": "web"}, headers={"X-App-Version": version})
+    assert ClientActivity.objects.get(user=person, platform="web").version == "3.1.0"
+
+
+def test_a_warm_page_view_asks_neither_the_database_nor_the_cache(
+    sending_app_id: str, committed: Any, monkeypatch: Any
+) -> None:
+    """A page has no versions to flip between, so a render already recorded this hour by this process
+    costs no query and no cache round trip (a build asks the cache whether another version was
+    recorded since: test_a_process_remembers_its_recordings_without_asking_the_cache)."""
+    (person,) = users(1)
+    config = get_serving_config("web", "development")
+    assert committed(activity.record_page, config, person, sent_credential=True)
+    asked: list[Any] = []
+    guard = activity.cache
+    real_get_many, real_get = guard.get_many, guard.get
+    monkeypatch.setattr(guard, "get_many", lambda keys: asked.append(list(keys)) or real_get_many(keys))
+    monkeypatch.setattr(guard, "get", lambda key, *a: asked.append([key]) or real_get(key, *a))
+    with CaptureQueriesContext(connection) as queries:
+        assert not activity.record_page(config, person, sent_credential=True)
+    assert (asked, queries.captured_queries) == ([], [])
+    activity.forget_recordings()  # another process: one round trip, to the cache that remembers
+    assert not activity.record_page(config, person, sent_credential=True)
+    assert len(asked) == 1

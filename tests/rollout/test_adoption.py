@@ -468,3 +468,139 @@ def test_a_tag_render_costs_no_more_than_a_json_view_call(sending_app_id: str, c
     with CaptureQueriesContext(connection) as again:
         render_page(page_user)
     assert not [q for q in again.captured_queries if not q["sql"].startswith("SELECT")]
+
+
+# --- a declared minimum vouches only for versions nobody was seen on without the credential ----
+
+
+@pytest.mark.parametrize("declared", ["while off", "right after sending"])
+def test_a_minimum_declared_before_anyone_was_seen_cannot_carry_users_seen_without_it(
+    client: Client, settings: Any, declared: str
+) -> None:
+    """``min-version ... 0`` is accepted while nothing contradicts it (``off``, or ``sending`` before
+    anyone came back); once 1.4.2's users log in without the credential, the minimum no longer counts
+    1.4.2 as sending, the command says why, and ``phase ... enforced`` is refused, naming it.
+    (Before the fix: 100%, enforced, audited as not forced.)"""
+    settings.LOGIN_RATE_LIMIT = 0  # the demo login is limited per address
+    configure("development", "ios", RolloutPhase.OFF)
+    if declared == "while off":
+        run("min-version", "development", "ios", "0")
+    run("phase", "development", "ios", "sending")
+    if declared == "right after sending":
+        run("min-version", "development", "ios", "0")
+    assert json.loads(run("adoption", "development", "ios", "--json"))["evidence"]["seen_without_credential"] == []
+    for person in users(20, "real"):
+        log_in_from_app(client, person.username, "1.4.2")
+    numbers = json.loads(run("adoption", "development", "ios", "--json"))
+    assert (numbers["ready_users"], numbers["active_users"]) == (0, 20)
+    assert numbers["evidence"]["seen_without_credential"] == ["1.4.2"]
+    (old,) = numbers["versions"]
+    assert (old["version"], old["sends_credential"], old["counted_by"]) == ("1.4.2", False, None)
+    text = run("adoption", "development", "ios")
+    assert "0.0% (0 of 20" in text
+    (line,) = [line for line in text.splitlines() if "1.4.2" in line]
+    assert "not counted by the minimum sending version 0" in line
+    with pytest.raises(CommandError, match=r"Refusing to enforce.*minimum sending version 0 does not count 1\.4\.2"):
+        run("phase", "development", "ios", "enforced")
+    assert ios().phase == RolloutPhase.SENDING
+
+
+def test_a_version_seen_without_the_credential_still_counts_on_its_evidence(default_evidence: None) -> None:
+    """The minimum stops vouching for 2.0.0 once one of its users is seen without the credential; the
+    19 others seen receiving it on 2.0.0 are evidence enough (95%), so it still counts, on evidence."""
+    configure("development", "ios", RolloutPhase.SENDING)
+    set_min_sending_version(ios(), "2.0.0")
+    people = users(20)
+    seen(people[0], "2.0.0", sent=False)
+    assert adoption(ios()).versions[0].counted_by is None  # 0 of 1 seen receiving it: not vouched for
+    for person in people[1:]:
+        seen(person, "2.0.0", sent=True)
+    (share,) = adoption(ios()).versions
+    assert (share.counted_by, share.ready_users) == ("evidence", 20)
+
+
+def test_the_trend_does_not_count_a_version_the_minimum_no_longer_vouches_for() -> None:
+    configure("development", "ios", RolloutPhase.OFF)
+    set_min_sending_version(ios(), "0")
+    configure("development", "ios", RolloutPhase.SENDING)
+    for person in users(3):
+        seen(person, "1.4.2", sent=False)
+    assert adoption(ios()).daily[-1].ready_users == 0
+
+
+@pytest.mark.parametrize(
+    ("version", "seen_without", "credential_users", "counted_by"),
+    [
+        ("1.4.2", frozenset(), 0, "minimum_version"),
+        ("1.4.2", frozenset({"1.4.2"}), 0, None),
+        ("1.4.2", frozenset({"1.4.2"}), 19, "evidence"),  # 19 of 20: the evidence decides
+        ("2.0.0", frozenset({"1.4.2"}), 0, "minimum_version"),
+    ],
+)
+def test_the_minimum_does_not_vouch_for_versions_seen_without_the_credential(
+    version: str, seen_without: frozenset[str], credential_users: int, counted_by: str | None
+) -> None:
+    rule = EvidenceRule(share=0.95, min_users=5, min_sending_version="0", seen_without_credential=seen_without)
+    assert rule.counted_by(version, 20, credential_users) == counted_by
+
+
+# --- the trend: web counts each user, each day, on their own evidence ----------
+
+
+def test_the_web_trend_counts_each_user_on_their_own_evidence() -> None:
+    """20 users' pages rendered while web was ``off``, then one render after ``sending``: today is
+    1 of 20 in ``daily``, as readiness is (it used to be 20 of 20: the whole version from the day
+    any one of its users received the credential)."""
+    Environment.objects.filter(slug="development").update(app_id="abc123")
+    configure("development", "web", RolloutPhase.OFF)
+    people = users(20, "visitor")
+    for person in people:
+        assert "user_hash" not in render_page(person)
+    configure("development", "web", RolloutPhase.SENDING)
+    assert "user_hash" in render_page(people[0])
+    numbers = json.loads(run("adoption", "development", "web", "--json"))
+    assert (numbers["ready_users"], numbers["active_users"]) == (1, 20)
+    today = numbers["daily"][-1]
+    assert (today["ready_users"], today["active_users"], today["ratio"]) == (1, 20, 0.05)
+
+
+def test_daily_points_count_per_user_evidence_on_the_web_and_versions_on_mobile() -> None:
+    from intercom_identity.rollout.adoption import daily_points
+
+    now = timezone.now()
+    yesterday, today = (now - timedelta(days=1)).date(), now.date()
+    rows = [(yesterday, "page", 20, 0), (today, "page", 20, 1), (today, "2.0", 10, 4)]
+    web_rule = EvidenceRule(share=0.95, min_users=5, per_user=True)
+    web_days = daily_points(rows, [yesterday, today], web_rule, {})
+    assert [(p.active_users, p.ready_users) for p in web_days] == [(20, 0), (30, 5)]
+    # Mobile: a version judged sending on evidence counts whole, from the day it first received one.
+    mobile_rule = EvidenceRule(share=0.95, min_users=5)
+    mobile_days = daily_points(rows, [yesterday, today], mobile_rule, {"2.0": now})
+    assert [(p.active_users, p.ready_users) for p in mobile_days] == [(20, 0), (30, 10)]
+    vouched = EvidenceRule(share=0.95, min_users=5, min_sending_version="2.0")
+    assert [p.ready_users for p in daily_points(rows, [yesterday, today], vouched, {})] == [0, 10]
+
+
+def test_what_was_seen_is_read_from_the_tallies_and_the_first_day_from_the_rows(
+    django_assert_num_queries: Any,
+) -> None:
+    """The guard runs this: the latest-activity tallies say, by day, who was seen without the
+    credential; only the day the platform started sending, which began before it did, needs the
+    activity rows (a user seen that morning, while ``off``, is no contradiction)."""
+    from intercom_identity.rollout.adoption import covered_but_seen_without_credential
+
+    configure("development", "ios", RolloutPhase.SENDING)
+    start = timezone.now().replace(hour=12) - timedelta(days=3)
+    PlatformConfig.objects.filter(pk=ios().pk).update(sending_since=start)
+    that_morning, later = users(2)
+    seen(later, "1.4.2", sent=False, at=start + timedelta(days=1))
+    config = ios()
+    with django_assert_num_queries(1):
+        assert covered_but_seen_without_credential(config, "0") == ["1.4.2"]
+    seen(that_morning, "1.0", sent=False, at=start - timedelta(hours=2))
+    with django_assert_num_queries(2):
+        assert covered_but_seen_without_credential(config, "0") == ["1.4.2"]
+    seen(that_morning, "1.0", sent=False, at=start + timedelta(hours=1))  # seen again, after the start
+    assert covered_but_seen_without_credential(ios(), "0") == ["1.0", "1.4.2"]
+    assert covered_but_seen_without_credential(ios(), "1.1") == ["1.4.2"]
+    assert covered_but_seen_without_credential(ios(), "") == []

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
-from intercom_identity.admin.display import secret_cell
+from intercom_identity.admin.display import is_served, secret_cell, served_note
 from intercom_identity.admin.forms import AuditReasonForm
 from intercom_identity.admin.next_steps import blockers, permission_blocker
 from intercom_identity.admin.pages.workspace import WorkspaceOverviewMixin
@@ -135,6 +135,7 @@ class TransitionPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[
         blocked = blockers(self, request, configs, plan)
         blocked_pks = {blocker.config.pk for blocker in blocked if blocker.config is not None}
         others = [config for config in configs if config.pk not in blocked_pks]
+        records_only = [config for config in configs if not is_served(config.environment)]
         context = {
             **self.admin_site.each_context(request),
             "title": transition.question,
@@ -153,8 +154,11 @@ class TransitionPage(WorkspaceOverviewMixin, admin.ModelAdmin):  # type: ignore[
             "blockers": blocked,
             # A list action can go on without the rows that stop it (confirmed again).
             "others": others if action and blocked else [],
-            "includes_production": any(c.environment.is_production for c in configs),
-            "production_rows": [c for c in configs if c.environment.is_production],
+            # Real users are affected at once only where this deployment serves the environment; a
+            # row of another one is a record that deployment reads (the badges' text says so).
+            "production_rows": [c for c in configs if c.environment.is_production and is_served(c.environment)],
+            "records_only_rows": records_only,
+            "records_only_note": served_note(records_only[0].environment) if records_only else "",
             # The web messenger of these would be past "off" with no app ID to start with.
             "without_app_id": [
                 move.config
