@@ -514,7 +514,7 @@ def test_an_async_view_renders_the_tag_after_aprepare_messenger(all_secrets: Any
 def test_an_async_view_without_it_still_renders_the_page(
     all_secrets: Any, caplog: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)  # the browser tests' conftest sets it
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)  # a blocking call must be refused here
     browser = AsyncBridge()
     browser.force_login(staff("alice"))
     response = browser.get("/async/unprepared-page/")

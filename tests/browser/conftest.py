@@ -17,10 +17,6 @@ import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
-# Playwright's sync API runs an event loop in the test thread; the test's own database
-# calls are ordinary blocking ones, which Django would otherwise refuse there.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     if Path(CHROMIUM).exists():
@@ -34,8 +30,11 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    """One Chromium for this folder's tests, closed after them: Playwright's sync API keeps an event
+    loop running in the test thread while it is open, which the other tests must not inherit
+    (``async_to_sync`` refuses to run there, and Django would take them for async code)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -54,6 +53,16 @@ def page(browser: Any) -> Iterator[Any]:
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="package", autouse=True)
+def blocking_calls_allowed() -> Iterator[None]:
+    """Playwright's event loop runs in the test thread; the tests' own database calls (and the
+    flush after each) are ordinary blocking ones, which Django would otherwise refuse there. Only
+    in this folder: elsewhere a blocking call from async code must stay an error the tests see."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
 
 
 @pytest.fixture(autouse=True)
