@@ -150,9 +150,10 @@ def load(args: argparse.Namespace) -> dict[str, int]:
         # Daily rows day by day, oldest first, as they are written over two years.
         cursor.execute(
             """
-            INSERT INTO intercom_identity_dailyactivity (environment_id, platform, user_id, day, version)
+            INSERT INTO intercom_identity_dailyactivity (environment_id, platform, user_id, day, version,
+                                                         sent_credential)
             SELECT %s, 'ios', u, (now() - d * interval '1 day')::date,
-                   '1.' || (((%s - d) + (u %% 30)) / 30)
+                   '1.' || (((%s - d) + (u %% 30)) / 30), true
             FROM generate_series(0, %s - 1) AS back(d), generate_series(%s, %s) AS users(u)
             ORDER BY d DESC, u
             """,
@@ -179,8 +180,10 @@ def load(args: argparse.Namespace) -> dict[str, int]:
         )
         cursor.execute(
             """
-            INSERT INTO intercom_identity_dailyactivity (environment_id, platform, user_id, day, version)
-            SELECT environment_id, platform, user_id, (last_seen_at AT TIME ZONE 'UTC')::date, version
+            INSERT INTO intercom_identity_dailyactivity (environment_id, platform, user_id, day, version,
+                                                         sent_credential)
+            SELECT environment_id, platform, user_id, (last_seen_at AT TIME ZONE 'UTC')::date, version,
+                   sent_credential
             FROM intercom_identity_clientactivity WHERE user_id >= %s
             """,
             [first + args.users],

@@ -118,11 +118,13 @@ def main() -> None:
         )
         cursor.execute(
             """
-            INSERT INTO intercom_identity_dailyactivity (environment_id, platform, user_id, day, version)
-            SELECT %s, 'ios', id, (now() - ({DAYS_AGO}) * interval '1 day')::date, '1.' || (id %% %s)
+            INSERT INTO intercom_identity_dailyactivity (environment_id, platform, user_id, day, version,
+                                                         sent_credential)
+            SELECT %s, 'ios', id, (now() - ({DAYS_AGO}) * interval '1 day')::date, '1.' || (id %% %s),
+                   (id %% %s) >= %s / 2
             FROM auth_user
             """.replace("{DAYS_AGO}", DAYS_AGO),
-            [env_id, *[args.versions] * 3, args.history, args.versions],
+            [env_id, *[args.versions] * 3, args.history, args.versions, args.versions, args.versions],
         )
     recount([config])
     with connection.cursor() as cursor:

@@ -153,8 +153,8 @@ def main() -> None:
         # Bulk loading only: no foreign-key trigger per row (the rows are consistent by construction).
         cursor.execute("SET session_replication_role = replica")
         insert_rows = (
-            f'INSERT INTO "{tables[0]}" (environment_id, platform, user_id, version, day) '  # noqa: S608
-            f"SELECT %s, 'ios', id, '1.0', %s FROM \"{user_table}\" WHERE username LIKE 'today%%'"
+            f'INSERT INTO "{tables[0]}" (environment_id, platform, user_id, version, day, sent_credential) '  # noqa: S608
+            f"SELECT %s, 'ios', id, '1.0', %s, true FROM \"{user_table}\" WHERE username LIKE 'today%%'"
         )
         cursor.execute(insert_rows, [environment.pk, day])
         cursor.execute("SET session_replication_role = DEFAULT")
