@@ -28,8 +28,6 @@ import argparse
 import contextlib
 import http.client
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +38,7 @@ from typing import IO, Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, Row, print_table, start
+from bench.web import free_port, stop
 
 TARGET = 1.15
 WITH_APP = ("project.settings", ["/", "/intercom/user-hash/?platform=ios"])
@@ -112,12 +111,6 @@ def prepare(env: dict[str, str]) -> str:
     return completed.stdout.strip().splitlines()[-1]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_gunicorn(env: dict[str, str], settings: str, port: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
     command = [
         sys.executable,
@@ -141,18 +134,6 @@ def start_gunicorn(env: dict[str, str], settings: str, port: int, log: IO[bytes]
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop gunicorn (SIGTERM: graceful), then its whole process group if anything is left."""
-    if process.poll() is None:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=15)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)  # the group this script started (start_new_session)
-    if process.poll() is None:
-        process.wait(timeout=5)
 
 
 def get(port: int, path: str, cookie: str) -> tuple[int, bytes]:
