@@ -159,8 +159,9 @@ def listed(*secrets: tuple[str, frozenset[str]]) -> list[IntercomSecret]:
 ALL = frozenset({"android", "ios", "web"})
 
 
-def secret_drift(recorded: list[RecordedPlatform], secrets: list[IntercomSecret] | None) -> list[tuple[str, str]]:
-    findings = find_drift(
+def secret_findings(recorded: list[RecordedPlatform], secrets: list[IntercomSecret] | None) -> list[Finding]:
+    """Drift of ``recorded`` against Intercom's list of ``secrets`` (None: never listed), all else in step."""
+    return find_drift(
         app_id="app1",
         platforms=recorded,
         observed=observed(True),
@@ -171,7 +172,10 @@ def secret_drift(recorded: list[RecordedPlatform], secrets: list[IntercomSecret]
         intercom_secrets=secrets,
         retire_after=timedelta(hours=168),
     )
-    return [(f.code, str(f.platform)) for f in findings if f.code in SECRET_CODES]
+
+
+def secret_drift(recorded: list[RecordedPlatform], secrets: list[IntercomSecret] | None) -> list[tuple[str, str]]:
+    return [(f.code, str(f.platform)) for f in secret_findings(recorded, secrets) if f.code in SECRET_CODES]
 
 
 SECRET_CODES = {"stored_secret_not_in_intercom", "no_secret_in_intercom", "old_secret_not_retired"}
@@ -214,17 +218,7 @@ def test_each_new_code_names_its_fix() -> None:
         ),
         RecordedPlatform("web", "sending", None, intercom_secret_id="7003"),
     ]
-    findings = find_drift(
-        app_id="app1",
-        platforms=recorded,
-        observed=observed(True),
-        events=[],
-        watched=True,
-        now=NOW,
-        stale_after=timedelta(hours=24),
-        intercom_secrets=listed(("7001", frozenset({"ios"})), ("7002", frozenset({"ios"}))),
-        retire_after=timedelta(hours=168),
-    )
+    findings = secret_findings(recorded, listed(("7001", frozenset({"ios"})), ("7002", frozenset({"ios"}))))
     details = {f.code: f.detail for f in findings}
     assert "retire-secret ENV ios" in details["old_secret_not_retired"]
     assert "create-secret ENV web" in details["no_secret_in_intercom"]
