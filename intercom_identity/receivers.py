@@ -44,6 +44,7 @@ def forget_process_state() -> None:
     outages.forget()
     ratelimit.forget_sightings()
     tag.forget_rendered()
+    tag.forget_workspaces()
 
 
 def _row_changed(sender: Any, using: str = DEFAULT_DB_ALIAS, instance: Any = None, **kwargs: Any) -> None:

@@ -19,7 +19,6 @@ from django.test import Client, RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from intercom_identity._internal import configcache
-from intercom_identity.messenger import tag
 from intercom_identity.messenger.cookies import MARKER_COOKIE
 from intercom_identity.middleware import MessengerSessionMiddleware
 from intercom_identity.models import Environment
@@ -240,11 +239,10 @@ def test_in_an_async_stack_with_the_database_down_the_app_id_last_seen_is_used()
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_with_the_database_down_and_the_app_id_never_seen_nothing_is_expired(
-    mode: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The async stack reads nothing synchronously in the event loop (no SynchronousOnlyOperation):
     it logs and answers, as the sync one does."""
-    monkeypatch.setattr(tag, "_last_workspaces", {})  # process state no other test leaves behind
     request = signed_in_with_the_database_up(browser_of(staff("alice")))
     with connection.execute_wrapper(database_down):
         response = through(mode, request, signs_out)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.signals import request_finished, request_started
+from django.db import connection
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import Signal
@@ -21,6 +22,7 @@ from intercom_identity.conf import conf
 from intercom_identity.messenger import tag
 from intercom_identity.models import Environment, PlatformConfig
 from intercom_identity.rollout import activity
+from tests.helpers import database_down
 
 SIGNALS: dict[str, Signal] = {
     "intercom_identity.PlatformConfig.saved": post_save,
@@ -128,6 +130,9 @@ def test_forget_process_state_forgets_copies_and_outages() -> None:
     assert get_serving_config("web", "development") is kept  # this process's copy
     outages.DATABASE.failed(ConnectionError("refused"), "answered without it")
     assert outages.DATABASE.down
+    assert tag.current_workspace("development") is not None  # seen: the fallback with the database down
     receivers.forget_process_state()
     assert not outages.DATABASE.down
+    with connection.execute_wrapper(database_down):
+        assert tag.current_workspace("development") is None  # nothing to fall back on any more
     assert get_serving_config("web", "development") is not kept

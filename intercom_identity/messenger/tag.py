@@ -323,3 +323,8 @@ def _render(
 def forget_rendered() -> None:
     """Tests, and any change of settings: render afresh."""
     _rendered.clear()
+
+
+def forget_workspaces() -> None:
+    """Tests: no workspace seen yet in this process (nothing to fall back on with the database down)."""
+    _last_workspaces.clear()
