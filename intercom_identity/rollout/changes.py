@@ -106,10 +106,7 @@ def store_secret(config: PlatformConfig, secret: str, *, actor: Any = None, reas
 
     The audit trail records the fingerprints, never the secret.
     """
-    if config.managed_by_settings:
-        raise SecretManagedBySettings(
-            f"The secret of {config} is managed by settings (INTERCOM_IDENTITY_SECRETS): change it there."
-        )
+    refuse_settings_secret(config)
     with transaction.atomic():
         locked = locked_config(config)
         check_secret_choice(locked, secret)
@@ -525,7 +522,8 @@ def set_app_id(environment: Environment, app_id: str, *, actor: Any = None, reas
 # down after Intercom answered) can always be found by that name and deleted by the next command.
 
 
-def _refuse_settings_secret(config: PlatformConfig) -> None:
+def refuse_settings_secret(config: PlatformConfig) -> None:
+    """Raise ``SecretManagedBySettings`` when settings supply ``config``'s secret: it is changed there."""
     if config.managed_by_settings:
         raise SecretManagedBySettings(
             f"The secret of {config} is managed by settings (INTERCOM_IDENTITY_SECRETS): change it there."
@@ -573,7 +571,7 @@ def begin_secret_creation(config: PlatformConfig, name: str, *, rotate: bool) ->
     ``rotate``: the new secret replaces one made through the API (``rotate-secret``); otherwise
     the row must not have one yet (``create-secret``). Returns the locked row's state.
     """
-    _refuse_settings_secret(config)
+    refuse_settings_secret(config)
     with transaction.atomic():
         locked = locked_config(config)
         if locked.pending_secret_name:
@@ -671,7 +669,7 @@ def retire_deadline(config: PlatformConfig) -> Any:
 
 def check_retirement(config: PlatformConfig, *, force: bool, reason: str, now: Any = None) -> bool:
     """Raise unless ``config``'s previous secret may be retired now; returns whether only ``force`` allows it."""
-    _refuse_settings_secret(config)
+    refuse_settings_secret(config)
     if not (config.previous_intercom_secret_id or config.encrypted_previous_secret):
         raise SecretProvisioningRefused(gettext("%(config)s has no previous secret to retire.") % {"config": config})
     if config.pending_secret_name:

@@ -85,7 +85,7 @@ def create_secret(
     this app did not store is found by the next command (``finish_pending``). Once Intercom has
     answered, its secret is deleted there again only when the row certainly does not serve it: a
     database error may come after the commit went through, so the row is asked first."""
-    changes._refuse_settings_secret(config)  # before any network: as set-secret refuses it
+    changes.refuse_settings_secret(config)  # before any network: as set-secret refuses it
     finish_pending(config, actor=actor, deadline=deadline, transport=transport)
     name = new_secret_name(config)
     changes.begin_secret_creation(config, name, rotate=rotate)
